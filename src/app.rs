@@ -1,0 +1,156 @@
+//! The pipeline, end to end: discover -> plan -> apply -> keep the apk database true -> audit
+//! -> report. Each stage lives in its own module; this one only strings them together and
+//! decides the outcome and the exit status.
+
+use crate::apkdb::{self, Db};
+use crate::apply::{self, Skip};
+use crate::audit;
+use crate::cli::Options;
+use crate::discover::{self, Found};
+use crate::error::{Error, Result, exit};
+use crate::guard;
+use crate::plan::{self, Plan};
+use crate::report::{Mode, Report};
+use crate::root::Root;
+use crate::scan::{BIN_DIRS, Listing};
+
+/// Runs what `opts` asks for; never panics, every failure ends up in the report.
+pub fn run(opts: &Options) -> Report {
+    let mode = if opts.check {
+        Mode::Check
+    } else if opts.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Strip
+    };
+    let mut report = Report::new(mode, opts.root.clone());
+    let result = match mode {
+        Mode::Check => check(opts, &mut report),
+        Mode::Strip | Mode::DryRun => strip(opts, &mut report),
+    };
+    if let Err(e) = result {
+        report.fail(&e);
+    }
+    report
+}
+
+fn check(opts: &Options, report: &mut Report) -> Result<()> {
+    let mut root = Root::open(&opts.root)?;
+    report.root = root.host_root().to_path_buf();
+    report.findings = audit_root(&mut root)?.1;
+    let (errors, warnings) = report.tally();
+    (report.outcome, report.exit_code) = if errors > 0 {
+        ("not-distroless", exit::AUDIT)
+    } else if opts.strict && warnings > 0 {
+        ("strict", exit::AUDIT)
+    } else {
+        ("distroless", exit::OK)
+    };
+    Ok(())
+}
+
+fn strip(opts: &Options, report: &mut Report) -> Result<()> {
+    let mut root = Root::open(&opts.root)?;
+    report.root = root.host_root().to_path_buf();
+    if root.is_slash() && !opts.force && !opts.dry_run {
+        report.signals = guard::signals();
+        if report.signals.is_empty() {
+            return Err(Error::Refused(guard::REFUSAL.into()));
+        }
+    }
+
+    let bins = Listing::of(&mut root, &BIN_DIRS)?;
+    let found = discover::discover(&mut root, &bins)?;
+    let db = apkdb::plan(&mut root, opts.keep_apk_db)?;
+    let owned = match &db {
+        Db::Planned(c) => c.files.as_slice(),
+        _ => &[],
+    };
+    let me = discover::self_exe(&mut root)?;
+    let plan = Plan::build(&mut root, &found, owned, me)?;
+    report.skipped = loops(&found);
+    note_db(report, &db);
+    let nothing_to_do =
+        plan.steps.iter().all(|s| s.kind == plan::Kind::SelfExe) && report.db.dropped.is_empty();
+
+    if opts.dry_run {
+        report.bytes_freed = plan.bytes_freed();
+        report.steps = plan.steps;
+        report.outcome = "planned";
+        if report.db.status == "updated" {
+            report.db.status = "planned";
+        }
+        return Ok(());
+    }
+
+    apply::preflight(&root, &plan)?;
+    let applied = apply::apply(&root, &plan)?;
+    report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
+    report.steps = applied.removed;
+    report.skipped.extend(applied.skipped);
+    if let Db::Planned(c) = &db {
+        apkdb::apply(&root, c)?;
+    }
+    report.outcome = if nothing_to_do {
+        "already-stripped"
+    } else {
+        "stripped"
+    };
+    if report.db.status == "malformed" {
+        report.exit_code = exit::APK_DB;
+    }
+
+    if !opts.no_audit {
+        let mut fresh = Root::open(root.host_root())?;
+        report.findings = audit_root(&mut fresh)?.1;
+        // A shell the image author installed on purpose does not fail a strip; --strict does.
+        if opts.strict && !report.findings.is_empty() {
+            report.outcome = "strict";
+            if report.exit_code == exit::OK {
+                report.exit_code = exit::AUDIT;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lists the bin folders, discovers and audits.
+fn audit_root(root: &mut Root) -> Result<(Found, Vec<audit::Finding>)> {
+    let bins = Listing::of(root, &BIN_DIRS)?;
+    let found = discover::discover(root, &bins)?;
+    let findings = audit::audit(root, &bins, &found)?;
+    Ok((found, findings))
+}
+
+fn loops(found: &Found) -> Vec<Skip> {
+    found
+        .loops
+        .iter()
+        .map(|p| Skip {
+            path: p.clone(),
+            reason: format!(
+                "symlink loop (more than {} links), left alone",
+                crate::root::MAX_HOPS
+            ),
+        })
+        .collect()
+}
+
+fn note_db(report: &mut Report, db: &Db) {
+    match db {
+        Db::Absent => report.db.status = "absent",
+        Db::Kept => report.db.status = "kept",
+        Db::Malformed { path, error } => {
+            report.db.status = "malformed";
+            report.db.error = Some(format!("{}: {error}", crate::root::show(path)));
+        }
+        Db::Planned(c) => {
+            report.db.dropped = c.dropped.clone();
+            report.db.status = if c.dropped.is_empty() && c.world.is_none() {
+                "unchanged"
+            } else {
+                "updated"
+            };
+        }
+    }
+}

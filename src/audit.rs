@@ -1,0 +1,290 @@
+//! The audit: what keeps a root from being distroless, and what a strip leaves behind.
+//!
+//! Errors (the root is not distroless): busybox binaries and applet links, apk, and any shell in
+//! the bin folders. Warnings: dangling symlinks in the bin folders, scripts whose `#!`
+//! interpreter is missing in the root, setuid/setgid files anywhere in the root, world-writable
+//! files outside /tmp and /var/tmp, and packages the apk database still lists though the strip
+//! removes them. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::apkdb::{self, Db};
+use crate::discover::Found;
+use crate::error::Result;
+use crate::root::{Kind as FileKind, Resolved, Root};
+use crate::scan::Listing;
+
+/// Names of shells, and of busybox builds that carry one.
+pub const SHELLS: [&[u8]; 12] = [
+    b"sh",
+    b"ash",
+    b"bash",
+    b"dash",
+    b"zsh",
+    b"ksh",
+    b"mksh",
+    b"fish",
+    b"tcsh",
+    b"csh",
+    b"busybox-extras",
+    b"busybox.static",
+];
+
+/// What a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Busybox,
+    AppletLink,
+    Apk,
+    Shell,
+    DanglingLink,
+    MissingInterpreter,
+    Setuid,
+    WorldWritable,
+    StaleApkRecord,
+}
+
+impl Kind {
+    /// Whether the finding keeps the root from being distroless.
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            Kind::Busybox | Kind::AppletLink | Kind::Apk | Kind::Shell
+        )
+    }
+
+    /// The name used in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Busybox => "busybox",
+            Kind::AppletLink => "applet-link",
+            Kind::Apk => "apk",
+            Kind::Shell => "shell",
+            Kind::DanglingLink => "dangling-link",
+            Kind::MissingInterpreter => "missing-interpreter",
+            Kind::Setuid => "setuid",
+            Kind::WorldWritable => "world-writable",
+            Kind::StaleApkRecord => "stale-apk-record",
+        }
+    }
+}
+
+/// One thing the audit saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: Kind,
+    /// Path inside the root.
+    pub path: PathBuf,
+    /// What about it, e.g. the missing interpreter.
+    pub detail: String,
+}
+
+/// Audits `root`, given the listing of its bin folders and what discovery found there.
+pub fn audit(root: &mut Root, bins: &Listing, found: &Found) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let mut push = |kind, path: &Path, detail: String| {
+        out.push(Finding {
+            kind,
+            path: path.to_path_buf(),
+            detail,
+        })
+    };
+    for (kind, items) in [
+        (Kind::Busybox, &found.busybox),
+        (Kind::AppletLink, &found.links),
+        (Kind::Apk, &found.apk),
+    ] {
+        for i in items {
+            push(kind, &i.path, String::new());
+        }
+    }
+    let reported: Vec<&Path> = found
+        .busybox
+        .iter()
+        .chain(&found.links)
+        .map(|i| i.path.as_path())
+        .collect();
+
+    for e in &bins.entries {
+        match e.kind {
+            FileKind::Symlink => match root.resolve(&e.path)? {
+                Resolved::Found(end, m) if m.kind == FileKind::File => {
+                    if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
+                        push(Kind::Shell, &e.path, format!("-> /{}", end.display()));
+                    }
+                }
+                Resolved::Found(..) => {}
+                Resolved::Missing(end) => push(
+                    Kind::DanglingLink,
+                    &e.path,
+                    format!("-> /{} (missing)", end.display()),
+                ),
+                Resolved::Loop => push(Kind::DanglingLink, &e.path, "symlink loop".into()),
+            },
+            FileKind::File => {
+                if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
+                    push(Kind::Shell, &e.path, String::new());
+                }
+                if let Some(interp) = interpreter(&root.host(&e.path)) {
+                    let present = matches!(
+                        root.resolve(&interp)?,
+                        Resolved::Found(_, m) if m.kind == FileKind::File
+                    );
+                    if !present {
+                        push(
+                            Kind::MissingInterpreter,
+                            &e.path,
+                            format!("#!{} is missing", interp.display()),
+                        );
+                    }
+                }
+            }
+            FileKind::Dir | FileKind::Other => {}
+        }
+    }
+
+    for (kind, path, detail) in walk_modes(root.host_root()) {
+        push(kind, &path, detail);
+    }
+
+    if let Db::Planned(c) = apkdb::plan(root, false)? {
+        for p in &c.dropped {
+            push(
+                Kind::StaleApkRecord,
+                Path::new(apkdb::INSTALLED),
+                format!("still lists {} {}", p.name, p.version),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The `#!` interpreter of a script, if the file is one.
+fn interpreter(host: &Path) -> Option<PathBuf> {
+    let mut head = [0u8; 256];
+    let n = File::open(host).and_then(|mut f| f.read(&mut head)).ok()?;
+    let rest = head[..n].strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let word = line
+        .split(|b| b.is_ascii_whitespace())
+        .find(|w| !w.is_empty())?;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(word)))
+}
+
+/// Setuid/setgid files anywhere, world-writable files outside the temp folders.
+fn walk_modes(host_root: &Path) -> Vec<(Kind, PathBuf, String)> {
+    let mut out = Vec::new();
+    let walk = WalkDir::new(host_root)
+        .same_file_system(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !(e.depth() == 1
+                && e.file_type().is_dir()
+                && [b"proc".as_slice(), b"sys", b"dev"].contains(&e.file_name().as_bytes()))
+        });
+    for entry in walk.flatten() {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let Ok(rel) = entry.path().strip_prefix(host_root) else {
+            continue;
+        };
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        let special = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
+            (true, true) => Some("setuid and setgid"),
+            (true, false) => Some("setuid"),
+            (false, true) => Some("setgid"),
+            (false, false) => None,
+        };
+        if let Some(what) = special {
+            out.push((
+                Kind::Setuid,
+                rel.to_path_buf(),
+                format!("{what}, mode {:o}", mode & 0o7777),
+            ));
+        }
+        if mode & 0o002 != 0 && !rel.starts_with("tmp") && !rel.starts_with("var/tmp") {
+            out.push((
+                Kind::WorldWritable,
+                rel.to_path_buf(),
+                format!("mode {:o}", mode & 0o7777),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::discover;
+    use crate::scan::BIN_DIRS;
+    use std::fs;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    fn run(p: &Path) -> Vec<(Kind, String)> {
+        let mut root = Root::open(p).unwrap();
+        let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
+        let found = discover(&mut root, &bins).unwrap();
+        let mut v: Vec<(Kind, String)> = audit(&mut root, &bins, &found)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.kind, f.path.display().to_string()))
+            .collect();
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        v
+    }
+
+    #[test]
+    fn shells_scripts_links_and_modes_are_found() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path();
+        for d in ["bin", "usr/bin", "usr/local/bin", "tmp", "etc"] {
+            fs::create_dir_all(p.join(d)).unwrap();
+        }
+        fs::write(p.join("bin/bash"), b"\x7fELF").unwrap();
+        symlink("bash", p.join("bin/sh")).unwrap();
+        fs::write(p.join("usr/bin/zsh"), b"\x7fELF").unwrap();
+        fs::write(p.join("usr/bin/ldd"), b"#!/bin/ash\nexec x\n").unwrap();
+        fs::write(p.join("usr/bin/ok"), b"#! /bin/bash -e\n").unwrap();
+        symlink("/usr/bin/gone", p.join("usr/local/bin/dangle")).unwrap();
+        fs::write(p.join("usr/bin/su"), b"").unwrap();
+        fs::set_permissions(p.join("usr/bin/su"), fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::write(p.join("etc/open"), b"").unwrap();
+        fs::set_permissions(p.join("etc/open"), fs::Permissions::from_mode(0o666)).unwrap();
+        fs::write(p.join("tmp/scratch"), b"").unwrap();
+        fs::set_permissions(p.join("tmp/scratch"), fs::Permissions::from_mode(0o666)).unwrap();
+
+        let got = run(p);
+        assert_eq!(
+            got,
+            vec![
+                (Kind::Shell, "bin/bash".into()),
+                (Kind::Shell, "bin/sh".into()),
+                (Kind::WorldWritable, "etc/open".into()),
+                (Kind::MissingInterpreter, "usr/bin/ldd".into()),
+                (Kind::Setuid, "usr/bin/su".into()),
+                (Kind::Shell, "usr/bin/zsh".into()),
+                (Kind::DanglingLink, "usr/local/bin/dangle".into()),
+            ]
+        );
+        assert!(got.iter().filter(|(k, _)| k.is_error()).count() == 3);
+    }
+
+    #[test]
+    fn a_clean_tree_has_no_findings() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("usr/bin")).unwrap();
+        fs::write(t.path().join("usr/bin/app"), b"\x7fELF").unwrap();
+        symlink("app", t.path().join("usr/bin/app-link")).unwrap();
+        assert_eq!(run(t.path()), vec![]);
+    }
+}

@@ -1,0 +1,149 @@
+//! The command line: options, `--help` and `--version`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// What the user asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub root: PathBuf,
+    pub dry_run: bool,
+    pub force: bool,
+    pub check: bool,
+    pub strict: bool,
+    pub json: bool,
+    pub keep_apk_db: bool,
+    pub no_audit: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            root: PathBuf::from("/"),
+            dry_run: false,
+            force: false,
+            check: false,
+            strict: false,
+            json: false,
+            keep_apk_db: false,
+            no_audit: false,
+            verbose: false,
+            quiet: false,
+        }
+    }
+}
+
+/// What to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Run(Options),
+    Help,
+    Version,
+}
+
+/// The `--help` text.
+pub const HELP: &str = "\
+alpine-strip: make an Alpine root distroless (no busybox, no shell, no apk), then remove itself.
+
+Usage: /strip [OPTIONS]          (as the last RUN step of an image build: RUN [\"/strip\"])
+
+Options:
+  --root DIR      strip (or check) the tree at DIR instead of /
+  -n, --dry-run   print the plan, change nothing
+  --check         audit only: exit 4 unless the root is distroless; change nothing
+  --strict        exit 4 when the audit warns (dangling links, missing #! interpreters, ...)
+  --json          print the report as one JSON document on stdout
+  --keep-apk-db   leave /lib/apk/db/installed and /etc/apk/world alone
+  --no-audit      skip the audit after the strip
+  --force         strip / even where no container build is detected
+  -v, --verbose   list every path
+  -q, --quiet     print nothing on success
+  -h, --help      print this help
+  -V, --version   print the version
+
+Exit status: 0 stripped (or already stripped, or distroless), 1 a filesystem operation failed,
+2 bad usage, 3 refused to strip / outside a container, 4 audit failed, 5 stripped but the apk
+database is malformed and was left untouched.
+";
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
+    let mut o = Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(s) = arg.to_str() else {
+            return Err(usage(&arg.to_string_lossy()));
+        };
+        match s {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "-n" | "--dry-run" => o.dry_run = true,
+            "--force" => o.force = true,
+            "--check" => o.check = true,
+            "--strict" => o.strict = true,
+            "--json" => o.json = true,
+            "--keep-apk-db" => o.keep_apk_db = true,
+            "--no-audit" => o.no_audit = true,
+            "-v" | "--verbose" => o.verbose = true,
+            "-q" | "--quiet" => o.quiet = true,
+            "--root" => {
+                o.root = args
+                    .next()
+                    .map(PathBuf::from)
+                    .ok_or_else(|| Error::Usage("--root needs a folder".into()))?
+            }
+            _ => match s.strip_prefix("--root=") {
+                Some(dir) => o.root = PathBuf::from(dir),
+                None => return Err(usage(s)),
+            },
+        }
+    }
+    if o.verbose && o.quiet {
+        return Err(Error::Usage("-v and -q exclude each other".into()));
+    }
+    Ok(Command::Run(o))
+}
+
+fn usage(arg: &str) -> Error {
+    Error::Usage(format!("unknown option {arg:?} (see --help)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Command> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn no_arguments_strip_slash() {
+        assert_eq!(p(&[]).unwrap(), Command::Run(Options::default()));
+    }
+
+    #[test]
+    fn options_are_read_in_both_spellings() {
+        let Command::Run(o) = p(&["--root", "/x", "-n", "--json", "-v"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.root, PathBuf::from("/x"));
+        assert!(o.dry_run && o.json && o.verbose && !o.force);
+        let Command::Run(o) = p(&["--root=/y", "--check", "--strict"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.root, PathBuf::from("/y"));
+        assert!(o.check && o.strict);
+    }
+
+    #[test]
+    fn bad_usage_is_an_error() {
+        assert!(matches!(p(&["--frobnicate"]), Err(Error::Usage(_))));
+        assert!(matches!(p(&["--root"]), Err(Error::Usage(_))));
+        assert!(matches!(p(&["-v", "-q"]), Err(Error::Usage(_))));
+        assert_eq!(p(&["--help", "--bogus"]).unwrap(), Command::Help);
+    }
+}

@@ -1,0 +1,96 @@
+//! The guard: stripping `/` is only for container builds.
+//!
+//! A RUN step sees its builder in different ways: the classic Docker builder leaves
+//! `/.dockerenv`, buildah and podman `/run/.containerenv`, kaniko `/kaniko`; rootful BuildKit
+//! runs the step as PID 1; podman and systemd-nspawn set `$container`; rootless BuildKit leaves a
+//! user namespace (`/proc/self/uid_map` is not the identity) and an overlay root. Any one of
+//! them is enough. Without any, stripping `/` is refused unless `--force` is given.
+
+use std::fs;
+use std::path::Path;
+
+/// Signs of a container, as named in messages and reports.
+pub fn signals() -> Vec<String> {
+    let mut found = Vec::new();
+    for marker in ["/.dockerenv", "/run/.containerenv", "/kaniko"] {
+        if Path::new(marker).exists() {
+            found.push(format!("{marker} exists"));
+        }
+    }
+    if std::process::id() == 1 {
+        found.push("running as PID 1".to_string());
+    }
+    if let Some(v) = std::env::var_os("container").filter(|v| !v.is_empty()) {
+        found.push(format!("$container={}", v.to_string_lossy()));
+    }
+    if let Ok(map) = fs::read_to_string("/proc/self/uid_map") {
+        if !uid_map_is_identity(&map) {
+            found.push("in a user namespace".to_string());
+        }
+    }
+    if let Ok(info) = fs::read_to_string("/proc/self/mountinfo") {
+        if let Some(fs) = root_fstype(&info).filter(|fs| is_overlay(fs)) {
+            found.push(format!("/ is {fs}"));
+        }
+    }
+    found
+}
+
+/// The refusal, when no signal was seen.
+pub const REFUSAL: &str = "refusing to strip / : this does not look like a container build \
+(no /.dockerenv, /run/.containerenv or /kaniko, not PID 1, no $container, no user namespace, \
+/ is not an overlay); run it as a RUN step of an image build, pass --root DIR to strip a \
+directory tree, or --force if you really mean this machine";
+
+/// Whether a `/proc/self/uid_map` maps every uid to itself (the host's own namespace).
+pub fn uid_map_is_identity(map: &str) -> bool {
+    let lines: Vec<Vec<&str>> = map
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .filter(|w: &Vec<&str>| !w.is_empty())
+        .collect();
+    lines.len() == 1 && lines[0] == ["0", "0", "4294967295"]
+}
+
+/// The filesystem type of `/` in a `/proc/self/mountinfo` (the last mount of `/` wins).
+pub fn root_fstype(mountinfo: &str) -> Option<&str> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split_whitespace().nth(4)?;
+            let fstype = right.split_whitespace().next()?;
+            (mount_point == "/").then_some(fstype)
+        })
+        .last()
+}
+
+fn is_overlay(fstype: &str) -> bool {
+    fstype == "overlay" || fstype == "fuse.fuse-overlayfs"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hosts_uid_map_is_the_identity_and_a_user_namespace_is_not() {
+        assert!(uid_map_is_identity("         0          0 4294967295\n"));
+        assert!(!uid_map_is_identity("         0       1000          1\n"));
+        assert!(!uid_map_is_identity("0 1000 1\n1 100000 65536\n"));
+        assert!(!uid_map_is_identity(""));
+    }
+
+    #[test]
+    fn finds_the_fstype_of_the_last_root_mount() {
+        let host =
+            "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n30 27 0:5 / /proc rw - proc proc rw\n";
+        assert_eq!(root_fstype(host), Some("ext4"));
+        let buildkit = "1 0 0:50 / / rw - overlay overlay rw,lowerdir=/a,upperdir=/b\n";
+        assert_eq!(root_fstype(buildkit), Some("overlay"));
+        assert!(is_overlay("overlay"));
+        let rootless = "2 1 0:51 / / rw - fuse.fuse-overlayfs fuse-overlayfs rw\n";
+        assert_eq!(root_fstype(rootless).map(is_overlay), Some(true));
+        assert_eq!(root_fstype("30 27 0:5 / /proc rw - proc proc rw\n"), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! alpine-strip: turns an Alpine root distroless in one process, then removes itself.
+//!
+//! The pipeline, one module per stage:
+//! [`scan`] and [`discover`] (inside the root, through [`root`]) -> [`plan`] -> [`apply`]
+//! -> [`apkdb`] (keep the apk database true) -> [`audit`] -> [`report`]. [`app`] strings
+//! them together; [`guard`] refuses to strip a host; [`cli`] reads the command line.
+
+pub mod apkdb;
+pub mod app;
+pub mod apply;
+pub mod audit;
+pub mod cli;
+pub mod discover;
+pub mod error;
+pub mod guard;
+pub mod plan;
+pub mod report;
+pub mod root;
+pub mod scan;

@@ -1,0 +1,207 @@
+//! The plan: every removal in the order the strip makes them, and the bytes they free.
+//!
+//! Order: applet links, apk, ssl_client, other files of the dropped packages, busybox and its
+//! hard links, the binary itself. Links go first so that no moment leaves a link whose target is
+//! already gone but the link still there for longer than it must; busybox goes last but one so
+//! that a failure part-way leaves a working busybox. A path is planned once.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::discover::{Found, Item};
+use crate::error::Result;
+use crate::root::{Kind as FileKind, Root};
+
+/// Why a path is removed; the order of the variants is the order of removal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    AppletLink,
+    Apk,
+    SslClient,
+    PackageFile,
+    Busybox,
+    SelfExe,
+}
+
+impl Kind {
+    /// Every kind, in removal order.
+    pub const ALL: [Kind; 6] = [
+        Kind::AppletLink,
+        Kind::Apk,
+        Kind::SslClient,
+        Kind::PackageFile,
+        Kind::Busybox,
+        Kind::SelfExe,
+    ];
+
+    /// The name used in reports (and as a JSON key).
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::AppletLink => "applet_links",
+            Kind::Apk => "apk",
+            Kind::SslClient => "ssl_client",
+            Kind::PackageFile => "package_files",
+            Kind::Busybox => "busybox",
+            Kind::SelfExe => "self",
+        }
+    }
+}
+
+/// One removal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub kind: Kind,
+    pub item: Item,
+}
+
+/// All removals, in order.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Plans the removal of what discovery found, the files only dropped packages own
+    /// (`package_files`, as the database names them) and the running binary.
+    pub fn build(
+        root: &mut Root,
+        found: &Found,
+        package_files: &[PathBuf],
+        me: Option<Item>,
+    ) -> Result<Plan> {
+        let mut steps: Vec<Step> = Vec::new();
+        let mut add = |kind: Kind, items: &[Item]| {
+            steps.extend(items.iter().map(|item| Step {
+                kind,
+                item: item.clone(),
+            }))
+        };
+        add(Kind::AppletLink, &found.links);
+        add(Kind::Apk, &found.apk);
+        add(Kind::SslClient, &found.ssl_client);
+        add(Kind::Busybox, &found.busybox);
+        add(Kind::SelfExe, me.as_slice());
+        for f in package_files {
+            let Some(real) = root.resolve_parent(f)? else {
+                continue;
+            };
+            match root.lstat(&real)? {
+                Some(meta) if meta.kind != FileKind::Dir => steps.push(Step {
+                    kind: Kind::PackageFile,
+                    item: Item { path: real, meta },
+                }),
+                _ => {}
+            }
+        }
+        // The first kind that claims a path wins; package files come last among claims.
+        let mut seen: HashSet<PathBuf> = HashSet::new();
+        steps.retain(|s| seen.insert(s.item.path.clone()));
+        steps.sort_by_key(|s| s.kind);
+        Ok(Plan { steps })
+    }
+
+    /// Bytes the removals free: the size of every regular file whose last link goes.
+    pub fn bytes_freed(&self) -> u64 {
+        bytes_freed(self.steps.iter().map(|s| &s.item))
+    }
+
+    /// The steps of one kind.
+    pub fn of(&self, kind: Kind) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.kind == kind)
+    }
+
+    /// The folders the removals write to, but for the binary's own (its removal may fail).
+    pub fn folders(&self) -> Vec<&Path> {
+        let mut dirs: Vec<&Path> = self
+            .steps
+            .iter()
+            .filter(|s| s.kind != Kind::SelfExe)
+            .filter_map(|s| s.item.path.parent())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+}
+
+/// The size of every regular file among `items` all of whose links are among `items`.
+pub fn bytes_freed<'a>(items: impl Iterator<Item = &'a Item>) -> u64 {
+    let mut links: HashMap<(u64, u64), (u64, u64, u64)> = HashMap::new();
+    for i in items.filter(|i| i.meta.kind == FileKind::File) {
+        let e = links
+            .entry(i.meta.id())
+            .or_insert((0, i.meta.nlink, i.meta.size));
+        e.0 += 1;
+    }
+    links
+        .values()
+        .filter(|(seen, nlink, _)| seen >= nlink)
+        .map(|(_, _, size)| size)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::root::Meta;
+
+    fn item(path: &str, kind: FileKind, ino: u64, nlink: u64, size: u64) -> Item {
+        Item {
+            path: PathBuf::from(path),
+            meta: Meta {
+                kind,
+                dev: 1,
+                ino,
+                nlink,
+                size,
+                mode: 0o755,
+            },
+        }
+    }
+
+    #[test]
+    fn orders_by_kind_and_plans_each_path_once() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/securetty"), b"tty1\n").unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        let found = Found {
+            busybox: vec![item("bin/busybox", FileKind::File, 1, 1, 800)],
+            links: vec![item("bin/ls", FileKind::Symlink, 2, 1, 12)],
+            apk: vec![item("sbin/apk", FileKind::File, 3, 1, 70)],
+            ssl_client: vec![],
+            loops: vec![],
+        };
+        let files = [
+            PathBuf::from("bin/busybox"),
+            PathBuf::from("etc/securetty"),
+            PathBuf::from("etc/gone"),
+        ];
+        let plan = Plan::build(&mut root, &found, &files, None).unwrap();
+        let got: Vec<(Kind, String)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.kind, s.item.path.display().to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Kind::AppletLink, "bin/ls".into()),
+                (Kind::Apk, "sbin/apk".into()),
+                (Kind::PackageFile, "etc/securetty".into()),
+                (Kind::Busybox, "bin/busybox".into()),
+            ]
+        );
+        assert_eq!(plan.bytes_freed(), 800 + 70 + 5);
+    }
+
+    #[test]
+    fn a_file_counts_only_when_its_last_link_goes() {
+        let a = item("bin/busybox", FileKind::File, 9, 2, 1000);
+        let b = item("usr/bin/bb", FileKind::File, 9, 2, 1000);
+        assert_eq!(bytes_freed([&a].into_iter()), 0);
+        assert_eq!(bytes_freed([&a, &b].into_iter()), 1000);
+        let l = item("bin/ls", FileKind::Symlink, 4, 1, 12);
+        assert_eq!(bytes_freed([&l].into_iter()), 0);
+    }
+}

@@ -1,0 +1,105 @@
+//! The report for people, on stderr: one summary line, one line per note, `-v` for every path.
+
+use std::io::Write;
+
+use crate::plan::Kind;
+use crate::report::{Mode, Report};
+use crate::root::show;
+
+/// Writes the report; `verbose` lists every path, `quiet` prints only a failure.
+pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> std::io::Result<()> {
+    if quiet && r.exit_code == 0 {
+        return Ok(());
+    }
+    let p = "alpine-strip";
+    if let Some(e) = &r.error {
+        return writeln!(out, "{p}: error: {e}");
+    }
+    if verbose {
+        let verb = if r.mode == Mode::DryRun {
+            "would remove"
+        } else {
+            "removed"
+        };
+        for s in &r.steps {
+            writeln!(out, "{p}: {verb} {} {}", s.kind.label(), show(&s.item.path))?;
+        }
+        for s in &r.signals {
+            writeln!(out, "{p}: container detected: {s}")?;
+        }
+    }
+    let links = r.count(Kind::AppletLink);
+    let files = r.steps.len() - links;
+    let root = r.root.display();
+    match r.mode {
+        Mode::Strip if r.outcome == "already-stripped" => {
+            writeln!(out, "{p}: {root} is already stripped: nothing to remove")?
+        }
+        Mode::Strip => writeln!(
+            out,
+            "{p}: stripped {root}: removed {links} applet links and {files} files, freed {} bytes",
+            r.bytes_freed
+        )?,
+        Mode::DryRun => writeln!(
+            out,
+            "{p}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {} bytes",
+            r.bytes_freed
+        )?,
+        Mode::Check => {}
+    }
+    if !r.db.dropped.is_empty() {
+        let names: Vec<String> =
+            r.db.dropped
+                .iter()
+                .map(|d| format!("{} {}", d.name, d.version))
+                .collect();
+        let verb = if r.mode == Mode::DryRun {
+            "would drop"
+        } else {
+            "dropped"
+        };
+        writeln!(out, "{p}: apk database: {verb} {}", names.join(", "))?;
+    }
+    if let Some(e) = &r.db.error {
+        writeln!(
+            out,
+            "{p}: error: {e}; the apk database was left untouched (--keep-apk-db accepts this)"
+        )?;
+    }
+    for s in &r.skipped {
+        writeln!(out, "{p}: skipped {}: {}", show(&s.path), s.reason)?;
+    }
+    for f in &r.findings {
+        let level = if f.kind.is_error() {
+            "error"
+        } else {
+            "warning"
+        };
+        let detail = if f.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", f.detail)
+        };
+        writeln!(
+            out,
+            "{p}: {level}: {} {}{detail}",
+            f.kind.label(),
+            show(&f.path)
+        )?;
+    }
+    let (errors, warnings) = r.tally();
+    if r.mode == Mode::Check {
+        let verdict = if errors == 0 {
+            "is distroless"
+        } else {
+            "is NOT distroless"
+        };
+        writeln!(
+            out,
+            "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
+        )?;
+    } else if r.outcome == "strict" {
+        writeln!(out, "{p}: --strict: {warnings} warnings fail the run")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! The report as one JSON document (schema in README.md, `"schema": 1`).
+//!
+//! Paths are JSON strings when they are valid UTF-8; a path with other bytes becomes
+//! `{"bytes": "<base64 of the raw bytes>"}`, so every document is valid JSON and no byte is lost.
+
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::plan::Kind;
+use crate::report::Report;
+
+/// The report as a JSON document, with a trailing newline.
+pub fn render(r: &Report) -> String {
+    let mut o = String::with_capacity(4096);
+    o.push('{');
+    o.push_str("\"schema\":1,\"tool\":");
+    string(&mut o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
+    o.push_str(",\"mode\":");
+    string(&mut o, r.mode.label());
+    o.push_str(",\"root\":");
+    host_path(&mut o, &r.root);
+    o.push_str(",\"outcome\":");
+    string(&mut o, r.outcome);
+    let _ = write!(o, ",\"exit_code\":{}", r.exit_code);
+    o.push_str(",\"error\":");
+    match &r.error {
+        Some(e) => string(&mut o, e),
+        None => o.push_str("null"),
+    }
+    o.push_str(",\"removed\":{");
+    for (i, kind) in Kind::ALL.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        string(&mut o, kind.label());
+        o.push(':');
+        list(
+            &mut o,
+            r.steps.iter().filter(|s| s.kind == *kind),
+            |o, s| path(o, &s.item.path),
+        );
+    }
+    let _ = write!(o, "}},\"bytes_freed\":{}", r.bytes_freed);
+    o.push_str(",\"skipped\":");
+    list(&mut o, r.skipped.iter(), |o, s| {
+        o.push_str("{\"path\":");
+        path(o, &s.path);
+        o.push_str(",\"reason\":");
+        string(o, &s.reason);
+        o.push('}');
+    });
+    o.push_str(",\"apk_db\":{\"status\":");
+    string(&mut o, r.db.status);
+    o.push_str(",\"dropped\":");
+    list(&mut o, r.db.dropped.iter(), |o, p| {
+        o.push_str("{\"name\":");
+        string(o, &p.name);
+        o.push_str(",\"version\":");
+        string(o, &p.version);
+        o.push('}');
+    });
+    o.push_str(",\"error\":");
+    match &r.db.error {
+        Some(e) => string(&mut o, e),
+        None => o.push_str("null"),
+    }
+    o.push_str("},\"findings\":");
+    list(&mut o, r.findings.iter(), |o, f| {
+        o.push_str("{\"severity\":");
+        string(
+            o,
+            if f.kind.is_error() {
+                "error"
+            } else {
+                "warning"
+            },
+        );
+        o.push_str(",\"kind\":");
+        string(o, f.kind.label());
+        o.push_str(",\"path\":");
+        path(o, &f.path);
+        o.push_str(",\"detail\":");
+        string(o, &f.detail);
+        o.push('}');
+    });
+    o.push_str(",\"container_signals\":");
+    list(&mut o, r.signals.iter(), |o, s| string(o, s));
+    o.push_str("}\n");
+    o
+}
+
+fn list<T>(o: &mut String, items: impl Iterator<Item = T>, mut each: impl FnMut(&mut String, T)) {
+    o.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        each(o, item);
+    }
+    o.push(']');
+}
+
+/// A path inside the root, shown with its leading slash.
+fn path(o: &mut String, rel: &Path) {
+    let mut bytes = vec![b'/'];
+    bytes.extend_from_slice(rel.as_os_str().as_bytes());
+    raw(o, &bytes);
+}
+
+/// A host path, as it is.
+fn host_path(o: &mut String, p: &Path) {
+    raw(o, p.as_os_str().as_bytes());
+}
+
+fn raw(o: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => string(o, s),
+        Err(_) => {
+            o.push_str("{\"bytes\":\"");
+            base64(o, bytes);
+            o.push_str("\"}");
+        }
+    }
+}
+
+/// A JSON string literal.
+pub fn string(o: &mut String, s: &str) {
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+}
+
+fn base64(o: &mut String, bytes: &[u8]) {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= n {
+                o.push(A[(v >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                o.push('=');
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn odd_bytes_in_paths_still_give_valid_json() {
+        let mut o = String::new();
+        path(&mut o, Path::new("usr/bin/a\"b\nc\\d\u{1}"));
+        let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+        assert_eq!(v, "/usr/bin/a\"b\nc\\d\u{1}");
+        let mut o = String::new();
+        path(&mut o, Path::new(OsStr::from_bytes(b"bin/\xff\xfeq")));
+        let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+        assert_eq!(v["bytes"], "L2Jpbi///nE=");
+    }
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        for (input, want) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\xff\xfe\xfd", "//79"),
+        ] {
+            let mut o = String::new();
+            base64(&mut o, input);
+            assert_eq!(o, want);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Lists the bin folders of the root, each real folder once.
+//!
+//! The six folders where Alpine puts programs are listed here and nowhere else. A folder that is
+//! a symlink (`/bin -> usr/bin` on a /usr-merged tree) is followed inside the root and listed
+//! under its real path; a folder reached twice is listed once; the folder symlink itself is never
+//! an entry of the listing, so nothing downstream can remove it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::root::{Kind, Resolved, Root};
+
+/// Where Alpine (and images built on it) put programs.
+pub const BIN_DIRS: [&str; 6] = [
+    "bin",
+    "sbin",
+    "usr/bin",
+    "usr/sbin",
+    "usr/local/bin",
+    "usr/local/sbin",
+];
+
+/// Where apk's private library lives.
+pub const LIB_DIRS: [&str; 2] = ["lib", "usr/lib"];
+
+/// One entry of a listed folder, under the folder's real path.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub kind: Kind,
+}
+
+impl Entry {
+    /// The entry's file name as bytes.
+    pub fn name(&self) -> &[u8] {
+        use std::os::unix::ffi::OsStrExt;
+        self.path.file_name().map(|n| n.as_bytes()).unwrap_or(b"")
+    }
+}
+
+/// The entries of a set of folders, each real folder listed once, in a stable order.
+pub struct Listing {
+    pub entries: Vec<Entry>,
+}
+
+impl Listing {
+    /// Lists `dirs` (paths inside the root); folders that do not exist are passed over.
+    pub fn of(root: &mut Root, dirs: &[&str]) -> Result<Self> {
+        let mut seen: Vec<PathBuf> = Vec::new();
+        let mut entries = Vec::new();
+        for dir in dirs {
+            let real = match root.resolve(Path::new(dir))? {
+                Resolved::Found(real, m) if m.kind == Kind::Dir => real,
+                _ => continue,
+            };
+            if seen.contains(&real) {
+                continue;
+            }
+            let host = root.host(&real);
+            let rd = fs::read_dir(&host).map_err(|e| Error::io("cannot list", &host, e))?;
+            let mut here = Vec::new();
+            for item in rd {
+                let item = item.map_err(|e| Error::io("cannot list", &host, e))?;
+                let ft = item
+                    .file_type()
+                    .map_err(|e| Error::io("cannot stat", &item.path(), e))?;
+                let kind = if ft.is_symlink() {
+                    Kind::Symlink
+                } else if ft.is_dir() {
+                    Kind::Dir
+                } else if ft.is_file() {
+                    Kind::File
+                } else {
+                    Kind::Other
+                };
+                here.push(Entry {
+                    path: real.join(item.file_name()),
+                    kind,
+                });
+            }
+            here.sort_by(|a, b| a.path.cmp(&b.path));
+            entries.extend(here);
+            seen.push(real);
+        }
+        Ok(Listing { entries })
+    }
+
+    /// Entries of the given kind whose names satisfy `pred`.
+    pub fn named<'a>(
+        &'a self,
+        kind: Kind,
+        pred: impl Fn(&[u8]) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries
+            .iter()
+            .filter(move |e| e.kind == kind && pred(e.name()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn a_folder_reached_twice_is_listed_once_under_its_real_path() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("usr/bin")).unwrap();
+        fs::create_dir_all(t.path().join("usr/sbin")).unwrap();
+        symlink("usr/bin", t.path().join("bin")).unwrap();
+        symlink("usr/sbin", t.path().join("sbin")).unwrap();
+        fs::write(t.path().join("usr/bin/a"), b"").unwrap();
+        fs::write(t.path().join("usr/sbin/b"), b"").unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        let l = Listing::of(&mut root, &BIN_DIRS).unwrap();
+        let paths: Vec<_> = l.entries.iter().map(|e| e.path.clone()).collect();
+        assert_eq!(
+            paths,
+            vec![PathBuf::from("usr/bin/a"), PathBuf::from("usr/sbin/b")]
+        );
+    }
+}
