@@ -34,7 +34,19 @@ impl Kind {
         Kind::SelfExe,
     ];
 
-    /// The name used in reports (and as a JSON key).
+    /// The name of one such path, for people.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::AppletLink => "applet link",
+            Kind::Apk => "apk",
+            Kind::SslClient => "ssl_client",
+            Kind::PackageFile => "package file",
+            Kind::Busybox => "busybox",
+            Kind::SelfExe => "itself",
+        }
+    }
+
+    /// The JSON key of the list of such paths.
     pub fn label(self) -> &'static str {
         match self {
             Kind::AppletLink => "applet_links",

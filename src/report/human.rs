@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::audit::Kind as AuditKind;
 use crate::plan::Kind;
 use crate::report::{Mode, Report};
 use crate::root::show;
@@ -22,7 +23,7 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             "removed"
         };
         for s in &r.steps {
-            writeln!(out, "{p}: {verb} {} {}", s.kind.label(), show(&s.item.path))?;
+            writeln!(out, "{p}: {verb} {} {}", s.kind.noun(), show(&s.item.path))?;
         }
         for s in &r.signals {
             writeln!(out, "{p}: container detected: {s}")?;
@@ -69,7 +70,23 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
     for s in &r.skipped {
         writeln!(out, "{p}: skipped {}: {}", show(&s.path), s.reason)?;
     }
+    let links: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == AuditKind::AppletLink)
+        .collect();
+    if let (Some(first), false) = (links.first(), verbose) {
+        writeln!(
+            out,
+            "{p}: error: applet-link: {} symlinks end at busybox ({} and more; -v lists them)",
+            links.len(),
+            show(&first.path)
+        )?;
+    }
     for f in &r.findings {
+        if f.kind == AuditKind::AppletLink && !verbose {
+            continue;
+        }
         let level = if f.kind.is_error() {
             "error"
         } else {

@@ -1,0 +1,240 @@
+//! Helpers shared by the integration tests: the real Alpine tree, its /usr-merged variant,
+//! snapshots of a tree, and running the tool.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The debug binary cargo built for the tests (runs on the host, for `--root` runs).
+pub fn host_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_alpine-strip"))
+}
+
+/// Runs the host binary with `args`.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(host_bin()).args(args).output().unwrap()
+}
+
+/// Runs the host binary on `root` with `args` after `--root ROOT`.
+pub fn run_on(root: &Path, args: &[&str]) -> Output {
+    Command::new(host_bin())
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An environment variable naming a file; prints SKIPPED and returns None when unset.
+pub fn need_env(var: &str, test: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => {
+            let p = PathBuf::from(v);
+            assert!(p.exists(), "{var}={} does not exist", p.display());
+            Some(p)
+        }
+        _ => {
+            eprintln!("\n*** SKIPPED {test}: {var} is unset ***\n");
+            None
+        }
+    }
+}
+
+/// The minirootfs tarball (x86_64), when the environment names it.
+pub fn minirootfs(test: &str) -> Option<PathBuf> {
+    need_env("ALPINE_MINIROOTFS", test)
+}
+
+/// The static release binary, when the environment names it.
+pub fn static_bin(test: &str) -> Option<PathBuf> {
+    need_env("ALPINE_STRIP_BIN", test)
+}
+
+/// Unpacks a minirootfs tarball into a new temp dir.
+pub fn unpack(tar: &Path) -> tempfile::TempDir {
+    let t = tempfile::Builder::new()
+        .prefix("alpine-strip-test")
+        .tempdir()
+        .unwrap();
+    let st = Command::new("tar")
+        .arg("xzf")
+        .arg(tar)
+        .arg("-C")
+        .arg(t.path())
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar failed");
+    t
+}
+
+/// Converts a classic Alpine tree to the /usr-merged layout: bin, sbin and lib move into /usr
+/// and are linked back. A compat link in /usr that points at the moved file is replaced by it.
+pub fn usr_merge(root: &Path) {
+    for d in ["bin", "sbin", "lib"] {
+        let src = root.join(d);
+        let dst = root.join("usr").join(d);
+        merge_into(&src, &dst);
+        fs::remove_dir(&src).unwrap();
+        symlink(format!("usr/{d}"), &src).unwrap();
+    }
+}
+
+fn merge_into(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for e in fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if let Ok(existing) = fs::symlink_metadata(&to) {
+            if existing.is_dir() && e.file_type().unwrap().is_dir() {
+                merge_into(&e.path(), &to);
+                fs::remove_dir(e.path()).unwrap();
+                continue;
+            }
+            assert!(
+                existing.file_type().is_symlink(),
+                "both {} and {} exist",
+                e.path().display(),
+                to.display()
+            );
+            fs::remove_file(&to).unwrap();
+        }
+        fs::rename(e.path(), &to).unwrap();
+    }
+}
+
+/// One entry of a snapshot: everything that would show a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Dir { mode: u32, uid: u32, gid: u32 },
+    File { mode: u32, uid: u32, gid: u32, bytes: Vec<u8> },
+    Link(PathBuf),
+    Other { mode: u32, rdev: u64 },
+}
+
+/// Every path under `root` (relative) with its type, mode, owner and content or target.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Node> {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(root).min_depth(1) {
+        let e = e.unwrap();
+        let m = e.metadata().unwrap();
+        let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
+        let node = if m.file_type().is_symlink() {
+            Node::Link(fs::read_link(e.path()).unwrap())
+        } else if m.is_dir() {
+            Node::Dir {
+                mode: m.mode(),
+                uid: m.uid(),
+                gid: m.gid(),
+            }
+        } else if m.is_file() {
+            Node::File {
+                mode: m.mode(),
+                uid: m.uid(),
+                gid: m.gid(),
+                bytes: fs::read(e.path()).unwrap(),
+            }
+        } else {
+            Node::Other {
+                mode: m.mode(),
+                rdev: m.rdev(),
+            }
+        };
+        out.insert(rel, node);
+    }
+    out
+}
+
+/// Asserts that `after` is `before` less exactly `removed`, every other entry unchanged but for
+/// the paths in `changed`.
+pub fn assert_only_removed(
+    before: &BTreeMap<PathBuf, Node>,
+    after: &BTreeMap<PathBuf, Node>,
+    removed: &[PathBuf],
+    changed: &[PathBuf],
+) {
+    for p in removed {
+        assert!(before.contains_key(p), "{} was not there to remove", p.display());
+        assert!(!after.contains_key(p), "{} should be gone", p.display());
+    }
+    for (p, node) in before {
+        if removed.contains(p) {
+            continue;
+        }
+        let now = after
+            .get(p)
+            .unwrap_or_else(|| panic!("{} was removed but should be kept", p.display()));
+        if !changed.contains(p) {
+            assert_eq!(now, node, "{} changed", p.display());
+        }
+    }
+    for p in after.keys() {
+        assert!(before.contains_key(p), "{} appeared", p.display());
+    }
+}
+
+/// Package records of an apk database as (name, raw record text), split independently of the
+/// tool's own parser.
+pub fn apk_records(db: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8(db.to_vec()).unwrap();
+    text.split("\n\n")
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            let name = r
+                .lines()
+                .find_map(|l| l.strip_prefix("P:"))
+                .unwrap()
+                .to_string();
+            (name, format!("{r}\n\n"))
+        })
+        .collect()
+}
+
+/// Files (`F:` + `R:`) a raw record owns.
+pub fn record_files(record: &str) -> Vec<PathBuf> {
+    let mut dir = PathBuf::new();
+    let mut out = Vec::new();
+    for l in record.lines() {
+        if let Some(d) = l.strip_prefix("F:") {
+            dir = PathBuf::from(d);
+        } else if let Some(r) = l.strip_prefix("R:") {
+            out.push(dir.join(r));
+        }
+    }
+    out
+}
+
+/// `chroot ROOT cmd...` with a clean environment plus `env`, optionally as PID 1 of a new PID
+/// namespace (the way rootful BuildKit runs a RUN step).
+pub fn chroot(root: &Path, cmd: &[&str], env: &[(&str, &str)], as_pid1: bool) -> Output {
+    let mut c = if as_pid1 {
+        let mut c = Command::new("unshare");
+        c.args(["--pid", "--fork", "chroot"]);
+        c
+    } else {
+        Command::new("chroot")
+    };
+    c.env_clear().arg(root).args(cmd);
+    c.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Copies the static binary into `root` as `/strip`.
+pub fn install_strip(bin: &Path, root: &Path) {
+    fs::copy(bin, root.join("strip")).unwrap();
+}
+
+/// Args as OsStrings (for paths that are not UTF-8).
+pub fn os(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}

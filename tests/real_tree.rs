@@ -1,0 +1,293 @@
+//! The official Alpine 3.20.3 minirootfs (`$ALPINE_MINIROOTFS`), classic and /usr-merged,
+//! stripped by the static binary (`$ALPINE_STRIP_BIN`) through chroot, as a RUN step would.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const GONE_PACKAGES: [&str; 4] = ["busybox", "busybox-binsh", "ssl_client", "apk-tools"];
+const BIN_DIRS: [&str; 6] = [
+    "bin",
+    "sbin",
+    "usr/bin",
+    "usr/sbin",
+    "usr/local/bin",
+    "usr/local/sbin",
+];
+
+/// Where a classic path lies in the merged tree.
+fn real(p: &Path, merged: bool) -> PathBuf {
+    let top = p.components().next().map(|c| c.as_os_str().to_owned());
+    match top.as_ref().and_then(|t| t.to_str()) {
+        Some("bin" | "sbin" | "lib") if merged => Path::new("usr").join(p),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Unpacks the tree (merged or not) with `/strip` in it; in the merged tree a third of the
+/// applet links are made relative (`busybox`) and a third point at `/usr/bin/busybox`.
+fn prepare(tar: &Path, bin: &Path, merged: bool) -> tempfile::TempDir {
+    let t = unpack(tar);
+    if merged {
+        usr_merge(t.path());
+        let dir = t.path().join("usr/bin");
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        for (i, n) in names.iter().enumerate() {
+            let p = dir.join(n);
+            if fs::read_link(&p).ok().as_deref() != Some(Path::new("/bin/busybox")) {
+                continue;
+            }
+            let target = ["busybox", "/usr/bin/busybox", "/bin/busybox"][i % 3];
+            fs::remove_file(&p).unwrap();
+            symlink(target, &p).unwrap();
+        }
+    }
+    install_strip(bin, t.path());
+    t
+}
+
+/// What the strip must remove, worked out independently of the tool: every symlink of the bin
+/// folders that names busybox, the busybox binary, apk, libapk, ssl_client, /strip, and every
+/// file the four dropped packages own.
+fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("strip")];
+    let mut seen_dirs = Vec::new();
+    for d in BIN_DIRS {
+        let Ok(real_dir) = fs::canonicalize(root.join(d)) else {
+            continue;
+        };
+        if seen_dirs.contains(&real_dir) {
+            continue;
+        }
+        seen_dirs.push(real_dir.clone());
+        for e in fs::read_dir(&real_dir).unwrap() {
+            let e = e.unwrap();
+            if let Ok(target) = fs::read_link(e.path()) {
+                if target.file_name() == Some("busybox".as_ref()) {
+                    out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
+                }
+            }
+        }
+    }
+    for f in ["bin/busybox", "sbin/apk", "lib/libapk.so.2.14.0", "usr/bin/ssl_client"] {
+        out.push(real(Path::new(f), merged));
+    }
+    for (name, rec) in apk_records(db) {
+        if GONE_PACKAGES.contains(&name.as_str()) {
+            out.extend(record_files(&rec).iter().map(|f| real(f, merged)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The path of qemu-aarch64-static inside the root, when the tree is aarch64.
+const QEMU: &str = "/qemu-aarch64-static";
+
+/// `cmd` in the chroot, through qemu when the tree is aarch64.
+fn in_root(root: &Path, cmd: &[&str], env: &[(&str, &str)], pid1: bool, qemu: bool) -> std::process::Output {
+    let mut full = Vec::new();
+    if qemu {
+        full.push(QEMU);
+    }
+    full.extend_from_slice(cmd);
+    chroot(root, &full, env, pid1)
+}
+
+fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: bool) {
+    let t = prepare(tar, bin, merged);
+    let root = t.path();
+    if qemu {
+        let host_qemu = which("qemu-aarch64-static");
+        fs::copy(host_qemu, root.join(&QEMU[1..])).unwrap();
+    }
+    let db_path = real(Path::new("lib/apk/db/installed"), merged);
+    let db_before = fs::read(root.join(&db_path)).unwrap();
+    let world_before = fs::read_to_string(root.join("etc/apk/world")).unwrap();
+    let removed = expected_removals(root, &db_before, merged);
+    assert!(removed.len() > 304 + 10, "{}", removed.len());
+    let before = snapshot(root);
+
+    // PID 1 of its own PID namespace, as rootful BuildKit runs a RUN step.
+    let o = in_root(root, &["/strip"], &[], true, qemu);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("stripped /: removed 304 applet links"), "{err}");
+    assert!(
+        err.contains("apk database: dropped apk-tools 2.14.4-r0, busybox 1.36.1-r29, busybox-binsh 1.36.1-r29, ssl_client 1.36.1-r29"),
+        "{err}"
+    );
+
+    let after = snapshot(root);
+    let changed = [db_path.clone(), PathBuf::from("etc/apk/world")];
+    assert_only_removed(&before, &after, &removed, &changed);
+    for p in ["bin/sh", "bin/busybox", "sbin/apk", "strip"] {
+        assert!(fs::symlink_metadata(root.join(p)).is_err(), "{p} is still there");
+    }
+    if merged {
+        for d in ["bin", "sbin", "lib"] {
+            assert!(fs::symlink_metadata(root.join(d)).unwrap().is_symlink());
+        }
+    }
+
+    // The database holds exactly the other records, byte for byte.
+    let db_after = fs::read(root.join(&db_path)).unwrap();
+    let expected: Vec<(String, String)> = apk_records(&db_before)
+        .into_iter()
+        .filter(|(n, _)| !GONE_PACKAGES.contains(&n.as_str()))
+        .collect();
+    assert_eq!(expected.len(), 10);
+    assert_eq!(apk_records(&db_after), expected);
+    let world_after = fs::read_to_string(root.join("etc/apk/world")).unwrap();
+    let world_expected: String = world_before
+        .lines()
+        .filter(|l| *l != "busybox" && *l != "apk-tools")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(world_after, world_expected);
+
+    // A musl program that survived still runs.
+    let o = in_root(root, &["/usr/bin/getent", "hosts", "localhost"], &[], false, qemu);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("localhost"));
+    // No shell is left to run.
+    let o = in_root(root, &["/bin/sh", "-c", "true"], &[], false, qemu);
+    assert!(!o.status.success());
+
+    // A second run exits 0 and changes nothing but removing itself.
+    install_strip(&bin, root);
+    let o = in_root(root, &["/strip"], &[("container", "test")], false, qemu);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already stripped"), "{}", stderr(&o));
+    assert_eq!(snapshot(root), after);
+}
+
+fn which(cmd: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(cmd))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{cmd} is not installed"))
+}
+
+#[test]
+fn classic_tree_is_stripped_in_a_chroot() {
+    if let (Some(tar), Some(bin)) = (minirootfs("classic"), static_bin("classic")) {
+        strip_real_tree(&tar, &bin, false, false);
+    }
+}
+
+#[test]
+fn usr_merged_tree_is_stripped_in_a_chroot() {
+    if let (Some(tar), Some(bin)) = (minirootfs("usr-merged"), static_bin("usr-merged")) {
+        strip_real_tree(&tar, &bin, true, false);
+    }
+}
+
+#[test]
+fn aarch64_tree_is_stripped_under_qemu() {
+    let tar = need_env("ALPINE_MINIROOTFS_AARCH64", "aarch64");
+    let bin = need_env("ALPINE_STRIP_BIN_AARCH64", "aarch64");
+    if let (Some(tar), Some(bin)) = (tar, bin) {
+        strip_real_tree(&tar, &bin, false, true);
+        strip_real_tree(&tar, &bin, true, true);
+    }
+}
+
+#[test]
+fn stripping_a_hosts_slash_is_refused_and_force_overrides() {
+    let (Some(tar), Some(bin)) = (minirootfs("refusal"), static_bin("refusal")) else {
+        return;
+    };
+    let t = prepare(&tar, &bin, false);
+    let before = snapshot(t.path());
+    let o = chroot(t.path(), &["/strip"], &[], false);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("refusing to strip /"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(snapshot(t.path()), before);
+
+    let o = chroot(t.path(), &["/strip", "--force"], &[], false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!t.path().join("bin/busybox").exists());
+    assert!(!t.path().join("strip").exists());
+}
+
+#[test]
+fn alpines_own_apk_reads_the_new_database() {
+    let (Some(tar), Some(bin)) = (minirootfs("apk reads db"), static_bin("apk reads db")) else {
+        return;
+    };
+    let stripped = prepare(&tar, &bin, false);
+    let o = chroot(stripped.path(), &["/strip"], &[], true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pristine = unpack(&tar);
+    let db = "lib/apk/db/installed";
+    fs::copy(stripped.path().join(db), pristine.path().join(db)).unwrap();
+    let o = chroot(pristine.path(), &["/sbin/apk", "info", "-v"], &[], false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    let names: Vec<(String, String)> = apk_records(&fs::read(pristine.path().join(db)).unwrap())
+        .into_iter()
+        .map(|(n, rec)| {
+            let v = rec.lines().find_map(|l| l.strip_prefix("V:")).unwrap().to_string();
+            (n, v)
+        })
+        .collect();
+    assert_eq!(listed.lines().count(), 10, "{listed}");
+    for (n, v) in &names {
+        assert!(listed.lines().any(|l| l == format!("{n}-{v}")), "{n}-{v} not in {listed}");
+    }
+    for gone in GONE_PACKAGES {
+        assert!(!listed.lines().any(|l| l.starts_with(&format!("{gone}-1")) || l.starts_with(&format!("{gone}-2"))), "{listed}");
+    }
+    let o = chroot(pristine.path(), &["/sbin/apk", "info", "-L", "musl"], &[], false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("lib/ld-musl-x86_64.so.1"));
+}
+
+#[test]
+fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
+    let (Some(tar), Some(bin)) = (minirootfs("check"), static_bin("check")) else {
+        return;
+    };
+    let t = prepare(&tar, &bin, false);
+    let o = run_on(t.path(), &["--check"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    for named in ["busybox /bin/busybox", "apk /sbin/apk", "shell /bin/sh"] {
+        assert!(err.contains(&format!("error: {named}")), "{named} not in {err}");
+    }
+
+    let o = chroot(t.path(), &["/strip", "--json"], &[], true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["removed"]["applet_links"].as_array().unwrap().len(), 304);
+    assert_eq!(v["removed"]["self"], serde_json::json!(["/strip"]));
+    assert_eq!(v["apk_db"]["dropped"].as_array().unwrap().len(), 4);
+    let warned: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned, ["/sbin/ldconfig", "/usr/bin/ldd"]);
+
+    let o = run_on(t.path(), &["--check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("warning: missing-interpreter /sbin/ldconfig: #!/bin/sh is missing"), "{err}");
+    assert!(err.contains("warning: missing-interpreter /usr/bin/ldd"), "{err}");
+}

@@ -1,0 +1,331 @@
+//! Synthetic trees, classic and /usr-merged: exactly what is removed and what is kept, and the
+//! failures that must change nothing.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// A tree in `t/root` with busybox, its links in every form, apk, and links that must stay.
+/// Returns (root, links that must go, files that must go).
+fn build(t: &Path, merged: bool) -> (PathBuf, Vec<PathBuf>, Vec<PathBuf>) {
+    let r = t.join("root");
+    let bb = if merged { "usr/bin" } else { "bin" };
+    for d in [
+        "usr/bin",
+        "usr/sbin",
+        "usr/local/bin",
+        "usr/local/sbin",
+        "usr/lib/jvm/x/bin",
+        "usr/lib",
+        "etc",
+    ] {
+        fs::create_dir_all(r.join(d)).unwrap();
+    }
+    if merged {
+        symlink("usr/bin", r.join("bin")).unwrap();
+        symlink("usr/sbin", r.join("sbin")).unwrap();
+        symlink("usr/lib", r.join("lib")).unwrap();
+    } else {
+        for d in ["bin", "sbin", "lib"] {
+            fs::create_dir_all(r.join(d)).unwrap();
+        }
+    }
+    // Outside the root: a busybox that a climbing link must never reach.
+    fs::create_dir_all(t.join("outside")).unwrap();
+    fs::write(t.join("outside/busybox"), b"host busybox").unwrap();
+
+    let p = |s: &str| PathBuf::from(s);
+    fs::write(r.join(bb).join("busybox"), vec![0u8; 1000]).unwrap();
+    fs::hard_link(r.join(bb).join("busybox"), r.join("usr/sbin/bb-hard")).unwrap();
+    fs::write(r.join("sbin/apk"), b"apk").unwrap();
+    fs::write(r.join("lib/libapk.so.2.14.0"), b"libapk").unwrap();
+    fs::write(r.join("usr/bin/ssl_client"), b"ssl").unwrap();
+    fs::write(r.join("lib/ld-musl-x86_64.so.1"), b"musl").unwrap();
+    fs::write(r.join("usr/local/bin/python3.12"), b"py").unwrap();
+    fs::write(r.join("usr/lib/jvm/x/bin/java"), b"java").unwrap();
+
+    let sbin = if merged { "usr/sbin" } else { "sbin" };
+    let links = [
+        (format!("{bb}/ls"), "/bin/busybox".to_string()),
+        ("usr/bin/env".into(), "../../bin/busybox".into()),
+        ("usr/bin/chain".into(), "env".into()),
+        (
+            "usr/sbin/rel".into(),
+            if merged { "../bin/busybox" } else { "../../bin/busybox" }.into(),
+        ),
+        ("usr/sbin/viahard".into(), "bb-hard".into()),
+        (format!("{sbin}/ifup"), "/usr/bin/../../bin/busybox".into()),
+        ("usr/local/bin/climb".into(), "../../../../../../bin/busybox".into()),
+        ("usr/local/sbin/abs".into(), format!("/{bb}/busybox")),
+    ];
+    let mut gone = Vec::new();
+    for (link, target) in &links {
+        symlink(target, r.join(link)).unwrap();
+        gone.push(p(link));
+    }
+    let keep = [
+        ("usr/local/bin/python3", "python3.12"),
+        ("usr/bin/java", "/usr/lib/jvm/x/bin/java"),
+        ("usr/bin/ldd", "/lib/ld-musl-x86_64.so.1"),
+        ("usr/sbin/dangling", "/nowhere"),
+        ("usr/local/sbin/loop1", "loop2"),
+        ("usr/local/sbin/loop2", "loop1"),
+        ("usr/local/bin/escape", "../../../../../../../outside/busybox"),
+        ("usr/bin/python", "/usr/local/bin/python3"),
+    ];
+    for (link, target) in keep {
+        symlink(target, r.join(link)).unwrap();
+    }
+    if !merged {
+        symlink("/bin/busybox", r.join("bin/sh")).unwrap();
+        gone.push(p("bin/sh"));
+        symlink("/lib/ld-musl-x86_64.so.1", r.join("sbin/ldconfig-link")).unwrap();
+    }
+    let files = vec![
+        p(&format!("{bb}/busybox")),
+        p("usr/sbin/bb-hard"),
+        p(if merged { "usr/sbin/apk" } else { "sbin/apk" }),
+        p(if merged {
+            "usr/lib/libapk.so.2.14.0"
+        } else {
+            "lib/libapk.so.2.14.0"
+        }),
+        p("usr/bin/ssl_client"),
+    ];
+    // A read-only folder: root removes from it all the same, and its mode stays.
+    fs::set_permissions(r.join("usr/local/sbin"), fs::Permissions::from_mode(0o555)).unwrap();
+    (r, gone, files)
+}
+
+fn strips_exactly(merged: bool) {
+    let t = tempfile::tempdir().unwrap();
+    let (root, links, files) = build(t.path(), merged);
+    let before = snapshot(t.path());
+    let o = run_on(&root, &["-v"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = snapshot(t.path());
+    let removed: Vec<PathBuf> = links
+        .iter()
+        .chain(&files)
+        .map(|p| Path::new("root").join(p))
+        .collect();
+    assert_only_removed(&before, &after, &removed, &[]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "removed {} applet links and {} files",
+            links.len(),
+            files.len()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("skipped /usr/local/sbin/loop1: symlink loop"), "{err}");
+    // busybox (1000, both its links gone) + apk (3) + libapk (6) + ssl_client (3)
+    assert!(err.contains("freed 1012 bytes"), "{err}");
+    // The folder symlinks of a merged tree are still there.
+    if merged {
+        for d in ["bin", "sbin", "lib"] {
+            assert!(fs::symlink_metadata(root.join(d)).unwrap().is_symlink());
+        }
+    }
+    // Running twice is fine and changes nothing.
+    let o = run_on(&root, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already stripped"), "{}", stderr(&o));
+    assert_eq!(snapshot(t.path()), after);
+}
+
+#[test]
+fn classic_tree_loses_exactly_busybox_its_links_and_apk() {
+    strips_exactly(false);
+}
+
+#[test]
+fn usr_merged_tree_loses_exactly_busybox_its_links_and_apk() {
+    strips_exactly(true);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_plans_what_the_run_removes() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, links, files) = build(t.path(), false);
+    let before = snapshot(t.path());
+    let o = run_on(&root, &["--dry-run", "-v"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(snapshot(t.path()), before);
+    let planned = stderr(&o)
+        .lines()
+        .filter(|l| l.starts_with("alpine-strip: would remove "))
+        .count();
+    assert_eq!(planned, links.len() + files.len());
+}
+
+#[test]
+fn not_root_is_refused_before_anything_is_removed() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let before = snapshot(t.path());
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(host_bin())
+        .arg("--root")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot remove entries: Permission denied (os error 13)"),
+        "{err}"
+    );
+    assert_eq!(snapshot(t.path()), before);
+}
+
+#[test]
+fn a_read_only_filesystem_is_refused_before_anything_is_removed() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), true);
+    let before = snapshot(t.path());
+    let script = r#"mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && exec "$2" --root "$1""#;
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&root)
+        .arg(host_bin())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Read-only file system (os error 30)"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(snapshot(t.path()), before);
+}
+
+fn with_db(root: &Path, db: &[u8]) {
+    fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+    fs::create_dir_all(root.join("etc/apk")).unwrap();
+    fs::write(root.join("lib/apk/db/installed"), db).unwrap();
+    fs::write(root.join("etc/apk/world"), b"busybox\nmusl\n").unwrap();
+}
+
+#[test]
+fn a_malformed_apk_database_is_left_untouched_and_named_with_its_line() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    let bad = b"P:musl\nV:1\n\nP:busybox\nV:1.36\nno colon here\n\n";
+    with_db(&root, bad);
+    let o = run_on(&root, &[]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/lib/apk/db/installed: line 6"), "{}", stderr(&o));
+    assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), bad);
+    assert_eq!(fs::read(root.join("etc/apk/world")).unwrap(), b"busybox\nmusl\n");
+    assert!(!root.join("bin/busybox").exists(), "the strip itself still happens");
+}
+
+#[test]
+fn keep_apk_db_leaves_the_database_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    let db = b"P:busybox\nV:1.36.1-r29\nF:bin\nR:busybox\nF:etc\nR:securetty\n\n";
+    with_db(&root, db);
+    fs::write(root.join("etc/securetty"), b"tty1\n").unwrap();
+    let o = run_on(&root, &["--keep-apk-db"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), db);
+    assert!(root.join("etc/securetty").exists());
+    // Without the flag the record and the file it owns go.
+    let o = run_on(&root, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), b"");
+    assert!(!root.join("etc/securetty").exists());
+    assert!(stderr(&o).contains("apk database: dropped busybox 1.36.1-r29"));
+}
+
+#[test]
+fn json_is_valid_for_odd_names_and_holds_the_summarys_facts() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let t = tempfile::tempdir().unwrap();
+    let (root, links, files) = build(t.path(), false);
+    let odd = OsStr::from_bytes(b"a\nb\"c\xff");
+    symlink("/bin/busybox", root.join("usr/bin").join(odd)).unwrap();
+    let o = run_on(&root, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["outcome"], "stripped");
+    assert_eq!(v["exit_code"], 0);
+    let removed = &v["removed"];
+    let n_links = removed["applet_links"].as_array().unwrap().len();
+    assert_eq!(n_links, links.len() + 1);
+    let n_files: usize = ["apk", "ssl_client", "package_files", "busybox", "self"]
+        .iter()
+        .map(|k| removed[k].as_array().unwrap().len())
+        .sum();
+    assert_eq!(n_files, files.len());
+    assert!(
+        removed["applet_links"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"bytes": "L3Vzci9iaW4vYQpiImP/"}))
+    );
+    let bytes = v["bytes_freed"].as_u64().unwrap();
+    let summary = format!("removed {n_links} applet links and {n_files} files, freed {bytes} bytes");
+    assert!(stderr(&o).contains(&summary), "{}\n{summary}", stderr(&o));
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(v["apk_db"]["status"], "absent");
+}
+
+#[test]
+fn check_names_planted_shells_and_passes_a_clean_tree() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fs::create_dir_all(root.join("usr/bin")).unwrap();
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::write(root.join("usr/bin/app"), b"\x7fELF").unwrap();
+    let o = run_on(root, &["--check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::write(root.join("bin/bash"), b"\x7fELF").unwrap();
+    fs::write(root.join("usr/bin/mksh"), b"\x7fELF").unwrap();
+    symlink("bash", root.join("bin/sh")).unwrap();
+    let o = run_on(root, &["--check", "--json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    for shell in ["/bin/bash", "/bin/sh", "/usr/bin/mksh"] {
+        assert!(err.contains(&format!("error: shell {shell}")), "{err}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "not-distroless");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn strict_fails_a_strip_that_leaves_warnings() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    let o = run_on(&root, &["--strict"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: dangling-link /usr/sbin/dangling"), "{}", stderr(&o));
+    assert!(!root.join("bin/busybox").exists());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_and_version_exit_0() {
+    let o = run(&["--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown option"));
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--dry-run"));
+    let o = run(&["--version"]);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("alpine-strip "));
+    let o = run(&["--root", "/nonexistent/x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/x: cannot open root: No such file or directory"));
+}
