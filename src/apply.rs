@@ -50,7 +50,7 @@ pub fn apply(root: &Root, plan: &Plan) -> Result<Applied> {
             Err(e) if step.kind == Kind::SelfExe && is_unremovable_mount(&e) => {
                 done.skipped.push(Skip {
                     path: step.item.path.clone(),
-                    reason: format!("left in place, it is a read-only mount ({e})"),
+                    reason: format!("left in place: it is mounted in (RUN --mount), not in the image ({e})"),
                 });
             }
             Err(e) => return Err(Error::io("cannot remove", &host, e)),
