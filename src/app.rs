@@ -84,7 +84,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     }
 
     apply::preflight(&root, &plan)?;
-    let applied = apply::apply(&root, &plan)?;
+    let applied = apply::apply(&mut root, &plan)?;
     report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
     report.steps = applied.removed;
     report.skipped.extend(applied.skipped);

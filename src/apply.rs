@@ -5,7 +5,6 @@
 //! removal allowed to fail: under `RUN --mount=type=bind,...` it is a read-only mount point,
 //! and it is then left in place with a note.
 
-use std::fs;
 use std::io;
 use std::path::PathBuf;
 
@@ -40,20 +39,21 @@ pub fn preflight(root: &Root, plan: &Plan) -> Result<()> {
 }
 
 /// Removes every planned path, in order.
-pub fn apply(root: &Root, plan: &Plan) -> Result<Applied> {
+pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
     let mut done = Applied::default();
     for step in &plan.steps {
-        let host = root.host(&step.item.path);
-        match fs::remove_file(&host) {
+        match root.unlink(&step.item.path) {
             Ok(()) => done.removed.push(step.clone()),
             Err(e) if is_absent(&e) => {}
             Err(e) if step.kind == Kind::SelfExe && is_unremovable_mount(&e) => {
                 done.skipped.push(Skip {
                     path: step.item.path.clone(),
-                    reason: format!("left in place: it is mounted in (RUN --mount), not in the image ({e})"),
+                    reason: format!(
+                        "left in place: it is mounted in (RUN --mount), not in the image ({e})"
+                    ),
                 });
             }
-            Err(e) => return Err(Error::io("cannot remove", &host, e)),
+            Err(e) => return Err(Error::io("cannot remove", &root.host(&step.item.path), e)),
         }
     }
     Ok(done)

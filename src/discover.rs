@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::root::{Kind, Meta, Resolved, Root};
+use crate::root::{End, Kind, Meta, Root};
 use crate::scan::{LIB_DIRS, Listing};
 
 const BUSYBOX_NAMES: [&[u8]; 3] = [b"busybox", b"busybox.static", b"busybox-extras"];
@@ -80,8 +80,8 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
     }
 
     for e in bins.named(Kind::Symlink, |_| true) {
-        match root.resolve(&e.path)? {
-            Resolved::Found(_, end) if end.kind == Kind::File && ids.contains(&end.id()) => {
+        match root.link_end(&e.path)? {
+            End::Found(end) if end.kind == Kind::File && ids.contains(&end.id()) => {
                 if let Some(meta) = root.lstat(&e.path)? {
                     found.links.push(Item {
                         path: e.path.clone(),
@@ -89,7 +89,7 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
                     });
                 }
             }
-            Resolved::Loop => found.loops.push(e.path.clone()),
+            End::Loop => found.loops.push(e.path.clone()),
             _ => {}
         }
     }

@@ -23,15 +23,15 @@ pub fn signals() -> Vec<String> {
     if let Some(v) = std::env::var_os("container").filter(|v| !v.is_empty()) {
         found.push(format!("$container={}", v.to_string_lossy()));
     }
-    if let Ok(map) = fs::read_to_string("/proc/self/uid_map") {
-        if !uid_map_is_identity(&map) {
-            found.push("in a user namespace".to_string());
-        }
+    if let Ok(map) = fs::read_to_string("/proc/self/uid_map")
+        && !uid_map_is_identity(&map)
+    {
+        found.push("in a user namespace".to_string());
     }
-    if let Ok(info) = fs::read_to_string("/proc/self/mountinfo") {
-        if let Some(fs) = root_fstype(&info).filter(|fs| is_overlay(fs)) {
-            found.push(format!("/ is {fs}"));
-        }
+    if let Ok(info) = fs::read_to_string("/proc/self/mountinfo")
+        && let Some(fs) = root_fstype(&info).filter(|fs| is_overlay(fs))
+    {
+        found.push(format!("/ is {fs}"));
     }
     found
 }
@@ -54,15 +54,12 @@ pub fn uid_map_is_identity(map: &str) -> bool {
 
 /// The filesystem type of `/` in a `/proc/self/mountinfo` (the last mount of `/` wins).
 pub fn root_fstype(mountinfo: &str) -> Option<&str> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mount_point = left.split_whitespace().nth(4)?;
-            let fstype = right.split_whitespace().next()?;
-            (mount_point == "/").then_some(fstype)
-        })
-        .last()
+    mountinfo.lines().rev().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mount_point = left.split_whitespace().nth(4)?;
+        let fstype = right.split_whitespace().next()?;
+        (mount_point == "/").then_some(fstype)
+    })
 }
 
 fn is_overlay(fstype: &str) -> bool {

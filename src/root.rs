@@ -8,10 +8,10 @@
 //! the same busybox costs one `readlink` each and nothing more.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{CStr, OsStr, OsString};
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -40,24 +40,23 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn from_std(m: &fs::Metadata) -> Self {
-        let ft = m.file_type();
-        let kind = if ft.is_symlink() {
-            Kind::Symlink
-        } else if ft.is_dir() {
-            Kind::Dir
-        } else if ft.is_file() {
-            Kind::File
-        } else {
-            Kind::Other
+    // st_nlink is u64 on x86_64 and u32 on aarch64.
+    #[allow(clippy::useless_conversion)]
+    fn from_stat(st: &nix::sys::stat::FileStat) -> Self {
+        let fmt = st.st_mode & nix::libc::S_IFMT;
+        let kind = match fmt {
+            nix::libc::S_IFLNK => Kind::Symlink,
+            nix::libc::S_IFDIR => Kind::Dir,
+            nix::libc::S_IFREG => Kind::File,
+            _ => Kind::Other,
         };
         Meta {
             kind,
-            dev: m.dev(),
-            ino: m.ino(),
-            nlink: m.nlink(),
-            size: m.size(),
-            mode: m.mode(),
+            dev: st.st_dev,
+            ino: st.st_ino,
+            nlink: u64::from(st.st_nlink),
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mode: st.st_mode,
         }
     }
 
@@ -82,7 +81,18 @@ pub enum Resolved {
 pub struct Root {
     host: PathBuf,
     lstat_cache: HashMap<PathBuf, Option<Meta>>,
-    link_cache: HashMap<PathBuf, PathBuf>,
+    /// Where each absolute link target ends: 300 links to `/bin/busybox` resolve it once.
+    end_cache: HashMap<PathBuf, End>,
+    /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing.
+    scratch: Vec<u8>,
+}
+
+/// Where a symlink ends, without the path: what discovery needs of 300 applet links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Found(Meta),
+    Missing,
+    Loop,
 }
 
 impl Root {
@@ -97,10 +107,13 @@ impl Root {
                 io::Error::from_raw_os_error(nix::libc::ENOTDIR),
             ));
         }
+        // Sized for an Alpine root's few hundred bin entries: growing the table one doubling at
+        // a time makes musl's allocator map and unmap memory at every step.
         Ok(Root {
             host,
-            lstat_cache: HashMap::new(),
-            link_cache: HashMap::new(),
+            lstat_cache: HashMap::with_capacity(1024),
+            end_cache: HashMap::new(),
+            scratch: Vec::with_capacity(4096),
         })
     }
 
@@ -128,38 +141,98 @@ impl Root {
         if let Some(m) = self.lstat_cache.get(rel) {
             return Ok(*m);
         }
-        let host = self.host(rel);
-        let meta = match fs::symlink_metadata(&host) {
-            Ok(m) => Some(Meta::from_std(&m)),
-            Err(e) if is_absent(&e) => None,
-            Err(e) => return Err(Error::io("cannot stat", &host, e)),
+        let meta = match nix::sys::stat::lstat(self.c_host(rel)?) {
+            Ok(st) => Some(Meta::from_stat(&st)),
+            Err(e) if is_absent(&io::Error::from(e)) => None,
+            Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e.into())),
         };
         self.lstat_cache.insert(rel.to_path_buf(), meta);
         Ok(meta)
     }
 
-    /// Records what a directory listing already told about `rel`, saving an `lstat`.
-    pub fn remember(&mut self, rel: &Path, meta: Meta) {
+    /// Removes the file or symlink `rel` (`unlink(2)`), allocating nothing.
+    pub fn unlink(&mut self, rel: &Path) -> io::Result<()> {
+        nix::unistd::unlink(self.c_host(rel).map_err(io_of)?).map_err(io::Error::from)
+    }
+
+    /// The host path of `rel` as a C string in the reused buffer.
+    fn c_host(&mut self, rel: &Path) -> Result<&CStr> {
+        self.scratch.clear();
+        self.scratch
+            .extend_from_slice(self.host.as_os_str().as_bytes());
+        if !rel.as_os_str().is_empty() {
+            if self.scratch.last() != Some(&b'/') {
+                self.scratch.push(b'/');
+            }
+            self.scratch.extend_from_slice(rel.as_os_str().as_bytes());
+        }
+        self.scratch.push(0);
+        CStr::from_bytes_with_nul(&self.scratch).map_err(|_| {
+            Error::io(
+                "path holds a NUL byte",
+                &self.host.join(rel),
+                io::Error::from_raw_os_error(nix::libc::EINVAL),
+            )
+        })
+    }
+
+    /// Records that a directory listing saw a symlink at `rel`, saving an `lstat`: a symlink's
+    /// own inode, size and links matter to nothing here (it frees no file's bytes).
+    pub fn remember_symlink(&mut self, rel: &Path) {
+        let meta = Meta {
+            kind: Kind::Symlink,
+            dev: 0,
+            ino: 0,
+            nlink: 1,
+            size: 0,
+            mode: 0o120777,
+        };
         self.lstat_cache.insert(rel.to_path_buf(), Some(meta));
     }
 
-    /// The target of the symlink `rel`, cached.
+    /// The target of the symlink `rel`.
     pub fn readlink(&mut self, rel: &Path) -> Result<PathBuf> {
-        if let Some(t) = self.link_cache.get(rel) {
-            return Ok(t.clone());
-        }
-        let host = self.host(rel);
-        let target = fs::read_link(&host).map_err(|e| Error::io("cannot read link", &host, e))?;
-        self.link_cache.insert(rel.to_path_buf(), target.clone());
-        Ok(target)
+        let c = self.c_host(rel)?;
+        read_link(c).map_err(|e| Error::io("cannot read link", &self.host(rel), e))
     }
 
     /// Follows every symlink in `rel` inside the root (see the module docs).
     pub fn resolve(&mut self, rel: &Path) -> Result<Resolved> {
-        let mut pending: Vec<Step> = Vec::new();
+        let mut pending = Vec::new();
         push_steps(&mut pending, rel);
-        let mut cur = PathBuf::new();
-        let mut hops = 0;
+        self.walk(PathBuf::new(), pending, 0)
+    }
+
+    /// Where the symlink `link` ends. Absolute targets are resolved once and remembered.
+    pub fn link_end(&mut self, link: &Path) -> Result<End> {
+        let target = self.readlink(link)?;
+        if let Some(end) = self.end_cache.get(&target) {
+            return Ok(*end);
+        }
+        let mut pending = Vec::new();
+        push_steps(&mut pending, &target);
+        let start = match (target.has_root(), link.parent()) {
+            (false, Some(dir)) => dir.to_path_buf(),
+            _ => PathBuf::new(),
+        };
+        let end = match self.walk(start, pending, 1)? {
+            Resolved::Found(_, m) => End::Found(m),
+            Resolved::Missing(_) => End::Missing,
+            Resolved::Loop => End::Loop,
+        };
+        if target.has_root() {
+            self.end_cache.insert(target, end);
+        }
+        Ok(end)
+    }
+
+    /// Resolves `pending` (a stack, next step last) from the real folder `cur`.
+    fn walk(
+        &mut self,
+        mut cur: PathBuf,
+        mut pending: Vec<Step>,
+        mut hops: usize,
+    ) -> Result<Resolved> {
         while let Some(step) = pending.pop() {
             let name = match step {
                 Step::Up => {
@@ -206,6 +279,28 @@ impl Root {
             Resolved::Found(dir, m) if m.kind == Kind::Dir => Ok(Some(dir.join(name))),
             _ => Ok(None),
         }
+    }
+}
+
+/// `readlink(2)` into a stack buffer. `std::fs::read_link` grows and then shrinks a heap buffer
+/// for every link, which makes musl's allocator map and unmap memory once per link: two extra
+/// syscalls for each of hundreds of applet links.
+fn read_link(c: &CStr) -> io::Result<PathBuf> {
+    let mut buf = [0u8; 4096];
+    // SAFETY: `c` is a NUL-terminated path and `buf` is writable for `buf.len()` bytes;
+    // readlink writes at most that many and returns how many it wrote, or -1.
+    let n = unsafe { nix::libc::readlink(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    if n == buf.len() {
+        return Err(io::Error::from_raw_os_error(nix::libc::ENAMETOOLONG));
+    }
+    Ok(PathBuf::from(OsStr::from_bytes(&buf[..n])))
+}
+
+fn io_of(e: Error) -> io::Error {
+    match e {
+        Error::Io { source, .. } => source,
+        other => io::Error::other(other.to_string()),
     }
 }
 

@@ -48,7 +48,7 @@ impl Listing {
     /// Lists `dirs` (paths inside the root); folders that do not exist are passed over.
     pub fn of(root: &mut Root, dirs: &[&str]) -> Result<Self> {
         let mut seen: Vec<PathBuf> = Vec::new();
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(1024);
         for dir in dirs {
             let real = match root.resolve(Path::new(dir))? {
                 Resolved::Found(real, m) if m.kind == Kind::Dir => real,
@@ -59,7 +59,7 @@ impl Listing {
             }
             let host = root.host(&real);
             let rd = fs::read_dir(&host).map_err(|e| Error::io("cannot list", &host, e))?;
-            let mut here = Vec::new();
+            let mut here = Vec::with_capacity(256);
             for item in rd {
                 let item = item.map_err(|e| Error::io("cannot list", &host, e))?;
                 let ft = item
@@ -74,10 +74,11 @@ impl Listing {
                 } else {
                     Kind::Other
                 };
-                here.push(Entry {
-                    path: real.join(item.file_name()),
-                    kind,
-                });
+                let path = real.join(item.file_name());
+                if kind == Kind::Symlink {
+                    root.remember_symlink(&path);
+                }
+                here.push(Entry { path, kind });
             }
             here.sort_by(|a, b| a.path.cmp(&b.path));
             entries.extend(here);

@@ -70,14 +70,19 @@ fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
         seen_dirs.push(real_dir.clone());
         for e in fs::read_dir(&real_dir).unwrap() {
             let e = e.unwrap();
-            if let Ok(target) = fs::read_link(e.path()) {
-                if target.file_name() == Some("busybox".as_ref()) {
-                    out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
-                }
+            if let Ok(target) = fs::read_link(e.path())
+                && target.file_name() == Some("busybox".as_ref())
+            {
+                out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
             }
         }
     }
-    for f in ["bin/busybox", "sbin/apk", "lib/libapk.so.2.14.0", "usr/bin/ssl_client"] {
+    for f in [
+        "bin/busybox",
+        "sbin/apk",
+        "lib/libapk.so.2.14.0",
+        "usr/bin/ssl_client",
+    ] {
         out.push(real(Path::new(f), merged));
     }
     for (name, rec) in apk_records(db) {
@@ -94,7 +99,13 @@ fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
 const QEMU: &str = "/qemu-aarch64-static";
 
 /// `cmd` in the chroot, through qemu when the tree is aarch64.
-fn in_root(root: &Path, cmd: &[&str], env: &[(&str, &str)], pid1: bool, qemu: bool) -> std::process::Output {
+fn in_root(
+    root: &Path,
+    cmd: &[&str],
+    env: &[(&str, &str)],
+    pid1: bool,
+    qemu: bool,
+) -> std::process::Output {
     let mut full = Vec::new();
     if qemu {
         full.push(QEMU);
@@ -121,7 +132,10 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: bool) {
     let o = in_root(root, &["/strip"], &[], true, qemu);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("stripped /: removed 304 applet links"), "{err}");
+    assert!(
+        err.contains("stripped /: removed 304 applet links"),
+        "{err}"
+    );
     assert!(
         err.contains("apk database: dropped apk-tools 2.14.4-r0, busybox 1.36.1-r29, busybox-binsh 1.36.1-r29, ssl_client 1.36.1-r29"),
         "{err}"
@@ -131,7 +145,10 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: bool) {
     let changed = [db_path.clone(), PathBuf::from("etc/apk/world")];
     assert_only_removed(&before, &after, &removed, &changed);
     for p in ["bin/sh", "bin/busybox", "sbin/apk", "strip"] {
-        assert!(fs::symlink_metadata(root.join(p)).is_err(), "{p} is still there");
+        assert!(
+            fs::symlink_metadata(root.join(p)).is_err(),
+            "{p} is still there"
+        );
     }
     if merged {
         for d in ["bin", "sbin", "lib"] {
@@ -156,7 +173,13 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: bool) {
     assert_eq!(world_after, world_expected);
 
     // A musl program that survived still runs.
-    let o = in_root(root, &["/usr/bin/getent", "hosts", "localhost"], &[], false, qemu);
+    let o = in_root(
+        root,
+        &["/usr/bin/getent", "hosts", "localhost"],
+        &[],
+        false,
+        qemu,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("localhost"));
     // No shell is left to run.
@@ -164,7 +187,7 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: bool) {
     assert!(!o.status.success());
 
     // A second run exits 0 and changes nothing but removing itself.
-    install_strip(&bin, root);
+    install_strip(bin, root);
     let o = in_root(root, &["/strip"], &[("container", "test")], false, qemu);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("already stripped"), "{}", stderr(&o));
@@ -242,18 +265,30 @@ fn alpines_own_apk_reads_the_new_database() {
     let names: Vec<(String, String)> = apk_records(&fs::read(pristine.path().join(db)).unwrap())
         .into_iter()
         .map(|(n, rec)| {
-            let v = rec.lines().find_map(|l| l.strip_prefix("V:")).unwrap().to_string();
+            let v = rec
+                .lines()
+                .find_map(|l| l.strip_prefix("V:"))
+                .unwrap()
+                .to_string();
             (n, v)
         })
         .collect();
     assert_eq!(listed.lines().count(), 10, "{listed}");
     for (n, v) in &names {
-        assert!(listed.lines().any(|l| l == format!("{n}-{v}")), "{n}-{v} not in {listed}");
+        assert!(
+            listed.lines().any(|l| l == format!("{n}-{v}")),
+            "{n}-{v} not in {listed}"
+        );
     }
     for gone in GONE_PACKAGES {
         assert!(!listed.lines().any(|l| l.starts_with(&format!("{gone}-1")) || l.starts_with(&format!("{gone}-2"))), "{listed}");
     }
-    let o = chroot(pristine.path(), &["/sbin/apk", "info", "-L", "musl"], &[], false);
+    let o = chroot(
+        pristine.path(),
+        &["/sbin/apk", "info", "-L", "musl"],
+        &[],
+        false,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("lib/ld-musl-x86_64.so.1"));
 }
@@ -268,7 +303,10 @@ fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
     for named in ["busybox /bin/busybox", "apk /sbin/apk", "shell /bin/sh"] {
-        assert!(err.contains(&format!("error: {named}")), "{named} not in {err}");
+        assert!(
+            err.contains(&format!("error: {named}")),
+            "{named} not in {err}"
+        );
     }
 
     let o = chroot(t.path(), &["/strip", "--json"], &[], true);
@@ -288,6 +326,12 @@ fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
     let o = run_on(t.path(), &["--check"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("warning: missing-interpreter /sbin/ldconfig: #!/bin/sh is missing"), "{err}");
-    assert!(err.contains("warning: missing-interpreter /usr/bin/ldd"), "{err}");
+    assert!(
+        err.contains("warning: missing-interpreter /sbin/ldconfig: #!/bin/sh is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: missing-interpreter /usr/bin/ldd"),
+        "{err}"
+    );
 }

@@ -56,11 +56,19 @@ fn build(t: &Path, merged: bool) -> (PathBuf, Vec<PathBuf>, Vec<PathBuf>) {
         ("usr/bin/chain".into(), "env".into()),
         (
             "usr/sbin/rel".into(),
-            if merged { "../bin/busybox" } else { "../../bin/busybox" }.into(),
+            if merged {
+                "../bin/busybox"
+            } else {
+                "../../bin/busybox"
+            }
+            .into(),
         ),
         ("usr/sbin/viahard".into(), "bb-hard".into()),
         (format!("{sbin}/ifup"), "/usr/bin/../../bin/busybox".into()),
-        ("usr/local/bin/climb".into(), "../../../../../../bin/busybox".into()),
+        (
+            "usr/local/bin/climb".into(),
+            "../../../../../../bin/busybox".into(),
+        ),
         ("usr/local/sbin/abs".into(), format!("/{bb}/busybox")),
     ];
     let mut gone = Vec::new();
@@ -75,7 +83,10 @@ fn build(t: &Path, merged: bool) -> (PathBuf, Vec<PathBuf>, Vec<PathBuf>) {
         ("usr/sbin/dangling", "/nowhere"),
         ("usr/local/sbin/loop1", "loop2"),
         ("usr/local/sbin/loop2", "loop1"),
-        ("usr/local/bin/escape", "../../../../../../../outside/busybox"),
+        (
+            "usr/local/bin/escape",
+            "../../../../../../../outside/busybox",
+        ),
         ("usr/bin/python", "/usr/local/bin/python3"),
     ];
     for (link, target) in keep {
@@ -124,7 +135,10 @@ fn strips_exactly(merged: bool) {
         )),
         "{err}"
     );
-    assert!(err.contains("skipped /usr/local/sbin/loop1: symlink loop"), "{err}");
+    assert!(
+        err.contains("skipped /usr/local/sbin/loop1: symlink loop"),
+        "{err}"
+    );
     // busybox (1000, both its links gone) + apk (3) + libapk (6) + ssl_client (3)
     assert!(err.contains("freed 1012 bytes"), "{err}");
     // The folder symlinks of a merged tree are still there.
@@ -193,7 +207,8 @@ fn a_read_only_filesystem_is_refused_before_anything_is_removed() {
     let t = tempfile::tempdir().unwrap();
     let (root, _, _) = build(t.path(), true);
     let before = snapshot(t.path());
-    let script = r#"mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && exec "$2" --root "$1""#;
+    let script =
+        r#"mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && exec "$2" --root "$1""#;
     let o = Command::new("unshare")
         .args(["-m", "sh", "-c", script, "sh"])
         .arg(&root)
@@ -222,10 +237,20 @@ fn a_malformed_apk_database_is_left_untouched_and_named_with_its_line() {
     with_db(&root, bad);
     let o = run_on(&root, &[]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).contains("/lib/apk/db/installed: line 6"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/lib/apk/db/installed: line 6"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), bad);
-    assert_eq!(fs::read(root.join("etc/apk/world")).unwrap(), b"busybox\nmusl\n");
-    assert!(!root.join("bin/busybox").exists(), "the strip itself still happens");
+    assert_eq!(
+        fs::read(root.join("etc/apk/world")).unwrap(),
+        b"busybox\nmusl\n"
+    );
+    assert!(
+        !root.join("bin/busybox").exists(),
+        "the strip itself still happens"
+    );
 }
 
 #[test]
@@ -276,7 +301,8 @@ fn json_is_valid_for_odd_names_and_holds_the_summarys_facts() {
             .contains(&serde_json::json!({"bytes": "L3Vzci9iaW4vYQpiImP/"}))
     );
     let bytes = v["bytes_freed"].as_u64().unwrap();
-    let summary = format!("removed {n_links} applet links and {n_files} files, freed {bytes} bytes");
+    let summary =
+        format!("removed {n_links} applet links and {n_files} files, freed {bytes} bytes");
     assert!(stderr(&o).contains(&summary), "{}\n{summary}", stderr(&o));
     assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
     assert_eq!(v["apk_db"]["status"], "absent");
@@ -311,7 +337,11 @@ fn strict_fails_a_strip_that_leaves_warnings() {
     let (root, _, _) = build(t.path(), false);
     let o = run_on(&root, &["--strict"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(stderr(&o).contains("warning: dangling-link /usr/sbin/dangling"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: dangling-link /usr/sbin/dangling"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!root.join("bin/busybox").exists());
 }
 

@@ -113,10 +113,22 @@ fn merge_into(src: &Path, dst: &Path) {
 /// One entry of a snapshot: everything that would show a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
-    Dir { mode: u32, uid: u32, gid: u32 },
-    File { mode: u32, uid: u32, gid: u32, bytes: Vec<u8> },
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    File {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        bytes: Vec<u8>,
+    },
     Link(PathBuf),
-    Other { mode: u32, rdev: u64 },
+    Other {
+        mode: u32,
+        rdev: u64,
+    },
 }
 
 /// Every path under `root` (relative) with its type, mode, owner and content or target.
@@ -161,7 +173,11 @@ pub fn assert_only_removed(
     changed: &[PathBuf],
 ) {
     for p in removed {
-        assert!(before.contains_key(p), "{} was not there to remove", p.display());
+        assert!(
+            before.contains_key(p),
+            "{} was not there to remove",
+            p.display()
+        );
         assert!(!after.contains_key(p), "{} should be gone", p.display());
     }
     for (p, node) in before {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmarks, printed, not asserted: on fresh copies of the real tree through chroot, side by
+# side and interleaved, the seed one-liner, the floor (one process unlinking the same paths) and
+# /strip; syscalls per removed entry (strace -c); and how the strip's time grows with the size
+# of a bin folder.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-9}
+bin=${ALPINE_STRIP_BIN:-$here/out/strip-x86_64}
+[ -f "${ALPINE_MINIROOTFS:-}" ] || { echo "bench: ALPINE_MINIROOTFS is unset" >&2; exit 1; }
+[ -f "$bin" ] || { echo "bench: $bin is missing (make build)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/alpine-strip-bench.XXXXXX); trap 'rm -rf "$work"' EXIT
+mkdir "$work/pristine"
+tar xzf "$ALPINE_MINIROOTFS" -C "$work/pristine"
+cp "$bin" "$work/pristine/strip"
+
+# The paths the strip removes, for the floor: the same unlinks, nothing else.
+"$bin" --root "$work/pristine" --dry-run -v 2>&1 | awk '/would remove /{print $NF}' >"$work/paths"
+echo /strip >>"$work/paths"
+mapfile -t paths <"$work/paths"
+
+now() { date +%s%N; }
+fresh() { rm -rf "$work/t"; cp -a "$work/pristine" "$work/t"; sync -f "$work/t" 2>/dev/null || true; }
+time_ns() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo $((t1 - t0)); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+ms() { awk -v ns="$1" 'BEGIN{printf "%.2f", ns/1e6}'; }
+
+: >"$work/seed"; : >"$work/floor"; : >"$work/strip"
+for i in $(seq "$runs"); do
+  fresh; time_ns chroot "$work/t" /bin/busybox sh -c 'find /sbin /bin /usr/bin /usr/local/bin/ -type l -exec busybox rm -rf {} \;; busybox rm /sbin/apk /bin/busybox' >>"$work/seed"
+  fresh; time_ns chroot "$work/t" /bin/busybox rm -f "${paths[@]}" >>"$work/floor"
+  fresh; time_ns env container=bench chroot "$work/t" /strip -q >>"$work/strip"
+  [ -e "$work/t/bin/busybox" ] && { echo "bench: the strip did not strip" >&2; exit 1; }
+done
+seed=$(median <"$work/seed"); floor=$(median <"$work/floor"); strip=$(median <"$work/strip")
+echo "bench: Alpine 3.20.3 minirootfs, $(nproc) cores, $(uname -r), medians of $runs interleaved runs through chroot"
+printf '  %-44s %8s ms\n' "seed one-liner (find -exec busybox rm)" "$(ms "$seed")"
+printf '  %-44s %8s ms\n' "floor (busybox rm -f, the same ${#paths[@]} paths)" "$(ms "$floor")"
+printf '  %-44s %8s ms\n' "/strip (discover, plan, unlink, apk db, audit)" "$(ms "$strip")"
+awk -v s="$strip" -v f="$floor" -v o="$seed" 'BEGIN{printf "  strip / floor = %.2f   seed / strip = %.1f\n", s/f, o/s}'
+
+if command -v strace >/dev/null; then
+  for mode in "" "--no-audit"; do
+    fresh
+    strace -f -c -o "$work/strace" "$bin" --root "$work/t" -q $mode
+    calls=$(awk '$NF=="total"{print $(NF-2)}' "$work/strace")
+    [ -n "$calls" ] || calls=$(awk '/total/{print $3}' "$work/strace")
+    removed=$(( ${#paths[@]} - 1 ))
+    awk -v c="$calls" -v r="$removed" -v m="${mode:-with audit}" \
+      'BEGIN{printf "  syscalls (%s): %d for %d removed entries = %.2f per entry\n", m, c, r, c/r}'
+  done
+  echo "  top syscalls of the default run:"
+  fresh; strace -c -o "$work/strace" "$bin" --root "$work/t" -q
+  awk 'NR>2 && $NF!="total" && $1 !~ /^-/ {print "    " $NF, $(NF-1) ~ /^[0-9]+$/ ? $(NF-1) : $(NF-2)}' "$work/strace" |
+    sort -k2 -n -r | head -6
+fi
+
+echo "bench: scaling, one bin folder of N applet links (+ busybox), strip --root, median of 3"
+printf '  %8s %10s %12s\n' entries ms us/entry
+for n in 1000 10000 100000; do
+  rm -rf "$work/s"; mkdir -p "$work/s/bin" "$work/s/usr/bin"
+  cp "$work/pristine/bin/busybox" "$work/s/bin/busybox"
+  python3 -c 'import os,sys
+d=sys.argv[1]
+for i in range(int(sys.argv[2])): os.symlink("/bin/busybox", f"{d}/applet{i}")' "$work/s/usr/bin" "$n"
+  : >"$work/scale"
+  for r in 1 2 3; do
+    rm -rf "$work/t"; cp -a "$work/s" "$work/t"
+    time_ns "$bin" --root "$work/t" -q >>"$work/scale"
+    [ -z "$(ls -A "$work/t/usr/bin")" ] || { echo "bench: links left" >&2; exit 1; }
+  done
+  t=$(median <"$work/scale")
+  awk -v n="$n" -v t="$t" 'BEGIN{printf "  %8d %10.2f %12.2f\n", n, t/1e6, t/1e3/n}'
+done
