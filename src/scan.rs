@@ -59,7 +59,7 @@ impl Listing {
             }
             let host = root.host(&real);
             let rd = fs::read_dir(&host).map_err(|e| Error::io("cannot list", &host, e))?;
-            let mut here = Vec::with_capacity(256);
+            let first = entries.len();
             for item in rd {
                 let item = item.map_err(|e| Error::io("cannot list", &host, e))?;
                 let ft = item
@@ -78,10 +78,9 @@ impl Listing {
                 if kind == Kind::Symlink {
                     root.remember_symlink(&path);
                 }
-                here.push(Entry { path, kind });
+                entries.push(Entry { path, kind });
             }
-            here.sort_by(|a, b| a.path.cmp(&b.path));
-            entries.extend(here);
+            entries[first..].sort_by(|a, b| a.path.cmp(&b.path));
             seen.push(real);
         }
         Ok(Listing { entries })
