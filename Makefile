@@ -17,9 +17,13 @@ export ALPINE_MINIROOTFS ALPINE_MINIROOTFS_AARCH64
 export ALPINE_STRIP_BIN         := $(OUT)/strip-x86_64
 export ALPINE_STRIP_BIN_AARCH64 := $(OUT)/strip-aarch64
 
-.PHONY: build build-x86_64 build-x86_64-stable build-aarch64 test lint unit size bench e2e demo clean
+.PHONY: deps build build-x86_64 build-x86_64-stable build-aarch64 test lint unit size bench e2e demo clean
 
-build: build-x86_64 build-x86_64-stable build-aarch64
+build: deps build-x86_64 build-x86_64-stable build-aarch64
+
+# Toolchains, targets and packages (idempotent; apt only as root).
+deps:
+	@bash tests/deps.sh
 
 build-x86_64:
 	RUSTFLAGS="$(SIZE_RUSTFLAGS)" cargo +$(NIGHTLY) build --release $(BUILD_STD) \
@@ -52,7 +56,7 @@ bench: build
 e2e: build
 	bash tests/e2e.sh
 
-demo: build-x86_64
+demo: deps build-x86_64
 	bash docker/demo.sh
 
 clean:
