@@ -10,7 +10,7 @@ ALPINE_MINIROOTFS         ?= $(FIXTURES)/alpine-minirootfs-3.20.3-x86_64.tar.gz
 ALPINE_MINIROOTFS_AARCH64 ?= $(FIXTURES)/alpine-minirootfs-3.20.3-aarch64.tar.gz
 OUT      := $(CURDIR)/out
 # The shipped x86_64 binary: nightly, std rebuilt for size, panics abort without a message.
-SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,-z,noseparate-code,--build-id=none
+SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,-z,noseparate-code,--build-id=none
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 
 export ALPINE_MINIROOTFS ALPINE_MINIROOTFS_AARCH64

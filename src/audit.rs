@@ -6,12 +6,11 @@
 //! files outside /tmp and /var/tmp, and packages the apk database still lists though the strip
 //! removes them. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-use walkdir::WalkDir;
 
 use crate::apkdb::{self, Db};
 use crate::discover::Found;
@@ -173,47 +172,47 @@ fn interpreter(host: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsStr::from_bytes(word)))
 }
 
-/// Setuid/setgid files anywhere, world-writable files outside the temp folders.
+/// Setuid/setgid files anywhere, world-writable files outside the temp folders. The walk stays
+/// on the root's filesystem (a mount point's folder has another device) and skips the top-level
+/// /proc, /sys and /dev; it reads modes only of regular files (the listing gives the types).
 fn walk_modes(host_root: &Path) -> Vec<(Kind, PathBuf, String)> {
     let mut out = Vec::new();
-    let walk = WalkDir::new(host_root)
-        .same_file_system(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            !(e.depth() == 1
-                && e.file_type().is_dir()
-                && [b"proc".as_slice(), b"sys", b"dev"].contains(&e.file_name().as_bytes()))
-        });
-    for entry in walk.flatten() {
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else { continue };
-        let Ok(rel) = entry.path().strip_prefix(host_root) else {
+    let Ok(dev) = fs::symlink_metadata(host_root).map(|m| m.dev()) else {
+        return out;
+    };
+    let mut pending = vec![PathBuf::new()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(host_root.join(&dir)) else {
             continue;
         };
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode();
-        let special = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
-            (true, true) => Some("setuid and setgid"),
-            (true, false) => Some("setuid"),
-            (false, true) => Some("setgid"),
-            (false, false) => None,
-        };
-        if let Some(what) = special {
-            out.push((
-                Kind::Setuid,
-                rel.to_path_buf(),
-                format!("{what}, mode {:o}", mode & 0o7777),
-            ));
-        }
-        if mode & 0o002 != 0 && !rel.starts_with("tmp") && !rel.starts_with("var/tmp") {
-            out.push((
-                Kind::WorldWritable,
-                rel.to_path_buf(),
-                format!("mode {:o}", mode & 0o7777),
-            ));
+        for entry in entries.flatten() {
+            let Ok(ft) = entry.file_type() else { continue };
+            let rel = dir.join(entry.file_name());
+            if ft.is_dir() {
+                let virtual_fs = dir.as_os_str().is_empty()
+                    && [&b"proc"[..], b"sys", b"dev"].contains(&entry.file_name().as_bytes());
+                if !virtual_fs && entry.metadata().is_ok_and(|m| m.dev() == dev) {
+                    pending.push(rel);
+                }
+                continue;
+            }
+            if !ft.is_file() {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            let mode = meta.mode() & 0o7777;
+            let special = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
+                (true, true) => Some("setuid and setgid"),
+                (true, false) => Some("setuid"),
+                (false, true) => Some("setgid"),
+                (false, false) => None,
+            };
+            if let Some(what) = special {
+                out.push((Kind::Setuid, rel.clone(), format!("{what}, mode {mode:o}")));
+            }
+            if mode & 0o002 != 0 && !rel.starts_with("tmp") && !rel.starts_with("var/tmp") {
+                out.push((Kind::WorldWritable, rel, format!("mode {mode:o}")));
+            }
         }
     }
     out

@@ -109,7 +109,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
 }
 
 fn usage(arg: &str) -> Error {
-    Error::Usage(format!("unknown option {arg:?} (see --help)"))
+    Error::Usage(format!("unknown option \"{arg}\" (see --help)"))
 }
 
 #[cfg(test)]

@@ -44,12 +44,7 @@ directory tree, or --force if you really mean this machine";
 
 /// Whether a `/proc/self/uid_map` maps every uid to itself (the host's own namespace).
 pub fn uid_map_is_identity(map: &str) -> bool {
-    let lines: Vec<Vec<&str>> = map
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .filter(|w: &Vec<&str>| !w.is_empty())
-        .collect();
-    lines.len() == 1 && lines[0] == ["0", "0", "4294967295"]
+    map.split_whitespace().eq(["0", "0", "4294967295"])
 }
 
 /// The filesystem type of `/` in a `/proc/self/mountinfo` (the last mount of `/` wins).
