@@ -32,6 +32,18 @@ fn signals(o: &Output) -> Vec<String> {
         .collect()
 }
 
+/// `unshare FLAGS sh -c SCRIPT sh ARGS...` with a clean environment.
+fn unshare(flags: &[&str], script: &str, args: &[&Path]) -> Output {
+    Command::new("unshare")
+        .args(flags)
+        .args(["sh", "-c", script, "sh"])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .unwrap()
+}
+
 fn accepted_with(o: &Output, root: &Path, signal: &str) {
     assert!(o.status.success(), "{}", stderr(o));
     assert_eq!(signals(o), [signal], "{}", stderr(o));
@@ -105,21 +117,11 @@ fn a_user_namespace_suffices() {
     };
     let t = tree(&bin);
     let script = r#"mount --rbind /proc "$1/proc" && exec chroot "$1" /strip -v"#;
-    let o = Command::new("unshare")
-        .args([
-            "--user",
-            "--map-root-user",
-            "--mount",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(t.path())
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .output()
-        .unwrap();
+    let o = unshare(
+        &["--user", "--map-root-user", "--mount"],
+        script,
+        &[t.path()],
+    );
     accepted_with(&o, t.path(), "in a user namespace");
 }
 
@@ -135,14 +137,7 @@ fn an_overlay_root_suffices() {
     }
     let script = r#"mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$2/merged" \
         && mount --rbind /proc "$2/merged/proc" && exec chroot "$2/merged" /strip -v"#;
-    let o = Command::new("unshare")
-        .args(["--mount", "sh", "-c", script, "sh"])
-        .arg(lower.path())
-        .arg(work.path())
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .output()
-        .unwrap();
+    let o = unshare(&["--mount"], script, &[lower.path(), work.path()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(signals(&o), ["/ is overlay"], "{}", stderr(&o));
     // The lower layer is untouched; the upper one holds the whiteouts, as a RUN layer would.
