@@ -1,8 +1,8 @@
 //! Replacing a file atomically, the way apk writes its own database.
 //!
-//! The new bytes go to a temporary file in the same folder, which is fsynced, given the old
-//! file's mode and owner, and renamed over the old one; then the folder is fsynced. A reader,
-//! or a crash, sees the old file or the new one, never a mix. A temporary file left by a run that
+//! The new bytes go to a temporary file in the same folder, which is given the old file's mode
+//! and owner, fsynced, and renamed over the old one. A reader, or a crash, sees the old file or
+//! the new one, never a mix. A temporary file left by a run that
 //! was killed is removed by the next one.
 
 use std::fs::{self, File, OpenOptions};
@@ -56,16 +56,13 @@ pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
 }
 
 impl Staged {
-    /// Renames the staged file over the target and syncs the folder.
+    /// Renames the staged file over the target. The folder is not fsynced: after a power loss
+    /// the rename may be lost, which leaves the old file, whole; the file's own fsync before
+    /// the rename is what keeps the new name from ever naming a partly written file.
     pub fn commit(mut self) -> Result<()> {
         fs::rename(&self.tmp, &self.target)
             .map_err(|e| Error::io("cannot replace", &self.target, e))?;
         self.committed = true;
-        if let Some(dir) = self.target.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("cannot sync", dir, e))?;
-        }
         Ok(())
     }
 }
