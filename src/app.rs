@@ -84,12 +84,16 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     }
 
     apply::preflight(&root, &plan)?;
+    let staged = match &db {
+        Db::Planned(c) => Some(apkdb::stage(&root, c)?),
+        _ => None,
+    };
     let applied = apply::apply(&mut root, &plan)?;
     report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
     report.steps = applied.removed;
     report.skipped.extend(applied.skipped);
-    if let Db::Planned(c) = &db {
-        apkdb::apply(&root, c)?;
+    if let Some(staged) = staged {
+        staged.commit()?;
     }
     report.outcome = if nothing_to_do {
         "already-stripped"

@@ -76,6 +76,7 @@ impl Drop for Staged {
 }
 
 /// Replaces `target` with `bytes` atomically.
+#[cfg(test)]
 pub fn replace(target: &Path, bytes: &[u8]) -> Result<()> {
     stage(target, bytes)?.commit()
 }

@@ -111,18 +111,35 @@ pub fn plan(root: &mut Root, keep: bool) -> Result<Db> {
     }))
 }
 
-/// Writes the planned database and world, each atomically; nothing when nothing was dropped.
-pub fn apply(root: &Root, changes: &Changes) -> Result<()> {
-    if changes.dropped.is_empty() && changes.world.is_none() {
-        return Ok(());
-    }
+/// The new database and world, written and fsynced beside the old ones, not yet in place.
+pub struct Staged(Vec<atomic::Staged>);
+
+/// Writes the planned database and world next to the old ones; nothing when nothing changes.
+/// Done before the removals: the fsync then flushes two small files, not the journal of
+/// hundreds of unlinks. Dropping the result without [`Staged::commit`] removes the new files.
+pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
+    let mut staged = Vec::new();
     if !changes.dropped.is_empty() {
-        atomic::replace(&root.host(&changes.installed), &changes.new_installed)?;
+        let path = root.host(&changes.installed);
+        staged.push(atomic::stage(&path, &changes.new_installed)?);
     }
     if let Some((path, bytes)) = &changes.world {
-        atomic::replace(&root.host(path), bytes)?;
+        staged.push(atomic::stage(&root.host(path), bytes)?);
     }
-    Ok(())
+    Ok(Staged(staged))
+}
+
+impl Staged {
+    /// Renames the new files over the old ones (after the removals).
+    pub fn commit(self) -> Result<()> {
+        self.0.into_iter().try_for_each(atomic::Staged::commit)
+    }
+}
+
+/// Writes the planned database and world, each atomically.
+#[cfg(test)]
+pub fn apply(root: &Root, changes: &Changes) -> Result<()> {
+    stage(root, changes)?.commit()
 }
 
 /// The real path and bytes of `rel` inside the root; `None` when it does not exist.
