@@ -336,3 +336,59 @@ fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
         "{err}"
     );
 }
+
+#[test]
+fn a_strip_killed_at_any_moment_leaves_the_old_database_or_the_new_one() {
+    let Some(tar) = minirootfs("killed strip") else {
+        return;
+    };
+    let pristine = unpack(&tar);
+    let db = "lib/apk/db/installed";
+    let old = fs::read(pristine.path().join(db)).unwrap();
+    // The database a finished strip writes.
+    let done = unpack(&tar);
+    assert!(run_on(done.path(), &["-q"]).status.success());
+    let new = fs::read(done.path().join(db)).unwrap();
+    assert_ne!(old, new);
+
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for delay_us in (0..30_000).step_by(2_000) {
+        let t = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", pristine.path().display()))
+            .arg(t.path())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let mut child = std::process::Command::new(host_bin())
+            .arg("--root")
+            .arg(t.path())
+            .arg("-q")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(delay_us));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = fs::read(t.path().join(db)).unwrap();
+        assert!(
+            now == old || now == new,
+            "a half database after a kill at {delay_us} us"
+        );
+        if now == old {
+            saw_old += 1
+        } else {
+            saw_new += 1
+        }
+        // Whatever the kill left, the next run finishes the job.
+        let o = run_on(t.path(), &["-q"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(fs::read(t.path().join(db)).unwrap(), new);
+        assert!(
+            !t.path()
+                .join("lib/apk/db/installed.alpine-strip.tmp")
+                .exists()
+        );
+    }
+    eprintln!("killed strips: {saw_old} left the old database, {saw_new} the new one");
+}
