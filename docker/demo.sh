@@ -66,7 +66,7 @@ build "${args[@]}" --target flat -t localhost/demo-distroless "$here/docker/exam
 
 before=$(size localhost/demo-alpine); after=$(size localhost/demo-distroless)
 echo
-echo "  image                         size (bytes)"
+echo "  image                         size of its layers (bytes, as stored)"
 echo "  localhost/demo-alpine         $before"
 echo "  localhost/demo-distroless     $after   ($(( (before - after) * 100 / before ))% smaller)"
 echo
