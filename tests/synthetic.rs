@@ -108,7 +108,8 @@ fn build(t: &Path, merged: bool) -> (PathBuf, Vec<PathBuf>, Vec<PathBuf>) {
         }),
         p("usr/bin/ssl_client"),
     ];
-    // A read-only folder: root removes from it all the same, and its mode stays.
+    // A read-only file and a read-only folder: root removes from them all the same.
+    fs::set_permissions(r.join("sbin/apk"), fs::Permissions::from_mode(0o444)).unwrap();
     fs::set_permissions(r.join("usr/local/sbin"), fs::Permissions::from_mode(0o555)).unwrap();
     (r, gone, files)
 }
