@@ -10,7 +10,9 @@ pub mod parse;
 pub mod world;
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -84,11 +86,17 @@ pub fn plan(root: &mut Root, keep: bool) -> Result<Db> {
     };
     let (gone, stay): (Vec<_>, Vec<_>) =
         db.records.iter().partition(|r| DROPPED.contains(&r.name()));
-    let kept_files: HashSet<PathBuf> = stay.iter().flat_map(|r| r.files()).collect();
+    // A file a staying package also owns stays. Compared as byte pairs: the staying packages
+    // own hundreds of files, the dropped ones a dozen.
+    let mut owned: HashSet<(&[u8], &[u8])> = gone.iter().flat_map(|r| r.file_pairs()).collect();
+    for pair in stay.iter().flat_map(|r| r.file_pairs()) {
+        owned.remove(&pair);
+    }
     let files: Vec<PathBuf> = gone
         .iter()
-        .flat_map(|r| r.files())
-        .filter(|f| !kept_files.contains(f))
+        .flat_map(|r| r.file_pairs())
+        .filter(|pair| owned.contains(pair))
+        .map(|(dir, name)| Path::new(OsStr::from_bytes(dir)).join(OsStr::from_bytes(name)))
         .collect();
     let dropped = gone
         .iter()

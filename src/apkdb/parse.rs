@@ -7,7 +7,6 @@
 //! writing any valid database gives back the same bytes.
 
 use std::fmt;
-use std::path::PathBuf;
 
 /// A database, borrowed from the file's bytes.
 #[derive(Debug)]
@@ -56,20 +55,17 @@ impl<'a> Record<'a> {
         self.get(b'V').unwrap_or(b"")
     }
 
-    /// The files the package owns (`R:` joined to the `F:` before it), relative to the root.
-    pub fn files(&self) -> Vec<PathBuf> {
-        use std::ffi::OsStr;
-        use std::os::unix::ffi::OsStrExt;
+    /// The files the package owns as `(folder, name)` pairs (`F:` and the `R:`s after it).
+    pub fn file_pairs(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
         let mut dir: &[u8] = b"";
-        let mut out = Vec::new();
-        for (k, v) in &self.fields {
-            match k {
-                b'F' => dir = v,
-                b'R' => out.push(PathBuf::from(OsStr::from_bytes(dir)).join(OsStr::from_bytes(v))),
-                _ => {}
+        self.fields.iter().filter_map(move |&(k, v)| match k {
+            b'F' => {
+                dir = v;
+                None
             }
-        }
-        out
+            b'R' => Some((dir, v)),
+            _ => None,
+        })
     }
 }
 
@@ -171,9 +167,10 @@ mod tests {
         assert_eq!(db.records.len(), 2);
         assert_eq!(db.records[1].name(), b"busybox");
         assert_eq!(db.records[1].version(), b"1.36.1-r29");
+        let files: Vec<_> = db.records[1].file_pairs().collect();
         assert_eq!(
-            db.records[1].files(),
-            vec![PathBuf::from("bin/busybox"), PathBuf::from("etc/securetty")]
+            files,
+            [(&b"bin"[..], &b"busybox"[..]), (b"etc", b"securetty")]
         );
     }
 
