@@ -37,7 +37,7 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, report: &mut Report) -> Result<()> {
     let mut root = Root::open(&opts.root)?;
     report.root = root.host_root().to_path_buf();
-    report.findings = audit_root(&mut root)?.1;
+    report.findings = audit_root(&mut root)?;
     let (errors, warnings) = report.tally();
     (report.outcome, report.exit_code) = if errors > 0 {
         ("not-distroless", exit::AUDIT)
@@ -106,7 +106,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
 
     if !opts.no_audit {
         let mut fresh = Root::open(root.host_root())?;
-        report.findings = audit_root(&mut fresh)?.1;
+        report.findings = audit_root(&mut fresh)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
         if opts.strict && !report.findings.is_empty() {
             report.outcome = "strict";
@@ -119,11 +119,10 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
 }
 
 /// Lists the bin folders, discovers and audits.
-fn audit_root(root: &mut Root) -> Result<(Found, Vec<audit::Finding>)> {
+fn audit_root(root: &mut Root) -> Result<Vec<audit::Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = discover::discover(root, &bins)?;
-    let findings = audit::audit(root, &bins, &found)?;
-    Ok((found, findings))
+    audit::audit(root, &bins, &found)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {
