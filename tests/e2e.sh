@@ -112,6 +112,8 @@ print("\n".join((f["Entrypoint"] or []) + (f["Cmd"] or [])))' "$work/facts")
         check "$name: the tool's layer is there" grep -q '^tool-bytes .* strip$' "$work/facts"
         check "$name: and its file is whited out above it" grep -qx 'whiteout [0-9]* .wh.strip' "$work/facts" ;;
       mount)
+        check "$name: the bind-mounted tool was left in place, with a note" \
+          grep -q 'skipped /strip: left in place: it is mounted in (RUN --mount)' "$work/build.log"
         check "$name: no layer holds the tool's bytes" bash -c "! grep -q '^tool-bytes' '$work/facts'" ;;
       flat)
         size=$(awk '$1=="size"{print $2}' "$work/facts")
