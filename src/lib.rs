@@ -3,13 +3,16 @@
 //! The pipeline, one module per stage:
 //! [`scan`] and [`discover`] (inside the root, through [`root`]) -> [`plan`] -> [`apply`]
 //! -> [`apkdb`] (keep the apk database true) -> [`audit`] -> [`report`]. [`app`] strings
-//! them together; [`guard`] refuses to strip a host; [`cli`] reads the command line.
+//! them together; [`guard`] refuses to strip a host; [`cli`] reads the command line; [`alloc`] is the
+//! binary's allocator.
 
+pub mod alloc;
 pub mod apkdb;
 pub mod app;
 pub mod apply;
 pub mod audit;
 pub mod cli;
+pub mod dir;
 pub mod discover;
 pub mod error;
 pub mod guard;

@@ -3,10 +3,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use alpine_strip::alloc::Bump;
 use alpine_strip::app;
 use alpine_strip::cli::{self, Command, HELP};
 use alpine_strip::error::exit;
 use alpine_strip::report::{human, json};
+
+#[global_allocator]
+static ALLOC: Bump = Bump::new();
 
 fn main() -> ExitCode {
     let cmd = match cli::parse(std::env::args_os().skip(1)) {

@@ -15,6 +15,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::dir::Dir;
 use crate::error::{Error, Result};
 
 /// Links followed before a chain counts as a loop (Linux's own limit).
@@ -27,6 +28,18 @@ pub enum Kind {
     File,
     Symlink,
     Other,
+}
+
+impl Kind {
+    /// The kind an `st_mode` names.
+    pub fn of_mode(mode: u32) -> Kind {
+        match mode & nix::libc::S_IFMT {
+            nix::libc::S_IFLNK => Kind::Symlink,
+            nix::libc::S_IFDIR => Kind::Dir,
+            nix::libc::S_IFREG => Kind::File,
+            _ => Kind::Other,
+        }
+    }
 }
 
 /// The `lstat` facts the tool uses.
@@ -44,15 +57,8 @@ impl Meta {
     // st_nlink is u64 on x86_64 and u32 on aarch64.
     #[allow(clippy::useless_conversion)]
     fn from_stat(st: &nix::sys::stat::FileStat) -> Self {
-        let fmt = st.st_mode & nix::libc::S_IFMT;
-        let kind = match fmt {
-            nix::libc::S_IFLNK => Kind::Symlink,
-            nix::libc::S_IFDIR => Kind::Dir,
-            nix::libc::S_IFREG => Kind::File,
-            _ => Kind::Other,
-        };
         Meta {
-            kind,
+            kind: Kind::of_mode(st.st_mode),
             dev: st.st_dev,
             ino: st.st_ino,
             nlink: u64::from(st.st_nlink),
@@ -175,6 +181,11 @@ impl Root {
                 io::Error::from_raw_os_error(nix::libc::EINVAL),
             )
         })
+    }
+
+    /// Opens the folder `rel` (not following a last symlink) to list it.
+    pub fn open_dir(&mut self, rel: &Path) -> Result<Dir> {
+        Dir::open(self.c_host(rel)?).map_err(|e| Error::io("cannot list", &self.host(rel), e))
     }
 
     /// Records that a directory listing saw a symlink at `rel`, saving an `lstat`: a symlink's

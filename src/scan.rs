@@ -5,7 +5,8 @@
 //! under its real path; a folder reached twice is listed once; the folder symlink itself is never
 //! an entry of the listing, so nothing downstream can remove it.
 
-use std::fs;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -57,28 +58,18 @@ impl Listing {
             if seen.contains(&real) {
                 continue;
             }
-            let host = root.host(&real);
-            let rd = fs::read_dir(&host).map_err(|e| Error::io("cannot list", &host, e))?;
             let first = entries.len();
-            for item in rd {
-                let item = item.map_err(|e| Error::io("cannot list", &host, e))?;
-                let ft = item
-                    .file_type()
-                    .map_err(|e| Error::io("cannot stat", &item.path(), e))?;
-                let kind = if ft.is_symlink() {
-                    Kind::Symlink
-                } else if ft.is_dir() {
-                    Kind::Dir
-                } else if ft.is_file() {
-                    Kind::File
-                } else {
-                    Kind::Other
-                };
-                let path = real.join(item.file_name());
-                if kind == Kind::Symlink {
-                    root.remember_symlink(&path);
+            root.open_dir(&real)?
+                .for_each(|name, kind| {
+                    let path = real.join(OsStr::from_bytes(name.to_bytes()));
+                    entries.push(Entry { path, kind });
+                    Ok(())
+                })
+                .map_err(|e| Error::io("cannot list", &root.host(&real), e))?;
+            for e in &entries[first..] {
+                if e.kind == Kind::Symlink {
+                    root.remember_symlink(&e.path);
                 }
-                entries.push(Entry { path, kind });
             }
             entries[first..].sort_by(|a, b| a.path.cmp(&b.path));
             seen.push(real);
@@ -101,6 +92,7 @@ impl Listing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
     #[test]

@@ -119,12 +119,13 @@ pub fn plan(root: &mut Root, keep: bool) -> Result<Db> {
     }))
 }
 
-/// The new database and world, written and fsynced beside the old ones, not yet in place.
-pub struct Staged(Vec<atomic::Staged>);
+/// The new database and world, written beside the old ones and being fsynced, not yet in place.
+pub struct Staged(atomic::Syncing);
 
-/// Writes the planned database and world next to the old ones; nothing when nothing changes.
-/// Done before the removals: the fsync then flushes two small files, not the journal of
-/// hundreds of unlinks. Dropping the result without [`Staged::commit`] removes the new files.
+/// Writes the planned database and world next to the old ones and starts syncing them; nothing
+/// when nothing changes. Done before the removals: the fsync then flushes two small files, not
+/// the journal of hundreds of unlinks, and waits for the disk while the removals go on.
+/// Dropping the result without [`Staged::commit`] removes the new files.
 pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
     let mut staged = Vec::new();
     if !changes.dropped.is_empty() {
@@ -134,13 +135,13 @@ pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
     if let Some((path, bytes)) = &changes.world {
         staged.push(atomic::stage(&root.host(path), bytes)?);
     }
-    Ok(Staged(staged))
+    Ok(Staged(atomic::sync_behind(staged)?))
 }
 
 impl Staged {
-    /// Renames the new files over the old ones (after the removals).
+    /// Once they are synced, renames the new files over the old ones (after the removals).
     pub fn commit(self) -> Result<()> {
-        self.0.into_iter().try_for_each(atomic::Staged::commit)
+        self.0.commit()
     }
 }
 

@@ -1,0 +1,271 @@
+//! The binary's allocator: bump allocation from mapped chunks, nothing handed back early.
+//!
+//! alpine-strip lives a few milliseconds and keeps nearly everything it allocates until it
+//! exits. musl's allocator gives memory back to the kernel eagerly, which cost an `mmap` and a
+//! `munmap` for almost every folder listed: on the Alpine tree, more syscalls than there are
+//! applet links. Here a small block is cut from a 1 MiB chunk and never reused, except the
+//! newest one, which grows, shrinks or is given back in place (a `Vec` being filled, a
+//! temporary string). Blocks of [`LARGE`] bytes or more get a mapping of their own, moved by
+//! `mremap` when they grow and unmapped when freed, so a 100,000-entry folder costs what it
+//! holds and no more.
+//!
+//! The binary never starts a thread; a spin flag still guards the state, so the allocator
+//! stays sound should one ever be started.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::UnsafeCell;
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::libc;
+
+/// The size of a chunk small blocks are cut from.
+const CHUNK: usize = 1 << 20;
+/// Blocks this large get a mapping of their own.
+pub const LARGE: usize = 1 << 18;
+/// `mmap` gives page-aligned memory; larger alignments are refused (nothing here asks for one).
+const PAGE: usize = 4096;
+
+/// A bump allocator (see the module docs).
+pub struct Bump {
+    busy: AtomicBool,
+    state: UnsafeCell<State>,
+}
+
+/// Addresses in the current chunk: free space starts at `next` and ends at `end`; `last` is the
+/// newest block (0 when it was given back).
+struct State {
+    next: usize,
+    end: usize,
+    last: usize,
+}
+
+// SAFETY: the state is only touched while `busy` is held (see `Bump::with`).
+unsafe impl Sync for Bump {}
+
+impl Bump {
+    pub const fn new() -> Self {
+        Bump {
+            busy: AtomicBool::new(false),
+            state: UnsafeCell::new(State {
+                next: 0,
+                end: 0,
+                last: 0,
+            }),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        while self
+            .busy
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+        // SAFETY: `busy` is held, so no other reference to the state exists.
+        let r = f(unsafe { &mut *self.state.get() });
+        self.busy.store(false, Ordering::Release);
+        r
+    }
+}
+
+impl Default for Bump {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl State {
+    fn bump(&mut self, size: usize, align: usize) -> *mut u8 {
+        let mut start = self.next.next_multiple_of(align);
+        if self.next == 0 || start + size > self.end {
+            let chunk = map(CHUNK);
+            if chunk.is_null() {
+                return chunk;
+            }
+            self.next = chunk as usize;
+            self.end = self.next + CHUNK;
+            start = self.next.next_multiple_of(align);
+        }
+        self.next = start + size;
+        self.last = start;
+        start as *mut u8
+    }
+}
+
+fn map(size: usize) -> *mut u8 {
+    // SAFETY: an anonymous private mapping touches no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        null_mut()
+    } else {
+        p.cast()
+    }
+}
+
+fn is_large(size: usize) -> bool {
+    size >= LARGE
+}
+
+// SAFETY: blocks never overlap: small ones are cut from disjoint ranges of a chunk (a range is
+// reused only after its block, the newest, was given back), large ones are separate mappings.
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() > PAGE {
+            return null_mut();
+        }
+        if is_large(layout.size()) {
+            return map(layout.size());
+        }
+        self.with(|s| s.bump(layout.size(), layout.align()))
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if is_large(layout.size()) {
+            // SAFETY: a large block is a mapping of exactly this size (see `alloc`).
+            unsafe { libc::munmap(ptr.cast(), layout.size()) };
+            return;
+        }
+        self.with(|s| {
+            if ptr as usize == s.last {
+                s.next = s.last;
+                s.last = 0;
+            }
+        })
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = layout.size();
+        if is_large(old) && is_large(new_size) {
+            // SAFETY: `ptr` is a mapping of `old` bytes; MREMAP_MAYMOVE keeps its contents.
+            let p = unsafe { libc::mremap(ptr.cast(), old, new_size, libc::MREMAP_MAYMOVE) };
+            return if p == libc::MAP_FAILED {
+                null_mut()
+            } else {
+                p.cast()
+            };
+        }
+        if !is_large(old) && !is_large(new_size) {
+            let grown = self.with(|s| {
+                if ptr as usize == s.last && s.last + new_size <= s.end {
+                    s.next = s.last + new_size;
+                    true
+                } else {
+                    new_size <= old
+                }
+            });
+            if grown {
+                return ptr;
+            }
+        }
+        // SAFETY: the layout's alignment is valid and `new_size` is non-zero (GlobalAlloc's
+        // contract); the copy covers bytes both blocks hold.
+        unsafe {
+            let new = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
+            if !new.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, new, old.min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            new
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(size: usize, align: usize) -> Layout {
+        Layout::from_size_align(size, align).unwrap()
+    }
+
+    #[test]
+    fn blocks_are_aligned_disjoint_and_keep_their_bytes() {
+        let a = Bump::new();
+        let mut blocks = Vec::new();
+        for i in 1..3000usize {
+            let (size, align) = (i % 700 + 1, 1 << (i % 6));
+            let p = unsafe { a.alloc(layout(size, align)) };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0);
+            unsafe { p.write_bytes(i as u8, size) };
+            blocks.push((p, size, i as u8));
+        }
+        for (p, size, byte) in &blocks {
+            let s = unsafe { std::slice::from_raw_parts(*p, *size) };
+            assert!(s.iter().all(|b| b == byte), "a block was overwritten");
+        }
+    }
+
+    #[test]
+    fn the_newest_block_grows_in_place_and_is_given_back() {
+        let a = Bump::new();
+        let p = unsafe { a.alloc(layout(16, 8)) };
+        unsafe { p.write_bytes(7, 16) };
+        let q = unsafe { a.realloc(p, layout(16, 8), 4000) };
+        assert_eq!(p, q, "the newest block should grow in place");
+        assert_eq!(unsafe { *q.add(15) }, 7);
+        unsafe { a.dealloc(q, layout(4000, 8)) };
+        let r = unsafe { a.alloc(layout(8, 8)) };
+        assert_eq!(r, p, "a given-back newest block is reused");
+    }
+
+    #[test]
+    fn an_older_block_moves_when_it_grows_and_keeps_its_bytes() {
+        let a = Bump::new();
+        let p = unsafe { a.alloc(layout(32, 8)) };
+        unsafe { p.write_bytes(3, 32) };
+        let other = unsafe { a.alloc(layout(32, 8)) };
+        unsafe { other.write_bytes(9, 32) };
+        let q = unsafe { a.realloc(p, layout(32, 8), 64) };
+        assert_ne!(p, q);
+        let s = unsafe { std::slice::from_raw_parts(q, 32) };
+        assert!(s.iter().all(|&b| b == 3));
+        let o = unsafe { std::slice::from_raw_parts(other, 32) };
+        assert!(
+            o.iter().all(|&b| b == 9),
+            "growing one block overwrote another"
+        );
+    }
+
+    #[test]
+    fn large_blocks_are_mappings_that_grow_and_cross_the_threshold() {
+        let a = Bump::new();
+        let p = unsafe { a.alloc(layout(1000, 8)) };
+        unsafe { p.write_bytes(5, 1000) };
+        let big = unsafe { a.realloc(p, layout(1000, 8), LARGE * 2) };
+        assert!(!big.is_null());
+        assert_eq!(unsafe { *big.add(999) }, 5);
+        unsafe { big.add(LARGE * 2 - 1).write(1) };
+        let bigger = unsafe { a.realloc(big, layout(LARGE * 2, 8), LARGE * 8) };
+        assert_eq!(unsafe { *bigger.add(999) }, 5);
+        assert_eq!(unsafe { *bigger.add(LARGE * 2 - 1) }, 1);
+        let small = unsafe { a.realloc(bigger, layout(LARGE * 8, 8), 100) };
+        assert_eq!(unsafe { *small.add(99) }, 5);
+        unsafe { a.dealloc(small, layout(100, 8)) };
+    }
+
+    #[test]
+    fn blocks_bigger_than_what_is_left_of_a_chunk_start_a_new_one() {
+        let a = Bump::new();
+        let first = unsafe { a.alloc(layout(LARGE - 1, 8)) };
+        let mut last = first;
+        for _ in 0..8 {
+            last = unsafe { a.alloc(layout(LARGE - 1, 8)) };
+            assert!(!last.is_null());
+            unsafe { last.write_bytes(1, LARGE - 1) };
+        }
+        assert!((last as usize).abs_diff(first as usize) >= CHUNK - LARGE);
+        assert_eq!(unsafe { *first }, 0, "a later block overlapped the first");
+    }
+}
