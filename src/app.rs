@@ -59,9 +59,15 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
     }
 
+    // The new database is written first and synced by a thread while discovery only reads:
+    // the wait for the disk then overlaps work that writes nothing to the journal.
+    let db = apkdb::plan(&mut root, opts.keep_apk_db)?;
+    let staged = match &db {
+        Db::Planned(c) if !opts.dry_run => Some(apkdb::stage(&root, c)?),
+        _ => None,
+    };
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = discover::discover(&mut root, &bins)?;
-    let db = apkdb::plan(&mut root, opts.keep_apk_db)?;
     let owned = match &db {
         Db::Planned(c) => c.files.as_slice(),
         _ => &[],
@@ -84,10 +90,6 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     }
 
     apply::preflight(&root, &plan)?;
-    let staged = match &db {
-        Db::Planned(c) => Some(apkdb::stage(&root, c)?),
-        _ => None,
-    };
     let applied = apply::apply(&mut root, &plan)?;
     report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
     report.steps = applied.removed;

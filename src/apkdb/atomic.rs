@@ -6,16 +6,20 @@
 //! next one.
 //!
 //! The fsync waits for the disk, which costs as much as a hundred unlinks; [`sync_behind`]
-//! leaves that wait to a child process, so the strip's removals go on meanwhile, and
-//! [`Syncing::commit`] renames only once the child has reported every file synced.
+//! leaves that wait to a thread, so the strip's removals go on meanwhile, and
+//! [`Syncing::commit`] renames only once the thread has reported every file synced. The thread
+//! is a bare `pthread` that calls `fsync` and nothing else: a forked child would cost a page
+//! fault for every page the strip writes afterwards, and `std::thread` 24 KiB of binary.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
 
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, fork};
+use std::os::fd::{AsRawFd, RawFd};
+use std::ptr::null_mut;
+
+use nix::libc;
 
 use crate::error::{Error, Result};
 
@@ -23,7 +27,7 @@ use crate::error::{Error, Result};
 pub struct Staged {
     tmp: PathBuf,
     target: PathBuf,
-    file: File,
+    file: Option<File>,
     committed: bool,
 }
 
@@ -52,16 +56,16 @@ pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
     let mut staged = Staged {
         tmp,
         target: target.to_path_buf(),
-        file,
+        file: None,
         committed: false,
     };
     let io = |e| Error::io("cannot write", &staged.tmp, e);
-    staged.file.write_all(bytes).map_err(io)?;
-    fchown(&staged.file, Some(old.uid()), Some(old.gid())).map_err(io)?;
-    staged
-        .file
-        .set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
+    let mut file = file;
+    file.write_all(bytes).map_err(io)?;
+    fchown(&file, Some(old.uid()), Some(old.gid())).map_err(io)?;
+    file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
         .map_err(io)?;
+    staged.file = Some(file);
     Ok(staged)
 }
 
@@ -73,55 +77,73 @@ impl Drop for Staged {
     }
 }
 
-/// Staged files being fsynced, by a child process when one could be started.
+/// Staged files being fsynced, by a thread when one could be started.
 pub struct Syncing {
     files: Vec<Staged>,
-    child: Option<Pid>,
+    /// The open files, kept open until the thread is joined; `fds` are theirs, boxed so that
+    /// the thread's pointer to them survives this struct being moved.
+    open: Vec<File>,
+    fds: Box<Fds>,
+    thread: Option<libc::pthread_t>,
 }
 
-/// Starts fsyncing `files` and returns at once; where no child process can be started (a
-/// seccomp policy, a process limit) the files are synced here before returning.
-pub fn sync_behind(files: Vec<Staged>) -> Result<Syncing> {
-    if files.is_empty() {
-        return Ok(Syncing { files, child: None });
+/// Starts fsyncing `files` and returns at once; where no thread can be started (a process
+/// limit) the files are synced here before returning.
+pub fn sync_behind(mut files: Vec<Staged>) -> Result<Syncing> {
+    let open: Vec<File> = files.iter_mut().filter_map(|f| f.file.take()).collect();
+    let fds = Box::new(Fds(open.iter().map(|f| f.as_raw_fd()).collect()));
+    let mut s = Syncing {
+        files,
+        open,
+        fds,
+        thread: None,
+    };
+    if s.fds.0.is_empty() {
+        return Ok(s);
     }
-    // SAFETY: the process has one thread; the child only calls fsync and _exit.
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            let status = sync_all(&files)
-                .err()
-                .map_or(0, |(i, e)| child_status(i, &e));
-            // SAFETY: _exit ends the child without running the parent's destructors (which
-            // would remove the staged files) or flushing its buffers a second time.
-            unsafe { nix::libc::_exit(status) }
-        }
-        Ok(ForkResult::Parent { child }) => Ok(Syncing {
-            files,
-            child: Some(child),
-        }),
-        Err(_) => {
-            sync_all(&files).map_err(|(i, e)| sync_error(&files, i, e))?;
-            Ok(Syncing { files, child: None })
+    let mut tid = std::mem::MaybeUninit::<libc::pthread_t>::uninit();
+    // SAFETY: `sync_fds` reads the boxed `fds` vector, which stays where it is, and whose files
+    // stay open, until the thread is joined (in `wait`, also run on drop).
+    let rc = unsafe {
+        libc::pthread_create(
+            tid.as_mut_ptr(),
+            std::ptr::null(),
+            sync_fds,
+            (&*s.fds as *const Fds).cast_mut().cast(),
+        )
+    };
+    if rc == 0 {
+        // SAFETY: pthread_create succeeded, so it wrote the thread's id.
+        s.thread = Some(unsafe { tid.assume_init() });
+    } else {
+        s.check(sync_fds_now(&s.fds.0))?;
+    }
+    Ok(s)
+}
+
+/// The descriptors the syncing thread is given.
+struct Fds(Vec<RawFd>);
+
+/// The syncing thread: fsyncs the descriptors of the [`Fds`] at `arg`, returns
+/// [`sync_fds_now`]'s report as a pointer-sized number.
+extern "C" fn sync_fds(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: `arg` is the boxed `Fds` given in `sync_behind`, alive until the join.
+    let fds = unsafe { &*arg.cast_const().cast::<Fds>() };
+    null_mut::<libc::c_void>().wrapping_byte_add(sync_fds_now(&fds.0))
+}
+
+/// fsyncs each descriptor in order: 0 when all are synced, else `(index + 1) << 16 | errno`.
+fn sync_fds_now(fds: &[RawFd]) -> usize {
+    for (i, &fd) in fds.iter().enumerate() {
+        // SAFETY: fsync on a descriptor the caller keeps open.
+        if unsafe { libc::fsync(fd) } != 0 {
+            let errno = io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO);
+            return ((i + 1) << 16) | (errno as usize & 0xffff);
         }
     }
-}
-
-/// fsyncs each file in order; on failure, which one and why.
-fn sync_all(files: &[Staged]) -> std::result::Result<(), (usize, io::Error)> {
-    files
-        .iter()
-        .enumerate()
-        .try_for_each(|(i, f)| f.file.sync_all().map_err(|e| (i, e)))
-}
-
-/// The child's exit status for file `i` failing with `e`: the errno in the low 7 bits (EIO for
-/// the rare errno above 127), the file's index above them. Never 0.
-fn child_status(i: usize, e: &io::Error) -> i32 {
-    let errno = e
-        .raw_os_error()
-        .filter(|n| (1..128).contains(n))
-        .unwrap_or(nix::libc::EIO);
-    errno | ((i.min(1) as i32) << 7)
+    0
 }
 
 fn sync_error(files: &[Staged], i: usize, e: io::Error) -> Error {
@@ -141,25 +163,31 @@ impl Syncing {
     }
 
     fn wait(&mut self) -> Result<()> {
-        let Some(child) = self.child.take() else {
+        let Some(tid) = self.thread.take() else {
             return Ok(());
         };
-        let status = loop {
-            match waitpid(child, None) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                other => break other,
-            }
+        let mut ret: *mut libc::c_void = null_mut();
+        // SAFETY: `tid` is a thread started by `sync_behind` and joined only here, once.
+        let rc = unsafe { libc::pthread_join(tid, &mut ret) };
+        let report = if rc == 0 {
+            ret.addr()
+        } else {
+            1 << 16 | libc::EIO as usize
         };
-        let (i, errno) = match status {
-            Ok(WaitStatus::Exited(_, 0)) => return Ok(()),
-            Ok(WaitStatus::Exited(_, code)) => ((code >> 7) as usize, code & 0x7f),
-            _ => (0, nix::libc::EIO),
-        };
-        Err(sync_error(
-            &self.files,
-            i,
-            io::Error::from_raw_os_error(errno),
-        ))
+        self.open.clear();
+        self.check(report)
+    }
+
+    /// Turns a [`sync_fds_now`] report into an error naming the file and the errno.
+    fn check(&self, report: usize) -> Result<()> {
+        match report {
+            0 => Ok(()),
+            r => Err(sync_error(
+                &self.files,
+                (r >> 16).saturating_sub(1),
+                io::Error::from_raw_os_error((r & 0xffff) as i32),
+            )),
+        }
     }
 }
 
@@ -215,23 +243,27 @@ mod tests {
                 stage(&t.path().join(name), b"new").unwrap()
             })
             .collect();
-        for (i, errno) in [(0, nix::libc::ENOSPC), (1, nix::libc::EIO), (1, 133)] {
-            let code = child_status(i, &io::Error::from_raw_os_error(errno));
-            assert_ne!(code, 0);
-            assert!((0..256).contains(&code), "{code} is not an exit status");
-            let e = sync_error(
-                &files,
-                (code >> 7) as usize,
-                io::Error::from_raw_os_error(code & 0x7f),
-            );
-            let name = if i == 0 { "installed" } else { "world" };
-            let want = if errno == 133 { nix::libc::EIO } else { errno };
-            let msg = e.to_string();
-            assert!(
-                msg.contains(name) && msg.contains(&format!("os error {want}")),
-                "{msg}"
-            );
-        }
+        // fsync does not fail on demand; the error the thread's report becomes is checked.
+        let e = sync_error(&files, 1, io::Error::from_raw_os_error(nix::libc::ENOSPC));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("world.alpine-strip.tmp") && msg.contains("os error 28"),
+            "{msg}"
+        );
+        let syncing = sync_behind(files).unwrap();
+        assert!(
+            syncing.files.iter().all(|f| f.file.is_none()),
+            "the thread holds the files"
+        );
+        syncing.commit().unwrap();
+        assert_eq!(fs::read(t.path().join("world")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_closed_descriptor_is_reported_with_its_index() {
+        let r = sync_fds_now(&[-1]);
+        assert_eq!((r >> 16, (r & 0xffff) as i32), (1, libc::EBADF));
+        assert_eq!(sync_fds_now(&[]), 0);
     }
 
     #[test]
