@@ -47,8 +47,12 @@ printf '  %-52s %8s ms\n' "floor (busybox rm -f, the same ${#paths[@]} paths)" "
 printf '  %-52s %8s ms\n' "/strip --no-audit --keep-apk-db (discover, unlink)" "$(ms "$keep")"
 printf '  %-52s %8s ms\n' "/strip --no-audit (+ apk db, fsynced)" "$(ms "$strip")"
 printf '  %-52s %8s ms\n' "/strip (the same + the whole-root audit)" "$(ms "$full")"
-awk -v k="$keep" -v s="$strip" -v a="$full" -v f="$floor" -v o="$seed" \
-  'BEGIN{printf "  / floor: discover+unlink %.2f, + apk db %.2f, + audit %.2f   seed / strip = %.1f\n", k/f, s/f, a/f, o/a}'
+# Ratios are taken run by run (each strip against the floor measured just before it, on the
+# same machine state) and their median printed: steadier than a ratio of medians here.
+ratio() { paste "$work/$1" "$work/floor" | awk '{print $1 / $2}' | sort -n |
+  awk '{a[NR]=$1} END {printf "%.2f", (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo "  / floor, median of the per-run ratios: discover+unlink $(ratio keep), + apk db $(ratio strip)," \
+  "+ audit $(ratio full)   seed / strip = $(awk -v o="$seed" -v a="$full" 'BEGIN{printf "%.1f", o/a}')"
 
 if command -v strace >/dev/null; then
   for mode in "--no-audit" ""; do
