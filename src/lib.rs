@@ -20,3 +20,4 @@ pub mod plan;
 pub mod report;
 pub mod root;
 pub mod scan;
+pub mod thread;

@@ -7,19 +7,15 @@
 //!
 //! The fsync waits for the disk, which costs as much as a hundred unlinks; [`sync_behind`]
 //! leaves that wait to a thread, so the strip's removals go on meanwhile, and
-//! [`Syncing::commit`] renames only once the thread has reported every file synced. The thread
-//! is a bare `pthread` that calls `fsync` and nothing else: a forked child would cost a page
-//! fault for every page the strip writes afterwards, and `std::thread` 24 KiB of binary.
+//! [`Syncing::commit`] renames only once the thread has reported every file synced. (A forked
+//! child would cost a page fault for every page the strip writes afterwards.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
 
-use std::os::fd::{AsRawFd, RawFd};
-use std::ptr::null_mut;
-
-use nix::libc;
+use crate::thread::{self, Thread};
 
 use crate::error::{Error, Result};
 
@@ -77,73 +73,29 @@ impl Drop for Staged {
     }
 }
 
-/// Staged files being fsynced, by a thread when one could be started.
+/// Staged files being fsynced by a second thread.
 pub struct Syncing {
     files: Vec<Staged>,
-    /// The open files, kept open until the thread is joined; `fds` are theirs, boxed so that
-    /// the thread's pointer to them survives this struct being moved.
-    open: Vec<File>,
-    fds: Box<Fds>,
-    thread: Option<libc::pthread_t>,
+    thread: Option<Thread<SyncResult>>,
 }
 
-/// Starts fsyncing `files` and returns at once; where no thread can be started (a process
-/// limit) the files are synced here before returning.
+/// Which file failed to sync, and why.
+type SyncResult = std::result::Result<(), (usize, io::Error)>;
+
+/// Starts fsyncing `files` on a second thread and returns at once. The thread owns the open
+/// files and closes them once they are synced.
 pub fn sync_behind(mut files: Vec<Staged>) -> Result<Syncing> {
     let open: Vec<File> = files.iter_mut().filter_map(|f| f.file.take()).collect();
-    let fds = Box::new(Fds(open.iter().map(|f| f.as_raw_fd()).collect()));
-    let mut s = Syncing {
-        files,
-        open,
-        fds,
-        thread: None,
-    };
-    if s.fds.0.is_empty() {
-        return Ok(s);
-    }
-    let mut tid = std::mem::MaybeUninit::<libc::pthread_t>::uninit();
-    // SAFETY: `sync_fds` reads the boxed `fds` vector, which stays where it is, and whose files
-    // stay open, until the thread is joined (in `wait`, also run on drop).
-    let rc = unsafe {
-        libc::pthread_create(
-            tid.as_mut_ptr(),
-            std::ptr::null(),
-            sync_fds,
-            (&*s.fds as *const Fds).cast_mut().cast(),
-        )
-    };
-    if rc == 0 {
-        // SAFETY: pthread_create succeeded, so it wrote the thread's id.
-        s.thread = Some(unsafe { tid.assume_init() });
-    } else {
-        s.check(sync_fds_now(&s.fds.0))?;
-    }
-    Ok(s)
+    let thread = (!open.is_empty()).then(|| thread::spawn(move || sync_all(&open)));
+    Ok(Syncing { files, thread })
 }
 
-/// The descriptors the syncing thread is given.
-struct Fds(Vec<RawFd>);
-
-/// The syncing thread: fsyncs the descriptors of the [`Fds`] at `arg`, returns
-/// [`sync_fds_now`]'s report as a pointer-sized number.
-extern "C" fn sync_fds(arg: *mut libc::c_void) -> *mut libc::c_void {
-    // SAFETY: `arg` is the boxed `Fds` given in `sync_behind`, alive until the join.
-    let fds = unsafe { &*arg.cast_const().cast::<Fds>() };
-    null_mut::<libc::c_void>().wrapping_byte_add(sync_fds_now(&fds.0))
-}
-
-/// fsyncs each descriptor in order: 0 when all are synced, else `(index + 1) << 16 | errno`.
-fn sync_fds_now(fds: &[RawFd]) -> usize {
-    for (i, &fd) in fds.iter().enumerate() {
-        // SAFETY: fsync on a descriptor the caller keeps open.
-        if unsafe { libc::fsync(fd) } != 0 {
-            let errno = io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO);
-            return ((i + 1) << 16) | (errno as usize & 0xffff);
-        }
-    }
-    0
+/// fsyncs each file in order; on failure, which one and why.
+fn sync_all(files: &[File]) -> SyncResult {
+    files
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, f)| f.sync_all().map_err(|e| (i, e)))
 }
 
 fn sync_error(files: &[Staged], i: usize, e: io::Error) -> Error {
@@ -163,31 +115,13 @@ impl Syncing {
     }
 
     fn wait(&mut self) -> Result<()> {
-        let Some(tid) = self.thread.take() else {
+        let Some(thread) = self.thread.take() else {
             return Ok(());
         };
-        let mut ret: *mut libc::c_void = null_mut();
-        // SAFETY: `tid` is a thread started by `sync_behind` and joined only here, once.
-        let rc = unsafe { libc::pthread_join(tid, &mut ret) };
-        let report = if rc == 0 {
-            ret.addr()
-        } else {
-            1 << 16 | libc::EIO as usize
-        };
-        self.open.clear();
-        self.check(report)
-    }
-
-    /// Turns a [`sync_fds_now`] report into an error naming the file and the errno.
-    fn check(&self, report: usize) -> Result<()> {
-        match report {
-            0 => Ok(()),
-            r => Err(sync_error(
-                &self.files,
-                (r >> 16).saturating_sub(1),
-                io::Error::from_raw_os_error((r & 0xffff) as i32),
-            )),
-        }
+        let report = thread
+            .join()
+            .unwrap_or(Err((0, io::Error::from_raw_os_error(nix::libc::EIO))));
+        report.map_err(|(i, e)| sync_error(&self.files, i, e))
     }
 }
 
@@ -234,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sync_failure_names_the_file_and_the_errno() {
+    fn the_files_are_synced_by_a_thread_and_a_failure_names_file_and_errno() {
         let t = tempfile::tempdir().unwrap();
         let files: Vec<Staged> = ["installed", "world"]
             .iter()
@@ -243,27 +177,31 @@ mod tests {
                 stage(&t.path().join(name), b"new").unwrap()
             })
             .collect();
-        // fsync does not fail on demand; the error the thread's report becomes is checked.
-        let e = sync_error(&files, 1, io::Error::from_raw_os_error(nix::libc::ENOSPC));
+        let syncing = sync_behind(files).unwrap();
+        assert!(syncing.thread.is_some());
+        assert!(
+            syncing.files.iter().all(|f| f.file.is_none()),
+            "the thread owns the files"
+        );
+        let e = sync_error(&syncing.files, 1, io::Error::from_raw_os_error(28));
         let msg = e.to_string();
         assert!(
             msg.contains("world.alpine-strip.tmp") && msg.contains("os error 28"),
             "{msg}"
-        );
-        let syncing = sync_behind(files).unwrap();
-        assert!(
-            syncing.files.iter().all(|f| f.file.is_none()),
-            "the thread holds the files"
         );
         syncing.commit().unwrap();
         assert_eq!(fs::read(t.path().join("world")).unwrap(), b"new");
     }
 
     #[test]
-    fn a_closed_descriptor_is_reported_with_its_index() {
-        let r = sync_fds_now(&[-1]);
-        assert_eq!((r >> 16, (r & 0xffff) as i32), (1, libc::EBADF));
-        assert_eq!(sync_fds_now(&[]), 0);
+    fn a_file_that_cannot_be_synced_is_reported_with_its_index() {
+        let t = tempfile::tempdir().unwrap();
+        let ok = File::create(t.path().join("a")).unwrap();
+        // A read-only descriptor of a pipe: fsync answers EINVAL.
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        let files = [ok, File::from(r)];
+        let (i, e) = sync_all(&files).unwrap_err();
+        assert_eq!((i, e.raw_os_error()), (1, Some(nix::libc::EINVAL)));
     }
 
     #[test]
