@@ -13,6 +13,7 @@ use crate::plan::{self, Plan};
 use crate::report::{Mode, Report};
 use crate::root::Root;
 use crate::scan::{BIN_DIRS, Listing};
+use crate::thread;
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -37,7 +38,8 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, report: &mut Report) -> Result<()> {
     let mut root = Root::open(&opts.root)?;
     report.root = root.host_root().to_path_buf();
-    report.findings = audit_root(&mut root)?;
+    let modes = audit::walk_modes(root.host_root());
+    report.findings = audit_root(&mut root, modes)?;
     let (errors, warnings) = report.tally();
     (report.outcome, report.exit_code) = if errors > 0 {
         ("not-distroless", exit::AUDIT)
@@ -90,6 +92,11 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     }
 
     apply::preflight(&root, &plan)?;
+    // The audit's walk of the whole root reads while the removals write: on a second thread.
+    let walk = (!opts.no_audit).then(|| {
+        let host = root.host_root().to_path_buf();
+        thread::spawn(move || audit::walk_modes(&host))
+    });
     let applied = apply::apply(&mut root, &plan)?;
     report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
     report.steps = applied.removed;
@@ -106,9 +113,14 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         report.exit_code = exit::APK_DB;
     }
 
-    if !opts.no_audit {
+    if let Some(walk) = walk {
         let mut fresh = Root::open(root.host_root())?;
-        report.findings = audit_root(&mut fresh)?;
+        let mut modes = walk
+            .join()
+            .unwrap_or_else(|| audit::walk_modes(fresh.host_root()));
+        // The walk ran beside the removals: what they removed is not there any more.
+        modes.retain(|f| !report.steps.iter().any(|s| s.item.path == f.path));
+        report.findings = audit_root(&mut fresh, modes)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
         if opts.strict && !report.findings.is_empty() {
             report.outcome = "strict";
@@ -120,11 +132,11 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// Lists the bin folders, discovers and audits.
-fn audit_root(root: &mut Root) -> Result<Vec<audit::Finding>> {
+/// Lists the bin folders, discovers and audits, given what the walk of the whole root found.
+fn audit_root(root: &mut Root, modes: Vec<audit::Finding>) -> Result<Vec<audit::Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = discover::discover(root, &bins)?;
-    audit::audit(root, &bins, &found)
+    audit::audit(root, &bins, &found, modes)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {

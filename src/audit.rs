@@ -6,13 +6,14 @@
 //! files outside /tmp and /var/tmp, and packages the apk database still lists though the strip
 //! removes them. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::{self, Db};
+use crate::dir::Dir;
 use crate::discover::Found;
 use crate::error::Result;
 use crate::root::{Kind as FileKind, Resolved, Root};
@@ -83,8 +84,14 @@ pub struct Finding {
     pub detail: String,
 }
 
-/// Audits `root`, given the listing of its bin folders and what discovery found there.
-pub fn audit(root: &mut Root, bins: &Listing, found: &Found) -> Result<Vec<Finding>> {
+/// Audits `root`, given the listing of its bin folders, what discovery found there, and what
+/// [`walk_modes`] found in the whole root.
+pub fn audit(
+    root: &mut Root,
+    bins: &Listing,
+    found: &Found,
+    modes: Vec<Finding>,
+) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let mut push = |kind, path: &Path, detail: String| {
         out.push(Finding {
@@ -144,10 +151,6 @@ pub fn audit(root: &mut Root, bins: &Listing, found: &Found) -> Result<Vec<Findi
         }
     }
 
-    for (kind, path, detail) in walk_modes(root) {
-        push(kind, &path, detail);
-    }
-
     if let Db::Planned(c) = apkdb::plan(root, false)? {
         for p in &c.dropped {
             push(
@@ -157,6 +160,7 @@ pub fn audit(root: &mut Root, bins: &Listing, found: &Found) -> Result<Vec<Findi
             );
         }
     }
+    out.extend(modes);
     Ok(out)
 }
 
@@ -176,12 +180,17 @@ fn interpreter(host: &Path) -> Option<PathBuf> {
 /// on the root's filesystem (a mount point's folder has another device) and skips the top-level
 /// /proc, /sys and /dev; it reads modes only of regular files (the listing gives the types), so
 /// it costs five syscalls per folder and one per file. A folder it cannot read is passed over.
-fn walk_modes(root: &mut Root) -> Vec<(Kind, PathBuf, String)> {
+/// It needs nothing but the root's host path, so that it can run on a second thread while the
+/// strip removes (which never adds a file, nor changes a mode).
+pub fn walk_modes(host_root: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut dev = None;
     let mut pending = vec![PathBuf::new()];
     while let Some(dir) = pending.pop() {
-        let Ok(d) = root.open_dir(&dir) else { continue };
+        let Ok(c) = CString::new(host_root.join(&dir).into_os_string().into_vec()) else {
+            continue;
+        };
+        let Ok(d) = Dir::open(&c) else { continue };
         let Ok(st) = d.stat() else { continue };
         if *dev.get_or_insert(st.st_dev) != st.st_dev {
             continue;
@@ -211,7 +220,7 @@ fn walk_modes(root: &mut Root) -> Vec<(Kind, PathBuf, String)> {
 const VIRTUAL: [&[u8]; 3] = [b"proc", b"sys", b"dev"];
 
 /// What a regular file's mode bits say about it.
-fn mode_findings(out: &mut Vec<(Kind, PathBuf, String)>, rel: PathBuf, mode: u32) {
+fn mode_findings(out: &mut Vec<Finding>, path: PathBuf, mode: u32) {
     let special = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
         (true, true) => Some("setuid and setgid"),
         (true, false) => Some("setuid"),
@@ -219,10 +228,18 @@ fn mode_findings(out: &mut Vec<(Kind, PathBuf, String)>, rel: PathBuf, mode: u32
         (false, false) => None,
     };
     if let Some(what) = special {
-        out.push((Kind::Setuid, rel.clone(), format!("{what}, mode {mode:o}")));
+        out.push(Finding {
+            kind: Kind::Setuid,
+            path: path.clone(),
+            detail: format!("{what}, mode {mode:o}"),
+        });
     }
-    if mode & 0o002 != 0 && !rel.starts_with("tmp") && !rel.starts_with("var/tmp") {
-        out.push((Kind::WorldWritable, rel, format!("mode {mode:o}")));
+    if mode & 0o002 != 0 && !path.starts_with("tmp") && !path.starts_with("var/tmp") {
+        out.push(Finding {
+            kind: Kind::WorldWritable,
+            path,
+            detail: format!("mode {mode:o}"),
+        });
     }
 }
 #[cfg(test)]
@@ -237,7 +254,8 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let found = discover(&mut root, &bins).unwrap();
-        let mut v: Vec<(Kind, String)> = audit(&mut root, &bins, &found)
+        let modes = walk_modes(root.host_root());
+        let mut v: Vec<(Kind, String)> = audit(&mut root, &bins, &found, modes)
             .unwrap()
             .into_iter()
             .map(|f| (f.kind, f.path.display().to_string()))

@@ -7,11 +7,11 @@
 //! serves only busybox wget. The running binary is found through `/proc/self/exe` (or `argv[0]`
 //! where /proc is not mounted) and counts only when it lies inside the root.
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
+use crate::hash::FastSet;
 use crate::root::{End, Kind, Meta, Root};
 use crate::scan::{LIB_DIRS, Listing};
 
@@ -60,7 +60,7 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
             files.push((e, meta));
         }
     }
-    let ids: HashSet<(u64, u64)> = files
+    let ids: FastSet<(u64, u64)> = files
         .iter()
         .filter(|(e, _)| BUSYBOX_NAMES.contains(&e.name()))
         .map(|(_, m)| m.id())

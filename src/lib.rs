@@ -16,6 +16,7 @@ pub mod dir;
 pub mod discover;
 pub mod error;
 pub mod guard;
+pub mod hash;
 pub mod plan;
 pub mod report;
 pub mod root;

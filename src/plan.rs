@@ -5,11 +5,11 @@
 //! already gone but the link still there for longer than it must; busybox goes last but one so
 //! that a failure part-way leaves a working busybox. A path is planned once.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::discover::{Found, Item};
 use crate::error::Result;
+use crate::hash::{FastMap, FastSet};
 use crate::root::{Kind as FileKind, Root};
 
 /// Why a path is removed; the order of the variants is the order of removal.
@@ -106,8 +106,15 @@ impl Plan {
             }
         }
         // The first kind that claims a path wins; package files come last among claims.
-        let mut seen: HashSet<PathBuf> = HashSet::new();
-        steps.retain(|s| seen.insert(s.item.path.clone()));
+        let first: Vec<bool> = {
+            let mut seen = FastSet::default();
+            steps
+                .iter()
+                .map(|s| seen.insert(s.item.path.as_os_str()))
+                .collect()
+        };
+        let mut first = first.into_iter();
+        steps.retain(|_| first.next().unwrap_or(false));
         steps.sort_by_key(|s| s.kind);
         Ok(Plan { steps })
     }
@@ -130,15 +137,15 @@ impl Plan {
             .filter(|s| s.kind != Kind::SelfExe)
             .filter_map(|s| s.item.path.parent())
             .collect();
-        dirs.sort();
-        dirs.dedup();
+        dirs.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        dirs.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         dirs
     }
 }
 
 /// The size of every regular file among `items` all of whose links are among `items`.
 pub fn bytes_freed<'a>(items: impl Iterator<Item = &'a Item>) -> u64 {
-    let mut links: HashMap<(u64, u64), (u64, u64, u64)> = HashMap::new();
+    let mut links: FastMap<(u64, u64), (u64, u64, u64)> = FastMap::default();
     for i in items.filter(|i| i.meta.kind == FileKind::File) {
         let e = links
             .entry(i.meta.id())

@@ -8,7 +8,6 @@
 //! ends, so resolving 300 links to `/bin/busybox` costs one `readlink` each and nothing more;
 //! syscalls on paths go through one reused buffer and allocate nothing.
 
-use std::collections::HashMap;
 use std::ffi::{CStr, OsStr, OsString};
 use std::fs;
 use std::io;
@@ -17,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::dir::Dir;
 use crate::error::{Error, Result};
+use crate::hash::FastMap;
 
 /// Links followed before a chain counts as a loop (Linux's own limit).
 pub const MAX_HOPS: usize = 40;
@@ -87,11 +87,13 @@ pub enum Resolved {
 /// The target root, with a cache of what has been looked up inside it.
 pub struct Root {
     host: PathBuf,
-    lstat_cache: HashMap<PathBuf, Option<Meta>>,
+    lstat_cache: FastMap<OsString, Option<Meta>>,
     /// Where each absolute link target ends: 300 links to `/bin/busybox` resolve it once.
-    end_cache: HashMap<PathBuf, End>,
-    /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing.
+    end_cache: FastMap<OsString, End>,
+    /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing;
+    /// its first `prefix` bytes are the root's host path and a slash, kept between calls.
     scratch: Vec<u8>,
+    prefix: usize,
 }
 
 /// Where a symlink ends, without the path: what discovery needs of 300 applet links.
@@ -116,11 +118,17 @@ impl Root {
         }
         // Sized for an Alpine root's few hundred bin entries: growing the table one doubling at
         // a time makes musl's allocator map and unmap memory at every step.
+        let mut scratch = Vec::with_capacity(4096);
+        scratch.extend_from_slice(host.as_os_str().as_bytes());
+        if scratch.last() != Some(&b'/') {
+            scratch.push(b'/');
+        }
         Ok(Root {
             host,
-            lstat_cache: HashMap::with_capacity(1024),
-            end_cache: HashMap::new(),
-            scratch: Vec::with_capacity(4096),
+            lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
+            end_cache: FastMap::default(),
+            prefix: scratch.len(),
+            scratch,
         })
     }
 
@@ -145,7 +153,7 @@ impl Root {
 
     /// `lstat` of `rel`, cached; `None` when it does not exist.
     pub fn lstat(&mut self, rel: &Path) -> Result<Option<Meta>> {
-        if let Some(m) = self.lstat_cache.get(rel) {
+        if let Some(m) = self.lstat_cache.get(rel.as_os_str()) {
             return Ok(*m);
         }
         let meta = match nix::sys::stat::lstat(self.c_host(rel)?) {
@@ -153,7 +161,7 @@ impl Root {
             Err(e) if is_absent(&io::Error::from(e)) => None,
             Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e.into())),
         };
-        self.lstat_cache.insert(rel.to_path_buf(), meta);
+        self.lstat_cache.insert(rel.as_os_str().to_owned(), meta);
         Ok(meta)
     }
 
@@ -164,15 +172,8 @@ impl Root {
 
     /// The host path of `rel` as a C string in the reused buffer.
     fn c_host(&mut self, rel: &Path) -> Result<&CStr> {
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(self.host.as_os_str().as_bytes());
-        if !rel.as_os_str().is_empty() {
-            if self.scratch.last() != Some(&b'/') {
-                self.scratch.push(b'/');
-            }
-            self.scratch.extend_from_slice(rel.as_os_str().as_bytes());
-        }
+        self.scratch.truncate(self.prefix);
+        self.scratch.extend_from_slice(rel.as_os_str().as_bytes());
         self.scratch.push(0);
         CStr::from_bytes_with_nul(&self.scratch).map_err(|_| {
             Error::io(
@@ -199,7 +200,8 @@ impl Root {
             size: 0,
             mode: 0o120777,
         };
-        self.lstat_cache.insert(rel.to_path_buf(), Some(meta));
+        self.lstat_cache
+            .insert(rel.as_os_str().to_owned(), Some(meta));
     }
 
     /// The target of the symlink `rel`.
@@ -218,7 +220,7 @@ impl Root {
     /// Where the symlink `link` ends. Absolute targets are resolved once and remembered.
     pub fn link_end(&mut self, link: &Path) -> Result<End> {
         let target = self.readlink(link)?;
-        if let Some(end) = self.end_cache.get(&target) {
+        if let Some(end) = self.end_cache.get(target.as_os_str()) {
             return Ok(*end);
         }
         let mut pending = Vec::new();
@@ -233,7 +235,7 @@ impl Root {
             Resolved::Loop => End::Loop,
         };
         if target.has_root() {
-            self.end_cache.insert(target, end);
+            self.end_cache.insert(target.into_os_string(), end);
         }
         Ok(end)
     }

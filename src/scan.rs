@@ -5,8 +5,8 @@
 //! under its real path; a folder reached twice is listed once; the folder symlink itself is never
 //! an entry of the listing, so nothing downstream can remove it.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -35,8 +35,8 @@ pub struct Entry {
 impl Entry {
     /// The entry's file name as bytes.
     pub fn name(&self) -> &[u8] {
-        use std::os::unix::ffi::OsStrExt;
-        self.path.file_name().map(|n| n.as_bytes()).unwrap_or(b"")
+        let b = self.path.as_os_str().as_bytes();
+        b.rsplit(|&c| c == b'/').next().unwrap_or(b)
     }
 }
 
@@ -61,7 +61,7 @@ impl Listing {
             let first = entries.len();
             root.open_dir(&real)?
                 .for_each(|name, kind| {
-                    let path = real.join(OsStr::from_bytes(name.to_bytes()));
+                    let path = child(&real, name.to_bytes());
                     entries.push(Entry { path, kind });
                     Ok(())
                 })
@@ -71,7 +71,8 @@ impl Listing {
                     root.remember_symlink(&e.path);
                 }
             }
-            entries[first..].sort_by(|a, b| a.path.cmp(&b.path));
+            // One folder's entries: their paths differ only in the name, so bytes order them.
+            entries[first..].sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
             seen.push(real);
         }
         Ok(Listing { entries })
@@ -87,6 +88,18 @@ impl Listing {
             .iter()
             .filter(move |e| e.kind == kind && pred(e.name()))
     }
+}
+
+/// `dir/name`, in one allocation (`Path::join` makes two).
+fn child(dir: &Path, name: &[u8]) -> PathBuf {
+    let dir = dir.as_os_str().as_bytes();
+    let mut v = Vec::with_capacity(dir.len() + 1 + name.len());
+    v.extend_from_slice(dir);
+    if !dir.is_empty() {
+        v.push(b'/');
+    }
+    v.extend_from_slice(name);
+    PathBuf::from(OsString::from_vec(v))
 }
 
 #[cfg(test)]

@@ -347,6 +347,45 @@ fn strict_fails_a_strip_that_leaves_warnings() {
 }
 
 #[test]
+fn the_post_strip_audit_reports_modes_of_what_stays_not_of_what_was_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    // A setuid busybox (as busybox-suid ships one) goes; a setuid program of the image stays.
+    fs::set_permissions(root.join("bin/busybox"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::create_dir_all(root.join("opt/app")).unwrap();
+    fs::write(root.join("opt/app/helper"), b"").unwrap();
+    fs::set_permissions(
+        root.join("opt/app/helper"),
+        fs::Permissions::from_mode(0o2755),
+    )
+    .unwrap();
+    let before = run_on(&root, &["--check", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    let setuid = |v: &serde_json::Value| -> Vec<String> {
+        let mut p: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "setuid")
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(
+        setuid(&v),
+        ["/bin/busybox", "/opt/app/helper", "/usr/sbin/bb-hard"]
+    );
+
+    let o = run_on(&root, &["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(setuid(&v), ["/opt/app/helper"]);
+    assert!(!root.join("bin/busybox").exists());
+}
+
+#[test]
 fn usage_errors_exit_2_and_help_and_version_exit_0() {
     let o = run(&["--bogus"]);
     assert_eq!(o.status.code(), Some(2));
