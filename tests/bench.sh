@@ -24,7 +24,7 @@ mapfile -t paths <"$work/paths"
 # Exported once, so that every command below is started the same way (no extra `env` exec).
 export container=bench
 now() { date +%s%N; }
-fresh() { rm -rf "$work/t"; cp -a "$work/pristine" "$work/t"; sync -f "$work/t" 2>/dev/null || true; }
+fresh() { rm -rf "$work/t"; cp -a "$work/pristine" "$work/t"; sync; }
 time_ns() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo $((t1 - t0)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 ms() { awk -v ns="$1" 'BEGIN{printf "%.2f", ns/1e6}'; }
