@@ -61,6 +61,12 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
     }
 
+    // The audit's walk of the whole root only reads: it runs on a second thread from the start,
+    // beside discovery and the removals.
+    let walk = (!opts.no_audit && !opts.dry_run).then(|| {
+        let host = root.host_root().to_path_buf();
+        thread::spawn(move || audit::walk_modes(&host))
+    });
     // The new database is written first and synced by a thread while discovery only reads:
     // the wait for the disk then overlaps work that writes nothing to the journal.
     let db = apkdb::plan(&mut root, opts.keep_apk_db)?;
@@ -92,11 +98,6 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     }
 
     apply::preflight(&root, &plan)?;
-    // The audit's walk of the whole root reads while the removals write: on a second thread.
-    let walk = (!opts.no_audit).then(|| {
-        let host = root.host_root().to_path_buf();
-        thread::spawn(move || audit::walk_modes(&host))
-    });
     let applied = apply::apply(&mut root, &plan)?;
     report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
     report.steps = applied.removed;
