@@ -9,8 +9,8 @@
 //! `mremap` when they grow and unmapped when freed, so a 100,000-entry folder costs what it
 //! holds and no more.
 //!
-//! The binary never starts a thread; a spin flag still guards the state, so the allocator
-//! stays sound should one ever be started.
+//! The audit's walk allocates on a second thread while the strip goes on: a spin flag guards
+//! the state (held for a few instructions, never across a syscall but `mmap`).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
@@ -253,6 +253,30 @@ mod tests {
         let small = unsafe { a.realloc(bigger, layout(LARGE * 8, 8), 100) };
         assert_eq!(unsafe { *small.add(99) }, 5);
         unsafe { a.dealloc(small, layout(100, 8)) };
+    }
+
+    #[test]
+    fn two_threads_allocating_at_once_get_disjoint_blocks() {
+        static A: Bump = Bump::new();
+        let fill = |byte: u8| {
+            (0..2000)
+                .map(|i| {
+                    let size = 8 + i % 200;
+                    let p = unsafe { A.alloc(layout(size, 8)) };
+                    unsafe { p.write_bytes(byte, size) };
+                    (p as usize, size)
+                })
+                .collect::<Vec<_>>()
+        };
+        let other = std::thread::spawn(move || fill(1));
+        let mine = fill(2);
+        let theirs = other.join().unwrap();
+        for (blocks, byte) in [(&mine, 2u8), (&theirs, 1u8)] {
+            for &(p, size) in blocks {
+                let s = unsafe { std::slice::from_raw_parts(p as *const u8, size) };
+                assert!(s.iter().all(|&b| b == byte), "a block was shared");
+            }
+        }
     }
 
     #[test]
