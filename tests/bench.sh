@@ -64,8 +64,8 @@ if command -v strace >/dev/null; then
     awk -v c="$calls" -v r="$removed" -v m="${mode:-default, with the audit}" \
       'BEGIN{printf "  syscalls (%s): %d for %d removed entries = %.2f per entry\n", m, c, r, c/r}'
   done
-  echo "  top syscalls of the default run:"
-  fresh; strace -c -o "$work/strace" "$bin" --root "$work/t" -q
+  echo "  top syscalls of the default run (all threads):"
+  fresh; strace -f -c -o "$work/strace" "$bin" --root "$work/t" -q
   awk 'NR>2 && $NF!="total" && $1 !~ /^-/ {print "    " $NF, $(NF-1) ~ /^[0-9]+$/ ? $(NF-1) : $(NF-2)}' "$work/strace" |
     sort -k2 -n -r | head -6
 fi

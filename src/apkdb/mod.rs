@@ -9,13 +9,13 @@ pub mod atomic;
 pub mod parse;
 pub mod world;
 
-use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::hash::FastSet;
 use crate::root::{Root, is_absent};
 use parse::{Database, ParseError};
 
@@ -88,9 +88,12 @@ pub fn plan(root: &mut Root, keep: bool) -> Result<Db> {
         db.records.iter().partition(|r| DROPPED.contains(&r.name()));
     // A file a staying package also owns stays. Compared as byte pairs: the staying packages
     // own hundreds of files, the dropped ones a dozen.
-    let mut owned: HashSet<(&[u8], &[u8])> = gone.iter().flat_map(|r| r.file_pairs()).collect();
-    for pair in stay.iter().flat_map(|r| r.file_pairs()) {
-        owned.remove(&pair);
+    let mut owned: FastSet<(&[u8], &[u8])> = gone.iter().flat_map(|r| r.file_pairs()).collect();
+    // After a strip nothing is dropped: the staying packages' files need no look then.
+    if !owned.is_empty() {
+        for pair in stay.iter().flat_map(|r| r.file_pairs()) {
+            owned.remove(&pair);
+        }
     }
     let files: Vec<PathBuf> = gone
         .iter()
