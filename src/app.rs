@@ -61,12 +61,6 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
     }
 
-    // The audit's walk of the whole root only reads: it runs on a second thread from the start,
-    // beside discovery and the removals.
-    let walk = (!opts.no_audit && !opts.dry_run).then(|| {
-        let host = root.host_root().to_path_buf();
-        thread::spawn(move || audit::walk_modes(&host))
-    });
     // The new database is written first and synced by a thread while discovery only reads:
     // the wait for the disk then overlaps work that writes nothing to the journal.
     let db = apkdb::plan(&mut root, opts.keep_apk_db)?;
@@ -74,6 +68,13 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         Db::Planned(c) if !opts.dry_run => Some(apkdb::stage(&root, c)?),
         _ => None,
     };
+    // The audit's walk of the whole root only reads: it runs on a thread of its own beside
+    // discovery and the removals. Started after the sync, which then gets a CPU at once (to
+    // wait for the disk) instead of queueing behind two busy threads.
+    let walk = (!opts.no_audit && !opts.dry_run).then(|| {
+        let host = root.host_root().to_path_buf();
+        thread::spawn(move || audit::walk_modes(&host))
+    });
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = discover::discover(&mut root, &bins)?;
     let owned = match &db {
