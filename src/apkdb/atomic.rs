@@ -15,9 +15,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
 
-use crate::thread::{self, Thread};
-
 use crate::error::{Error, Result};
+use crate::thread::{self, Thread};
 
 /// A new version of a file, written beside it, not yet synced or in place.
 pub struct Staged {
@@ -43,7 +42,7 @@ pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
         Err(e) if crate::root::is_absent(&e) => {}
         Err(e) => return Err(Error::io("cannot remove stale", &tmp, e)),
     }
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
@@ -56,7 +55,6 @@ pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
         committed: false,
     };
     let io = |e| Error::io("cannot write", &staged.tmp, e);
-    let mut file = file;
     file.write_all(bytes).map_err(io)?;
     fchown(&file, Some(old.uid()), Some(old.gid())).map_err(io)?;
     file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
@@ -84,10 +82,10 @@ type SyncResult = std::result::Result<(), (usize, io::Error)>;
 
 /// Starts fsyncing `files` on a second thread and returns at once. The thread owns the open
 /// files and closes them once they are synced.
-pub fn sync_behind(mut files: Vec<Staged>) -> Result<Syncing> {
+pub fn sync_behind(mut files: Vec<Staged>) -> Syncing {
     let open: Vec<File> = files.iter_mut().filter_map(|f| f.file.take()).collect();
     let thread = (!open.is_empty()).then(|| thread::spawn(move || sync_all(&open)));
-    Ok(Syncing { files, thread })
+    Syncing { files, thread }
 }
 
 /// fsyncs each file in order; on failure, which one and why.
@@ -134,7 +132,7 @@ impl Drop for Syncing {
 /// Replaces `target` with `bytes` atomically.
 #[cfg(test)]
 pub fn replace(target: &Path, bytes: &[u8]) -> Result<()> {
-    sync_behind(vec![stage(target, bytes)?])?.commit()
+    sync_behind(vec![stage(target, bytes)?]).commit()
 }
 
 #[cfg(test)]
@@ -158,7 +156,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let f = t.path().join("installed");
         fs::write(&f, b"old database").unwrap();
-        let staged = sync_behind(vec![stage(&f, b"new database").unwrap()]).unwrap();
+        let staged = sync_behind(vec![stage(&f, b"new database").unwrap()]);
         // Killed here: the target is still the old file, the new one waits beside it.
         assert_eq!(fs::read(&f).unwrap(), b"old database");
         assert_eq!(fs::read(tmp_path(&f)).unwrap(), b"new database");
@@ -177,7 +175,7 @@ mod tests {
                 stage(&t.path().join(name), b"new").unwrap()
             })
             .collect();
-        let syncing = sync_behind(files).unwrap();
+        let syncing = sync_behind(files);
         assert!(syncing.thread.is_some());
         assert!(
             syncing.files.iter().all(|f| f.file.is_none()),

@@ -138,7 +138,7 @@ pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
     if let Some((path, bytes)) = &changes.world {
         staged.push(atomic::stage(&root.host(path), bytes)?);
     }
-    Ok(Staged(atomic::sync_behind(staged)?))
+    Ok(Staged(atomic::sync_behind(staged)))
 }
 
 impl Staged {
