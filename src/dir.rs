@@ -190,4 +190,34 @@ mod tests {
         );
         assert_eq!(Kind::of_mode(d.stat().unwrap().st_mode), Kind::Dir);
     }
+
+    #[test]
+    fn without_a_type_from_the_filesystem_the_kind_comes_from_fstatat() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("f"), b"").unwrap();
+        fs::create_dir(t.path().join("d")).unwrap();
+        symlink("f", t.path().join("l")).unwrap();
+        let d = Dir::open(&c(t.path())).unwrap();
+        assert_eq!(d.kind_of(c"f").unwrap(), Kind::File);
+        assert_eq!(d.kind_of(c"d").unwrap(), Kind::Dir);
+        assert_eq!(d.kind_of(c"l").unwrap(), Kind::Symlink);
+        assert_eq!(
+            d.kind_of(c"gone").unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
+    }
+
+    #[test]
+    fn a_short_or_broken_record_is_an_error_not_a_panic() {
+        for b in [&[0u8; 10][..], &[0u8; 18][..]] {
+            assert_eq!(record(b).unwrap_err().raw_os_error(), Some(libc::EIO));
+        }
+        // reclen 24 but no NUL in the name
+        let mut r = [b'x'; 24];
+        r[16..18].copy_from_slice(&24u16.to_ne_bytes());
+        assert!(record(&r).is_err());
+        r[20] = 0;
+        let (name, _, len) = record(&r).unwrap();
+        assert_eq!((name.to_bytes(), len), (&b"x"[..], 24));
+    }
 }

@@ -348,7 +348,6 @@ fn strict_fails_a_strip_that_leaves_warnings() {
 
 #[test]
 fn the_post_strip_audit_reports_modes_of_what_stays_not_of_what_was_removed() {
-    use std::os::unix::fs::PermissionsExt;
     let t = tempfile::tempdir().unwrap();
     let (root, _, _) = build(t.path(), false);
     // A setuid busybox (as busybox-suid ships one) goes; a setuid program of the image stays.
@@ -383,6 +382,38 @@ fn the_post_strip_audit_reports_modes_of_what_stays_not_of_what_was_removed() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(setuid(&v), ["/opt/app/helper"]);
     assert!(!root.join("bin/busybox").exists());
+}
+
+#[test]
+fn the_whole_root_walk_does_not_enter_another_filesystem_mounted_inside() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("\n*** SKIPPED mount inside the root: needs root (unshare -m) ***\n");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    fs::create_dir_all(root.join("mnt/cache")).unwrap();
+    fs::create_dir_all(root.join("opt")).unwrap();
+    fs::write(root.join("opt/su"), b"").unwrap();
+    fs::set_permissions(root.join("opt/su"), fs::Permissions::from_mode(0o4755)).unwrap();
+    // A cache mount (RUN --mount=type=cache) holds a setuid file that is not in the image.
+    let script = r#"mount -t tmpfs none "$1/mnt/cache" && : >"$1/mnt/cache/su" \
+        && chmod 4755 "$1/mnt/cache/su" && exec "$2" --root "$1" --check --json"#;
+    let o = Command::new("unshare")
+        .args(["--mount", "sh", "-c", script, "sh"])
+        .arg(&root)
+        .arg(host_bin())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let setuid: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "setuid")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(setuid, ["/opt/su"], "{}", stderr(&o));
 }
 
 #[test]
