@@ -28,12 +28,22 @@ pub struct Applied {
     pub skipped: Vec<Skip>,
 }
 
-/// Fails, naming the folder and the OS error, unless every folder the plan writes to is writable.
+/// Fails, naming the path and the OS error, unless every folder the plan writes to is writable
+/// and no file it removes is immutable or append-only (`chattr +i`/`+a`; such a folder fails
+/// the `access` check already).
 pub fn preflight(root: &Root, plan: &Plan) -> Result<()> {
     for dir in plan.folders() {
         let host = root.host(dir);
         access(&host, AccessFlags::W_OK)
             .map_err(|errno| Error::io("cannot remove entries", &host, io::Error::from(errno)))?;
+    }
+    let mut removed = plan.steps.iter().filter(|s| s.kind != Kind::SelfExe);
+    if let Some(s) = removed.find(|s| s.item.meta.pinned) {
+        return Err(Error::io(
+            "cannot remove (immutable or append-only, see lsattr)",
+            &root.host(&s.item.path),
+            io::Error::from_raw_os_error(nix::libc::EPERM),
+        ));
     }
     Ok(())
 }

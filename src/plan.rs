@@ -174,6 +174,7 @@ mod tests {
                 nlink,
                 size,
                 mode: 0o755,
+                pinned: false,
             },
         }
     }

@@ -51,19 +51,22 @@ pub struct Meta {
     pub nlink: u64,
     pub size: u64,
     pub mode: u32,
+    /// Immutable or append-only (`chattr +i`/`+a`): not even root can unlink it.
+    pub pinned: bool,
 }
 
 impl Meta {
-    // st_nlink is u64 on x86_64 and u32 on aarch64.
-    #[allow(clippy::useless_conversion)]
-    fn from_stat(st: &nix::sys::stat::FileStat) -> Self {
+    fn from_statx(st: &nix::libc::statx) -> Self {
+        let pinned = (nix::libc::STATX_ATTR_IMMUTABLE | nix::libc::STATX_ATTR_APPEND) as u64;
+        let mode = u32::from(st.stx_mode);
         Meta {
-            kind: Kind::of_mode(st.st_mode),
-            dev: st.st_dev,
-            ino: st.st_ino,
-            nlink: u64::from(st.st_nlink),
-            size: u64::try_from(st.st_size).unwrap_or(0),
-            mode: st.st_mode,
+            kind: Kind::of_mode(mode),
+            dev: nix::libc::makedev(st.stx_dev_major, st.stx_dev_minor),
+            ino: st.stx_ino,
+            nlink: u64::from(st.stx_nlink),
+            size: st.stx_size,
+            mode,
+            pinned: st.stx_attributes & pinned != 0,
         }
     }
 
@@ -156,10 +159,10 @@ impl Root {
         if let Some(m) = self.lstat_cache.get(rel.as_os_str()) {
             return Ok(*m);
         }
-        let meta = match nix::sys::stat::lstat(self.c_host(rel)?) {
-            Ok(st) => Some(Meta::from_stat(&st)),
-            Err(e) if is_absent(&io::Error::from(e)) => None,
-            Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e.into())),
+        let meta = match lstatx(self.c_host(rel)?) {
+            Ok(st) => Some(Meta::from_statx(&st)),
+            Err(e) if is_absent(&e) => None,
+            Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e)),
         };
         self.lstat_cache.insert(rel.as_os_str().to_owned(), meta);
         Ok(meta)
@@ -199,6 +202,7 @@ impl Root {
             nlink: 1,
             size: 0,
             mode: 0o120777,
+            pinned: false,
         };
         self.lstat_cache
             .insert(rel.as_os_str().to_owned(), Some(meta));
@@ -294,6 +298,28 @@ impl Root {
             _ => Ok(None),
         }
     }
+}
+
+/// `statx(2)` of a path, not following a last symlink: `lstat` plus the file's attributes
+/// (musl falls back to `fstatat` on kernels without statx; the attributes then read as none).
+fn lstatx(c: &CStr) -> io::Result<nix::libc::statx> {
+    let mut st = std::mem::MaybeUninit::<nix::libc::statx>::uninit();
+    // SAFETY: `c` is NUL-terminated and `st` is writable for one `statx`, which the call fills
+    // on success (return 0) and leaves unread otherwise.
+    let rc = unsafe {
+        nix::libc::statx(
+            nix::libc::AT_FDCWD,
+            c.as_ptr(),
+            nix::libc::AT_SYMLINK_NOFOLLOW,
+            nix::libc::STATX_BASIC_STATS,
+            st.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statx returned 0, so it wrote the struct.
+    Ok(unsafe { st.assume_init() })
 }
 
 /// `readlink(2)` into a stack buffer. `std::fs::read_link` grows and then shrinks a heap buffer

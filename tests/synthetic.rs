@@ -223,6 +223,39 @@ fn a_read_only_filesystem_is_refused_before_anything_is_removed() {
     assert_eq!(snapshot(t.path()), before);
 }
 
+/// Clears `chattr +i` again, whatever the test's outcome, so that the tree can be removed.
+struct Unpin(PathBuf);
+
+impl Drop for Unpin {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn an_immutable_file_is_refused_before_anything_is_removed() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, _, _) = build(t.path(), false);
+    let pinned = root.join("sbin/apk");
+    let set = Command::new("chattr").arg("+i").arg(&pinned).output();
+    let _unpin = Unpin(pinned.clone());
+    if !set.is_ok_and(|o| o.status.success()) {
+        eprintln!("\n*** SKIPPED immutable file: chattr +i is not possible here ***\n");
+        return;
+    }
+    let before = snapshot(t.path());
+    let o = run_on(&root, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("sbin/apk: cannot remove (immutable or append-only")
+            && err.contains("(os error 1)"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(snapshot(t.path()), before);
+}
+
 fn with_db(root: &Path, db: &[u8]) {
     fs::create_dir_all(root.join("lib/apk/db")).unwrap();
     fs::create_dir_all(root.join("etc/apk")).unwrap();
