@@ -1,6 +1,7 @@
 //! The pipeline, end to end: discover -> plan -> apply -> keep the apk database true -> audit
 //! -> report. Each stage lives in its own module; this one only strings them together and
-//! decides the outcome and the exit status.
+//! decides the outcome and the exit status. Two waits run on threads of their own beside the
+//! strip: the disk syncing the new database, and the audit's walk of the whole root.
 
 use crate::apkdb::{self, Db};
 use crate::apply::{self, Skip};
