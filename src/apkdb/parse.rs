@@ -103,8 +103,10 @@ impl<'a> Database<'a> {
                     start: pos,
                     line,
                     fields: Vec::new(),
+                    in_folder: false,
                 });
-                if text[0] == b'R' && !rec.fields.iter().any(|(k, _)| *k == b'F') {
+                rec.in_folder |= text[0] == b'F';
+                if text[0] == b'R' && !rec.in_folder {
                     return Err(ParseError {
                         line,
                         what: "`R:` file before any `F:` folder",
@@ -152,6 +154,8 @@ struct Open<'a> {
     start: usize,
     line: usize,
     fields: Vec<(u8, &'a [u8])>,
+    /// Whether an `F:` line came yet (asked at every `R:`; a package owns thousands).
+    in_folder: bool,
 }
 
 #[cfg(test)]
