@@ -131,12 +131,18 @@ mod tests {
         v
     }
 
-    #[test]
-    fn entries_come_with_their_kind_and_without_dots() {
+    /// A folder holding a file `f`, a folder `d` and a symlink `l -> f`.
+    fn one_of_each() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
         fs::write(t.path().join("f"), b"").unwrap();
         fs::create_dir(t.path().join("d")).unwrap();
         symlink("f", t.path().join("l")).unwrap();
+        t
+    }
+
+    #[test]
+    fn entries_come_with_their_kind_and_without_dots() {
+        let t = one_of_each();
         let odd = std::ffi::OsStr::from_bytes(b"n\n\"\xff");
         fs::write(t.path().join(odd), b"").unwrap();
         assert_eq!(
@@ -193,10 +199,7 @@ mod tests {
 
     #[test]
     fn without_a_type_from_the_filesystem_the_kind_comes_from_fstatat() {
-        let t = tempfile::tempdir().unwrap();
-        fs::write(t.path().join("f"), b"").unwrap();
-        fs::create_dir(t.path().join("d")).unwrap();
-        symlink("f", t.path().join("l")).unwrap();
+        let t = one_of_each();
         let d = Dir::open(&c(t.path())).unwrap();
         assert_eq!(d.kind_of(c"f").unwrap(), Kind::File);
         assert_eq!(d.kind_of(c"d").unwrap(), Kind::Dir);

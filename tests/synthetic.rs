@@ -210,12 +210,7 @@ fn a_read_only_filesystem_is_refused_before_anything_is_removed() {
     let before = snapshot(t.path());
     let script =
         r#"mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && exec "$2" --root "$1""#;
-    let o = Command::new("unshare")
-        .args(["-m", "sh", "-c", script, "sh"])
-        .arg(&root)
-        .arg(host_bin())
-        .output()
-        .unwrap();
+    let o = in_mount_namespace(script, &root);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("Read-only file system (os error 30)"), "{err}");
@@ -254,6 +249,16 @@ fn an_immutable_file_is_refused_before_anything_is_removed() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(snapshot(t.path()), before);
+}
+
+/// Runs `sh -c SCRIPT sh ROOT TOOL` in a mount namespace of its own (`unshare -m`).
+fn in_mount_namespace(script: &str, root: &Path) -> std::process::Output {
+    Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(root)
+        .arg(host_bin())
+        .output()
+        .unwrap()
 }
 
 fn with_db(root: &Path, db: &[u8]) {
@@ -432,12 +437,7 @@ fn the_whole_root_walk_does_not_enter_another_filesystem_mounted_inside() {
     // A cache mount (RUN --mount=type=cache) holds a setuid file that is not in the image.
     let script = r#"mount -t tmpfs none "$1/mnt/cache" && : >"$1/mnt/cache/su" \
         && chmod 4755 "$1/mnt/cache/su" && exec "$2" --root "$1" --check --json"#;
-    let o = Command::new("unshare")
-        .args(["--mount", "sh", "-c", script, "sh"])
-        .arg(&root)
-        .arg(host_bin())
-        .output()
-        .unwrap();
+    let o = in_mount_namespace(script, &root);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let setuid: Vec<&str> = v["findings"]
         .as_array()
