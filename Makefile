@@ -9,12 +9,13 @@ FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
 # Empty when the fixtures are not there: the tests that need them then print SKIPPED.
 ALPINE_MINIROOTFS         ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-x86_64.tar.gz)
 ALPINE_MINIROOTFS_AARCH64 ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-aarch64.tar.gz)
+ALPINE_ROOTFS_3_23        ?= $(wildcard $(FIXTURES)/alpine-rootfs-3.23.3-x86_64.tar.gz)
 OUT      := $(CURDIR)/out
 # The shipped x86_64 binary: nightly, std rebuilt for size, panics abort without a message.
 SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,-z,noseparate-code,--build-id=none
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 
-export ALPINE_MINIROOTFS ALPINE_MINIROOTFS_AARCH64
+export ALPINE_MINIROOTFS ALPINE_MINIROOTFS_AARCH64 ALPINE_ROOTFS_3_23
 export ALPINE_STRIP_BIN         := $(OUT)/strip-x86_64
 export ALPINE_STRIP_BIN_AARCH64 := $(OUT)/strip-aarch64
 

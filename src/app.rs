@@ -3,7 +3,7 @@
 //! decides the outcome and the exit status. Two waits run on threads of their own beside the
 //! strip: the disk syncing the new database, and the audit's walk of the whole root.
 
-use crate::apkdb::{self, Db};
+use crate::apkdb::{self, Db, Source};
 use crate::apply::{self, Skip};
 use crate::audit;
 use crate::cli::Options;
@@ -62,28 +62,39 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
     }
 
-    // The new database is written first and synced by a thread while discovery only reads:
-    // the wait for the disk then overlaps work that writes nothing to the journal.
-    let db = apkdb::plan(&mut root, opts.keep_apk_db)?;
-    let staged = match &db {
-        Db::Planned(c) if !opts.dry_run => Some(apkdb::stage(&root, c)?),
-        _ => None,
+    let source = match apkdb::load(&mut root, opts.keep_apk_db) {
+        Err(Error::MalformedDb(why)) => {
+            report.db.status = "malformed";
+            report.db.error = Some(why.clone());
+            return Err(Error::MalformedDb(why));
+        }
+        other => other?,
     };
     // The audit's walk of the whole root only reads: it runs on a thread of its own beside
-    // discovery and the removals. Started after the sync, which then gets a CPU at once (to
-    // wait for the disk) instead of queueing behind two busy threads.
+    // discovery and the removals.
     let walk = (!opts.no_audit && !opts.dry_run).then(|| {
         let host = root.host_root().to_path_buf();
         thread::spawn(move || audit::walk_modes(&host))
     });
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = discover::discover(&mut root, &bins)?;
-    let owned = match &db {
-        Db::Planned(c) => c.files.as_slice(),
-        _ => &[],
+    let by_definition = match &source {
+        Source::Read(installed) => installed.files_by_definition(),
+        Source::Absent | Source::Kept => Vec::new(),
     };
     let me = discover::self_exe(&mut root)?;
-    let plan = Plan::build(&mut root, &found, owned, me)?;
+    let plan = Plan::build(&mut root, &found, &by_definition, me)?;
+    let db = match source {
+        Source::Read(installed) => Db::Planned(installed.plan(&mut root, &plan.paths())?),
+        Source::Absent => Db::Absent,
+        Source::Kept => Db::Kept,
+    };
+    // The new database is written and synced by a thread before the removals: the wait for
+    // the disk then overlaps the unlinks, and it is renamed into place after them.
+    let staged = match &db {
+        Db::Planned(c) if !opts.dry_run => Some(apkdb::stage(&root, c)?),
+        _ => None,
+    };
     report.skipped = loops(&found);
     note_db(report, &db);
     let nothing_to_do =
@@ -112,9 +123,6 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     } else {
         "stripped"
     };
-    if report.db.status == "malformed" {
-        report.exit_code = exit::APK_DB;
-    }
 
     if let Some(walk) = walk {
         let mut fresh = Root::open(root.host_root())?;
@@ -160,13 +168,10 @@ fn note_db(report: &mut Report, db: &Db) {
     match db {
         Db::Absent => report.db.status = "absent",
         Db::Kept => report.db.status = "kept",
-        Db::Malformed { path, error } => {
-            report.db.status = "malformed";
-            report.db.error = Some(format!("{}: {error}", crate::root::show(path)));
-        }
         Db::Planned(c) => {
             report.db.dropped = c.dropped.clone();
-            report.db.status = if c.dropped.is_empty() && c.world.is_none() {
+            report.db.trimmed = c.trimmed.clone();
+            report.db.status = if c.new_installed.is_none() && c.world.is_none() {
                 "unchanged"
             } else {
                 "updated"

@@ -3,8 +3,8 @@
 //! Errors (the root is not distroless): busybox binaries and applet links, apk, and any shell in
 //! the bin folders. Warnings: dangling symlinks in the bin folders, scripts whose `#!`
 //! interpreter is missing in the root, setuid/setgid files anywhere in the root, world-writable
-//! files outside /tmp and /var/tmp, and packages the apk database still lists though the strip
-//! removes them. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
+//! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
+//! (naming package and path), and a malformed database. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
@@ -12,10 +12,10 @@ use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use crate::apkdb::{self, Db};
+use crate::apkdb::{self, Source};
 use crate::dir::Dir;
 use crate::discover::Found;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::root::{Kind as FileKind, Resolved, Root};
 use crate::scan::Listing;
 
@@ -47,6 +47,7 @@ pub enum Kind {
     Setuid,
     WorldWritable,
     StaleApkRecord,
+    MalformedApkDb,
 }
 
 impl Kind {
@@ -70,6 +71,7 @@ impl Kind {
             Kind::Setuid => "setuid",
             Kind::WorldWritable => "world-writable",
             Kind::StaleApkRecord => "stale-apk-record",
+            Kind::MalformedApkDb => "malformed-apk-db",
         }
     }
 }
@@ -151,14 +153,21 @@ pub fn audit(
         }
     }
 
-    if let Db::Planned(c) = apkdb::plan(root, false)? {
-        for p in &c.dropped {
-            push(
-                Kind::StaleApkRecord,
-                Path::new(apkdb::INSTALLED),
-                format!("still lists {} {}", p.name, p.version),
-            );
+    match apkdb::load(root, false) {
+        Ok(Source::Read(installed)) => {
+            for (p, path) in installed.missing_files(root)? {
+                push(
+                    Kind::StaleApkRecord,
+                    &path,
+                    format!("listed by {} {} but missing", p.name, p.version),
+                );
+            }
         }
+        Ok(Source::Absent | Source::Kept) => {}
+        Err(Error::MalformedDb(why)) => {
+            push(Kind::MalformedApkDb, Path::new(apkdb::INSTALLED), why)
+        }
+        Err(e) => return Err(e),
     }
     out.extend(modes);
     Ok(out)

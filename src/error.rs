@@ -17,7 +17,7 @@ pub mod exit {
     pub const REFUSED: i32 = 3;
     /// The audit failed: `--check` found busybox, apk or a shell, or `--strict` saw a warning.
     pub const AUDIT: i32 = 4;
-    /// The strip was done but the apk database is malformed and was left untouched.
+    /// The apk database is malformed: nothing was removed, the tree is as it was.
     pub const APK_DB: i32 = 5;
 }
 
@@ -33,6 +33,15 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// A file inside the root is not what the tool may read (a FIFO, a device, too large).
+    Input {
+        /// The host path.
+        path: PathBuf,
+        /// Why it is refused.
+        why: String,
+    },
+    /// The apk database could not be parsed: nothing was removed (`--keep-apk-db` strips anyway).
+    MalformedDb(String),
     /// Stripping `/` was refused: no sign of a container.
     Refused(String),
     /// The command line was not understood.
@@ -49,10 +58,19 @@ impl Error {
         }
     }
 
+    /// A file inside the root that the tool refuses to read, and why.
+    pub fn input(path: &Path, why: &str) -> Self {
+        Error::Input {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        }
+    }
+
     /// The exit status this error ends the run with.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Io { .. } => exit::FAILED,
+            Error::Io { .. } | Error::Input { .. } => exit::FAILED,
+            Error::MalformedDb(_) => exit::APK_DB,
             Error::Refused(_) => exit::REFUSED,
             Error::Usage(_) => exit::USAGE,
         }
@@ -63,6 +81,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { op, path, source } => write!(f, "{}: {op}: {source}", path.display()),
+            Error::Input { path, why } => write!(f, "{}: {why}", path.display()),
+            Error::MalformedDb(why) => write!(
+                f,
+                "{why}: the apk database is malformed; nothing was removed (--keep-apk-db strips anyway)"
+            ),
             Error::Refused(why) => f.write_str(why),
             Error::Usage(why) => f.write_str(why),
         }

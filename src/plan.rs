@@ -124,6 +124,11 @@ impl Plan {
         bytes_freed(self.steps.iter().map(|s| &s.item))
     }
 
+    /// Every planned path, as a set.
+    pub fn paths(&self) -> FastSet<&std::ffi::OsStr> {
+        self.steps.iter().map(|s| s.item.path.as_os_str()).collect()
+    }
+
     /// The steps of one kind.
     pub fn of(&self, kind: Kind) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(move |s| s.kind == kind)

@@ -10,8 +10,9 @@
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::dir::Dir;
@@ -285,6 +286,53 @@ impl Root {
             Some(m) => Ok(Resolved::Found(cur, m)),
             None => Ok(Resolved::Missing(cur)),
         }
+    }
+
+    /// Reads the regular file `rel`, resolved inside the root, at most `limit` bytes: its real
+    /// path and bytes, `None` when the path ends nowhere inside the root (a link that leaves the
+    /// root is followed only as far as the root's own tree goes). Anything but a regular file
+    /// (a FIFO, a device, a folder) or a file over the limit is an error naming the path; the
+    /// file is opened without following a last link and without blocking, and must be the
+    /// inode the resolution found.
+    pub fn read_regular(&mut self, rel: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let (real, meta) = match self.resolve(rel)? {
+            Resolved::Found(real, meta) => (real, meta),
+            Resolved::Missing(_) => return Ok(None),
+            Resolved::Loop => return Err(Error::input(&self.host(rel), "symlink loop")),
+        };
+        let host = self.host(&real);
+        if meta.kind != Kind::File {
+            return Err(Error::input(&host, "not a regular file"));
+        }
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+            .open(&host)
+            .map_err(|e| Error::io("cannot open", &host, e))?;
+        let opened = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat", &host, e))?;
+        if !opened.is_file() || (opened.dev(), opened.ino()) != meta.id() {
+            return Err(Error::input(&host, "changed while being opened"));
+        }
+        if opened.len() > limit {
+            return Err(Error::input(
+                &host,
+                &format!("larger than the {limit} bytes this tool reads"),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0));
+        (&mut file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("cannot read", &host, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::input(
+                &host,
+                &format!("larger than the {limit} bytes this tool reads"),
+            ));
+        }
+        Ok(Some((real, bytes)))
     }
 
     /// Resolves the folder part of `rel` but not its last name: the real path of the entry

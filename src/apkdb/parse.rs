@@ -67,6 +67,29 @@ impl<'a> Record<'a> {
             _ => None,
         })
     }
+
+    /// Appends the record's bytes to `out` without the entries of the files for which `drop`
+    /// is true: each such `R:` line and the `a:` and `Z:` lines that describe it. Every other
+    /// byte stays as it was.
+    pub fn write_without(&self, drop: impl Fn(&[u8], &[u8]) -> bool, out: &mut Vec<u8>) {
+        let mut dir: &[u8] = b"";
+        let mut skipping = false;
+        for line in self.raw.split_inclusive(|&b| b == b'\n') {
+            let (key, value) = match line {
+                [k, b':', rest @ ..] => (*k, rest.strip_suffix(b"\n").unwrap_or(rest)),
+                _ => (0, &line[..0]),
+            };
+            match key {
+                b'F' => dir = value,
+                b'R' => skipping = drop(dir, value),
+                b'a' | b'Z' => {}
+                _ => skipping = false,
+            }
+            if !skipping {
+                out.extend_from_slice(line);
+            }
+        }
+    }
 }
 
 impl<'a> Database<'a> {
@@ -175,6 +198,26 @@ mod tests {
         assert_eq!(
             files,
             [(&b"bin"[..], &b"busybox"[..]), (b"etc", b"securetty")]
+        );
+    }
+
+    #[test]
+    fn a_record_without_some_files_keeps_every_other_byte() {
+        let db = Database::parse(
+            b"P:zlib\nV:1\nF:lib\nR:libz.so.1\na:0:0:755\nZ:Q1a=\nR:libz.so.1.3\nZ:Q1b=\nF:usr\nM:0:0:755\nR:x\n\n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        db.records[0].write_without(|d, n| d == b"lib" && n == b"libz.so.1", &mut out);
+        assert_eq!(
+            out,
+            b"P:zlib\nV:1\nF:lib\nR:libz.so.1.3\nZ:Q1b=\nF:usr\nM:0:0:755\nR:x\n\n"
+        );
+        out.clear();
+        db.records[0].write_without(|d, _| d == b"usr", &mut out);
+        assert_eq!(
+            out,
+            b"P:zlib\nV:1\nF:lib\nR:libz.so.1\na:0:0:755\nZ:Q1a=\nR:libz.so.1.3\nZ:Q1b=\nF:usr\nM:0:0:755\n\n"
         );
     }
 

@@ -61,10 +61,12 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
         };
         writeln!(out, "{p}: apk database: {verb} {}", names.join(", "))?;
     }
-    if let Some(e) = &r.db.error {
+    if !r.db.trimmed.is_empty() {
+        let names: Vec<&str> = r.db.trimmed.iter().map(|d| d.name.as_str()).collect();
         writeln!(
             out,
-            "{p}: error: {e}; the apk database was left untouched (--keep-apk-db accepts this)"
+            "{p}: apk database: {} kept without the entries of removed files",
+            names.join(", ")
         )?;
     }
     for s in &r.skipped {

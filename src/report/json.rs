@@ -53,13 +53,9 @@ pub fn render(r: &Report) -> String {
     o.push_str(",\"apk_db\":{\"status\":");
     string(&mut o, r.db.status);
     o.push_str(",\"dropped\":");
-    list(&mut o, r.db.dropped.iter(), |o, p| {
-        o.push_str("{\"name\":");
-        string(o, &p.name);
-        o.push_str(",\"version\":");
-        string(o, &p.version);
-        o.push('}');
-    });
+    list(&mut o, r.db.dropped.iter(), package);
+    o.push_str(",\"trimmed\":");
+    list(&mut o, r.db.trimmed.iter(), package);
     o.push_str(",\"error\":");
     match &r.db.error {
         Some(e) => string(&mut o, e),
@@ -161,6 +157,15 @@ fn base64(o: &mut String, bytes: &[u8]) {
             }
         }
     }
+}
+
+/// A package as `{"name":..,"version":..}`.
+fn package(o: &mut String, p: &crate::apkdb::Package) {
+    o.push_str("{\"name\":");
+    string(o, &p.name);
+    o.push_str(",\"version\":");
+    string(o, &p.version);
+    o.push('}');
 }
 
 #[cfg(test)]

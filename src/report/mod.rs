@@ -37,6 +37,8 @@ pub struct DbReport {
     /// `absent`, `kept`, `malformed`, `updated`, `unchanged` (or `planned` in a dry run).
     pub status: &'static str,
     pub dropped: Vec<Package>,
+    /// Packages that stay without the entries of files the strip removed.
+    pub trimmed: Vec<Package>,
     /// The parse error of a malformed database, with its path.
     pub error: Option<String>,
 }
@@ -82,7 +84,7 @@ impl Report {
         self.outcome = match e {
             Error::Refused(_) => "refused",
             Error::Usage(_) => "usage",
-            Error::Io { .. } => "failed",
+            Error::Io { .. } | Error::Input { .. } | Error::MalformedDb(_) => "failed",
         };
         self.exit_code = e.exit_code();
         self.error = Some(e.to_string());

@@ -42,6 +42,11 @@ pub fn need_env(var: &str, test: &str) -> Option<PathBuf> {
             Some(p)
         }
         _ => {
+            // Under CI a missing input is a failure, never a silent pass.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: {var} is unset under CI"
+            );
             eprintln!("\n*** SKIPPED {test}: {var} is unset ***\n");
             None
         }
@@ -51,6 +56,11 @@ pub fn need_env(var: &str, test: &str) -> Option<PathBuf> {
 /// The minirootfs tarball (x86_64), when the environment names it.
 pub fn minirootfs(test: &str) -> Option<PathBuf> {
     need_env("ALPINE_MINIROOTFS", test)
+}
+
+/// The export of a real Alpine 3.23.3 root (x86_64), when the environment names it.
+pub fn rootfs_323(test: &str) -> Option<PathBuf> {
+    need_env("ALPINE_ROOTFS_3_23", test)
 }
 
 /// The static release binary, when the environment names it.
