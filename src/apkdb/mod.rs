@@ -305,7 +305,7 @@ mod tests {
         );
         let removed: FastSet<&OsStr> = ["bin/busybox", "sbin/apk"]
             .iter()
-            .map(|p| OsStr::new(p))
+            .map(OsStr::new)
             .collect();
         let c = db.plan(&mut root, &removed).unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
