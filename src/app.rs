@@ -3,6 +3,8 @@
 //! decides the outcome and the exit status. Two waits run on threads of their own beside the
 //! strip: the disk syncing the new database, and the audit's walk of the whole root.
 
+use std::path::Path;
+
 use crate::apkdb::{self, Db, Source};
 use crate::apply::{self, Skip};
 use crate::audit;
@@ -10,6 +12,8 @@ use crate::cli::Options;
 use crate::discover::{self, Found};
 use crate::error::{Error, Result, exit};
 use crate::guard;
+use crate::hash::FastSet;
+use crate::lock;
 use crate::plan::{self, Plan};
 use crate::report::{Mode, Report};
 use crate::root::Root;
@@ -62,6 +66,12 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
     }
 
+    // One writer per root, as apk itself keeps it; held until the run ends.
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        lock::take(&mut root)?
+    };
     let source = match apkdb::load(&mut root, opts.keep_apk_db) {
         Err(Error::MalformedDb(why)) => {
             report.db.status = "malformed";
@@ -83,19 +93,14 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         Source::Absent | Source::Kept => Vec::new(),
     };
     let me = discover::self_exe(&mut root)?;
-    let plan = Plan::build(&mut root, &found, &by_definition, me)?;
+    let mut plan = Plan::build(&mut root, &found, &by_definition, me)?;
+    report.skipped = loops(&found);
+    report.skipped.extend(apply::left_in_place(&mut plan));
     let db = match source {
         Source::Read(installed) => Db::Planned(installed.plan(&mut root, &plan.paths())?),
         Source::Absent => Db::Absent,
         Source::Kept => Db::Kept,
     };
-    // The new database is written and synced by a thread before the removals: the wait for
-    // the disk then overlaps the unlinks, and it is renamed into place after them.
-    let staged = match &db {
-        Db::Planned(c) if !opts.dry_run => Some(apkdb::stage(&root, c)?),
-        _ => None,
-    };
-    report.skipped = loops(&found);
     note_db(report, &db);
     let nothing_to_do =
         plan.steps.iter().all(|s| s.kind == plan::Kind::SelfExe) && report.db.dropped.is_empty();
@@ -110,7 +115,13 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         return Ok(());
     }
 
-    apply::preflight(&root, &plan)?;
+    apply::preflight(&mut root, &plan)?;
+    // The new database is written and synced by a thread before the removals: the wait for
+    // the disk then overlaps the unlinks, and it is renamed into place after them.
+    let staged = match &db {
+        Db::Planned(c) => Some(apkdb::stage(&root, c)?),
+        _ => None,
+    };
     let applied = apply::apply(&mut root, &plan)?;
     report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
     report.steps = applied.removed;
@@ -130,7 +141,8 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
             .join()
             .unwrap_or_else(|| audit::walk_modes(fresh.host_root()));
         // The walk ran beside the removals: what they removed is not there any more.
-        modes.retain(|f| !report.steps.iter().any(|s| s.item.path == f.path));
+        let removed: FastSet<&Path> = report.steps.iter().map(|s| s.item.path.as_path()).collect();
+        modes.retain(|f| !removed.contains(f.path.as_path()));
         report.findings = audit_root(&mut fresh, modes)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
         if opts.strict && !report.findings.is_empty() {

@@ -1,12 +1,13 @@
 //! Applying a plan: check that every folder can be written, then remove in order.
 //!
-//! The check comes first so that the usual failures (not root, a read-only filesystem, an
-//! immutable folder) stop the run before anything is removed. The running binary is the one
+//! The check comes first so that what would stop a removal half way (not root, a read-only
+//! filesystem, an immutable or append-only folder or file) stops the run before anything is
+//! removed; files mounted into the root are taken out of the plan before it. The running binary is the one
 //! removal allowed to fail: under `RUN --mount=type=bind,...` it is a read-only mount point,
 //! and it is then left in place with a note.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::unistd::{AccessFlags, access};
 
@@ -28,24 +29,60 @@ pub struct Applied {
     pub skipped: Vec<Skip>,
 }
 
-/// Fails, naming the path and the OS error, unless every folder the plan writes to is writable
-/// and no file it removes is immutable or append-only (`chattr +i`/`+a`; such a folder fails
-/// the `access` check already).
-pub fn preflight(root: &Root, plan: &Plan) -> Result<()> {
+/// Takes out of the plan what is left in place on purpose, decided before any removal: files
+/// mounted into the root (`/strip` under `RUN --mount`, a file the engine binds in), which are
+/// not part of the image and cannot be unlinked (EBUSY), and the binary itself when it is
+/// immutable.
+pub fn left_in_place(plan: &mut Plan) -> Vec<Skip> {
+    let mut skipped = Vec::new();
+    plan.steps.retain(|s| {
+        let reason = if s.item.meta.mount_root {
+            MOUNTED
+        } else if s.kind == Kind::SelfExe && s.item.meta.pinned {
+            "left in place: it is immutable or append-only (see lsattr)"
+        } else {
+            return true;
+        };
+        skipped.push(Skip {
+            path: s.item.path.clone(),
+            reason: reason.into(),
+        });
+        false
+    });
+    skipped
+}
+
+const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
+
+/// Fails, naming the path and the reason, unless every removal can be made: every folder the
+/// plan writes to is writable (root, a read-write filesystem) and neither immutable nor
+/// append-only (`chattr +i`/`+a`, which `access` does not see), and no file it removes is
+/// immutable or append-only.
+pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
     for dir in plan.folders() {
         let host = root.host(dir);
         access(&host, AccessFlags::W_OK)
             .map_err(|errno| Error::io("cannot remove entries", &host, io::Error::from(errno)))?;
+        if root.lstat(dir)?.is_some_and(|m| m.pinned) {
+            return Err(pinned(
+                "cannot remove entries (folder is immutable or append-only, see lsattr)",
+                &host,
+            ));
+        }
     }
     let mut removed = plan.steps.iter().filter(|s| s.kind != Kind::SelfExe);
     if let Some(s) = removed.find(|s| s.item.meta.pinned) {
-        return Err(Error::io(
+        return Err(pinned(
             "cannot remove (immutable or append-only, see lsattr)",
             &root.host(&s.item.path),
-            io::Error::from_raw_os_error(nix::libc::EPERM),
         ));
     }
     Ok(())
+}
+
+/// An EPERM error for an immutable or append-only file or folder.
+fn pinned(op: &'static str, host: &Path) -> Error {
+    Error::io(op, host, io::Error::from_raw_os_error(nix::libc::EPERM))
 }
 
 /// Removes every planned path, in order.
@@ -58,9 +95,7 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
             Err(e) if step.kind == Kind::SelfExe && is_unremovable_mount(&e) => {
                 done.skipped.push(Skip {
                     path: step.item.path.clone(),
-                    reason: format!(
-                        "left in place: it is mounted in (RUN --mount), not in the image ({e})"
-                    ),
+                    reason: format!("{MOUNTED} ({e})"),
                 });
             }
             Err(e) => return Err(Error::io("cannot remove", &root.host(&step.item.path), e)),
@@ -69,10 +104,11 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
     Ok(done)
 }
 
-/// Errors that mean "this is a bind mount or on a read-only filesystem".
+/// Errors that mean "this is a bind mount or on a read-only filesystem" (a kernel without
+/// `STATX_ATTR_MOUNT_ROOT` tells a mounted file only here).
 fn is_unremovable_mount(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(nix::libc::EBUSY) | Some(nix::libc::EROFS) | Some(nix::libc::EPERM)
+        Some(nix::libc::EBUSY) | Some(nix::libc::EROFS)
     )
 }

@@ -4,11 +4,9 @@
 //! the bin folders. Warnings: dangling symlinks in the bin folders, scripts whose `#!`
 //! interpreter is missing in the root, setuid/setgid files anywhere in the root, world-writable
 //! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
-//! (naming package and path), and a malformed database. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
+//! (naming package and path), and a database that cannot be read or parsed. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
 use std::ffi::{CString, OsStr};
-use std::fs::File;
-use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -47,7 +45,7 @@ pub enum Kind {
     Setuid,
     WorldWritable,
     StaleApkRecord,
-    MalformedApkDb,
+    UnreadableApkDb,
 }
 
 impl Kind {
@@ -71,7 +69,7 @@ impl Kind {
             Kind::Setuid => "setuid",
             Kind::WorldWritable => "world-writable",
             Kind::StaleApkRecord => "stale-apk-record",
-            Kind::MalformedApkDb => "malformed-apk-db",
+            Kind::UnreadableApkDb => "unreadable-apk-db",
         }
     }
 }
@@ -135,7 +133,7 @@ pub fn audit(
                 if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
                     push(Kind::Shell, &e.path, String::new());
                 }
-                if let Some(interp) = interpreter(&root.host(&e.path)) {
+                if let Some(interp) = interpreter(root, &e.path) {
                     let present = matches!(
                         root.resolve(&interp)?,
                         Resolved::Found(_, m) if m.kind == FileKind::File
@@ -164,19 +162,25 @@ pub fn audit(
             }
         }
         Ok(Source::Absent | Source::Kept) => {}
+        // A database scanners cannot read either: said, not fatal to the audit.
         Err(Error::MalformedDb(why)) => {
-            push(Kind::MalformedApkDb, Path::new(apkdb::INSTALLED), why)
+            push(Kind::UnreadableApkDb, Path::new(apkdb::INSTALLED), why)
         }
-        Err(e) => return Err(e),
+        Err(e) => push(
+            Kind::UnreadableApkDb,
+            Path::new(apkdb::INSTALLED),
+            e.to_string(),
+        ),
     }
     out.extend(modes);
     Ok(out)
 }
 
-/// The `#!` interpreter of a script, if the file is one.
-fn interpreter(host: &Path) -> Option<PathBuf> {
+/// The `#!` interpreter of a script, if the file is one: its first 256 bytes, read confined to
+/// the root.
+fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
     let mut head = [0u8; 256];
-    let n = File::open(host).and_then(|mut f| f.read(&mut head)).ok()?;
+    let n = root.read_head(rel, &mut head);
     let rest = head[..n].strip_prefix(b"#!")?;
     let line = rest.split(|&b| b == b'\n').next()?;
     let word = line
@@ -227,6 +231,11 @@ pub fn walk_modes(host_root: &Path) -> Vec<Finding> {
 
 /// Top-level folders of virtual filesystems the walk never enters.
 const VIRTUAL: [&[u8]; 3] = [b"proc", b"sys", b"dev"];
+
+/// Whether a top-level name is one of the virtual filesystems' folders.
+pub fn is_virtual(name: &OsStr) -> bool {
+    VIRTUAL.contains(&name.as_bytes())
+}
 
 /// What a regular file's mode bits say about it.
 fn mode_findings(out: &mut Vec<Finding>, path: PathBuf, mode: u32) {

@@ -1,6 +1,7 @@
 //! The command line: options, `--help` and `--version`.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
@@ -75,6 +76,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
     let mut o = Options::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
+        if let Some(dir) = arg.as_bytes().strip_prefix(b"--root=") {
+            o.root = root_dir(OsStr::from_bytes(dir))?;
+            continue;
+        }
         let Some(s) = arg.to_str() else {
             return Err(usage(&arg.to_string_lossy()));
         };
@@ -90,22 +95,27 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
             "--no-audit" => o.no_audit = true,
             "-v" | "--verbose" => o.verbose = true,
             "-q" | "--quiet" => o.quiet = true,
-            "--root" => {
-                o.root = args
-                    .next()
-                    .map(PathBuf::from)
-                    .ok_or_else(|| Error::Usage("--root needs a folder".into()))?
-            }
-            _ => match s.strip_prefix("--root=") {
-                Some(dir) => o.root = PathBuf::from(dir),
-                None => return Err(usage(s)),
-            },
+            "--root" => o.root = root_dir(&args.next().unwrap_or_default())?,
+            _ => return Err(usage(s)),
         }
     }
     if o.verbose && o.quiet {
         return Err(Error::Usage("-v and -q exclude each other".into()));
     }
     Ok(Command::Run(o))
+}
+
+/// The folder of `--root`; an empty one is a usage error, not a path.
+fn root_dir(dir: &OsStr) -> Result<PathBuf> {
+    if dir.is_empty() {
+        return Err(Error::Usage("--root needs a folder".into()));
+    }
+    Ok(PathBuf::from(dir))
+}
+
+/// Whether the arguments ask for JSON, read even when they cannot be parsed.
+pub fn wants_json(args: &[OsString]) -> bool {
+    args.iter().any(|a| a == "--json")
 }
 
 fn usage(arg: &str) -> Error {
@@ -144,6 +154,22 @@ mod tests {
         assert!(matches!(p(&["--frobnicate"]), Err(Error::Usage(_))));
         assert!(matches!(p(&["--root"]), Err(Error::Usage(_))));
         assert!(matches!(p(&["-v", "-q"]), Err(Error::Usage(_))));
+        assert!(matches!(p(&["--root", ""]), Err(Error::Usage(_))));
+        assert!(matches!(p(&["--root="]), Err(Error::Usage(_))));
         assert_eq!(p(&["--help", "--bogus"]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn a_root_that_is_not_utf8_is_read_in_both_spellings() {
+        use std::os::unix::ffi::OsStringExt;
+        let dir = OsString::from_vec(b"/tmp/\xff".to_vec());
+        let mut eq = OsString::from("--root=");
+        eq.push(&dir);
+        for args in [vec![OsString::from("--root"), dir.clone()], vec![eq]] {
+            let Command::Run(o) = parse(args).unwrap() else {
+                panic!()
+            };
+            assert_eq!(o.root.as_os_str(), dir);
+        }
     }
 }

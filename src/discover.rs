@@ -1,19 +1,20 @@
 //! Discovery: what in the root belongs to busybox and apk, found by looking, never by a list.
 //!
 //! Busybox binaries are regular files named `busybox`, `busybox.static` or `busybox-extras` in
-//! the bin folders, plus every hard link to the same inode there. Applet links are the symlinks of
+//! the bin folders, or the files such names there resolve to inside the root, plus every hard
+//! link to the same inode anywhere on the root's filesystem. Applet links are the symlinks of
 //! the bin folders whose chain, resolved inside the root, ends at one of those inodes. apk is
 //! `apk` (or `apk.static`) in a bin folder and `libapk.so*` in /lib or /usr/lib; `ssl_client`
-//! serves only busybox wget. The running binary is found through `/proc/self/exe` (or `argv[0]`
-//! where /proc is not mounted) and counts only when it lies inside the root.
+//! serves only busybox wget. The running binary is found through `/proc/self/exe` (or `AT_EXECFN`
+//! where /proc is not mounted, never `argv[0]`) and counts only when it lies inside the root.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hash::FastSet;
-use crate::root::{End, Kind, Meta, Root};
+use crate::root::{End, Kind, Meta, Resolved, Root};
 use crate::scan::{LIB_DIRS, Listing};
+use crate::sys;
 
 const BUSYBOX_NAMES: [&[u8]; 3] = [b"busybox", b"busybox.static", b"busybox-extras"];
 const APK_NAMES: [&[u8]; 2] = [b"apk", b"apk.static"];
@@ -57,26 +58,48 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
     let mut files = Vec::new();
     for e in bins.named(Kind::File, |_| true) {
         if let Some(meta) = root.lstat(&e.path)? {
-            files.push((e, meta));
+            files.push((e.path.clone(), e.name().to_vec(), meta));
+        }
+    }
+    // A name of busybox that is a symlink (`/bin/busybox -> /usr/lib/busybox/busybox`) names
+    // the binary it ends at, wherever that lies inside the root.
+    for e in bins.named(Kind::Symlink, |_| true) {
+        if !BUSYBOX_NAMES.contains(&e.name()) {
+            continue;
+        }
+        if let Resolved::Found(real, meta) = root.resolve(&e.path)?
+            && meta.kind == Kind::File
+            && !files.iter().any(|(p, _, _)| *p == real)
+        {
+            files.push((real, e.name().to_vec(), meta));
         }
     }
     let ids: FastSet<(u64, u64)> = files
         .iter()
-        .filter(|(e, _)| BUSYBOX_NAMES.contains(&e.name()))
-        .map(|(_, m)| m.id())
+        .filter(|(_, name, _)| BUSYBOX_NAMES.contains(&name.as_slice()))
+        .map(|(_, _, m)| m.id())
         .collect();
-    for (e, meta) in files {
-        let item = Item {
-            path: e.path.clone(),
-            meta,
-        };
+    for (path, name, meta) in files {
+        let item = Item { path, meta };
         if ids.contains(&meta.id()) {
             found.busybox.push(item);
-        } else if APK_NAMES.contains(&e.name()) {
+        } else if APK_NAMES.contains(&name.as_slice()) {
             found.apk.push(item);
-        } else if e.name() == b"ssl_client" {
+        } else if name == b"ssl_client" {
             found.ssl_client.push(item);
         }
+    }
+    // Hard links of busybox outside the bin folders: only the whole root can tell, so it is
+    // walked only when the link counts say some are missing.
+    let seen = |id| found.busybox.iter().filter(|i| i.meta.id() == id).count() as u64;
+    let unseen = found
+        .busybox
+        .iter()
+        .any(|i| seen(i.meta.id()) < i.meta.nlink);
+    if unseen {
+        let mut elsewhere = hard_links(root, &ids)?;
+        elsewhere.retain(|i| !found.busybox.iter().any(|b| b.path == i.path));
+        found.busybox.extend(elsewhere);
     }
 
     for e in bins.named(Kind::Symlink, |_| true) {
@@ -113,6 +136,44 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
     Ok(found)
 }
 
+/// Every regular file on the root's filesystem whose inode is in `ids`, found by a walk of
+/// the whole root that does not leave its filesystem and skips /proc, /sys and /dev.
+fn hard_links(root: &mut Root, ids: &FastSet<(u64, u64)>) -> Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let host = root.host_root().to_path_buf();
+    let walk = walkdir::WalkDir::new(&host)
+        .same_file_system(true)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && crate::audit::is_virtual(e.file_name())));
+    for entry in walk {
+        let entry = entry.map_err(|e| walk_error(&host, e))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&host) else {
+            continue;
+        };
+        if let Some(meta) = root.lstat(rel)?
+            && ids.contains(&meta.id())
+        {
+            out.push(Item {
+                path: rel.to_path_buf(),
+                meta,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A walkdir error as this crate's error, with the path and the OS error.
+pub fn walk_error(host_root: &Path, e: walkdir::Error) -> Error {
+    let path = e.path().unwrap_or(host_root).to_path_buf();
+    let source = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::from_raw_os_error(nix::libc::ELOOP));
+    Error::io("cannot walk", &path, source)
+}
+
 /// The running binary, when it lies inside the root.
 pub fn self_exe(root: &mut Root) -> Result<Option<Item>> {
     let Some(exe) = exe_path() else {
@@ -131,19 +192,18 @@ pub fn self_exe(root: &mut Root) -> Result<Option<Item>> {
     })
 }
 
-/// Where the running binary lies: `/proc/self/exe`, else an absolute `argv[0]`.
+/// Where the running binary lies, as the kernel knows it: `/proc/self/exe`, else (no /proc)
+/// the path `execve` was given (`AT_EXECFN`). Never `argv[0]`, which whoever starts the
+/// process chooses.
 fn exe_path() -> Option<PathBuf> {
     if let Ok(p) = std::env::current_exe() {
         return Some(p);
     }
-    let arg0: OsString = std::env::args_os().next()?;
-    let p = Path::new(&arg0);
+    let p = sys::exec_path()?;
     if p.has_root() {
-        Some(p.to_path_buf())
-    } else if p.components().count() > 1 {
-        std::env::current_dir().ok().map(|d| d.join(p))
+        Some(p)
     } else {
-        None
+        std::env::current_dir().ok().map(|d| d.join(p))
     }
 }
 

@@ -7,16 +7,24 @@ use alpine_strip::alloc::Bump;
 use alpine_strip::app;
 use alpine_strip::cli::{self, Command, HELP};
 use alpine_strip::error::exit;
-use alpine_strip::report::{human, json};
+use alpine_strip::report::{Mode, Report, human, json};
+use std::path::PathBuf;
 
 #[global_allocator]
 static ALLOC: Bump = Bump::new();
 
 fn main() -> ExitCode {
-    let cmd = match cli::parse(std::env::args_os().skip(1)) {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let json_asked = cli::wants_json(&args);
+    let cmd = match cli::parse(args) {
         Ok(cmd) => cmd,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "alpine-strip: error: {e}");
+            if json_asked {
+                let mut report = Report::new(Mode::Strip, PathBuf::from("/"));
+                report.fail(&e);
+                let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
+            }
             return code(e.exit_code());
         }
     };

@@ -180,6 +180,7 @@ mod tests {
                 size,
                 mode: 0o755,
                 pinned: false,
+                mount_root: false,
             },
         }
     }

@@ -8,7 +8,7 @@
 //! ends, so resolving 300 links to `/bin/busybox` costs one `readlink` each and nothing more;
 //! syscalls on paths go through one reused buffer and allocate nothing.
 
-use std::ffi::{CStr, OsStr, OsString};
+use std::ffi::{CStr, OsString};
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -18,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::dir::Dir;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
+use crate::sys;
 
 /// Links followed before a chain counts as a loop (Linux's own limit).
 pub const MAX_HOPS: usize = 40;
@@ -52,8 +53,11 @@ pub struct Meta {
     pub nlink: u64,
     pub size: u64,
     pub mode: u32,
-    /// Immutable or append-only (`chattr +i`/`+a`): not even root can unlink it.
+    /// Immutable or append-only (`chattr +i`/`+a`): not even root can unlink it, nor, for a
+    /// folder, an entry of it.
     pub pinned: bool,
+    /// The root of a mount (a file bind-mounted in by the engine): not part of the image.
+    pub mount_root: bool,
 }
 
 impl Meta {
@@ -68,6 +72,7 @@ impl Meta {
             size: st.stx_size,
             mode,
             pinned: st.stx_attributes & pinned != 0,
+            mount_root: st.stx_attributes & nix::libc::STATX_ATTR_MOUNT_ROOT as u64 != 0,
         }
     }
 
@@ -160,7 +165,7 @@ impl Root {
         if let Some(m) = self.lstat_cache.get(rel.as_os_str()) {
             return Ok(*m);
         }
-        let meta = match lstatx(self.c_host(rel)?) {
+        let meta = match sys::lstatx(self.c_host(rel)?) {
             Ok(st) => Some(Meta::from_statx(&st)),
             Err(e) if is_absent(&e) => None,
             Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e)),
@@ -204,6 +209,7 @@ impl Root {
             size: 0,
             mode: 0o120777,
             pinned: false,
+            mount_root: false,
         };
         self.lstat_cache
             .insert(rel.as_os_str().to_owned(), Some(meta));
@@ -212,7 +218,7 @@ impl Root {
     /// The target of the symlink `rel`.
     pub fn readlink(&mut self, rel: &Path) -> Result<PathBuf> {
         let c = self.c_host(rel)?;
-        read_link(c).map_err(|e| Error::io("cannot read link", &self.host(rel), e))
+        sys::read_link(c).map_err(|e| Error::io("cannot read link", &self.host(rel), e))
     }
 
     /// Follows every symlink in `rel` inside the root (see the module docs).
@@ -258,6 +264,10 @@ impl Root {
                     cur.pop();
                     continue;
                 }
+                Step::Dir => match self.lstat(&cur)? {
+                    Some(m) if m.kind == Kind::Dir => continue,
+                    _ => return Ok(Resolved::Missing(cur)),
+                },
                 Step::Name(n) => n,
             };
             let next = cur.join(&name);
@@ -288,13 +298,12 @@ impl Root {
         }
     }
 
-    /// Reads the regular file `rel`, resolved inside the root, at most `limit` bytes: its real
-    /// path and bytes, `None` when the path ends nowhere inside the root (a link that leaves the
-    /// root is followed only as far as the root's own tree goes). Anything but a regular file
-    /// (a FIFO, a device, a folder) or a file over the limit is an error naming the path; the
-    /// file is opened without following a last link and without blocking, and must be the
-    /// inode the resolution found.
-    pub fn read_regular(&mut self, rel: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>> {
+    /// Opens the regular file `rel`, resolved inside the root: its real path, the open file and
+    /// its size; `None` when the path ends nowhere inside the root (a link that leaves the root
+    /// is followed only as far as the root's own tree goes). Anything but a regular file (a
+    /// FIFO, a device, a folder) is an error naming the path. The file is opened without
+    /// following a last link and without blocking, and must be the inode the resolution found.
+    fn open_regular(&mut self, rel: &Path) -> Result<Option<(PathBuf, fs::File, u64)>> {
         let (real, meta) = match self.resolve(rel)? {
             Resolved::Found(real, meta) => (real, meta),
             Resolved::Missing(_) => return Ok(None),
@@ -304,7 +313,7 @@ impl Root {
         if meta.kind != Kind::File {
             return Err(Error::input(&host, "not a regular file"));
         }
-        let mut file = fs::OpenOptions::new()
+        let file = fs::OpenOptions::new()
             .read(true)
             .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
             .open(&host)
@@ -315,24 +324,37 @@ impl Root {
         if !opened.is_file() || (opened.dev(), opened.ino()) != meta.id() {
             return Err(Error::input(&host, "changed while being opened"));
         }
-        if opened.len() > limit {
-            return Err(Error::input(
-                &host,
-                &format!("larger than the {limit} bytes this tool reads"),
-            ));
+        Ok(Some((real, file, opened.len())))
+    }
+
+    /// Reads the regular file `rel` (see [`Root::open_regular`]) whole: its real path and
+    /// bytes. A file over `limit` bytes is an error naming the path and the limit.
+    pub fn read_regular(&mut self, rel: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let Some((real, file, len)) = self.open_regular(rel)? else {
+            return Ok(None);
+        };
+        let host = self.host(&real);
+        let too_large = || Error::input(&host, &format!("larger than the {limit} bytes read"));
+        if len > limit {
+            return Err(too_large());
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0));
-        (&mut file)
-            .take(limit + 1)
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(limit + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("cannot read", &host, e))?;
         if bytes.len() as u64 > limit {
-            return Err(Error::input(
-                &host,
-                &format!("larger than the {limit} bytes this tool reads"),
-            ));
+            return Err(too_large());
         }
         Ok(Some((real, bytes)))
+    }
+
+    /// The first bytes (at most `buf.len()`) of the regular file `rel`; how many were read.
+    /// Anything that is not a readable regular file reads as nothing.
+    pub fn read_head(&mut self, rel: &Path, buf: &mut [u8]) -> usize {
+        match self.open_regular(rel) {
+            Ok(Some((_, mut file, _))) => file.read(buf).unwrap_or(0),
+            _ => 0,
+        }
     }
 
     /// Resolves the folder part of `rel` but not its last name: the real path of the entry
@@ -346,43 +368,6 @@ impl Root {
             _ => Ok(None),
         }
     }
-}
-
-/// `statx(2)` of a path, not following a last symlink: `lstat` plus the file's attributes
-/// (musl falls back to `fstatat` on kernels without statx; the attributes then read as none).
-fn lstatx(c: &CStr) -> io::Result<nix::libc::statx> {
-    let mut st = std::mem::MaybeUninit::<nix::libc::statx>::uninit();
-    // SAFETY: `c` is NUL-terminated and `st` is writable for one `statx`, which the call fills
-    // on success (return 0) and leaves unread otherwise.
-    let rc = unsafe {
-        nix::libc::statx(
-            nix::libc::AT_FDCWD,
-            c.as_ptr(),
-            nix::libc::AT_SYMLINK_NOFOLLOW,
-            nix::libc::STATX_BASIC_STATS,
-            st.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: statx returned 0, so it wrote the struct.
-    Ok(unsafe { st.assume_init() })
-}
-
-/// `readlink(2)` into a stack buffer. `std::fs::read_link` grows and then shrinks a heap buffer
-/// for every link, which makes musl's allocator map and unmap memory once per link: two extra
-/// syscalls for each of hundreds of applet links.
-fn read_link(c: &CStr) -> io::Result<PathBuf> {
-    let mut buf = [0u8; 4096];
-    // SAFETY: `c` is a NUL-terminated path and `buf` is writable for `buf.len()` bytes;
-    // readlink writes at most that many and returns how many it wrote, or -1.
-    let n = unsafe { nix::libc::readlink(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    if n == buf.len() {
-        return Err(io::Error::from_raw_os_error(nix::libc::ENAMETOOLONG));
-    }
-    Ok(PathBuf::from(OsStr::from_bytes(&buf[..n])))
 }
 
 fn io_of(e: Error) -> io::Error {
@@ -408,11 +393,13 @@ pub fn is_absent(e: &io::Error) -> bool {
 enum Step {
     Up,
     Name(OsString),
+    /// The path so far must be a folder: the path ended in `/` or `/.`.
+    Dir,
 }
 
 /// Pushes the components of `path` onto the stack so that the first one is popped first.
 fn push_steps(stack: &mut Vec<Step>, path: &Path) {
-    let steps: Vec<Step> = path
+    let mut steps: Vec<Step> = path
         .components()
         .filter_map(|c| match c {
             Component::Normal(n) => Some(Step::Name(n.to_os_string())),
@@ -420,6 +407,10 @@ fn push_steps(stack: &mut Vec<Step>, path: &Path) {
             Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
         })
         .collect();
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.ends_with(b"/") || bytes.ends_with(b"/.") {
+        steps.push(Step::Dir);
+    }
     stack.extend(steps.into_iter().rev());
 }
 
@@ -543,6 +534,57 @@ mod tests {
             root.resolve(Path::new("usr/bin/n")).unwrap(),
             Resolved::Missing(PathBuf::from("bin/busybox"))
         );
+    }
+
+    #[test]
+    fn a_trailing_slash_needs_a_folder_as_the_kernel_does() {
+        let (t, mut root) = tree();
+        symlink("/bin/busybox/", t.path().join("usr/bin/slash")).unwrap();
+        symlink("/bin/busybox/.", t.path().join("usr/bin/dot")).unwrap();
+        symlink("/usr/bin/", t.path().join("etc/dir")).unwrap();
+        for p in ["usr/bin/slash", "usr/bin/dot"] {
+            assert_eq!(
+                root.link_end(Path::new(p)).unwrap(),
+                End::Missing,
+                "{p} is dead for the kernel (ENOTDIR)"
+            );
+        }
+        assert!(matches!(
+            root.resolve(Path::new("etc/dir")).unwrap(),
+            Resolved::Found(_, m) if m.kind == Kind::Dir
+        ));
+    }
+
+    #[test]
+    fn reading_is_confined_to_the_root_and_to_regular_files() {
+        let (t, mut root) = tree();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        fs::write(outside.path(), b"P:busybox\nF:etc\nR:passwd\n\n").unwrap();
+        symlink(outside.path(), t.path().join("etc/abs")).unwrap();
+        let up = format!("../../../../../../..{}", outside.path().display());
+        symlink(&up, t.path().join("etc/rel")).unwrap();
+        for p in ["etc/abs", "etc/rel"] {
+            assert_eq!(root.read_regular(Path::new(p), 1 << 20).unwrap(), None);
+        }
+        nix::unistd::mkfifo(&t.path().join("etc/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = root
+            .read_regular(Path::new("etc/fifo"), 1 << 20)
+            .unwrap_err();
+        assert!(
+            e.to_string().ends_with("etc/fifo: not a regular file"),
+            "{e}"
+        );
+        fs::write(t.path().join("etc/big"), vec![b'x'; 100]).unwrap();
+        let e = root.read_regular(Path::new("etc/big"), 99).unwrap_err();
+        assert!(e.to_string().contains("larger than the 99 bytes"), "{e}");
+        let (real, bytes) = root
+            .read_regular(Path::new("etc/big"), 100)
+            .unwrap()
+            .unwrap();
+        assert_eq!((real, bytes.len()), (PathBuf::from("etc/big"), 100));
+        let mut head = [0u8; 4];
+        assert_eq!(root.read_head(Path::new("etc/fifo"), &mut head), 0);
+        assert_eq!(root.read_head(Path::new("etc/big"), &mut head), 4);
     }
 
     #[test]

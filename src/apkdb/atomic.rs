@@ -37,10 +37,9 @@ pub fn tmp_path(target: &Path) -> PathBuf {
 pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
     let old = fs::metadata(target).map_err(|e| Error::io("cannot stat", target, e))?;
     let tmp = tmp_path(target);
-    match fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if crate::root::is_absent(&e) => {}
-        Err(e) => return Err(Error::io("cannot remove stale", &tmp, e)),
+    // A temporary file left by a killed run goes; one that is not there is not touched.
+    if fs::symlink_metadata(&tmp).is_ok() {
+        fs::remove_file(&tmp).map_err(|e| Error::io("cannot remove stale", &tmp, e))?;
     }
     let mut file = OpenOptions::new()
         .write(true)

@@ -303,10 +303,7 @@ mod tests {
             db.files_by_definition(),
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
-        let removed: FastSet<&OsStr> = ["bin/busybox", "sbin/apk"]
-            .iter()
-            .map(OsStr::new)
-            .collect();
+        let removed: FastSet<&OsStr> = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
         let c = db.plan(&mut root, &removed).unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
         assert_eq!(c.dropped[1].version, "2.14.4-r0");

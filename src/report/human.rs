@@ -118,7 +118,11 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
         )?;
     } else if r.outcome == "strict" {
-        writeln!(out, "{p}: --strict: {warnings} warnings fail the run")?;
+        writeln!(
+            out,
+            "{p}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
+            errors + warnings
+        )?;
     }
     Ok(())
 }

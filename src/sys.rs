@@ -1,0 +1,77 @@
+//! The raw system calls, each behind a safe function: the one place (with the allocator) that
+//! says `unsafe`. Everything else calls these, `nix` or `std`.
+
+use std::ffi::{CStr, OsStr};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use nix::libc;
+
+/// `statx(2)` of a path, not following a last symlink: `lstat` plus the file's attributes
+/// (musl falls back to `fstatat` on kernels without statx; the attributes then read as none).
+pub fn lstatx(c: &CStr) -> io::Result<libc::statx> {
+    let mut st = std::mem::MaybeUninit::<libc::statx>::uninit();
+    // SAFETY: `c` is NUL-terminated and `st` is writable for one `statx`, which the call fills
+    // on success (return 0) and leaves unread otherwise.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_BASIC_STATS,
+            st.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statx returned 0, so it wrote the struct.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// `readlink(2)` into a stack buffer: `std::fs::read_link` allocates a buffer, grows it and
+/// shrinks it for every link, and the strip reads hundreds of applet links.
+pub fn read_link(c: &CStr) -> io::Result<PathBuf> {
+    let mut buf = [0u8; 4096];
+    // SAFETY: `c` is a NUL-terminated path and `buf` is writable for `buf.len()` bytes;
+    // readlink writes at most that many and returns how many it wrote, or -1.
+    let n = unsafe { libc::readlink(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    if n == buf.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    Ok(PathBuf::from(OsStr::from_bytes(&buf[..n])))
+}
+
+/// `getauxval(AT_EXECFN)`: the path the kernel was asked to execute for this process, as given
+/// to `execve` (relative to the folder the process started in when it is relative). Needs no
+/// /proc, unlike `/proc/self/exe`; never `argv[0]`, which the caller chooses.
+pub fn exec_path() -> Option<PathBuf> {
+    /// `AT_EXECFN` from `<elf.h>`.
+    const AT_EXECFN: libc::c_ulong = 31;
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process.
+    let p = unsafe { libc::getauxval(AT_EXECFN) };
+    if p == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero AT_EXECFN is the address of a NUL-terminated string the kernel put on
+    // the process's initial stack, which lives as long as the process and is never written.
+    let c = unsafe { CStr::from_ptr(p as *const libc::c_char) };
+    Some(PathBuf::from(OsStr::from_bytes(c.to_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_path_is_the_test_binary_the_kernel_ran() {
+        let exe = exec_path().unwrap();
+        let exe = std::env::current_dir().unwrap().join(exe);
+        assert_eq!(
+            std::fs::canonicalize(exe).unwrap(),
+            std::env::current_exe().unwrap()
+        );
+    }
+}
