@@ -166,6 +166,9 @@ pub fn audit(
         Err(Error::MalformedDb(why)) => {
             push(Kind::UnreadableApkDb, Path::new(apkdb::INSTALLED), why)
         }
+        Err(Error::Input { why, .. }) => {
+            push(Kind::UnreadableApkDb, Path::new(apkdb::INSTALLED), why)
+        }
         Err(e) => push(
             Kind::UnreadableApkDb,
             Path::new(apkdb::INSTALLED),
