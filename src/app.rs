@@ -15,10 +15,10 @@ use crate::guard;
 use crate::hash::FastSet;
 use crate::lock;
 use crate::plan::{self, Plan};
-use crate::report::{Mode, Report};
+use crate::report::{DbStatus, Mode, Outcome, Report};
 use crate::root::Root;
 use crate::scan::{BIN_DIRS, Listing};
-use crate::thread;
+use crate::sys;
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -43,15 +43,15 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, report: &mut Report) -> Result<()> {
     let mut root = Root::open(&opts.root)?;
     report.root = root.host_root().to_path_buf();
-    let modes = audit::walk_modes(root.host_root());
-    report.findings = audit_root(&mut root, modes)?;
+    let from_walk = audit::walk_findings(root.host_root());
+    report.findings = audit_root(&mut root, from_walk)?;
     let (errors, warnings) = report.tally();
     (report.outcome, report.exit_code) = if errors > 0 {
-        ("not-distroless", exit::AUDIT)
+        (Outcome::NotDistroless, exit::AUDIT)
     } else if opts.strict && warnings > 0 {
-        ("strict", exit::AUDIT)
+        (Outcome::Strict, exit::AUDIT)
     } else {
-        ("distroless", exit::OK)
+        (Outcome::Distroless, exit::OK)
     };
     Ok(())
 }
@@ -74,7 +74,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     };
     let source = match apkdb::load(&mut root, opts.keep_apk_db) {
         Err(Error::MalformedDb(why)) => {
-            report.db.status = "malformed";
+            report.db.status = Some(DbStatus::Malformed);
             report.db.error = Some(why.clone());
             return Err(Error::MalformedDb(why));
         }
@@ -84,7 +84,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     // discovery and the removals.
     let walk = (!opts.no_audit && !opts.dry_run).then(|| {
         let host = root.host_root().to_path_buf();
-        thread::spawn(move || audit::walk_modes(&host))
+        sys::spawn(move || audit::walk_findings(&host))
     });
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = discover::discover(&mut root, &bins)?;
@@ -102,15 +102,15 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         Source::Kept => Db::Kept,
     };
     note_db(report, &db);
-    let nothing_to_do =
-        plan.steps.iter().all(|s| s.kind == plan::Kind::SelfExe) && report.db.dropped.is_empty();
+    let nothing_to_do = plan.steps.iter().all(|s| s.kind == plan::StepKind::SelfExe)
+        && report.db.dropped.is_empty();
 
     if opts.dry_run {
         report.bytes_freed = plan.bytes_freed();
         report.steps = plan.steps;
-        report.outcome = "planned";
-        if report.db.status == "updated" {
-            report.db.status = "planned";
+        report.outcome = Outcome::Planned;
+        if report.db.status == Some(DbStatus::Updated) {
+            report.db.status = Some(DbStatus::Planned);
         }
         return Ok(());
     }
@@ -130,23 +130,23 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         staged.commit()?;
     }
     report.outcome = if nothing_to_do {
-        "already-stripped"
+        Outcome::AlreadyStripped
     } else {
-        "stripped"
+        Outcome::Stripped
     };
 
     if let Some(walk) = walk {
         let mut fresh = Root::open(root.host_root())?;
-        let mut modes = walk
+        let mut from_walk = walk
             .join()
-            .unwrap_or_else(|| audit::walk_modes(fresh.host_root()));
+            .unwrap_or_else(|| audit::walk_findings(fresh.host_root()));
         // The walk ran beside the removals: what they removed is not there any more.
         let removed: FastSet<&Path> = report.steps.iter().map(|s| s.item.path.as_path()).collect();
-        modes.retain(|f| !removed.contains(f.path.as_path()));
-        report.findings = audit_root(&mut fresh, modes)?;
+        from_walk.retain(|f| !removed.contains(f.path.as_path()));
+        report.findings = audit_root(&mut fresh, from_walk)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
         if opts.strict && !report.findings.is_empty() {
-            report.outcome = "strict";
+            report.outcome = Outcome::Strict;
             if report.exit_code == exit::OK {
                 report.exit_code = exit::AUDIT;
             }
@@ -156,10 +156,10 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
 }
 
 /// Lists the bin folders, discovers and audits, given what the walk of the whole root found.
-fn audit_root(root: &mut Root, modes: Vec<audit::Finding>) -> Result<Vec<audit::Finding>> {
+fn audit_root(root: &mut Root, from_walk: Vec<audit::Finding>) -> Result<Vec<audit::Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = discover::discover(root, &bins)?;
-    audit::audit(root, &bins, &found, modes)
+    audit::audit(root, &bins, &found, from_walk)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {
@@ -178,16 +178,16 @@ fn loops(found: &Found) -> Vec<Skip> {
 
 fn note_db(report: &mut Report, db: &Db) {
     match db {
-        Db::Absent => report.db.status = "absent",
-        Db::Kept => report.db.status = "kept",
+        Db::Absent => report.db.status = Some(DbStatus::Absent),
+        Db::Kept => report.db.status = Some(DbStatus::Kept),
         Db::Planned(c) => {
             report.db.dropped = c.dropped.clone();
             report.db.trimmed = c.trimmed.clone();
-            report.db.status = if c.new_installed.is_none() && c.world.is_none() {
-                "unchanged"
+            report.db.status = Some(if c.new_installed.is_none() && c.world.is_none() {
+                DbStatus::Unchanged
             } else {
-                "updated"
-            };
+                DbStatus::Updated
+            });
         }
     }
 }

@@ -12,20 +12,24 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{AccessFlags, access};
 
 use crate::error::{Error, Result};
-use crate::plan::{Kind, Plan, Step};
+use crate::plan::{Plan, Step, StepKind};
 use crate::root::{Root, is_absent};
 
 /// A path the strip left in place, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skip {
+    /// The path inside the root.
     pub path: PathBuf,
+    /// Why it stays, for people.
     pub reason: String,
 }
 
 /// What applying a plan did.
 #[derive(Debug, Default)]
 pub struct Applied {
+    /// The removals made, in order.
     pub removed: Vec<Step>,
+    /// What was left in place, and why.
     pub skipped: Vec<Skip>,
 }
 
@@ -38,7 +42,7 @@ pub fn left_in_place(plan: &mut Plan) -> Vec<Skip> {
     plan.steps.retain(|s| {
         let reason = if s.item.meta.mount_root {
             MOUNTED
-        } else if s.kind == Kind::SelfExe && s.item.meta.pinned {
+        } else if s.kind == StepKind::SelfExe && s.item.meta.pinned {
             "left in place: it is immutable or append-only (see lsattr)"
         } else {
             return true;
@@ -70,7 +74,7 @@ pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
             ));
         }
     }
-    let mut removed = plan.steps.iter().filter(|s| s.kind != Kind::SelfExe);
+    let mut removed = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);
     if let Some(s) = removed.find(|s| s.item.meta.pinned) {
         return Err(pinned(
             "cannot remove (immutable or append-only, see lsattr)",
@@ -92,7 +96,7 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
         match root.unlink(&step.item.path) {
             Ok(()) => done.removed.push(step.clone()),
             Err(e) if is_absent(&e) => {}
-            Err(e) if step.kind == Kind::SelfExe && is_unremovable_mount(&e) => {
+            Err(e) if step.kind == StepKind::SelfExe && is_unremovable_mount(&e) => {
                 done.skipped.push(Skip {
                     path: step.item.path.clone(),
                     reason: format!("{MOUNTED} ({e})"),

@@ -6,16 +6,16 @@
 //! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
 //! (naming package and path), and a database that cannot be read or parsed. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
-use std::ffi::{CString, OsStr};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::{self, Source};
-use crate::dir::Dir;
 use crate::discover::Found;
 use crate::error::{Error, Result};
-use crate::root::{Kind as FileKind, Resolved, Root};
+use crate::root::{FileKind, Resolved, Root};
 use crate::scan::Listing;
+use crate::walk;
 
 /// Names of shells, and of busybox builds that carry one.
 pub const SHELLS: [&[u8]; 12] = [
@@ -35,41 +35,51 @@ pub const SHELLS: [&[u8]; 12] = [
 
 /// What a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum FindingKind {
+    /// A busybox binary or one of its hard links.
     Busybox,
+    /// A symlink that ends at busybox.
     AppletLink,
+    /// apk or its library.
     Apk,
+    /// A shell in a bin folder.
     Shell,
+    /// A symlink in a bin folder that ends nowhere, or loops.
     DanglingLink,
+    /// A script whose `#!` interpreter is not in the root.
     MissingInterpreter,
+    /// A setuid or setgid file.
     Setuid,
+    /// A world-writable file outside /tmp and /var/tmp.
     WorldWritable,
+    /// A file the apk database lists that is not in the root.
     StaleApkRecord,
+    /// An apk database that cannot be read or parsed.
     UnreadableApkDb,
 }
 
-impl Kind {
+impl FindingKind {
     /// Whether the finding keeps the root from being distroless.
     pub fn is_error(self) -> bool {
         matches!(
             self,
-            Kind::Busybox | Kind::AppletLink | Kind::Apk | Kind::Shell
+            FindingKind::Busybox | FindingKind::AppletLink | FindingKind::Apk | FindingKind::Shell
         )
     }
 
     /// The name used in reports.
     pub fn label(self) -> &'static str {
         match self {
-            Kind::Busybox => "busybox",
-            Kind::AppletLink => "applet-link",
-            Kind::Apk => "apk",
-            Kind::Shell => "shell",
-            Kind::DanglingLink => "dangling-link",
-            Kind::MissingInterpreter => "missing-interpreter",
-            Kind::Setuid => "setuid",
-            Kind::WorldWritable => "world-writable",
-            Kind::StaleApkRecord => "stale-apk-record",
-            Kind::UnreadableApkDb => "unreadable-apk-db",
+            FindingKind::Busybox => "busybox",
+            FindingKind::AppletLink => "applet-link",
+            FindingKind::Apk => "apk",
+            FindingKind::Shell => "shell",
+            FindingKind::DanglingLink => "dangling-link",
+            FindingKind::MissingInterpreter => "missing-interpreter",
+            FindingKind::Setuid => "setuid",
+            FindingKind::WorldWritable => "world-writable",
+            FindingKind::StaleApkRecord => "stale-apk-record",
+            FindingKind::UnreadableApkDb => "unreadable-apk-db",
         }
     }
 }
@@ -77,7 +87,8 @@ impl Kind {
 /// One thing the audit saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub kind: Kind,
+    /// What it is about.
+    pub kind: FindingKind,
     /// Path inside the root.
     pub path: PathBuf,
     /// What about it, e.g. the missing interpreter.
@@ -85,12 +96,12 @@ pub struct Finding {
 }
 
 /// Audits `root`, given the listing of its bin folders, what discovery found there, and what
-/// [`walk_modes`] found in the whole root.
+/// [`walk_findings`] found in the whole root.
 pub fn audit(
     root: &mut Root,
     bins: &Listing,
     found: &Found,
-    modes: Vec<Finding>,
+    from_walk: Vec<Finding>,
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let mut push = |kind, path: &Path, detail: String| {
@@ -101,9 +112,9 @@ pub fn audit(
         })
     };
     for (kind, items) in [
-        (Kind::Busybox, &found.busybox),
-        (Kind::AppletLink, &found.links),
-        (Kind::Apk, &found.apk),
+        (FindingKind::Busybox, &found.busybox),
+        (FindingKind::AppletLink, &found.links),
+        (FindingKind::Apk, &found.apk),
     ] {
         for i in items {
             push(kind, &i.path, String::new());
@@ -118,20 +129,24 @@ pub fn audit(
             FileKind::Symlink => match root.resolve(&e.path)? {
                 Resolved::Found(end, m) if m.kind == FileKind::File => {
                     if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
-                        push(Kind::Shell, &e.path, format!("-> /{}", end.display()));
+                        push(
+                            FindingKind::Shell,
+                            &e.path,
+                            format!("-> /{}", end.display()),
+                        );
                     }
                 }
                 Resolved::Found(..) => {}
                 Resolved::Missing(end) => push(
-                    Kind::DanglingLink,
+                    FindingKind::DanglingLink,
                     &e.path,
                     format!("-> /{} (missing)", end.display()),
                 ),
-                Resolved::Loop => push(Kind::DanglingLink, &e.path, "symlink loop".into()),
+                Resolved::Loop => push(FindingKind::DanglingLink, &e.path, "symlink loop".into()),
             },
             FileKind::File => {
                 if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
-                    push(Kind::Shell, &e.path, String::new());
+                    push(FindingKind::Shell, &e.path, String::new());
                 }
                 if let Some(interp) = interpreter(root, &e.path) {
                     let present = matches!(
@@ -140,7 +155,7 @@ pub fn audit(
                     );
                     if !present {
                         push(
-                            Kind::MissingInterpreter,
+                            FindingKind::MissingInterpreter,
                             &e.path,
                             format!("#!{} is missing", interp.display()),
                         );
@@ -155,7 +170,7 @@ pub fn audit(
         Ok(Source::Read(installed)) => {
             for (p, path) in installed.missing_files(root)? {
                 push(
-                    Kind::StaleApkRecord,
+                    FindingKind::StaleApkRecord,
                     &path,
                     format!("listed by {} {} but missing", p.name, p.version),
                 );
@@ -163,19 +178,23 @@ pub fn audit(
         }
         Ok(Source::Absent | Source::Kept) => {}
         // A database scanners cannot read either: said, not fatal to the audit.
-        Err(Error::MalformedDb(why)) => {
-            push(Kind::UnreadableApkDb, Path::new(apkdb::INSTALLED), why)
-        }
-        Err(Error::Input { why, .. }) => {
-            push(Kind::UnreadableApkDb, Path::new(apkdb::INSTALLED), why)
-        }
+        Err(Error::MalformedDb(why)) => push(
+            FindingKind::UnreadableApkDb,
+            Path::new(apkdb::INSTALLED),
+            why,
+        ),
+        Err(Error::Input { why, .. }) => push(
+            FindingKind::UnreadableApkDb,
+            Path::new(apkdb::INSTALLED),
+            why,
+        ),
         Err(e) => push(
-            Kind::UnreadableApkDb,
+            FindingKind::UnreadableApkDb,
             Path::new(apkdb::INSTALLED),
             e.to_string(),
         ),
     }
-    out.extend(modes);
+    out.extend(from_walk);
     Ok(out)
 }
 
@@ -192,52 +211,24 @@ fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsStr::from_bytes(word)))
 }
 
-/// Setuid/setgid files anywhere, world-writable files outside the temp folders. The walk stays
-/// on the root's filesystem (a mount point's folder has another device) and skips the top-level
-/// /proc, /sys and /dev; it reads modes only of regular files (the listing gives the types), so
-/// it costs five syscalls per folder and one per file. A folder it cannot read is passed over.
-/// It needs nothing but the root's host path, so that it can run on a second thread while the
-/// strip removes (which never adds a file, nor changes a mode).
-pub fn walk_modes(host_root: &Path) -> Vec<Finding> {
+/// Setuid/setgid files anywhere, world-writable files outside the temp folders, from the walk
+/// of the whole root ([`walk::entries`]); it reads the mode of regular files only (the listing
+/// gives the types). A folder it cannot read is passed over. The strip never adds a file nor
+/// changes a mode, so this can run beside the removals.
+pub fn walk_findings(host_root: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut dev = None;
-    let mut pending = vec![PathBuf::new()];
-    while let Some(dir) = pending.pop() {
-        let Ok(c) = CString::new(host_root.join(&dir).into_os_string().into_vec()) else {
-            continue;
-        };
-        let Ok(d) = Dir::open(&c) else { continue };
-        let Ok(st) = d.stat() else { continue };
-        if *dev.get_or_insert(st.st_dev) != st.st_dev {
+    for entry in walk::entries(host_root).flatten() {
+        if !entry.file_type().is_file() {
             continue;
         }
-        let top = dir.as_os_str().is_empty();
-        let _ = d.for_each(|cname, kind| {
-            let name = OsStr::from_bytes(cname.to_bytes());
-            match kind {
-                FileKind::Dir if !(top && VIRTUAL.contains(&cname.to_bytes())) => {
-                    pending.push(dir.join(name))
-                }
-                FileKind::File => {
-                    let mode = d.stat_at(cname).map_or(0, |st| st.st_mode & 0o7777);
-                    if mode & 0o6002 != 0 {
-                        mode_findings(&mut out, dir.join(name), mode);
-                    }
-                }
-                _ => {}
-            }
-            Ok(())
-        });
+        let mode = entry.metadata().map_or(0, |m| m.mode() & 0o7777);
+        if mode & 0o6002 != 0
+            && let Ok(rel) = entry.path().strip_prefix(host_root)
+        {
+            mode_findings(&mut out, rel.to_path_buf(), mode);
+        }
     }
     out
-}
-
-/// Top-level folders of virtual filesystems the walk never enters.
-const VIRTUAL: [&[u8]; 3] = [b"proc", b"sys", b"dev"];
-
-/// Whether a top-level name is one of the virtual filesystems' folders.
-pub fn is_virtual(name: &OsStr) -> bool {
-    VIRTUAL.contains(&name.as_bytes())
 }
 
 /// What a regular file's mode bits say about it.
@@ -250,14 +241,14 @@ fn mode_findings(out: &mut Vec<Finding>, path: PathBuf, mode: u32) {
     };
     if let Some(what) = special {
         out.push(Finding {
-            kind: Kind::Setuid,
+            kind: FindingKind::Setuid,
             path: path.clone(),
             detail: format!("{what}, mode {mode:o}"),
         });
     }
     if mode & 0o002 != 0 && !path.starts_with("tmp") && !path.starts_with("var/tmp") {
         out.push(Finding {
-            kind: Kind::WorldWritable,
+            kind: FindingKind::WorldWritable,
             path,
             detail: format!("mode {mode:o}"),
         });
@@ -271,12 +262,12 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::{PermissionsExt, symlink};
 
-    fn run(p: &Path) -> Vec<(Kind, String)> {
+    fn run(p: &Path) -> Vec<(FindingKind, String)> {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let found = discover(&mut root, &bins).unwrap();
-        let modes = walk_modes(root.host_root());
-        let mut v: Vec<(Kind, String)> = audit(&mut root, &bins, &found, modes)
+        let from_walk = walk_findings(root.host_root());
+        let mut v: Vec<(FindingKind, String)> = audit(&mut root, &bins, &found, from_walk)
             .unwrap()
             .into_iter()
             .map(|f| (f.kind, f.path.display().to_string()))
@@ -309,13 +300,13 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Kind::Shell, "bin/bash".into()),
-                (Kind::Shell, "bin/sh".into()),
-                (Kind::WorldWritable, "etc/open".into()),
-                (Kind::MissingInterpreter, "usr/bin/ldd".into()),
-                (Kind::Setuid, "usr/bin/su".into()),
-                (Kind::Shell, "usr/bin/zsh".into()),
-                (Kind::DanglingLink, "usr/local/bin/dangle".into()),
+                (FindingKind::Shell, "bin/bash".into()),
+                (FindingKind::Shell, "bin/sh".into()),
+                (FindingKind::WorldWritable, "etc/open".into()),
+                (FindingKind::MissingInterpreter, "usr/bin/ldd".into()),
+                (FindingKind::Setuid, "usr/bin/su".into()),
+                (FindingKind::Shell, "usr/bin/zsh".into()),
+                (FindingKind::DanglingLink, "usr/local/bin/dangle".into()),
             ]
         );
         assert!(got.iter().filter(|(k, _)| k.is_error()).count() == 3);

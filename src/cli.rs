@@ -9,15 +9,25 @@ use crate::error::{Error, Result};
 /// What the user asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// The root to strip or check (`--root`, `/` by default).
     pub root: PathBuf,
+    /// `--dry-run`: plan, change nothing.
     pub dry_run: bool,
+    /// `--force`: strip `/` without a sign of a container build.
     pub force: bool,
+    /// `--check`: audit only.
     pub check: bool,
+    /// `--strict`: any finding fails the run.
     pub strict: bool,
+    /// `--json`: the report on stdout as JSON.
     pub json: bool,
+    /// `--keep-apk-db`: leave the database and world alone.
     pub keep_apk_db: bool,
+    /// `--no-audit`: no audit after the strip.
     pub no_audit: bool,
+    /// `--verbose`: every path.
     pub verbose: bool,
+    /// `--quiet`: nothing on success.
     pub quiet: bool,
 }
 
@@ -41,8 +51,11 @@ impl Default for Options {
 /// What to do.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
+    /// Strip, dry-run or check, with these options.
     Run(Options),
+    /// `--help`.
     Help,
+    /// `--version`.
     Version,
 }
 

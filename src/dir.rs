@@ -8,13 +8,14 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::fcntl::{AT_FDCWD, OFlag, openat};
 use nix::libc;
-use nix::sys::stat::{FileStat, Mode, fstat, fstatat};
+use nix::sys::stat::{FileStat, Mode, fstatat};
 
-use crate::root::Kind;
+use crate::root::FileKind;
+use crate::sys;
 
 /// Bytes of entries read per `getdents64` call: a 300-link bin folder in one call.
 const BUF: usize = 16 * 1024;
@@ -32,11 +33,6 @@ impl Dir {
         Ok(Dir { fd })
     }
 
-    /// The folder's own `stat`.
-    pub fn stat(&self) -> io::Result<FileStat> {
-        Ok(fstat(&self.fd)?)
-    }
-
     /// `lstat` of the entry `name` of this folder.
     pub fn stat_at(&self, name: &CStr) -> io::Result<FileStat> {
         Ok(fstatat(
@@ -47,20 +43,10 @@ impl Dir {
     }
 
     /// Calls `f` with the name and kind of every entry but `.` and `..`, in the folder's order.
-    pub fn for_each(&self, mut f: impl FnMut(&CStr, Kind) -> io::Result<()>) -> io::Result<()> {
+    pub fn for_each(&self, mut f: impl FnMut(&CStr, FileKind) -> io::Result<()>) -> io::Result<()> {
         let mut buf = [0u8; BUF];
         loop {
-            // SAFETY: `buf` is writable for `BUF` bytes; the kernel writes at most that many
-            // and returns how many it wrote, or -1.
-            let n = unsafe {
-                libc::syscall(
-                    libc::SYS_getdents64,
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr(),
-                    BUF,
-                )
-            };
-            let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+            let n = sys::getdents64(self.fd.as_fd(), &mut buf)?;
             if n == 0 {
                 return Ok(());
             }
@@ -79,8 +65,8 @@ impl Dir {
         }
     }
 
-    fn kind_of(&self, name: &CStr) -> io::Result<Kind> {
-        Ok(Kind::of_mode(self.stat_at(name)?.st_mode))
+    fn kind_of(&self, name: &CStr) -> io::Result<FileKind> {
+        Ok(FileKind::of_mode(self.stat_at(name)?.st_mode))
     }
 }
 
@@ -97,12 +83,12 @@ fn record(b: &[u8]) -> io::Result<(&CStr, u8, usize)> {
     Ok((name, d_type, len))
 }
 
-fn kind_of_dtype(t: u8) -> Kind {
+fn kind_of_dtype(t: u8) -> FileKind {
     match t {
-        libc::DT_DIR => Kind::Dir,
-        libc::DT_REG => Kind::File,
-        libc::DT_LNK => Kind::Symlink,
-        _ => Kind::Other,
+        libc::DT_DIR => FileKind::Dir,
+        libc::DT_REG => FileKind::File,
+        libc::DT_LNK => FileKind::Symlink,
+        _ => FileKind::Other,
     }
 }
 
@@ -118,7 +104,7 @@ mod tests {
         CString::new(p.as_os_str().as_bytes()).unwrap()
     }
 
-    fn list(p: &std::path::Path) -> Vec<(Vec<u8>, Kind)> {
+    fn list(p: &std::path::Path) -> Vec<(Vec<u8>, FileKind)> {
         let mut v = Vec::new();
         Dir::open(&c(p))
             .unwrap()
@@ -148,10 +134,10 @@ mod tests {
         assert_eq!(
             list(t.path()),
             vec![
-                (b"d".to_vec(), Kind::Dir),
-                (b"f".to_vec(), Kind::File),
-                (b"l".to_vec(), Kind::Symlink),
-                (b"n\n\"\xff".to_vec(), Kind::File),
+                (b"d".to_vec(), FileKind::Dir),
+                (b"f".to_vec(), FileKind::File),
+                (b"l".to_vec(), FileKind::Symlink),
+                (b"n\n\"\xff".to_vec(), FileKind::File),
             ]
         );
     }
@@ -165,7 +151,7 @@ mod tests {
         }
         let got = list(t.path());
         assert_eq!(got.len(), n);
-        assert!(got.iter().all(|(_, k)| *k == Kind::Symlink));
+        assert!(got.iter().all(|(_, k)| *k == FileKind::Symlink));
         assert_eq!(got[n - 1].0, format!("applet-{:05}", n - 1).into_bytes());
     }
 
@@ -191,19 +177,18 @@ mod tests {
         let d = Dir::open(&c(t.path())).unwrap();
         assert_eq!(d.stat_at(c"f").unwrap().st_size, 3);
         assert_eq!(
-            Kind::of_mode(d.stat_at(c"l").unwrap().st_mode),
-            Kind::Symlink
+            FileKind::of_mode(d.stat_at(c"l").unwrap().st_mode),
+            FileKind::Symlink
         );
-        assert_eq!(Kind::of_mode(d.stat().unwrap().st_mode), Kind::Dir);
     }
 
     #[test]
     fn without_a_type_from_the_filesystem_the_kind_comes_from_fstatat() {
         let t = one_of_each();
         let d = Dir::open(&c(t.path())).unwrap();
-        assert_eq!(d.kind_of(c"f").unwrap(), Kind::File);
-        assert_eq!(d.kind_of(c"d").unwrap(), Kind::Dir);
-        assert_eq!(d.kind_of(c"l").unwrap(), Kind::Symlink);
+        assert_eq!(d.kind_of(c"f").unwrap(), FileKind::File);
+        assert_eq!(d.kind_of(c"d").unwrap(), FileKind::Dir);
+        assert_eq!(d.kind_of(c"l").unwrap(), FileKind::Symlink);
         assert_eq!(
             d.kind_of(c"gone").unwrap_err().raw_os_error(),
             Some(libc::ENOENT)

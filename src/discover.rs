@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::hash::FastSet;
-use crate::root::{End, Kind, Meta, Resolved, Root};
+use crate::root::{End, FileKind, Meta, Resolved, Root};
 use crate::scan::{LIB_DIRS, Listing};
 use crate::sys;
+use crate::walk;
 
 const BUSYBOX_NAMES: [&[u8]; 3] = [b"busybox", b"busybox.static", b"busybox-extras"];
 const APK_NAMES: [&[u8]; 2] = [b"apk", b"apk.static"];
@@ -22,7 +23,9 @@ const APK_NAMES: [&[u8]; 2] = [b"apk", b"apk.static"];
 /// A path inside the root with its `lstat` facts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
+    /// The real path inside the root.
     pub path: PathBuf,
+    /// Its `lstat` facts.
     pub meta: Meta,
 }
 
@@ -56,19 +59,19 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
     let mut found = Found::default();
 
     let mut files = Vec::new();
-    for e in bins.named(Kind::File, |_| true) {
+    for e in bins.of_kind(FileKind::File) {
         if let Some(meta) = root.lstat(&e.path)? {
             files.push((e.path.clone(), e.name().to_vec(), meta));
         }
     }
     // A name of busybox that is a symlink (`/bin/busybox -> /usr/lib/busybox/busybox`) names
     // the binary it ends at, wherever that lies inside the root.
-    for e in bins.named(Kind::Symlink, |_| true) {
+    for e in bins.of_kind(FileKind::Symlink) {
         if !BUSYBOX_NAMES.contains(&e.name()) {
             continue;
         }
         if let Resolved::Found(real, meta) = root.resolve(&e.path)?
-            && meta.kind == Kind::File
+            && meta.kind == FileKind::File
             && !files.iter().any(|(p, _, _)| *p == real)
         {
             files.push((real, e.name().to_vec(), meta));
@@ -102,9 +105,9 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
         found.busybox.extend(elsewhere);
     }
 
-    for e in bins.named(Kind::Symlink, |_| true) {
+    for e in bins.of_kind(FileKind::Symlink) {
         match root.link_end(&e.path)? {
-            End::Found(end) if end.kind == Kind::File && ids.contains(&end.id()) => {
+            End::Found(end) if end.kind == FileKind::File && ids.contains(&end.id()) => {
                 if let Some(meta) = root.lstat(&e.path)? {
                     found.links.push(Item {
                         path: e.path.clone(),
@@ -123,7 +126,7 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
         .iter()
         .filter(|e| e.name().starts_with(b"libapk.so"))
     {
-        if e.kind == Kind::Dir {
+        if e.kind == FileKind::Dir {
             continue;
         }
         if let Some(meta) = root.lstat(&e.path)? {
@@ -141,11 +144,7 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
 fn hard_links(root: &mut Root, ids: &FastSet<(u64, u64)>) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let host = root.host_root().to_path_buf();
-    let walk = walkdir::WalkDir::new(&host)
-        .same_file_system(true)
-        .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && crate::audit::is_virtual(e.file_name())));
-    for entry in walk {
+    for entry in walk::entries(&host) {
         let entry = entry.map_err(|e| walk_error(&host, e))?;
         if !entry.file_type().is_file() {
             continue;
@@ -187,7 +186,7 @@ pub fn self_exe(root: &mut Root) -> Result<Option<Item>> {
         return Ok(None);
     };
     Ok(match root.lstat(&real)? {
-        Some(meta) if meta.kind == Kind::File => Some(Item { path: real, meta }),
+        Some(meta) if meta.kind == FileKind::File => Some(Item { path: real, meta }),
         _ => None,
     })
 }

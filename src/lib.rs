@@ -23,4 +23,4 @@ pub mod report;
 pub mod root;
 pub mod scan;
 pub mod sys;
-pub mod thread;
+pub mod walk;

@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{Error, Result};
-use crate::root::{Kind, Root};
+use crate::root::{FileKind, Root};
 
 /// apk's lock file, inside the root.
 pub const LOCK: &str = "lib/apk/db/lock";
@@ -31,7 +31,7 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     };
     let host = root.host(&real);
     let existed = match root.lstat(&real)? {
-        Some(m) if m.kind == Kind::File => true,
+        Some(m) if m.kind == FileKind::File => true,
         Some(_) => return Err(Error::input(&host, "not a regular file")),
         None => false,
     };

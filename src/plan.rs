@@ -10,51 +10,57 @@ use std::path::{Path, PathBuf};
 use crate::discover::{Found, Item};
 use crate::error::Result;
 use crate::hash::{FastMap, FastSet};
-use crate::root::{Kind as FileKind, Root};
+use crate::root::{FileKind, Root};
 
 /// Why a path is removed; the order of the variants is the order of removal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
+pub enum StepKind {
+    /// A symlink that ends at busybox.
     AppletLink,
+    /// apk or its library.
     Apk,
+    /// busybox wget's TLS helper.
     SslClient,
+    /// A file only the packages removed by definition own.
     PackageFile,
+    /// A busybox binary or one of its hard links.
     Busybox,
+    /// The running binary.
     SelfExe,
 }
 
-impl Kind {
+impl StepKind {
     /// Every kind, in removal order.
-    pub const ALL: [Kind; 6] = [
-        Kind::AppletLink,
-        Kind::Apk,
-        Kind::SslClient,
-        Kind::PackageFile,
-        Kind::Busybox,
-        Kind::SelfExe,
+    pub const ALL: [StepKind; 6] = [
+        StepKind::AppletLink,
+        StepKind::Apk,
+        StepKind::SslClient,
+        StepKind::PackageFile,
+        StepKind::Busybox,
+        StepKind::SelfExe,
     ];
 
     /// The name of one such path, for people.
     pub fn noun(self) -> &'static str {
         match self {
-            Kind::AppletLink => "applet link",
-            Kind::Apk => "apk",
-            Kind::SslClient => "ssl_client",
-            Kind::PackageFile => "package file",
-            Kind::Busybox => "busybox",
-            Kind::SelfExe => "itself",
+            StepKind::AppletLink => "applet link",
+            StepKind::Apk => "apk",
+            StepKind::SslClient => "ssl_client",
+            StepKind::PackageFile => "package file",
+            StepKind::Busybox => "busybox",
+            StepKind::SelfExe => "itself",
         }
     }
 
     /// The JSON key of the list of such paths.
     pub fn label(self) -> &'static str {
         match self {
-            Kind::AppletLink => "applet_links",
-            Kind::Apk => "apk",
-            Kind::SslClient => "ssl_client",
-            Kind::PackageFile => "package_files",
-            Kind::Busybox => "busybox",
-            Kind::SelfExe => "self",
+            StepKind::AppletLink => "applet_links",
+            StepKind::Apk => "apk",
+            StepKind::SslClient => "ssl_client",
+            StepKind::PackageFile => "package_files",
+            StepKind::Busybox => "busybox",
+            StepKind::SelfExe => "self",
         }
     }
 }
@@ -62,13 +68,16 @@ impl Kind {
 /// One removal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
-    pub kind: Kind,
+    /// Why the path goes.
+    pub kind: StepKind,
+    /// The path and its facts.
     pub item: Item,
 }
 
 /// All removals, in order.
 #[derive(Debug, Default)]
 pub struct Plan {
+    /// Every removal, in removal order.
     pub steps: Vec<Step>,
 }
 
@@ -82,24 +91,24 @@ impl Plan {
         me: Option<Item>,
     ) -> Result<Plan> {
         let mut steps: Vec<Step> = Vec::new();
-        let mut add = |kind: Kind, items: &[Item]| {
+        let mut add = |kind: StepKind, items: &[Item]| {
             steps.extend(items.iter().map(|item| Step {
                 kind,
                 item: item.clone(),
             }))
         };
-        add(Kind::AppletLink, &found.links);
-        add(Kind::Apk, &found.apk);
-        add(Kind::SslClient, &found.ssl_client);
-        add(Kind::Busybox, &found.busybox);
-        add(Kind::SelfExe, me.as_slice());
+        add(StepKind::AppletLink, &found.links);
+        add(StepKind::Apk, &found.apk);
+        add(StepKind::SslClient, &found.ssl_client);
+        add(StepKind::Busybox, &found.busybox);
+        add(StepKind::SelfExe, me.as_slice());
         for f in package_files {
             let Some(real) = root.resolve_parent(f)? else {
                 continue;
             };
             match root.lstat(&real)? {
                 Some(meta) if meta.kind != FileKind::Dir => steps.push(Step {
-                    kind: Kind::PackageFile,
+                    kind: StepKind::PackageFile,
                     item: Item { path: real, meta },
                 }),
                 _ => {}
@@ -130,7 +139,7 @@ impl Plan {
     }
 
     /// The steps of one kind.
-    pub fn of(&self, kind: Kind) -> impl Iterator<Item = &Step> {
+    pub fn of(&self, kind: StepKind) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(move |s| s.kind == kind)
     }
 
@@ -139,7 +148,7 @@ impl Plan {
         let mut dirs: Vec<&Path> = self
             .steps
             .iter()
-            .filter(|s| s.kind != Kind::SelfExe)
+            .filter(|s| s.kind != StepKind::SelfExe)
             .filter_map(|s| s.item.path.parent())
             .collect();
         dirs.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
@@ -204,7 +213,7 @@ mod tests {
             PathBuf::from("etc/gone"),
         ];
         let plan = Plan::build(&mut root, &found, &files, None).unwrap();
-        let got: Vec<(Kind, String)> = plan
+        let got: Vec<(StepKind, String)> = plan
             .steps
             .iter()
             .map(|s| (s.kind, s.item.path.display().to_string()))
@@ -212,10 +221,10 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Kind::AppletLink, "bin/ls".into()),
-                (Kind::Apk, "sbin/apk".into()),
-                (Kind::PackageFile, "etc/securetty".into()),
-                (Kind::Busybox, "bin/busybox".into()),
+                (StepKind::AppletLink, "bin/ls".into()),
+                (StepKind::Apk, "sbin/apk".into()),
+                (StepKind::PackageFile, "etc/securetty".into()),
+                (StepKind::Busybox, "bin/busybox".into()),
             ]
         );
         assert_eq!(plan.bytes_freed(), 800 + 70 + 5);

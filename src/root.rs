@@ -25,21 +25,25 @@ pub const MAX_HOPS: usize = 40;
 
 /// What kind of filesystem object a path is, without following it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum FileKind {
+    /// A folder.
     Dir,
+    /// A regular file.
     File,
+    /// A symbolic link.
     Symlink,
+    /// Anything else: a device, a FIFO, a socket.
     Other,
 }
 
-impl Kind {
+impl FileKind {
     /// The kind an `st_mode` names.
-    pub fn of_mode(mode: u32) -> Kind {
+    pub fn of_mode(mode: u32) -> FileKind {
         match mode & nix::libc::S_IFMT {
-            nix::libc::S_IFLNK => Kind::Symlink,
-            nix::libc::S_IFDIR => Kind::Dir,
-            nix::libc::S_IFREG => Kind::File,
-            _ => Kind::Other,
+            nix::libc::S_IFLNK => FileKind::Symlink,
+            nix::libc::S_IFDIR => FileKind::Dir,
+            nix::libc::S_IFREG => FileKind::File,
+            _ => FileKind::Other,
         }
     }
 }
@@ -47,11 +51,17 @@ impl Kind {
 /// The `lstat` facts the tool uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Meta {
-    pub kind: Kind,
+    /// What kind of object.
+    pub kind: FileKind,
+    /// The device it lies on.
     pub dev: u64,
+    /// Its inode number.
     pub ino: u64,
+    /// How many hard links it has.
     pub nlink: u64,
+    /// Its size in bytes.
     pub size: u64,
+    /// Its `st_mode` (type and permission bits).
     pub mode: u32,
     /// Immutable or append-only (`chattr +i`/`+a`): not even root can unlink it, nor, for a
     /// folder, an entry of it.
@@ -65,7 +75,7 @@ impl Meta {
         let pinned = (nix::libc::STATX_ATTR_IMMUTABLE | nix::libc::STATX_ATTR_APPEND) as u64;
         let mode = u32::from(st.stx_mode);
         Meta {
-            kind: Kind::of_mode(mode),
+            kind: FileKind::of_mode(mode),
             dev: nix::libc::makedev(st.stx_dev_major, st.stx_dev_minor),
             ino: st.stx_ino,
             nlink: u64::from(st.stx_nlink),
@@ -108,8 +118,11 @@ pub struct Root {
 /// Where a symlink ends, without the path: what discovery needs of 300 applet links.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
+    /// An object that is not a symlink.
     Found(Meta),
+    /// The chain ends at nothing.
     Missing,
+    /// More than [`MAX_HOPS`] links.
     Loop,
 }
 
@@ -202,7 +215,7 @@ impl Root {
     /// own inode, size and links matter to nothing here (it frees no file's bytes).
     pub fn remember_symlink(&mut self, rel: &Path) {
         let meta = Meta {
-            kind: Kind::Symlink,
+            kind: FileKind::Symlink,
             dev: 0,
             ino: 0,
             nlink: 1,
@@ -265,7 +278,7 @@ impl Root {
                     continue;
                 }
                 Step::Dir => match self.lstat(&cur)? {
-                    Some(m) if m.kind == Kind::Dir => continue,
+                    Some(m) if m.kind == FileKind::Dir => continue,
                     _ => return Ok(Resolved::Missing(cur)),
                 },
                 Step::Name(n) => n,
@@ -273,7 +286,7 @@ impl Root {
             let next = cur.join(&name);
             match self.lstat(&next)? {
                 None => return Ok(Resolved::Missing(next)),
-                Some(m) if m.kind == Kind::Symlink => {
+                Some(m) if m.kind == FileKind::Symlink => {
                     hops += 1;
                     if hops > MAX_HOPS {
                         return Ok(Resolved::Loop);
@@ -285,7 +298,7 @@ impl Root {
                     push_steps(&mut pending, &target);
                 }
                 Some(m) => {
-                    if m.kind != Kind::Dir && !pending.is_empty() {
+                    if m.kind != FileKind::Dir && !pending.is_empty() {
                         return Ok(Resolved::Missing(next));
                     }
                     cur = next;
@@ -310,7 +323,7 @@ impl Root {
             Resolved::Loop => return Err(Error::input(&self.host(rel), "symlink loop")),
         };
         let host = self.host(&real);
-        if meta.kind != Kind::File {
+        if meta.kind != FileKind::File {
             return Err(Error::input(&host, "not a regular file"));
         }
         let file = fs::OpenOptions::new()
@@ -364,7 +377,7 @@ impl Root {
             return Ok(None);
         };
         match self.resolve(parent)? {
-            Resolved::Found(dir, m) if m.kind == Kind::Dir => Ok(Some(dir.join(name))),
+            Resolved::Found(dir, m) if m.kind == FileKind::Dir => Ok(Some(dir.join(name))),
             _ => Ok(None),
         }
     }
@@ -551,7 +564,7 @@ mod tests {
         }
         assert!(matches!(
             root.resolve(Path::new("etc/dir")).unwrap(),
-            Resolved::Found(_, m) if m.kind == Kind::Dir
+            Resolved::Found(_, m) if m.kind == FileKind::Dir
         ));
     }
 

@@ -10,7 +10,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::root::{Kind, Resolved, Root};
+use crate::root::{FileKind, Resolved, Root};
 
 /// Where Alpine (and images built on it) put programs.
 pub const BIN_DIRS: [&str; 6] = [
@@ -28,8 +28,10 @@ pub const LIB_DIRS: [&str; 2] = ["lib", "usr/lib"];
 /// One entry of a listed folder, under the folder's real path.
 #[derive(Clone, Debug)]
 pub struct Entry {
+    /// The path under the folder's real path.
     pub path: PathBuf,
-    pub kind: Kind,
+    /// Its kind, from the listing.
+    pub kind: FileKind,
 }
 
 impl Entry {
@@ -42,6 +44,7 @@ impl Entry {
 
 /// The entries of a set of folders, each real folder listed once, in a stable order.
 pub struct Listing {
+    /// Every entry, folder by folder, in byte order within a folder.
     pub entries: Vec<Entry>,
 }
 
@@ -52,7 +55,7 @@ impl Listing {
         let mut entries = Vec::with_capacity(1024);
         for dir in dirs {
             let real = match root.resolve(Path::new(dir))? {
-                Resolved::Found(real, m) if m.kind == Kind::Dir => real,
+                Resolved::Found(real, m) if m.kind == FileKind::Dir => real,
                 _ => continue,
             };
             if seen.contains(&real) {
@@ -67,7 +70,7 @@ impl Listing {
                 })
                 .map_err(|e| Error::io("cannot list", &root.host(&real), e))?;
             for e in &entries[first..] {
-                if e.kind == Kind::Symlink {
+                if e.kind == FileKind::Symlink {
                     root.remember_symlink(&e.path);
                 }
             }
@@ -78,15 +81,9 @@ impl Listing {
         Ok(Listing { entries })
     }
 
-    /// Entries of the given kind whose names satisfy `pred`.
-    pub fn named<'a>(
-        &'a self,
-        kind: Kind,
-        pred: impl Fn(&[u8]) -> bool + 'a,
-    ) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.entries
-            .iter()
-            .filter(move |e| e.kind == kind && pred(e.name()))
+    /// Entries of the given kind.
+    pub fn of_kind(&self, kind: FileKind) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.kind == kind)
     }
 }
 

@@ -47,7 +47,9 @@ pub const WORLD_LIMIT: u64 = 1 << 20;
 /// A package named in the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Package {
+    /// The package name (`P:`).
     pub name: String,
+    /// Its version (`V:`).
     pub version: String,
 }
 
@@ -82,8 +84,11 @@ pub struct Installed {
 /// What the strip does to the database.
 #[derive(Debug)]
 pub enum Db {
+    /// There is no database.
     Absent,
+    /// `--keep-apk-db`: left alone.
     Kept,
+    /// The database parsed; these are the changes.
     Planned(Changes),
 }
 

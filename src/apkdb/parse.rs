@@ -13,6 +13,7 @@ use std::fmt;
 pub struct Database<'a> {
     /// Empty lines before the first record.
     pub preamble: &'a [u8],
+    /// The records, in file order.
     pub records: Vec<Record<'a>>,
 }
 
@@ -30,6 +31,7 @@ pub struct Record<'a> {
 pub struct ParseError {
     /// 1-based line number.
     pub line: usize,
+    /// What is wrong with it.
     pub what: &'static str,
 }
 

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use crate::audit::Kind as AuditKind;
-use crate::plan::Kind;
-use crate::report::{Mode, Report};
+use crate::audit::FindingKind;
+use crate::plan::StepKind;
+use crate::report::{Mode, Outcome, Report};
 use crate::root::show;
 
 /// Writes the report; `verbose` lists every path, `quiet` prints only a failure.
@@ -29,11 +29,11 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             writeln!(out, "{p}: container detected: {s}")?;
         }
     }
-    let links = r.count(Kind::AppletLink);
+    let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
     let root = r.root.display();
     match r.mode {
-        Mode::Strip if r.outcome == "already-stripped" => {
+        Mode::Strip if r.outcome == Outcome::AlreadyStripped => {
             writeln!(out, "{p}: {root} is already stripped: nothing to remove")?
         }
         Mode::Strip => writeln!(
@@ -75,7 +75,7 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
     let links: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.kind == AuditKind::AppletLink)
+        .filter(|f| f.kind == FindingKind::AppletLink)
         .collect();
     if let (Some(first), false) = (links.first(), verbose) {
         writeln!(
@@ -86,7 +86,7 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
         )?;
     }
     for f in &r.findings {
-        if f.kind == AuditKind::AppletLink && !verbose {
+        if f.kind == FindingKind::AppletLink && !verbose {
             continue;
         }
         let level = if f.kind.is_error() {
@@ -117,7 +117,7 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             out,
             "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
         )?;
-    } else if r.outcome == "strict" {
+    } else if r.outcome == Outcome::Strict {
         writeln!(
             out,
             "{p}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",

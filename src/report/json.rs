@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::plan::Kind;
-use crate::report::Report;
+use crate::plan::StepKind;
+use crate::report::{DbStatus, Report};
 
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {
@@ -21,7 +21,7 @@ pub fn render(r: &Report) -> String {
     o.push_str(",\"root\":");
     host_path(&mut o, &r.root);
     o.push_str(",\"outcome\":");
-    string(&mut o, r.outcome);
+    string(&mut o, r.outcome.label());
     let _ = write!(o, ",\"exit_code\":{}", r.exit_code);
     o.push_str(",\"error\":");
     match &r.error {
@@ -29,7 +29,7 @@ pub fn render(r: &Report) -> String {
         None => o.push_str("null"),
     }
     o.push_str(",\"removed\":{");
-    for (i, kind) in Kind::ALL.iter().enumerate() {
+    for (i, kind) in StepKind::ALL.iter().enumerate() {
         if i > 0 {
             o.push(',');
         }
@@ -51,7 +51,7 @@ pub fn render(r: &Report) -> String {
         o.push('}');
     });
     o.push_str(",\"apk_db\":{\"status\":");
-    string(&mut o, r.db.status);
+    string(&mut o, r.db.status.map_or("", DbStatus::label));
     o.push_str(",\"dropped\":");
     list(&mut o, r.db.dropped.iter(), package);
     o.push_str(",\"trimmed\":");

@@ -11,17 +11,21 @@ use crate::apkdb::Package;
 use crate::apply::Skip;
 use crate::audit::Finding;
 use crate::error::{Error, exit};
-use crate::plan::{Kind, Step};
+use crate::plan::{Step, StepKind};
 
 /// What kind of run this was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// Strip the root.
     Strip,
+    /// Plan only (`--dry-run`).
     DryRun,
+    /// Audit only (`--check`).
     Check,
 }
 
 impl Mode {
+    /// The name in both reports.
     pub fn label(self) -> &'static str {
         match self {
             Mode::Strip => "strip",
@@ -31,11 +35,83 @@ impl Mode {
     }
 }
 
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The strip removed what it found.
+    Stripped,
+    /// Nothing was left to remove.
+    AlreadyStripped,
+    /// A dry run: the plan, nothing changed.
+    Planned,
+    /// `--check`: no busybox, apk or shell.
+    Distroless,
+    /// `--check`: busybox, apk or a shell is there.
+    NotDistroless,
+    /// `--strict` and the audit found something.
+    Strict,
+    /// An error ended the run.
+    Failed,
+    /// Stripping `/` was refused outside a container build.
+    Refused,
+    /// The command line was not understood.
+    Usage,
+}
+
+impl Outcome {
+    /// The name in both reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Stripped => "stripped",
+            Outcome::AlreadyStripped => "already-stripped",
+            Outcome::Planned => "planned",
+            Outcome::Distroless => "distroless",
+            Outcome::NotDistroless => "not-distroless",
+            Outcome::Strict => "strict",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+            Outcome::Usage => "usage",
+        }
+    }
+}
+
+/// What happened to the apk database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbStatus {
+    /// There is none.
+    Absent,
+    /// `--keep-apk-db`.
+    Kept,
+    /// It could not be parsed; nothing was removed.
+    Malformed,
+    /// Records or world changed.
+    Updated,
+    /// Nothing in it changed.
+    Unchanged,
+    /// A dry run: it would change.
+    Planned,
+}
+
+impl DbStatus {
+    /// The name in both reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            DbStatus::Absent => "absent",
+            DbStatus::Kept => "kept",
+            DbStatus::Malformed => "malformed",
+            DbStatus::Updated => "updated",
+            DbStatus::Unchanged => "unchanged",
+            DbStatus::Planned => "planned",
+        }
+    }
+}
+
 /// What happened to the apk database.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DbReport {
-    /// `absent`, `kept`, `malformed`, `updated`, `unchanged` (or `planned` in a dry run).
-    pub status: &'static str,
+    /// What became of it; `None` where the run did not look (`--check`, a refusal).
+    pub status: Option<DbStatus>,
+    /// Packages that left the database.
     pub dropped: Vec<Package>,
     /// Packages that stay without the entries of files the strip removed.
     pub trimmed: Vec<Package>,
@@ -46,23 +122,32 @@ pub struct DbReport {
 /// Everything a run reports.
 #[derive(Debug)]
 pub struct Report {
+    /// What kind of run.
     pub mode: Mode,
+    /// The root, as the host sees it.
     pub root: PathBuf,
     /// Removed paths (planned ones in a dry run), in removal order.
     pub steps: Vec<Step>,
+    /// What was left in place, and why.
     pub skipped: Vec<Skip>,
+    /// Bytes of the regular files whose last link went.
     pub bytes_freed: u64,
+    /// What became of the apk database.
     pub db: DbReport,
+    /// What the audit found.
     pub findings: Vec<Finding>,
     /// Signs of a container that allowed stripping `/`.
     pub signals: Vec<String>,
-    pub outcome: &'static str,
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// The exit status.
     pub exit_code: i32,
     /// The one-line error that ended the run.
     pub error: Option<String>,
 }
 
 impl Report {
+    /// An empty report of a run of `mode` on `root`.
     pub fn new(mode: Mode, root: PathBuf) -> Self {
         Report {
             mode,
@@ -73,7 +158,7 @@ impl Report {
             db: DbReport::default(),
             findings: Vec::new(),
             signals: Vec::new(),
-            outcome: "",
+            outcome: Outcome::Failed,
             exit_code: exit::OK,
             error: None,
         }
@@ -82,16 +167,16 @@ impl Report {
     /// Ends the report with an error.
     pub fn fail(&mut self, e: &Error) {
         self.outcome = match e {
-            Error::Refused(_) => "refused",
-            Error::Usage(_) => "usage",
-            Error::Io { .. } | Error::Input { .. } | Error::MalformedDb(_) => "failed",
+            Error::Refused(_) => Outcome::Refused,
+            Error::Usage(_) => Outcome::Usage,
+            Error::Io { .. } | Error::Input { .. } | Error::MalformedDb(_) => Outcome::Failed,
         };
         self.exit_code = e.exit_code();
         self.error = Some(e.to_string());
     }
 
     /// How many removals of `kind`.
-    pub fn count(&self, kind: Kind) -> usize {
+    pub fn count(&self, kind: StepKind) -> usize {
         self.steps.iter().filter(|s| s.kind == kind).count()
     }
 

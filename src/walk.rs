@@ -1,0 +1,64 @@
+//! The walk of the whole root, by walkdir: every entry on the root's own filesystem (a
+//! filesystem mounted inside, such as a build cache, is not entered), never the top-level
+//! /proc, /sys or /dev. The audit reads the modes of regular files from it and discovery looks
+//! there for busybox's hard links outside the bin folders; it needs nothing but the root's host
+//! path, so the audit's walk can run on a second thread beside the removals.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use walkdir::{DirEntry, WalkDir};
+
+/// Top-level folders of virtual filesystems the walk never enters.
+const VIRTUAL: [&[u8]; 3] = [b"proc", b"sys", b"dev"];
+
+/// Every entry below `host_root` (not the root itself), folders before their contents.
+pub fn entries(host_root: &Path) -> impl Iterator<Item = walkdir::Result<DirEntry>> {
+    WalkDir::new(host_root)
+        .min_depth(1)
+        .same_file_system(true)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && is_virtual(e.file_name())))
+}
+
+fn is_virtual(name: &OsStr) -> bool {
+    VIRTUAL.contains(&name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn the_walk_skips_the_virtual_folders_at_the_top_only() {
+        let t = tempfile::tempdir().unwrap();
+        for d in ["proc/1", "dev", "usr/share/proc", "etc"] {
+            fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        fs::write(t.path().join("proc/1/status"), b"").unwrap();
+        fs::write(t.path().join("usr/share/proc/x"), b"").unwrap();
+        let mut seen: Vec<String> = entries(t.path())
+            .map(|e| {
+                let e = e.unwrap();
+                e.path()
+                    .strip_prefix(t.path())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                "etc",
+                "usr",
+                "usr/share",
+                "usr/share/proc",
+                "usr/share/proc/x"
+            ]
+        );
+    }
+}
