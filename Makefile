@@ -1,44 +1,69 @@
 # alpine-strip: build, test, measure.
 #   make demo   build the tool and strip a real Alpine image (the main job)
-#   make test   everything CI checks (lint, unit + real-tree tests, aarch64, size, e2e)
+#   make test   everything CI checks (lint, unit + real-tree tests on eight architectures,
+#               size, the multi-platform image, e2e)
 
+SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20
-X86      := x86_64-unknown-linux-musl
-ARM      := aarch64-unknown-linux-musl
 FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
 # Empty when the fixtures are not there: the tests that need them then print SKIPPED.
-ALPINE_MINIROOTFS         ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-x86_64.tar.gz)
-ALPINE_MINIROOTFS_AARCH64 ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-aarch64.tar.gz)
-ALPINE_ROOTFS_3_23        ?= $(wildcard $(FIXTURES)/alpine-rootfs-3.23.3-x86_64.tar.gz)
+ALPINE_MINIROOTFS  ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-x86_64.tar.gz)
+ALPINE_ROOTFS_3_23 ?= $(wildcard $(FIXTURES)/alpine-rootfs-3.23.3-x86_64.tar.gz)
+ALPINE_FIXTURES    ?= $(wildcard $(FIXTURES))
 OUT      := $(CURDIR)/out
-# The shipped x86_64 binary: nightly, std rebuilt for size, panics abort without a message.
-SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,-z,noseparate-code,--build-id=none
+
+# Alpine's architecture names and the Rust targets they are built for.
+ARCHS := x86_64 x86 aarch64 armhf armv7 ppc64le riscv64 s390x
+target_x86_64  := x86_64-unknown-linux-musl
+target_x86     := i686-unknown-linux-musl
+target_aarch64 := aarch64-unknown-linux-musl
+target_armhf   := arm-unknown-linux-musleabihf
+target_armv7   := armv7-unknown-linux-musleabihf
+target_ppc64le := powerpc64le-unknown-linux-musl
+target_riscv64 := riscv64gc-unknown-linux-musl
+target_s390x   := s390x-unknown-linux-musl
+
+# Every shipped binary: the pinned nightly rebuilds std for size (-Z build-std, so no
+# prebuilt std is needed for any target), panics abort without a message, and zig links
+# static musl (cargo-zigbuild; musl's own crt, hence -Clink-self-contained=no).
+SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
+	-Crelocation-model=static -Cforce-unwind-tables=no -Clink-self-contained=no \
+	-Clink-arg=-Wl,--build-id=none
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
+# 32-bit ARM kernels use 4 KiB pages; the linker's 64 KiB default padded those files by 64 KiB.
+page_armhf := -Clink-arg=-Wl,-z,max-page-size=4096
+page_armv7 := -Clink-arg=-Wl,-z,max-page-size=4096
+# The flags go per target (CARGO_TARGET_<TRIPLE>_RUSTFLAGS): one cargo run builds all eight.
+upper = $(shell echo '$(1)' | tr 'a-z-' 'A-Z_')
+TARGET_RUSTFLAGS = $(foreach a,$(1),CARGO_TARGET_$(call upper,$(target_$(a)))_RUSTFLAGS='$(SIZE_RUSTFLAGS) $(page_$(a))')
+ZIGBUILD = env $(call TARGET_RUSTFLAGS,$(1)) cargo +$(NIGHTLY) zigbuild --release --locked $(BUILD_STD) \
+	$(foreach a,$(1),--target $(target_$(a))) --target-dir target/release-std
 
-export ALPINE_MINIROOTFS ALPINE_MINIROOTFS_AARCH64 ALPINE_ROOTFS_3_23
-export ALPINE_STRIP_BIN         := $(OUT)/strip-x86_64
-export ALPINE_STRIP_BIN_AARCH64 := $(OUT)/strip-aarch64
+export ALPINE_MINIROOTFS ALPINE_ROOTFS_3_23 ALPINE_FIXTURES
+export ALPINE_STRIP_BIN := $(OUT)/strip-x86_64
+export ALPINE_STRIP_OUT := $(OUT)
 
-.PHONY: deps build build-x86_64 build-x86_64-stable build-aarch64 test lint unit size bench e2e demo clean
-
-build: deps build-x86_64 build-x86_64-stable build-aarch64
+.PHONY: deps build image test lint unit size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
 	@bash tests/deps.sh
 
-build-x86_64:
-	RUSTFLAGS="$(SIZE_RUSTFLAGS)" cargo +$(NIGHTLY) build --release $(BUILD_STD) \
-		--target $(X86) --target-dir target/nightly
-	@mkdir -p $(OUT) && cp target/nightly/$(X86)/release/alpine-strip $(OUT)/strip-x86_64
+# One cargo run for the eight targets: cargo schedules them together on both cores.
+build: deps
+	$(call ZIGBUILD,$(ARCHS))
+	@mkdir -p $(OUT)
+	@$(foreach a,$(ARCHS),cp target/release-std/$(target_$(a))/release/alpine-strip $(OUT)/strip-$(a);)
+	@cd $(OUT) && sha256sum $(addprefix strip-,$(ARCHS)) > SHA256SUMS
 
-build-x86_64-stable:
-	cargo build --release --target $(X86)
-	@mkdir -p $(OUT) && cp target/$(X86)/release/alpine-strip $(OUT)/strip-x86_64-stable
+# One architecture only (make build-x86_64): what `make demo` needs.
+build-%: deps
+	$(call ZIGBUILD,$*)
+	@mkdir -p $(OUT) && cp target/release-std/$(target_$*)/release/alpine-strip $(OUT)/strip-$*
 
-build-aarch64:
-	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld cargo build --release --target $(ARM)
-	@mkdir -p $(OUT) && cp target/$(ARM)/release/alpine-strip $(OUT)/strip-aarch64
+# The tool image for all eight platforms, offline, as one OCI archive (a manifest list).
+image: build
+	bash tests/image.sh $(OUT)
 
 lint:
 	cargo fmt --check
@@ -50,15 +75,20 @@ unit: build
 test: lint unit size e2e
 
 size: build
-	bash tests/size.sh $(OUT)
+	set -o pipefail; bash tests/size.sh $(OUT) | tee $(OUT)/size.txt
+	@python3 tests/readme.py --check
 
-bench: build
-	bash tests/bench.sh
+bench: build-x86_64
+	set -o pipefail; bash tests/bench.sh | tee $(OUT)/bench.txt
 
-e2e: build
+# Copies the figures of the last `make size` and `make bench` into README.md.
+readme:
+	python3 tests/readme.py
+
+e2e: image
 	bash tests/e2e.sh
 
-demo: deps build-x86_64
+demo: build-x86_64
 	bash docker/demo.sh
 
 clean:

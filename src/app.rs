@@ -3,7 +3,7 @@
 //! decides the outcome and the exit status. Two waits run on threads of their own beside the
 //! strip: the disk syncing the new database, and the audit's walk of the whole root.
 
-use std::path::Path;
+use std::ffi::OsStr;
 
 use crate::apkdb::{self, Db, Source};
 use crate::apply::{self, Skip};
@@ -141,8 +141,12 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
             .join()
             .unwrap_or_else(|| audit::walk_findings(fresh.host_root()));
         // The walk ran beside the removals: what they removed is not there any more.
-        let removed: FastSet<&Path> = report.steps.iter().map(|s| s.item.path.as_path()).collect();
-        from_walk.retain(|f| !removed.contains(f.path.as_path()));
+        let removed: FastSet<&OsStr> = report
+            .steps
+            .iter()
+            .map(|s| s.item.path.as_os_str())
+            .collect();
+        from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
         report.findings = audit_root(&mut fresh, from_walk)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
         if opts.strict && !report.findings.is_empty() {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, idempotently: rustup components and targets, the
-# pinned nightly for the size-tuned build, and (as root, with apt) buildah, qemu-user-static,
-# strace and readelf.
+# Installs what building and testing need, idempotently: rustup components, the pinned nightly
+# with rust-src (every shipped binary rebuilds std for size), zig and cargo-zigbuild (static musl
+# links for the eight Alpine architectures), and (as root, with apt) buildah, qemu-user-static,
+# strace, readelf, e2fsprogs (mkfs.ext4, chattr) and util-linux (unshare, flock).
 set -euo pipefail
 nightly=$(sed -n 's/^NIGHTLY *?= *//p' "$(dirname "$0")/../Makefile")
 
 rustup -q component add clippy rustfmt
-rustup -q target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+rustup -q target add x86_64-unknown-linux-musl
 if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
    ! rustup target list --installed --toolchain "$nightly" | grep -q x86_64-unknown-linux-musl; then
   rustup toolchain install "$nightly" --profile minimal -c rust-src -t x86_64-unknown-linux-musl
@@ -18,6 +19,8 @@ command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v strace >/dev/null || need+=(strace)
 command -v readelf >/dev/null || need+=(binutils)
 command -v unshare >/dev/null || need+=(util-linux)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v python3 >/dev/null || need+=(python3 python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
@@ -27,3 +30,9 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "deps: please install: ${need[*]}" >&2
   fi
 fi
+
+# zig links the static musl binaries; cargo-zigbuild drives it.
+if ! python3 -c 'import ziglang' 2>/dev/null; then
+  pip install -q ziglang 2>/dev/null || pip install -q --break-system-packages ziglang
+fi
+command -v cargo-zigbuild >/dev/null || cargo install -q --locked cargo-zigbuild

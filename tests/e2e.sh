@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end, offline: real image builds with buildah (vfs storage, chroot isolation).
-# Imports $ALPINE_MINIROOTFS as localhost/alpine:3.20, builds the tool image from the host-built
-# binary, builds every offline example of docker/examples in its three forms (copy, mount, flat)
+# Imports $ALPINE_MINIROOTFS as localhost/alpine:3.20, checks the multi-platform tool archive of
+# `make image` (eight platforms, checksums) and takes its amd64 image as the tool image, builds every offline example of docker/examples in its three forms (copy, mount, flat)
 # and checks each image: its files, that /bin/sh no longer runs, that its ENTRYPOINT runs, and
 # what its layers hold.
 set -euo pipefail
@@ -34,15 +34,23 @@ B add "$ctr" "$ALPINE_MINIROOTFS" / >/dev/null
 B commit -q "$ctr" localhost/alpine:3.20 >/dev/null
 B rm "$ctr" >/dev/null
 
-echo "e2e: building the tool image from $tool"
-mkdir -p "$work/tool"
-cp "$tool" "$work/tool/strip"
-B bud -q --isolation chroot -f "$here/docker/Dockerfile.prebuilt" --build-arg BIN=strip \
-  -t localhost/alpine-strip "$work/tool" >/dev/null
+archive=${ALPINE_STRIP_OUT:-$here/out}/alpine-strip.oci.tar
+[ -f "$archive" ] || skip "$archive is missing (make image)"
+echo "e2e: the tool image, multi-platform archive $archive"
+python3 "$here/tests/e2e/platforms.py" "$archive" >"$work/platforms"
+check "tool archive: its index lists the eight platforms" \
+  diff -u <(printf '%s\n' linux/386 linux/amd64 linux/arm/v6 linux/arm/v7 linux/arm64 linux/ppc64le linux/riscv64 linux/s390x) "$work/platforms"
+(cd "$(dirname "$archive")" && sha256sum -c --quiet SHA256SUMS) &&
+  ok "tool archive: SHA256SUMS verifies the binaries and the archive" ||
+  bad "tool archive: SHA256SUMS does not verify"
+# The amd64 image of the list is the one every example below builds with.
+B pull -q --arch amd64 "oci-archive:$archive" >"$work/tool.id"
+B tag "$(cat "$work/tool.id")" localhost/alpine-strip
 B push -q -D localhost/alpine-strip "oci:$work/oci-tool" >/dev/null
 python3 "$here/tests/e2e/layers.py" "$work/oci-tool" "$tool" >"$work/tool.facts"
-check "tool image: one layer holding only /strip" \
+check "tool image (amd64 of the list): one layer holding only /strip" \
   grep -qx 'tool-bytes 0 strip' "$work/tool.facts"
+check "tool image: ENTRYPOINT is /strip" grep -qx 'config Entrypoint \["/strip"\]' "$work/tool.facts"
 
 echo "e2e: compiling the stand-in app"
 rustc -O -C panic=abort -C strip=symbols --target x86_64-unknown-linux-musl "$here/tests/e2e/hello.rs" -o "$work/hello"

@@ -96,31 +96,29 @@ fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
     out
 }
 
-/// The path of qemu-aarch64-static inside the root, when the tree is aarch64.
-const QEMU: &str = "/qemu-aarch64-static";
-
-/// `cmd` in the chroot, through qemu when the tree is aarch64.
+/// `cmd` in the chroot, through qemu (copied to the root's top, e.g. `qemu-s390x-static`)
+/// when the tree is of another architecture.
 fn in_root(
     root: &Path,
     cmd: &[&str],
     env: &[(&str, &str)],
     pid1: bool,
-    qemu: bool,
+    qemu: Option<&str>,
 ) -> std::process::Output {
     let mut full = Vec::new();
-    if qemu {
-        full.push(QEMU);
+    let at_top = qemu.map(|q| format!("/{q}"));
+    if let Some(q) = &at_top {
+        full.push(q.as_str());
     }
     full.extend_from_slice(cmd);
     chroot(root, &full, env, pid1)
 }
 
-fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: bool) {
+fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: Option<&str>) {
     let t = prepare(tar, bin, merged);
     let root = t.path();
-    if qemu {
-        let host_qemu = which("qemu-aarch64-static");
-        fs::copy(host_qemu, root.join(&QEMU[1..])).unwrap();
+    if let Some(q) = qemu {
+        fs::copy(which(q), root.join(q)).unwrap();
     }
     let db_path = real(Path::new("lib/apk/db/installed"), merged);
     let db_before = fs::read(root.join(&db_path)).unwrap();
@@ -207,25 +205,68 @@ fn which(cmd: &str) -> PathBuf {
 #[test]
 fn classic_tree_is_stripped_in_a_chroot() {
     if let (Some(tar), Some(bin)) = (minirootfs("classic"), static_bin("classic")) {
-        strip_real_tree(&tar, &bin, false, false);
+        strip_real_tree(&tar, &bin, false, None);
     }
 }
 
 #[test]
 fn usr_merged_tree_is_stripped_in_a_chroot() {
     if let (Some(tar), Some(bin)) = (minirootfs("usr-merged"), static_bin("usr-merged")) {
-        strip_real_tree(&tar, &bin, true, false);
+        strip_real_tree(&tar, &bin, true, None);
     }
+}
+
+/// Each architecture's official minirootfs, classic and /usr-merged, stripped by the binary
+/// built for it, under its qemu user emulator in a chroot.
+fn architecture(arch: &str, qemu: &str) {
+    let test = format!("{arch} under qemu");
+    let (Some(fixtures), Some(out)) = (
+        need_env("ALPINE_FIXTURES", &test),
+        need_env("ALPINE_STRIP_OUT", &test),
+    ) else {
+        return;
+    };
+    let tar = fixtures.join(format!("alpine-minirootfs-3.20.3-{arch}.tar.gz"));
+    let bin = out.join(format!("strip-{arch}"));
+    assert!(tar.exists(), "{} is missing", tar.display());
+    assert!(bin.exists(), "{} is missing (make build)", bin.display());
+    strip_real_tree(&tar, &bin, false, Some(qemu));
+    strip_real_tree(&tar, &bin, true, Some(qemu));
+}
+
+#[test]
+fn x86_tree_is_stripped_under_qemu() {
+    architecture("x86", "qemu-i386-static");
 }
 
 #[test]
 fn aarch64_tree_is_stripped_under_qemu() {
-    let tar = need_env("ALPINE_MINIROOTFS_AARCH64", "aarch64");
-    let bin = need_env("ALPINE_STRIP_BIN_AARCH64", "aarch64");
-    if let (Some(tar), Some(bin)) = (tar, bin) {
-        strip_real_tree(&tar, &bin, false, true);
-        strip_real_tree(&tar, &bin, true, true);
-    }
+    architecture("aarch64", "qemu-aarch64-static");
+}
+
+#[test]
+fn armhf_tree_is_stripped_under_qemu() {
+    architecture("armhf", "qemu-arm-static");
+}
+
+#[test]
+fn armv7_tree_is_stripped_under_qemu() {
+    architecture("armv7", "qemu-arm-static");
+}
+
+#[test]
+fn ppc64le_tree_is_stripped_under_qemu() {
+    architecture("ppc64le", "qemu-ppc64le-static");
+}
+
+#[test]
+fn riscv64_tree_is_stripped_under_qemu() {
+    architecture("riscv64", "qemu-riscv64-static");
+}
+
+#[test]
+fn s390x_tree_is_stripped_under_qemu() {
+    architecture("s390x", "qemu-s390x-static");
 }
 
 #[test]
