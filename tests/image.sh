@@ -22,7 +22,7 @@ for arch in $archs; do
     ppc64le|riscv64|s390x) platform=$arch;;
   esac
   c=$(B from --arch "$platform" ${variant:+--variant "$variant"} scratch)
-  B copy --chmod 0755 "$c" "$out/strip-$arch" /strip
+  B copy --chmod 0755 "$c" "$out/strip-$arch" /strip >/dev/null
   B config --os linux --arch "$platform" ${variant:+--variant "$variant"} \
     --entrypoint '["/strip"]' --label org.opencontainers.image.title=alpine-strip "$c"
   B commit -q "$c" "localhost/alpine-strip:$arch" >/dev/null
