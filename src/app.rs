@@ -88,20 +88,35 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     });
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = discover::discover(&mut root, &bins)?;
-    let by_definition = match &source {
-        Source::Read(installed) => installed.files_by_definition(),
-        Source::Absent | Source::Kept => Vec::new(),
+    let (by_definition, prunable) = match &source {
+        Source::Read(installed) => (
+            installed.files_by_definition(),
+            Some(installed.prunable(&mut root, &opts.keep)?),
+        ),
+        Source::Absent | Source::Kept => (Vec::new(), None),
+    };
+    // Without --prune the report names what it would remove; with it, those packages go.
+    let (pruned_files, pruned) = match &prunable {
+        Some(p) if opts.prune => (p.files.as_slice(), p.leaving.as_slice()),
+        _ => (&[][..], &[][..]),
     };
     let me = discover::self_exe(&mut root)?;
-    let mut plan = Plan::build(&mut root, &found, &by_definition, me)?;
+    let mut plan = Plan::build(&mut root, &found, &by_definition, pruned_files, me)?;
     report.skipped = loops(&found);
     report.skipped.extend(apply::left_in_place(&mut plan));
     let db = match source {
-        Source::Read(installed) => Db::Planned(installed.plan(&mut root, &plan.paths())?),
+        Source::Read(installed) => Db::Planned(installed.plan(&mut root, &plan.paths(), pruned)?),
         Source::Absent => Db::Absent,
         Source::Kept => Db::Kept,
     };
     note_db(report, &db);
+    if let Some(p) = prunable {
+        if opts.prune {
+            report.pruned = p.packages;
+        } else {
+            report.prunable = p.packages;
+        }
+    }
     let nothing_to_do = plan.steps.iter().all(|s| s.kind == plan::StepKind::SelfExe)
         && report.db.dropped.is_empty();
 

@@ -200,7 +200,7 @@ pub fn audit(
 
 /// The `#!` interpreter of a script, if the file is one: its first 256 bytes, read confined to
 /// the root.
-fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
+pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
     let mut head = [0u8; 256];
     let n = root.read_head(rel, &mut head);
     let rest = head[..n].strip_prefix(b"#!")?;

@@ -29,6 +29,10 @@ pub struct Options {
     pub verbose: bool,
     /// `--quiet`: nothing on success.
     pub quiet: bool,
+    /// `--prune`: the packages only what the strip removes needed go too.
+    pub prune: bool,
+    /// `--keep NAME`: packages `--prune` keeps, with their dependencies.
+    pub keep: Vec<String>,
 }
 
 impl Default for Options {
@@ -44,6 +48,8 @@ impl Default for Options {
             no_audit: false,
             verbose: false,
             quiet: false,
+            prune: false,
+            keep: Vec::new(),
         }
     }
 }
@@ -71,6 +77,9 @@ Options:
   --check         audit only: exit 4 unless the root is distroless; change nothing
   --strict        exit 4 when the audit warns (dangling links, missing #! interpreters, ...)
   --json          print the report as one JSON document on stdout
+  --prune         also remove the packages only busybox and apk needed (OpenSSL, zlib, ...),
+                  as `apk del` would; without it the report names them in a note
+  --keep NAME     with --prune: keep package NAME and its dependencies (repeatable)
   --keep-apk-db   leave /lib/apk/db/installed and /etc/apk/world alone
   --no-audit      skip the audit after the strip
   --force         strip / even where no container build is detected
@@ -93,6 +102,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
             o.root = root_dir(OsStr::from_bytes(dir))?;
             continue;
         }
+        if let Some(name) = arg.as_bytes().strip_prefix(b"--keep=") {
+            o.keep
+                .push(package(Some(OsStr::from_bytes(name).to_owned()))?);
+            continue;
+        }
         let Some(s) = arg.to_str() else {
             return Err(usage(&arg.to_string_lossy()));
         };
@@ -109,6 +123,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
             "-v" | "--verbose" => o.verbose = true,
             "-q" | "--quiet" => o.quiet = true,
             "--root" => o.root = root_dir(&args.next().unwrap_or_default())?,
+            "--prune" => o.prune = true,
+            "--keep" => o.keep.push(package(args.next())?),
             _ => return Err(usage(s)),
         }
     }
@@ -124,6 +140,14 @@ fn root_dir(dir: &OsStr) -> Result<PathBuf> {
         return Err(Error::Usage("--root needs a folder".into()));
     }
     Ok(PathBuf::from(dir))
+}
+
+/// The package name of `--keep`: not empty, UTF-8 (Alpine's names are ASCII).
+fn package(name: Option<OsString>) -> Result<String> {
+    match name.as_deref().and_then(OsStr::to_str) {
+        Some(n) if !n.is_empty() => Ok(n.to_string()),
+        _ => Err(Error::Usage("--keep needs a package name".into())),
+    }
 }
 
 /// Whether the arguments ask for JSON, read even when they cannot be parsed.
@@ -160,6 +184,12 @@ mod tests {
         };
         assert_eq!(o.root, PathBuf::from("/y"));
         assert!(o.check && o.strict);
+        let Command::Run(o) = p(&["--prune", "--keep", "python3", "--keep=tzdata"]).unwrap() else {
+            panic!()
+        };
+        assert!(o.prune);
+        assert_eq!(o.keep, ["python3", "tzdata"]);
+        assert!(matches!(p(&["--keep"]), Err(Error::Usage(_))));
     }
 
     #[test]

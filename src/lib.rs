@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cli;
 pub mod dir;
 pub mod discover;
+pub mod elf;
 pub mod error;
 pub mod guard;
 pub mod hash;

@@ -1,7 +1,7 @@
 //! The plan: every removal in the order the strip makes them, and the bytes they free.
 //!
-//! Order: applet links, apk, ssl_client, other files of the dropped packages, busybox and its
-//! hard links, the binary itself. Links go first so that no moment leaves a link whose target is
+//! Order: applet links, apk, ssl_client, other files of the packages removed by definition,
+//! files of the packages `--prune` removes, busybox and its hard links, the binary itself. Links go first so that no moment leaves a link whose target is
 //! already gone but the link still there for longer than it must; busybox goes last but one so
 //! that a failure part-way leaves a working busybox. A path is planned once.
 
@@ -23,6 +23,8 @@ pub enum StepKind {
     SslClient,
     /// A file only the packages removed by definition own.
     PackageFile,
+    /// A file of a package `--prune` removes that no staying package owns.
+    PrunedFile,
     /// A busybox binary or one of its hard links.
     Busybox,
     /// The running binary.
@@ -31,11 +33,12 @@ pub enum StepKind {
 
 impl StepKind {
     /// Every kind, in removal order.
-    pub const ALL: [StepKind; 6] = [
+    pub const ALL: [StepKind; 7] = [
         StepKind::AppletLink,
         StepKind::Apk,
         StepKind::SslClient,
         StepKind::PackageFile,
+        StepKind::PrunedFile,
         StepKind::Busybox,
         StepKind::SelfExe,
     ];
@@ -47,6 +50,7 @@ impl StepKind {
             StepKind::Apk => "apk",
             StepKind::SslClient => "ssl_client",
             StepKind::PackageFile => "package file",
+            StepKind::PrunedFile => "pruned file",
             StepKind::Busybox => "busybox",
             StepKind::SelfExe => "itself",
         }
@@ -59,6 +63,7 @@ impl StepKind {
             StepKind::Apk => "apk",
             StepKind::SslClient => "ssl_client",
             StepKind::PackageFile => "package_files",
+            StepKind::PrunedFile => "pruned_files",
             StepKind::Busybox => "busybox",
             StepKind::SelfExe => "self",
         }
@@ -82,12 +87,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plans the removal of what discovery found, the files only dropped packages own
-    /// (`package_files`, as the database names them) and the running binary.
+    /// Plans the removal of what discovery found, the files only the packages removed by
+    /// definition own (`package_files`, as the database names them), those of the packages
+    /// `--prune` removes (`pruned_files`) and the running binary.
     pub fn build(
         root: &mut Root,
         found: &Found,
         package_files: &[PathBuf],
+        pruned_files: &[PathBuf],
         me: Option<Item>,
     ) -> Result<Plan> {
         let mut steps: Vec<Step> = Vec::new();
@@ -102,13 +109,14 @@ impl Plan {
         add(StepKind::SslClient, &found.ssl_client);
         add(StepKind::Busybox, &found.busybox);
         add(StepKind::SelfExe, me.as_slice());
-        for f in package_files {
+        let files = package_files.iter().map(|f| (StepKind::PackageFile, f));
+        for (kind, f) in files.chain(pruned_files.iter().map(|f| (StepKind::PrunedFile, f))) {
             let Some(real) = root.resolve_parent(f)? else {
                 continue;
             };
             match root.lstat(&real)? {
                 Some(meta) if meta.kind != FileKind::Dir => steps.push(Step {
-                    kind: StepKind::PackageFile,
+                    kind,
                     item: Item { path: real, meta },
                 }),
                 _ => {}
@@ -212,7 +220,7 @@ mod tests {
             PathBuf::from("etc/securetty"),
             PathBuf::from("etc/gone"),
         ];
-        let plan = Plan::build(&mut root, &found, &files, None).unwrap();
+        let plan = Plan::build(&mut root, &found, &files, &[], None).unwrap();
         let got: Vec<(StepKind, String)> = plan
             .steps
             .iter()

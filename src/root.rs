@@ -316,7 +316,7 @@ impl Root {
     /// is followed only as far as the root's own tree goes). Anything but a regular file (a
     /// FIFO, a device, a folder) is an error naming the path. The file is opened without
     /// following a last link and without blocking, and must be the inode the resolution found.
-    fn open_regular(&mut self, rel: &Path) -> Result<Option<(PathBuf, fs::File, u64)>> {
+    pub fn open_regular(&mut self, rel: &Path) -> Result<Option<(PathBuf, fs::File, u64)>> {
         let (real, meta) = match self.resolve(rel)? {
             Resolved::Found(real, meta) => (real, meta),
             Resolved::Missing(_) => return Ok(None),

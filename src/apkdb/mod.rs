@@ -11,6 +11,7 @@
 
 pub mod atomic;
 pub mod parse;
+pub mod prune;
 pub mod world;
 
 use std::ffi::OsStr;
@@ -174,17 +175,23 @@ impl Installed {
     }
 
     /// Works out the database and world after the strip removes `removed` (real paths inside
-    /// the root): a package leaves when it is one of [`BY_DEFINITION`], or when the strip
+    /// the root): a package leaves when it is one of [`BY_DEFINITION`] or `pruned` (indices of
+    /// records, see [`prune`]), or when the strip
     /// removes at least one of its files and none of its files is left; a package that loses
     /// some files and keeps others stays, without the entries of the removed ones. Writes
     /// nothing.
-    pub fn plan(&self, root: &mut Root, removed: &FastSet<&OsStr>) -> Result<Changes> {
+    pub fn plan(
+        &self,
+        root: &mut Root,
+        removed: &FastSet<&OsStr>,
+        pruned: &[usize],
+    ) -> Result<Changes> {
         let mut dropped = Vec::new();
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
         let mut dropped_names: Vec<&[u8]> = Vec::new();
-        for r in &self.db.records {
-            if BY_DEFINITION.contains(&r.name()) {
+        for (i, r) in self.db.records.iter().enumerate() {
+            if BY_DEFINITION.contains(&r.name()) || pruned.contains(&i) {
                 dropped.push(Package::of(r));
                 dropped_names.push(r.name());
                 continue;
@@ -309,7 +316,7 @@ mod tests {
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
         let removed: FastSet<&OsStr> = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
-        let c = db.plan(&mut root, &removed).unwrap();
+        let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
         assert_eq!(c.dropped[1].version, "2.14.4-r0");
         assert!(c.trimmed.is_empty());
@@ -337,7 +344,7 @@ mod tests {
         let removed: FastSet<&OsStr> = [OsStr::new("usr/lib/libapk.so.3.0.0")]
             .into_iter()
             .collect();
-        let c = db.plan(&mut root, &removed).unwrap();
+        let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["libapk"]);
         assert_eq!(names(&c.trimmed), ["mixed"]);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! `/etc/apk/world`: the packages the user asked for, one constraint a word.
 
 /// The package name of a world constraint (`!busybox`, `busybox>=1.36`, `busybox@edge`).
-fn name_of(word: &[u8]) -> &[u8] {
+pub fn name_of(word: &[u8]) -> &[u8] {
     let word = word.strip_prefix(b"!").unwrap_or(word);
     let end = word
         .iter()

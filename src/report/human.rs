@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::apkdb::prune::Pruned;
 use crate::audit::FindingKind;
 use crate::plan::StepKind;
 use crate::report::{Mode, Outcome, Report};
@@ -60,6 +61,35 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             "dropped"
         };
         writeln!(out, "{p}: apk database: {verb} {}", names.join(", "))?;
+    }
+    let listed = |packages: &[Pruned]| {
+        let names: Vec<String> = packages
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} ({} bytes)",
+                    p.package.name, p.package.version, p.bytes
+                )
+            })
+            .collect();
+        let total: u64 = packages.iter().map(|p| p.bytes).sum();
+        (names.join(", "), total)
+    };
+    if !r.pruned.is_empty() {
+        let (names, total) = listed(&r.pruned);
+        let verb = if r.mode == Mode::DryRun {
+            "would prune"
+        } else {
+            "pruned"
+        };
+        writeln!(out, "{p}: {verb} {names}: {total} bytes")?;
+    }
+    if !r.prunable.is_empty() {
+        let (names, total) = listed(&r.prunable);
+        writeln!(
+            out,
+            "{p}: note: --prune would also remove {names}: {total} bytes only apk and busybox needed"
+        )?;
     }
     if !r.db.trimmed.is_empty() {
         let names: Vec<&str> = r.db.trimmed.iter().map(|d| d.name.as_str()).collect();

@@ -80,6 +80,14 @@ pub fn render(r: &Report) -> String {
         string(o, &f.detail);
         o.push('}');
     });
+    for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
+        let _ = write!(o, ",\"{key}\":");
+        list(&mut o, packages.iter(), |o, p| {
+            package(o, &p.package);
+            o.pop();
+            let _ = write!(o, ",\"bytes\":{}}}", p.bytes);
+        });
+    }
     o.push_str(",\"container_signals\":");
     list(&mut o, r.signals.iter(), |o, s| string(o, s));
     o.push_str("}\n");

@@ -8,6 +8,7 @@ pub mod json;
 use std::path::PathBuf;
 
 use crate::apkdb::Package;
+use crate::apkdb::prune::Pruned;
 use crate::apply::Skip;
 use crate::audit::Finding;
 use crate::error::{Error, exit};
@@ -136,6 +137,10 @@ pub struct Report {
     pub db: DbReport,
     /// What the audit found.
     pub findings: Vec<Finding>,
+    /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
+    pub pruned: Vec<Pruned>,
+    /// Without `--prune`: the packages it would remove (a note, not a finding).
+    pub prunable: Vec<Pruned>,
     /// Signs of a container that allowed stripping `/`.
     pub signals: Vec<String>,
     /// How the run ended.
@@ -157,6 +162,8 @@ impl Report {
             bytes_freed: 0,
             db: DbReport::default(),
             findings: Vec::new(),
+            pruned: Vec::new(),
+            prunable: Vec::new(),
             signals: Vec::new(),
             outcome: Outcome::Failed,
             exit_code: exit::OK,

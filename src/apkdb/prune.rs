@@ -1,0 +1,226 @@
+//! `--prune`: the packages only what the strip removes needed, worked out as `apk del` would.
+//!
+//! The packages that stay are the closure of: the names in world that stay, the names given
+//! with `--keep`, the data programs read without declaring it (`ca-certificates-bundle`,
+//! `ca-certificates`, `tzdata`), and what the files no package owns need (an ELF file's
+//! `DT_NEEDED` sonames, a script's `#!` interpreter). The closure follows `D:` dependencies
+//! through what packages provide (their names, `p:` entries such as `so:`, `cmd:` and paths,
+//! and the files they own); version constraints are ignored and `!conflicts` are not
+//! dependencies. An install-if package (`i:`) stays when all its conditions stay. The packages
+//! removed by definition never stay and satisfy nothing. Every other package is prunable.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::parse::Record;
+use super::world::name_of;
+use super::{BY_DEFINITION, Installed, Package, db_path};
+use crate::audit;
+use crate::elf;
+use crate::error::Result;
+use crate::hash::{FastMap, FastSet};
+use crate::root::{FileKind, Resolved, Root};
+use crate::walk;
+
+/// Packages kept whatever the dependencies say: data programs read without declaring it.
+pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];
+
+/// A package `--prune` removes (or would), with the bytes of its files that go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// The package.
+    pub package: Package,
+    /// Bytes of its regular files in the root that no staying package owns.
+    pub bytes: u64,
+}
+
+/// The answer: which records stay, which are prunable.
+pub struct Prunable {
+    /// Indices (into the database's records) of the prunable packages, in database order.
+    pub leaving: Vec<usize>,
+    /// The prunable packages' files that no staying package owns, as the database names them.
+    pub files: Vec<PathBuf>,
+    /// The prunable packages with their bytes, for the report.
+    pub packages: Vec<Pruned>,
+}
+
+/// A dependency word's token: its name without a version constraint; `None` for a conflict.
+fn token(word: &[u8]) -> Option<&[u8]> {
+    (!word.starts_with(b"!") && !word.is_empty()).then(|| name_of(word))
+}
+
+/// The words of every `key:` line of a record.
+fn words<'r, 'a>(r: &'r Record<'a>, key: u8) -> impl Iterator<Item = &'a [u8]> + 'r {
+    r.fields
+        .iter()
+        .filter(move |(k, _)| *k == key)
+        .flat_map(|(_, v)| v.split(|&b| b == b' '))
+        .filter(|w| !w.is_empty())
+}
+
+/// `/` and a path inside the root: the form path tokens take.
+fn slash(path: &Path) -> Vec<u8> {
+    let mut t = b"/".to_vec();
+    t.extend_from_slice(path.as_os_str().as_bytes());
+    t
+}
+
+impl Installed {
+    /// Works out the prunable packages of `root` (see the module docs); reads, writes nothing.
+    pub fn prunable(&self, root: &mut Root, keep: &[String]) -> Result<Prunable> {
+        let records = &self.db.records;
+        let by_definition: Vec<bool> = records
+            .iter()
+            .map(|r| BY_DEFINITION.contains(&r.name()))
+            .collect();
+
+        // What each token is provided by; a file by its path as the database names it and
+        // as it lies in the root.
+        let mut providers: FastMap<Vec<u8>, Vec<usize>> = FastMap::default();
+        let mut owned: FastSet<PathBuf> = FastSet::default();
+        for (i, r) in records.iter().enumerate() {
+            let mut tokens: Vec<Vec<u8>> = vec![r.name().to_vec()];
+            tokens.extend(words(r, b'p').filter_map(token).map(<[u8]>::to_vec));
+            for (dir, name) in r.file_pairs() {
+                let path = db_path(dir, name);
+                if let Some(real) = root.resolve_parent(&path)? {
+                    tokens.push(slash(&real));
+                    owned.insert(real);
+                }
+                tokens.push(slash(&path));
+            }
+            if by_definition[i] {
+                continue;
+            }
+            for t in tokens {
+                providers.entry(t).or_default().push(i);
+            }
+        }
+
+        let mut wanted: Vec<Vec<u8>> = Vec::new();
+        if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
+            wanted.extend(
+                world
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter_map(token)
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
+        wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
+        wanted.extend(unowned_needs(root, &owned)?);
+
+        let mut stay = vec![false; records.len()];
+        let mut queue: Vec<usize> = Vec::new();
+        let want = |t: &[u8], stay: &mut Vec<bool>, queue: &mut Vec<usize>| {
+            for &i in providers.get(t).map_or(&[][..], Vec::as_slice) {
+                if !stay[i] {
+                    stay[i] = true;
+                    queue.push(i);
+                }
+            }
+        };
+        for t in &wanted {
+            want(t, &mut stay, &mut queue);
+        }
+        loop {
+            while let Some(i) = queue.pop() {
+                for t in words(&records[i], b'D').filter_map(token) {
+                    want(t, &mut stay, &mut queue);
+                }
+            }
+            // An install-if package stays when every condition names a staying package.
+            let staying_names: FastSet<&[u8]> = records
+                .iter()
+                .zip(&stay)
+                .filter(|(_, s)| **s)
+                .flat_map(|(r, _)| std::iter::once(r.name()).chain(words(r, b'p').map(name_of)))
+                .collect();
+            let installed_if: Vec<usize> = (0..records.len())
+                .filter(|&i| !stay[i] && !by_definition[i])
+                .filter(|&i| {
+                    let mut conds = words(&records[i], b'i').peekable();
+                    conds.peek().is_some() && conds.all(|w| staying_names.contains(name_of(w)))
+                })
+                .collect();
+            if installed_if.is_empty() {
+                break;
+            }
+            for i in installed_if {
+                stay[i] = true;
+                queue.push(i);
+            }
+        }
+
+        let leaving: Vec<usize> = (0..records.len())
+            .filter(|&i| !stay[i] && !by_definition[i])
+            .collect();
+        let kept_files: FastSet<(&[u8], &[u8])> = records
+            .iter()
+            .zip(&stay)
+            .filter(|(_, s)| **s)
+            .flat_map(|(r, _)| r.file_pairs())
+            .collect();
+        let mut files = Vec::new();
+        let mut packages = Vec::new();
+        for &i in &leaving {
+            let mut bytes = 0;
+            for pair in records[i].file_pairs() {
+                if kept_files.contains(&pair) {
+                    continue;
+                }
+                let path = db_path(pair.0, pair.1);
+                if let Some(real) = root.resolve_parent(&path)?
+                    && let Some(meta) = root.lstat(&real)?
+                    && meta.kind == FileKind::File
+                {
+                    bytes += meta.size;
+                }
+                files.push(path);
+            }
+            packages.push(Pruned {
+                package: Package::of(&records[i]),
+                bytes,
+            });
+        }
+        Ok(Prunable {
+            leaving,
+            files,
+            packages,
+        })
+    }
+}
+
+/// What the regular files no package owns need: `so:NAME` for each `DT_NEEDED` of an ELF
+/// file, the path of each script's `#!` interpreter (and of what it resolves to).
+fn unowned_needs(root: &mut Root, owned: &FastSet<PathBuf>) -> Result<Vec<Vec<u8>>> {
+    let host = root.host_root().to_path_buf();
+    let mut needs = Vec::new();
+    for entry in walk::entries(&host).flatten() {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&host) else {
+            continue;
+        };
+        if owned.contains(rel) {
+            continue;
+        }
+        let mut magic = [0u8; 4];
+        if root.read_head(rel, &mut magic) == 4 && &magic == b"\x7fELF" {
+            if let Ok(Some((_, file, len))) = root.open_regular(rel) {
+                for soname in elf::needed(&file, len) {
+                    let mut t = b"so:".to_vec();
+                    t.extend_from_slice(&soname);
+                    needs.push(t);
+                }
+            }
+        } else if let Some(interp) = audit::interpreter(root, rel) {
+            needs.push(interp.as_os_str().as_bytes().to_vec());
+            if let Resolved::Found(real, _) = root.resolve(&interp)? {
+                needs.push(slash(&real));
+            }
+        }
+    }
+    Ok(needs)
+}

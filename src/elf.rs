@@ -1,0 +1,241 @@
+//! What an ELF file needs: the `DT_NEEDED` sonames of its dynamic section, for any of Alpine's
+//! architectures (32 or 64 bits, either byte order).
+//!
+//! Only the file header, the program headers, the dynamic section and the string table it
+//! names are read, each at most [`MAX_PART`] bytes and checked against the file's size before
+//! it is read; an offset or a size from the file is never trusted. A file that is not ELF, or a
+//! malformed one, needs nothing: the answer is an empty list, never a crash.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+/// The most bytes read of one part (program headers, dynamic section, string table).
+pub const MAX_PART: u64 = 1 << 20;
+
+const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
+const DT_NULL: u64 = 0;
+const DT_NEEDED: u64 = 1;
+const DT_STRTAB: u64 = 5;
+const DT_STRSZ: u64 = 10;
+
+/// The sonames `file` (of `len` bytes) needs, in the order its dynamic section lists them.
+pub fn needed(file: &File, len: u64) -> Vec<Vec<u8>> {
+    Elf::open(file, len)
+        .and_then(|elf| elf.needed())
+        .unwrap_or_default()
+}
+
+/// An ELF file's layout: word size and byte order.
+struct Elf<'a> {
+    file: &'a File,
+    len: u64,
+    wide: bool,
+    big: bool,
+    header: Vec<u8>,
+}
+
+impl<'a> Elf<'a> {
+    fn open(file: &'a File, len: u64) -> Option<Self> {
+        let mut elf = Elf {
+            file,
+            len,
+            wide: false,
+            big: false,
+            header: Vec::new(),
+        };
+        let ident = elf.read(0, 16)?;
+        if ident.get(..4)? != b"\x7fELF" {
+            return None;
+        }
+        elf.wide = match ident[4] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        elf.big = match ident[5] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        elf.header = elf.read(0, if elf.wide { 64 } else { 52 })?;
+        Some(elf)
+    }
+
+    /// `n` bytes at `offset`, when they lie inside the file and `n` is within [`MAX_PART`].
+    fn read(&self, offset: u64, n: u64) -> Option<Vec<u8>> {
+        if n > MAX_PART || offset.checked_add(n)? > self.len {
+            return None;
+        }
+        let mut buf = vec![0u8; usize::try_from(n).ok()?];
+        self.file.read_exact_at(&mut buf, offset).ok()?;
+        Some(buf)
+    }
+
+    /// An unsigned field of `size` bytes (2, 4 or 8) at `at` in `b`, in the file's byte order.
+    fn field(&self, b: &[u8], at: usize, size: usize) -> Option<u64> {
+        let bytes = b.get(at..at.checked_add(size)?)?;
+        let mut v = 0u64;
+        for i in 0..size {
+            let byte = if self.big {
+                bytes[i]
+            } else {
+                bytes[size - 1 - i]
+            };
+            v = (v << 8) | u64::from(byte);
+        }
+        Some(v)
+    }
+
+    /// A word-sized field: 8 bytes in a 64-bit file, 4 in a 32-bit one.
+    fn word(&self, b: &[u8], at64: usize, at32: usize) -> Option<u64> {
+        if self.wide {
+            self.field(b, at64, 8)
+        } else {
+            self.field(b, at32, 4)
+        }
+    }
+
+    fn needed(&self) -> Option<Vec<Vec<u8>>> {
+        let h = &self.header;
+        let phoff = self.word(h, 32, 28)?;
+        let (entsize, count) = if self.wide {
+            (self.field(h, 54, 2)?, self.field(h, 56, 2)?)
+        } else {
+            (self.field(h, 42, 2)?, self.field(h, 44, 2)?)
+        };
+        if entsize < if self.wide { 56 } else { 32 } {
+            return None;
+        }
+        let table = self.read(phoff, entsize.checked_mul(count)?)?;
+        // (virtual address, file offset, size in the file) of each loaded segment.
+        let mut loads = Vec::new();
+        let mut dynamic = None;
+        for ph in table.chunks_exact(usize::try_from(entsize).ok()?) {
+            let kind = self.field(ph, 0, 4)?;
+            let offset = self.word(ph, 8, 4)?;
+            let vaddr = self.word(ph, 16, 8)?;
+            let filesz = self.word(ph, 32, 16)?;
+            match u32::try_from(kind).ok()? {
+                PT_LOAD => loads.push((vaddr, offset, filesz)),
+                PT_DYNAMIC => dynamic = Some((offset, filesz)),
+                _ => {}
+            }
+        }
+        let (offset, size) = dynamic?;
+        let entries = self.read(offset, size)?;
+        let step = if self.wide { 16 } else { 8 };
+        let (mut names, mut strtab, mut strsz) = (Vec::new(), None, None);
+        for d in entries.chunks_exact(step) {
+            let tag = self.word(d, 0, 0)?;
+            let val = self.word(d, 8, 4)?;
+            match tag {
+                DT_NULL => break,
+                DT_NEEDED => names.push(val),
+                DT_STRTAB => strtab = Some(val),
+                DT_STRSZ => strsz = Some(val),
+                _ => {}
+            }
+        }
+        if names.is_empty() {
+            return Some(Vec::new());
+        }
+        let addr = strtab?;
+        let (vaddr, file_off, filesz) = loads
+            .into_iter()
+            .find(|&(v, _, n)| addr >= v && addr - v < n)?;
+        let start = file_off.checked_add(addr - vaddr)?;
+        let strings = self.read(start, strsz?.min(filesz - (addr - vaddr)))?;
+        Some(
+            names
+                .into_iter()
+                .filter_map(|at| {
+                    let rest = strings.get(usize::try_from(at).ok()?..)?;
+                    let end = rest.iter().position(|&b| b == 0)?;
+                    Some(rest[..end].to_vec())
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, u64) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        (f, bytes.len() as u64)
+    }
+
+    /// A minimal 64-bit little-endian ELF: one PT_LOAD over the whole file, a PT_DYNAMIC with
+    /// two DT_NEEDED, a string table.
+    fn tiny_elf64() -> Vec<u8> {
+        let mut b = vec![0u8; 0x200];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        let put = |b: &mut Vec<u8>, at: usize, v: u64, n: usize| {
+            b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
+        };
+        put(&mut b, 32, 64, 8); // e_phoff
+        put(&mut b, 54, 56, 2); // e_phentsize
+        put(&mut b, 56, 2, 2); // e_phnum
+        // PT_LOAD at vaddr 0x1000, offset 0, the whole file.
+        put(&mut b, 64, 1, 4);
+        put(&mut b, 64 + 8, 0, 8);
+        put(&mut b, 64 + 16, 0x1000, 8);
+        put(&mut b, 64 + 32, 0x200, 8);
+        // PT_DYNAMIC at offset 0x100, 5 entries.
+        put(&mut b, 120, 2, 4);
+        put(&mut b, 120 + 8, 0x100, 8);
+        put(&mut b, 120 + 16, 0x1100, 8);
+        put(&mut b, 120 + 32, 5 * 16, 8);
+        let dynamic = [(1u64, 1u64), (1, 11), (5, 0x1180), (10, 32), (0, 0)];
+        for (i, (tag, val)) in dynamic.iter().enumerate() {
+            put(&mut b, 0x100 + i * 16, *tag, 8);
+            put(&mut b, 0x100 + i * 16 + 8, *val, 8);
+        }
+        b[0x180..0x180 + 22].copy_from_slice(b"\0libssl.so\0libc.so.1\0\0");
+        b
+    }
+
+    #[test]
+    fn needed_sonames_of_a_made_up_elf() {
+        let (f, len) = file_of(&tiny_elf64());
+        assert_eq!(
+            needed(f.as_file(), len),
+            [b"libssl.so".to_vec(), b"libc.so.1".to_vec()]
+        );
+    }
+
+    #[test]
+    fn corrupt_files_need_nothing_and_never_crash() {
+        let good = tiny_elf64();
+        let mut cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"#!/bin/sh\n".to_vec(),
+            good[..40].to_vec(),
+            good[..0x110].to_vec(),
+        ];
+        // Every header byte flipped, one at a time; offsets pointing past the end or wrapping.
+        for at in 0..0x200 {
+            let mut bad = good.clone();
+            bad[at] ^= 0xff;
+            cases.push(bad);
+        }
+        let mut huge = good.clone();
+        huge[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        cases.push(huge);
+        for bytes in &cases {
+            let (f, len) = file_of(bytes);
+            let got = needed(f.as_file(), len);
+            assert!(got.len() <= 2, "{got:?}");
+        }
+        // A length larger than the file: reads past the end fail, nothing is made up.
+        let (f, _) = file_of(&good[..0x150]);
+        assert!(needed(f.as_file(), 1 << 40).is_empty());
+    }
+}
