@@ -372,7 +372,7 @@ mod tests {
         let db = b"P:musl\nV:1\nF:lib\nR:libc.so\n\n";
         let (_t, mut root) = root_with(db, b"musl\n");
         let c = installed(&mut root)
-            .plan(&mut root, &FastSet::default())
+            .plan(&mut root, &FastSet::default(), &[])
             .unwrap();
         assert!(c.new_installed.is_none() && c.world.is_none() && c.dropped.is_empty());
     }
