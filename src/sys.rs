@@ -157,6 +157,19 @@ impl<T> Drop for Thread<T> {
     }
 }
 
+/// libunwind's stubs for unwinding steps this binary never takes print a message with
+/// `fprintf` before they `abort()`: the binary never unwinds (panics abort at once), yet the
+/// personality routine that refers to them is linked. Defining `fprintf` here keeps musl's
+/// printf machinery (9 KiB on ppc64le and arm) out of the static binary; nothing in it prints
+/// through C stdio. Only the musl builds have it: on glibc it would take the place of libc's.
+#[cfg(target_env = "musl")]
+// SAFETY: the symbol is defined once in the binary and replaces only musl's `fprintf`, which
+// nothing but those libunwind stubs calls; it takes no arguments it would read and returns 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn fprintf() -> libc::c_int {
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

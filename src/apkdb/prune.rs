@@ -75,9 +75,9 @@ impl Installed {
             .collect();
 
         // What each token is provided by; a file by its path as the database names it and
-        // as it lies in the root.
+        // as it lies in the root. The packages removed by definition are listed too (their
+        // files are owned) but never satisfy anything.
         let mut providers: FastMap<Vec<u8>, Vec<usize>> = FastMap::default();
-        let mut owned: FastSet<PathBuf> = FastSet::default();
         for (i, r) in records.iter().enumerate() {
             let mut tokens: Vec<Vec<u8>> = vec![r.name().to_vec()];
             tokens.extend(words(r, b'p').filter_map(token).map(<[u8]>::to_vec));
@@ -85,17 +85,14 @@ impl Installed {
                 let path = db_path(dir, name);
                 if let Some(real) = root.resolve_parent(&path)? {
                     tokens.push(slash(&real));
-                    owned.insert(real);
                 }
                 tokens.push(slash(&path));
-            }
-            if by_definition[i] {
-                continue;
             }
             for t in tokens {
                 providers.entry(t).or_default().push(i);
             }
         }
+        let provided = |t: &[u8]| -> &[usize] { providers.get(t).map_or(&[], Vec::as_slice) };
 
         let mut wanted: Vec<Vec<u8>> = Vec::new();
         if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
@@ -108,47 +105,30 @@ impl Installed {
         }
         wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
         wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
-        wanted.extend(unowned_needs(root, &owned)?);
+        wanted.extend(unowned_needs(root, &|rel| !provided(&slash(rel)).is_empty())?);
 
         let mut stay = vec![false; records.len()];
-        let mut queue: Vec<usize> = Vec::new();
-        let want = |t: &[u8], stay: &mut Vec<bool>, queue: &mut Vec<usize>| {
-            for &i in providers.get(t).map_or(&[][..], Vec::as_slice) {
-                if !stay[i] {
-                    stay[i] = true;
-                    queue.push(i);
-                }
-            }
-        };
-        for t in &wanted {
-            want(t, &mut stay, &mut queue);
-        }
+        let mut pending: Vec<&[u8]> = wanted.iter().map(Vec::as_slice).collect();
         loop {
-            while let Some(i) = queue.pop() {
-                for t in words(&records[i], b'D').filter_map(token) {
-                    want(t, &mut stay, &mut queue);
+            while let Some(t) = pending.pop() {
+                for &i in provided(t) {
+                    if !stay[i] && !by_definition[i] {
+                        stay[i] = true;
+                        pending.extend(words(&records[i], b'D').filter_map(token));
+                    }
                 }
             }
             // An install-if package stays when every condition names a staying package.
-            let staying_names: FastSet<&[u8]> = records
-                .iter()
-                .zip(&stay)
-                .filter(|(_, s)| **s)
-                .flat_map(|(r, _)| std::iter::once(r.name()).chain(words(r, b'p').map(name_of)))
-                .collect();
-            let installed_if: Vec<usize> = (0..records.len())
-                .filter(|&i| !stay[i] && !by_definition[i])
-                .filter(|&i| {
-                    let mut conds = words(&records[i], b'i').peekable();
-                    conds.peek().is_some() && conds.all(|w| staying_names.contains(name_of(w)))
-                })
-                .collect();
-            if installed_if.is_empty() {
-                break;
-            }
-            for i in installed_if {
-                stay[i] = true;
-                queue.push(i);
+            let satisfied = |w: &[u8]| provided(name_of(w)).iter().any(|&j| stay[j]);
+            let installed_if = (0..records.len()).find(|&i| {
+                !stay[i]
+                    && !by_definition[i]
+                    && records[i].get(b'i').is_some()
+                    && words(&records[i], b'i').all(satisfied)
+            });
+            match installed_if {
+                Some(i) => pending.push(records[i].name()),
+                None => break,
             }
         }
 
@@ -193,7 +173,7 @@ impl Installed {
 
 /// What the regular files no package owns need: `so:NAME` for each `DT_NEEDED` of an ELF
 /// file, the path of each script's `#!` interpreter (and of what it resolves to).
-fn unowned_needs(root: &mut Root, owned: &FastSet<PathBuf>) -> Result<Vec<Vec<u8>>> {
+fn unowned_needs(root: &mut Root, owned: &dyn Fn(&Path) -> bool) -> Result<Vec<Vec<u8>>> {
     let host = root.host_root().to_path_buf();
     let mut needs = Vec::new();
     for entry in walk::entries(&host).flatten() {
@@ -203,7 +183,7 @@ fn unowned_needs(root: &mut Root, owned: &FastSet<PathBuf>) -> Result<Vec<Vec<u8
         let Ok(rel) = entry.path().strip_prefix(&host) else {
             continue;
         };
-        if owned.contains(rel) {
+        if owned(rel) {
             continue;
         }
         let mut magic = [0u8; 4];
