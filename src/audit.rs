@@ -212,22 +212,18 @@ pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
 }
 
 /// Setuid/setgid files anywhere, world-writable files outside the temp folders, from the walk
-/// of the whole root ([`walk::entries`]); it reads the mode of regular files only (the listing
+/// of the whole root ([`walk::regular_files`]); it reads the mode of regular files only (the listing
 /// gives the types). A folder it cannot read is passed over. The strip never adds a file nor
 /// changes a mode, so this can run beside the removals.
 pub fn walk_findings(host_root: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
-    for entry in walk::entries(host_root).flatten() {
-        if !entry.file_type().is_file() {
-            continue;
-        }
+    let _ = walk::regular_files(host_root, false, &mut |rel, entry| {
         let mode = entry.metadata().map_or(0, |m| m.mode() & 0o7777);
-        if mode & 0o6002 != 0
-            && let Ok(rel) = entry.path().strip_prefix(host_root)
-        {
+        if mode & 0o6002 != 0 {
             mode_findings(&mut out, rel.to_path_buf(), mode);
         }
-    }
+        Ok(())
+    });
     out
 }
 

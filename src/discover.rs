@@ -8,10 +8,9 @@
 //! serves only busybox wget. The running binary is found through `/proc/self/exe` (or `AT_EXECFN`
 //! where /proc is not mounted, never `argv[0]`) and counts only when it lies inside the root.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-use crate::hash::FastSet;
+use crate::error::Result;
 use crate::root::{End, FileKind, Meta, Resolved, Root};
 use crate::scan::{LIB_DIRS, Listing};
 use crate::sys;
@@ -77,7 +76,8 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
             files.push((real, e.name().to_vec(), meta));
         }
     }
-    let ids: FastSet<(u64, u64)> = files
+    // One busybox inode, or a few: a list is all it takes.
+    let ids: Vec<(u64, u64)> = files
         .iter()
         .filter(|(_, name, _)| BUSYBOX_NAMES.contains(&name.as_slice()))
         .map(|(_, _, m)| m.id())
@@ -141,17 +141,10 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
 
 /// Every regular file on the root's filesystem whose inode is in `ids`, found by a walk of
 /// the whole root that does not leave its filesystem and skips /proc, /sys and /dev.
-fn hard_links(root: &mut Root, ids: &FastSet<(u64, u64)>) -> Result<Vec<Item>> {
+fn hard_links(root: &mut Root, ids: &[(u64, u64)]) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let host = root.host_root().to_path_buf();
-    for entry in walk::entries(&host) {
-        let entry = entry.map_err(|e| walk_error(&host, e))?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(&host) else {
-            continue;
-        };
+    walk::regular_files(&host, true, &mut |rel, _| {
         if let Some(meta) = root.lstat(rel)?
             && ids.contains(&meta.id())
         {
@@ -160,17 +153,9 @@ fn hard_links(root: &mut Root, ids: &FastSet<(u64, u64)>) -> Result<Vec<Item>> {
                 meta,
             });
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
-}
-
-/// A walkdir error as this crate's error, with the path and the OS error.
-pub fn walk_error(host_root: &Path, e: walkdir::Error) -> Error {
-    let path = e.path().unwrap_or(host_root).to_path_buf();
-    let source = e
-        .into_io_error()
-        .unwrap_or_else(|| std::io::Error::from_raw_os_error(nix::libc::ELOOP));
-    Error::io("cannot walk", &path, source)
 }
 
 /// The running binary, when it lies inside the root.
@@ -198,12 +183,8 @@ fn exe_path() -> Option<PathBuf> {
     if let Ok(p) = std::env::current_exe() {
         return Some(p);
     }
-    let p = sys::exec_path()?;
-    if p.has_root() {
-        Some(p)
-    } else {
-        std::env::current_dir().ok().map(|d| d.join(p))
-    }
+    // A relative AT_EXECFN (`./strip` from a shell) names nothing inside the root for sure.
+    sys::exec_path().filter(|p| p.has_root())
 }
 
 #[cfg(test)]

@@ -44,17 +44,25 @@ directory tree, or --force if you really mean this machine";
 
 /// Whether a `/proc/self/uid_map` maps every uid to itself (the host's own namespace).
 pub fn uid_map_is_identity(map: &str) -> bool {
-    map.split_whitespace().eq(["0", "0", "4294967295"])
+    words(map).eq(["0", "0", "4294967295"])
 }
 
-/// The filesystem type of `/` in a `/proc/self/mountinfo` (the last mount of `/` wins).
+/// The filesystem type of `/` in a `/proc/self/mountinfo` (the last mount of `/` wins): the
+/// fifth field is the mount point, the field after the lone `-` the type.
 pub fn root_fstype(mountinfo: &str) -> Option<&str> {
-    mountinfo.lines().rev().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        let mount_point = left.split_whitespace().nth(4)?;
-        let fstype = right.split_whitespace().next()?;
-        (mount_point == "/").then_some(fstype)
-    })
+    let mut fstype = None;
+    for line in mountinfo.split('\n') {
+        let mut fields = words(line);
+        if fields.nth(4) == Some("/") {
+            fstype = fields.skip_while(|f| *f != "-").nth(1).or(fstype);
+        }
+    }
+    fstype
+}
+
+/// The words of `text`, split at spaces, tabs and newlines.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split([' ', '\t', '\n']).filter(|w| !w.is_empty())
 }
 
 fn is_overlay(fstype: &str) -> bool {

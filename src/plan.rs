@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::discover::{Found, Item};
 use crate::error::Result;
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastSet;
 use crate::root::{FileKind, Root};
 
 /// Why a path is removed; the order of the variants is the order of removal.
@@ -159,7 +159,7 @@ impl Plan {
             .filter(|s| s.kind != StepKind::SelfExe)
             .filter_map(|s| s.item.path.parent())
             .collect();
-        dirs.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        dirs.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         dirs.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         dirs
     }
@@ -167,17 +167,17 @@ impl Plan {
 
 /// The size of every regular file among `items` all of whose links are among `items`.
 pub fn bytes_freed<'a>(items: impl Iterator<Item = &'a Item>) -> u64 {
-    let mut links: FastMap<(u64, u64), (u64, u64, u64)> = FastMap::default();
-    for i in items.filter(|i| i.meta.kind == FileKind::File) {
-        let e = links
-            .entry(i.meta.id())
-            .or_insert((0, i.meta.nlink, i.meta.size));
-        e.0 += 1;
-    }
-    links
-        .values()
-        .filter(|(seen, nlink, _)| seen >= nlink)
-        .map(|(_, _, size)| size)
+    // (device, inode, links, size) of each regular file, sorted: the links of one file are
+    // next to each other.
+    let mut files: Vec<(u64, u64, u64, u64)> = items
+        .filter(|i| i.meta.kind == FileKind::File)
+        .map(|i| (i.meta.dev, i.meta.ino, i.meta.nlink, i.meta.size))
+        .collect();
+    files.sort_unstable();
+    files
+        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+        .filter(|same| same.len() as u64 >= same[0].2)
+        .map(|same| same[0].3)
         .sum()
 }
 

@@ -4,9 +4,9 @@
 //! shown with a leading slash. Symlinks are resolved here the way the kernel would resolve them
 //! for a process chrooted at the root: absolute targets start again at the root, `..` never
 //! climbs above it, and a chain longer than [`MAX_HOPS`] links is a loop. Nothing outside the
-//! root is ever looked at. `lstat` answers are cached and so is where each absolute link target
-//! ends, so resolving 300 links to `/bin/busybox` costs one `readlink` each and nothing more;
-//! syscalls on paths go through one reused buffer and allocate nothing.
+//! root is ever looked at. `lstat` answers are cached, so resolving 300 links to `/bin/busybox`
+//! costs one `readlink` each and nothing more; syscalls on paths go through one reused buffer
+//! and allocate nothing.
 
 use std::ffi::{CStr, OsString};
 use std::fs;
@@ -107,8 +107,6 @@ pub enum Resolved {
 pub struct Root {
     host: PathBuf,
     lstat_cache: FastMap<OsString, Option<Meta>>,
-    /// Where each absolute link target ends: 300 links to `/bin/busybox` resolve it once.
-    end_cache: FastMap<OsString, End>,
     /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing;
     /// its first `prefix` bytes are the root's host path and a slash, kept between calls.
     scratch: Vec<u8>,
@@ -148,7 +146,6 @@ impl Root {
         Ok(Root {
             host,
             lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
-            end_cache: FastMap::default(),
             prefix: scratch.len(),
             scratch,
         })
@@ -178,7 +175,7 @@ impl Root {
         if let Some(m) = self.lstat_cache.get(rel.as_os_str()) {
             return Ok(*m);
         }
-        let meta = match sys::lstatx(self.c_host(rel)?) {
+        let meta = match self.c_host(rel).and_then(sys::lstatx) {
             Ok(st) => Some(Meta::from_statx(&st)),
             Err(e) if is_absent(&e) => None,
             Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e)),
@@ -189,26 +186,23 @@ impl Root {
 
     /// Removes the file or symlink `rel` (`unlink(2)`), allocating nothing.
     pub fn unlink(&mut self, rel: &Path) -> io::Result<()> {
-        nix::unistd::unlink(self.c_host(rel).map_err(io_of)?).map_err(io::Error::from)
+        nix::unistd::unlink(self.c_host(rel)?).map_err(io::Error::from)
     }
 
     /// The host path of `rel` as a C string in the reused buffer.
-    fn c_host(&mut self, rel: &Path) -> Result<&CStr> {
+    /// A path with a NUL byte (which no listing gives) is EINVAL, as the kernel would say.
+    fn c_host(&mut self, rel: &Path) -> io::Result<&CStr> {
         self.scratch.truncate(self.prefix);
         self.scratch.extend_from_slice(rel.as_os_str().as_bytes());
         self.scratch.push(0);
-        CStr::from_bytes_with_nul(&self.scratch).map_err(|_| {
-            Error::io(
-                "path holds a NUL byte",
-                &self.host.join(rel),
-                io::Error::from_raw_os_error(nix::libc::EINVAL),
-            )
-        })
+        CStr::from_bytes_with_nul(&self.scratch)
+            .map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))
     }
 
     /// Opens the folder `rel` (not following a last symlink) to list it.
     pub fn open_dir(&mut self, rel: &Path) -> Result<Dir> {
-        Dir::open(self.c_host(rel)?).map_err(|e| Error::io("cannot list", &self.host(rel), e))
+        let dir = self.c_host(rel).and_then(Dir::open);
+        dir.map_err(|e| Error::io("cannot list", &self.host(rel), e))
     }
 
     /// Records that a directory listing saw a symlink at `rel`, saving an `lstat`: a symlink's
@@ -230,8 +224,8 @@ impl Root {
 
     /// The target of the symlink `rel`.
     pub fn readlink(&mut self, rel: &Path) -> Result<PathBuf> {
-        let c = self.c_host(rel)?;
-        sys::read_link(c).map_err(|e| Error::io("cannot read link", &self.host(rel), e))
+        let target = self.c_host(rel).and_then(sys::read_link);
+        target.map_err(|e| Error::io("cannot read link", &self.host(rel), e))
     }
 
     /// Follows every symlink in `rel` inside the root (see the module docs).
@@ -241,27 +235,20 @@ impl Root {
         self.walk(PathBuf::new(), pending, 0)
     }
 
-    /// Where the symlink `link` ends. Absolute targets are resolved once and remembered.
+    /// Where the symlink `link` ends (every step of the way is a cached `lstat`).
     pub fn link_end(&mut self, link: &Path) -> Result<End> {
         let target = self.readlink(link)?;
-        if let Some(end) = self.end_cache.get(target.as_os_str()) {
-            return Ok(*end);
-        }
         let mut pending = Vec::new();
         push_steps(&mut pending, &target);
         let start = match (target.has_root(), link.parent()) {
             (false, Some(dir)) => dir.to_path_buf(),
             _ => PathBuf::new(),
         };
-        let end = match self.walk(start, pending, 1)? {
+        Ok(match self.walk(start, pending, 1)? {
             Resolved::Found(_, m) => End::Found(m),
             Resolved::Missing(_) => End::Missing,
             Resolved::Loop => End::Loop,
-        };
-        if target.has_root() {
-            self.end_cache.insert(target.into_os_string(), end);
-        }
-        Ok(end)
+        })
     }
 
     /// Resolves `pending` (a stack, next step last) from the real folder `cur`.
@@ -383,13 +370,6 @@ impl Root {
     }
 }
 
-fn io_of(e: Error) -> io::Error {
-    match e {
-        Error::Io { source, .. } => source,
-        other => io::Error::other(other.to_string()),
-    }
-}
-
 /// Shows a path inside the root the way a process in the root would name it.
 pub fn show(rel: &Path) -> String {
     format!("/{}", rel.display())
@@ -502,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn link_ends_are_remembered_for_absolute_targets_only() {
+    fn link_ends_are_found_for_absolute_and_relative_targets() {
         let (t, mut root) = tree();
         fs::write(t.path().join("usr/bin/busybox"), b"another").unwrap();
         symlink("/bin/busybox", t.path().join("usr/bin/a")).unwrap();

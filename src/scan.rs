@@ -75,7 +75,7 @@ impl Listing {
                 }
             }
             // One folder's entries: their paths differ only in the name, so bytes order them.
-            entries[first..].sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+            entries[first..].sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
             seen.push(real);
         }
         Ok(Listing { entries })

@@ -10,16 +10,51 @@ use std::path::Path;
 
 use walkdir::{DirEntry, WalkDir};
 
+use crate::error::{Error, Result};
+
 /// Top-level folders of virtual filesystems the walk never enters.
 const VIRTUAL: [&[u8]; 3] = [b"proc", b"sys", b"dev"];
 
 /// Every entry below `host_root` (not the root itself), folders before their contents.
-pub fn entries(host_root: &Path) -> impl Iterator<Item = walkdir::Result<DirEntry>> {
+fn entries(host_root: &Path) -> impl Iterator<Item = walkdir::Result<DirEntry>> {
     WalkDir::new(host_root)
         .min_depth(1)
         .same_file_system(true)
         .into_iter()
         .filter_entry(|e| !(e.depth() == 1 && is_virtual(e.file_name())))
+}
+
+/// Calls `each` with the path inside the root and the entry of every regular file below
+/// `host_root`. A folder that cannot be read is an error naming it when `strict`, else it is
+/// passed over.
+pub fn regular_files(
+    host_root: &Path,
+    strict: bool,
+    each: &mut dyn FnMut(&Path, &DirEntry) -> Result<()>,
+) -> Result<()> {
+    for entry in entries(host_root) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if strict => return Err(error(host_root, e)),
+            Err(_) => continue,
+        };
+        if let (true, Ok(rel)) = (
+            entry.file_type().is_file(),
+            entry.path().strip_prefix(host_root),
+        ) {
+            each(rel, &entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// A walkdir error as this crate's error, with the path and the OS error.
+fn error(host_root: &Path, e: walkdir::Error) -> Error {
+    let path = e.path().unwrap_or(host_root).to_path_buf();
+    let source = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::from_raw_os_error(nix::libc::ELOOP));
+    Error::io("cannot walk", &path, source)
 }
 
 fn is_virtual(name: &OsStr) -> bool {

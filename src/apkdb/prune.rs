@@ -18,7 +18,7 @@ use super::{BY_DEFINITION, Installed, Package, db_path};
 use crate::audit;
 use crate::elf;
 use crate::error::Result;
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastSet;
 use crate::root::{FileKind, Resolved, Root};
 use crate::walk;
 
@@ -77,7 +77,7 @@ impl Installed {
         // What each token is provided by; a file by its path as the database names it and
         // as it lies in the root. The packages removed by definition are listed too (their
         // files are owned) but never satisfy anything.
-        let mut providers: FastMap<Vec<u8>, Vec<usize>> = FastMap::default();
+        let mut providers: Vec<(Vec<u8>, usize)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
             let mut tokens: Vec<Vec<u8>> = vec![r.name().to_vec()];
             tokens.extend(words(r, b'p').filter_map(token).map(<[u8]>::to_vec));
@@ -88,11 +88,14 @@ impl Installed {
                 }
                 tokens.push(slash(&path));
             }
-            for t in tokens {
-                providers.entry(t).or_default().push(i);
-            }
+            providers.extend(tokens.into_iter().map(|t| (t, i)));
         }
-        let provided = |t: &[u8]| -> &[usize] { providers.get(t).map_or(&[], Vec::as_slice) };
+        providers.sort_unstable();
+        let provided = |t: &[u8]| {
+            let from = providers.partition_point(|(p, _)| p.as_slice() < t);
+            let to = from + providers[from..].partition_point(|(p, _)| p.as_slice() == t);
+            providers[from..to].iter().map(|&(_, i)| i)
+        };
 
         let mut wanted: Vec<Vec<u8>> = Vec::new();
         if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
@@ -105,13 +108,15 @@ impl Installed {
         }
         wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
         wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
-        wanted.extend(unowned_needs(root, &|rel| !provided(&slash(rel)).is_empty())?);
+        wanted.extend(unowned_needs(root, &|rel| {
+            provided(&slash(rel)).next().is_some()
+        })?);
 
         let mut stay = vec![false; records.len()];
         let mut pending: Vec<&[u8]> = wanted.iter().map(Vec::as_slice).collect();
         loop {
             while let Some(t) = pending.pop() {
-                for &i in provided(t) {
+                for i in provided(t) {
                     if !stay[i] && !by_definition[i] {
                         stay[i] = true;
                         pending.extend(words(&records[i], b'D').filter_map(token));
@@ -119,7 +124,7 @@ impl Installed {
                 }
             }
             // An install-if package stays when every condition names a staying package.
-            let satisfied = |w: &[u8]| provided(name_of(w)).iter().any(|&j| stay[j]);
+            let satisfied = |w: &[u8]| provided(name_of(w)).any(|j| stay[j]);
             let installed_if = (0..records.len()).find(|&i| {
                 !stay[i]
                     && !by_definition[i]
@@ -176,15 +181,9 @@ impl Installed {
 fn unowned_needs(root: &mut Root, owned: &dyn Fn(&Path) -> bool) -> Result<Vec<Vec<u8>>> {
     let host = root.host_root().to_path_buf();
     let mut needs = Vec::new();
-    for entry in walk::entries(&host).flatten() {
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(&host) else {
-            continue;
-        };
+    walk::regular_files(&host, false, &mut |rel, _| {
         if owned(rel) {
-            continue;
+            return Ok(());
         }
         let mut magic = [0u8; 4];
         if root.read_head(rel, &mut magic) == 4 && &magic == b"\x7fELF" {
@@ -201,6 +200,7 @@ fn unowned_needs(root: &mut Root, owned: &dyn Fn(&Path) -> bool) -> Result<Vec<V
                 needs.push(slash(&real));
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(needs)
 }
