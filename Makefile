@@ -51,14 +51,16 @@ deps:
 
 # One cargo run for the eight targets: cargo schedules them together on both cores.
 build: deps
-	$(call ZIGBUILD,$(ARCHS))
+	@echo "build: $(ARCHS) (nightly $(NIGHTLY), build-std, zig)"
+	@$(call ZIGBUILD,$(ARCHS))
 	@mkdir -p $(OUT)
 	@$(foreach a,$(ARCHS),cp target/release-std/$(target_$(a))/release/alpine-strip $(OUT)/strip-$(a);)
 	@cd $(OUT) && sha256sum $(addprefix strip-,$(ARCHS)) > SHA256SUMS
 
 # One architecture only (make build-x86_64): what `make demo` needs.
 build-%: deps
-	$(call ZIGBUILD,$*)
+	@echo "build: $* (nightly $(NIGHTLY), build-std, zig)"
+	@$(call ZIGBUILD,$*)
 	@mkdir -p $(OUT) && cp target/release-std/$(target_$*)/release/alpine-strip $(OUT)/strip-$*
 
 # The tool image for all eight platforms, offline, as one OCI archive (a manifest list).

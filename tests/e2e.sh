@@ -62,7 +62,7 @@ image_bytes() {
   python3 "$here/tests/e2e/layers.py" "$work/oci-size" "$tool" | awk '$1=="size"{print $2}'
 }
 
-for ex in plain app server; do
+for ex in plain app server smallest; do
   ctx=$work/ctx-$ex
   cp -r "$here/docker/examples/$ex" "$ctx"
   case $ex in
@@ -91,7 +91,14 @@ for ex in plain app server; do
     done
     check "$name: no symlink left dangling into busybox" \
       bash -c "! find '$m/bin' '$m/sbin' '$m/usr/bin' '$m/usr/sbin' -type l | grep -q ."
-    check "$name: /usr/lib/libssl.so.3 link kept" test -L "$m/usr/lib/libssl.so.3"
+    if [ "$ex" = smallest ]; then
+      for p in usr/lib/libssl.so.3 lib/libssl.so.3 lib/libcrypto.so.3 lib/libz.so.1; do
+        check "$name: --prune removed /$p" absent "$m/$p"
+      done
+      check "$name: the certificates stay" test -s "$m/etc/ssl/certs/ca-certificates.crt"
+    else
+      check "$name: /usr/lib/libssl.so.3 link kept" test -L "$m/usr/lib/libssl.so.3"
+    fi
     case $ex in
       app) check "$name: app -> app-1.2 kept" \
              test "$(readlink "$m/usr/local/bin/app")" = app-1.2 ;;
@@ -111,7 +118,7 @@ f=dict((l.split(" ",2)[1], json.loads(l.split(" ",2)[2])) for l in open(sys.argv
 print("\n".join((f["Entrypoint"] or []) + (f["Cmd"] or [])))' "$work/facts")
     out=$(B run --isolation chroot "$c" -- "${cmd[@]}" 2>&1) || true
     case $ex in
-      plain) check "$name: ENTRYPOINT getent resolves localhost" grep -q localhost <<<"$out" ;;
+      plain|smallest) check "$name: ENTRYPOINT getent resolves localhost" grep -q localhost <<<"$out" ;;
       app) check "$name: ENTRYPOINT app runs" grep -q 'hello from /usr/local/bin/app' <<<"$out" ;;
       server) check "$name: ENTRYPOINT server runs as uid 101" grep -qP 'hello from /usr/local/bin/server; Uid:\t101\b' <<<"$out" ;;
     esac
@@ -127,12 +134,19 @@ print("\n".join((f["Entrypoint"] or []) + (f["Cmd"] or [])))' "$work/facts")
         size=$(awk '$1=="size"{print $2}' "$work/facts")
         check "$name: one layer" grep -qx 'layers 1' "$work/facts"
         check "$name: $size bytes, smaller than the base's $base_size" test "$size" -lt "$base_size"
+        echo "$ex $size" >>"$work/flat-sizes"
         check "$name: no layer holds the tool's bytes" bash -c "! grep -q '^tool-bytes' '$work/facts'" ;;
     esac
     B umount "$c" >/dev/null
     B rm "$c" >/dev/null
   done
 done
+
+plain_flat=$(awk '$1=="plain"{print $2}' "$work/flat-sizes")
+smallest_flat=$(awk '$1=="smallest"{print $2}' "$work/flat-sizes")
+echo "e2e: flattened images, bytes of regular files: plain $plain_flat, smallest (--prune) $smallest_flat"
+check "smallest/flat: under 1.25 MB and smaller than plain/flat" \
+  test "${smallest_flat:-9999999}" -lt 1250000 -a "${smallest_flat:-9999999}" -lt "${plain_flat:-0}"
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
