@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: rustup components, the pinned nightly
 # with rust-src (every shipped binary rebuilds std for size), zig and cargo-zigbuild (static musl
-# links for the eight Alpine architectures), and (as root, with apt) buildah, qemu-user-static,
+# links for the eight Alpine architectures), and (as root, with apt) buildah, docker.io, qemu-user-static,
 # strace, readelf, e2fsprogs (mkfs.ext4, chattr) and util-linux (unshare, flock).
 set -euo pipefail
 nightly=$(sed -n 's/^NIGHTLY *?= *//p' "$(dirname "$0")/../Makefile")
@@ -15,6 +15,8 @@ fi
 
 need=()
 command -v buildah >/dev/null || need+=(buildah)
+# Debian's docker.io: dockerd 20.10 with BuildKit built in, and its own client /usr/bin/docker.
+{ [ -x /usr/bin/docker ] && command -v dockerd >/dev/null; } || need+=(docker.io)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v strace >/dev/null || need+=(strace)
 command -v readelf >/dev/null || need+=(binutils)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reads an OCI image layout (from `buildah push IMAGE oci:DIR`) and prints facts about its
-layers, one a line, for tests/e2e.sh:
+"""Reads an unpacked image, an OCI layout (`buildah push IMAGE oci:DIR`) or a Docker archive
+(`docker save IMAGE | tar -x -C DIR`), and prints facts about its layers, one a line, for
+tests/e2e.sh:
   layers N                 how many layers
   size BYTES               total bytes of regular files over all layers
   tool-bytes LAYER PATH    a regular file whose bytes are the tool's (sha256 of TOOL)
@@ -16,14 +17,20 @@ def blob(digest):
     algo, hexd = digest.split(":")
     return os.path.join(oci, "blobs", algo, hexd)
 
-index = json.load(open(os.path.join(oci, "index.json")))
-manifest = json.load(open(blob(index["manifests"][0]["digest"])))
-config = json.load(open(blob(manifest["config"]["digest"])))
-layers = manifest["layers"]
+if os.path.exists(os.path.join(oci, "manifest.json")):
+    # docker save: manifest.json names the config file and the layer tars in order.
+    saved = json.load(open(os.path.join(oci, "manifest.json")))[0]
+    config = json.load(open(os.path.join(oci, saved["Config"])))
+    layers = [{"path": os.path.join(oci, l), "mediaType": "tar"} for l in saved["Layers"]]
+else:
+    index = json.load(open(os.path.join(oci, "index.json")))
+    manifest = json.load(open(blob(index["manifests"][0]["digest"])))
+    config = json.load(open(blob(manifest["config"]["digest"])))
+    layers = [dict(l, path=blob(l["digest"])) for l in manifest["layers"]]
 print("layers", len(layers))
 total = 0
 for i, layer in enumerate(layers):
-    path = blob(layer["digest"])
+    path = layer["path"]
     opener = gzip.open if "gzip" in layer["mediaType"] else open
     with opener(path, "rb") as f, tarfile.open(fileobj=f, mode="r|") as t:
         for m in t:
