@@ -4,10 +4,11 @@
 //! strip: the disk syncing the new database, and the audit's walk of the whole root.
 
 use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
 use crate::apkdb::{self, Db, Source};
 use crate::apply::{self, Skip};
-use crate::audit;
+use crate::audit::{self, WholeRoot};
 use crate::cli::Options;
 use crate::discover::{self, Found};
 use crate::error::{Error, Result, exit};
@@ -18,7 +19,7 @@ use crate::plan::{self, Plan};
 use crate::report::{DbStatus, Mode, Outcome, Report};
 use crate::root::Root;
 use crate::scan::{BIN_DIRS, Listing};
-use crate::sys;
+use crate::sys::{self, Thread};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -43,7 +44,7 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, report: &mut Report) -> Result<()> {
     let mut root = Root::open(&opts.root)?;
     report.root = root.host_root().to_path_buf();
-    let from_walk = audit::walk_findings(root.host_root());
+    let from_walk = audit::walk_whole_root(root.host_root()).findings;
     report.findings = audit_root(&mut root, from_walk)?;
     let (errors, warnings) = report.tally();
     (report.outcome, report.exit_code) = if errors > 0 {
@@ -80,43 +81,40 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
         other => other?,
     };
-    // The audit's walk of the whole root only reads: it runs on a thread of its own beside
-    // discovery and the removals.
-    let walk = (!opts.no_audit && !opts.dry_run).then(|| {
-        let host = root.host_root().to_path_buf();
-        sys::spawn(move || audit::walk_findings(&host))
-    });
+    // The walk of the whole root (the audit's modes; the files no package owns, for --prune
+    // and its note) only reads: it runs on a thread of its own beside discovery and the
+    // removals, until it is needed. --no-audit skips it, and with it the note.
+    let note = !opts.prune && !opts.no_audit;
+    let mut walk = Walk::start(root.host_root(), opts.prune || !opts.no_audit);
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = discover::discover(&mut root, &bins)?;
-    let (by_definition, prunable) = match &source {
-        Source::Read(installed) => (
-            installed.files_by_definition(),
-            Some(installed.prunable(&mut root, &opts.keep)?),
-        ),
-        Source::Absent | Source::Kept => (Vec::new(), None),
+    let installed = match &source {
+        Source::Read(installed) => Some(installed),
+        Source::Absent | Source::Kept => None,
     };
-    // Without --prune the report names what it would remove; with it, those packages go.
+    let by_definition = installed
+        .map(|i| i.files_by_definition())
+        .unwrap_or_default();
+    // --prune needs the walk before the plan; its note (without --prune) waits until the end.
+    let prunable = match installed {
+        Some(i) if opts.prune => Some(i.prunable(&mut root, &opts.keep, &walk.get().files)?),
+        _ => None,
+    };
     let (pruned_files, pruned) = match &prunable {
-        Some(p) if opts.prune => (p.files.as_slice(), p.leaving.as_slice()),
-        _ => (&[][..], &[][..]),
+        Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
+        None => (&[][..], &[][..]),
     };
     let me = discover::self_exe(&mut root)?;
     let mut plan = Plan::build(&mut root, &found, &by_definition, pruned_files, me)?;
     report.skipped = loops(&found);
     report.skipped.extend(apply::left_in_place(&mut plan));
-    let db = match source {
-        Source::Read(installed) => Db::Planned(installed.plan(&mut root, &plan.paths(), pruned)?),
-        Source::Absent => Db::Absent,
-        Source::Kept => Db::Kept,
+    let db = match installed {
+        Some(i) => Db::Planned(i.plan(&mut root, &plan.paths(), pruned)?),
+        None if opts.keep_apk_db => Db::Kept,
+        None => Db::Absent,
     };
     note_db(report, &db);
-    if let Some(p) = prunable {
-        if opts.prune {
-            report.pruned = p.packages;
-        } else {
-            report.prunable = p.packages;
-        }
-    }
+    report.pruned = prunable.map(|p| p.packages).unwrap_or_default();
     let nothing_to_do = plan.steps.iter().all(|s| s.kind == plan::StepKind::SelfExe)
         && report.db.dropped.is_empty();
 
@@ -126,6 +124,11 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         report.outcome = Outcome::Planned;
         if report.db.status == Some(DbStatus::Updated) {
             report.db.status = Some(DbStatus::Planned);
+        }
+        if let (Some(i), false) = (installed, opts.prune) {
+            report.prunable = i
+                .prunable(&mut root, &opts.keep, &walk.get().files)?
+                .packages;
         }
         return Ok(());
     }
@@ -150,17 +153,22 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         Outcome::Stripped
     };
 
-    if let Some(walk) = walk {
-        let mut fresh = Root::open(root.host_root())?;
-        let mut from_walk = walk
-            .join()
-            .unwrap_or_else(|| audit::walk_findings(fresh.host_root()));
+    // What stays is looked at afresh: the cached answers describe the tree before the strip.
+    let mut fresh = Root::open(root.host_root())?;
+    if let (Some(i), true) = (installed, note) {
+        report.prunable = i
+            .prunable(&mut fresh, &opts.keep, &walk.get().files)?
+            .packages;
+    }
+    if !opts.no_audit {
+        let walked = walk.get();
         // The walk ran beside the removals: what they removed is not there any more.
         let removed: FastSet<&OsStr> = report
             .steps
             .iter()
             .map(|s| s.item.path.as_os_str())
             .collect();
+        let mut from_walk = std::mem::take(&mut walked.findings);
         from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
         report.findings = audit_root(&mut fresh, from_walk)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
@@ -172,6 +180,36 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The walk of the whole root, on a thread of its own (when started) until it is first needed.
+struct Walk {
+    host: PathBuf,
+    running: Option<Thread<WholeRoot>>,
+    done: Option<WholeRoot>,
+}
+
+impl Walk {
+    fn start(host: &Path, now: bool) -> Walk {
+        let owned = host.to_path_buf();
+        Walk {
+            host: host.to_path_buf(),
+            running: now.then(|| sys::spawn(move || audit::walk_whole_root(&owned))),
+            done: None,
+        }
+    }
+
+    /// What the walk saw, once it is done (walked here when no thread ran or it failed).
+    fn get(&mut self) -> &mut WholeRoot {
+        let running = &mut self.running;
+        let host = &self.host;
+        self.done.get_or_insert_with(|| {
+            running
+                .take()
+                .and_then(Thread::join)
+                .unwrap_or_else(|| audit::walk_whole_root(host))
+        })
+    }
 }
 
 /// Lists the bin folders, discovers and audits, given what the walk of the whole root found.

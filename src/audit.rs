@@ -96,7 +96,7 @@ pub struct Finding {
 }
 
 /// Audits `root`, given the listing of its bin folders, what discovery found there, and what
-/// [`walk_findings`] found in the whole root.
+/// [`walk_whole_root`] found in the whole root.
 pub fn audit(
     root: &mut Root,
     bins: &Listing,
@@ -211,20 +211,29 @@ pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsStr::from_bytes(word)))
 }
 
-/// Setuid/setgid files anywhere, world-writable files outside the temp folders, from the walk
-/// of the whole root ([`walk::regular_files`]); it reads the mode of regular files only (the listing
-/// gives the types). A folder it cannot read is passed over. The strip never adds a file nor
+/// What the walk of the whole root saw.
+#[derive(Debug, Default)]
+pub struct WholeRoot {
+    /// Setuid/setgid files anywhere, world-writable files outside the temp folders.
+    pub findings: Vec<Finding>,
+    /// Every regular file, as a path inside the root (for `--prune`'s files no package owns).
+    pub files: Vec<PathBuf>,
+}
+
+/// Walks the whole root once ([`walk::regular_files`]): the modes of its regular files and
+/// their paths. A folder that cannot be read is passed over. The strip never adds a file nor
 /// changes a mode, so this can run beside the removals.
-pub fn walk_findings(host_root: &Path) -> Vec<Finding> {
-    let mut out = Vec::new();
+pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
+    let mut seen = WholeRoot::default();
     let _ = walk::regular_files(host_root, false, &mut |rel, entry| {
         let mode = entry.metadata().map_or(0, |m| m.mode() & 0o7777);
         if mode & 0o6002 != 0 {
-            mode_findings(&mut out, rel.to_path_buf(), mode);
+            mode_findings(&mut seen.findings, rel.to_path_buf(), mode);
         }
+        seen.files.push(rel.to_path_buf());
         Ok(())
     });
-    out
+    seen
 }
 
 /// What a regular file's mode bits say about it.
@@ -262,7 +271,7 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let found = discover(&mut root, &bins).unwrap();
-        let from_walk = walk_findings(root.host_root());
+        let from_walk = walk_whole_root(root.host_root()).findings;
         let mut v: Vec<(FindingKind, String)> = audit(&mut root, &bins, &found, from_walk)
             .unwrap()
             .into_iter()

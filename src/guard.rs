@@ -23,13 +23,13 @@ pub fn signals() -> Vec<String> {
     if let Some(v) = std::env::var_os("container").filter(|v| !v.is_empty()) {
         found.push(format!("$container={}", v.to_string_lossy()));
     }
-    if let Ok(map) = fs::read_to_string("/proc/self/uid_map")
-        && !uid_map_is_identity(&map)
+    if let Ok(map) = fs::read("/proc/self/uid_map")
+        && !uid_map_is_identity(&String::from_utf8_lossy(&map))
     {
         found.push("in a user namespace".to_string());
     }
-    if let Ok(info) = fs::read_to_string("/proc/self/mountinfo")
-        && let Some(fs) = root_fstype(&info).filter(|fs| is_overlay(fs))
+    if let Ok(info) = fs::read("/proc/self/mountinfo")
+        && let Some(fs) = root_fstype(&String::from_utf8_lossy(&info)).filter(|fs| is_overlay(fs))
     {
         found.push(format!("/ is {fs}"));
     }

@@ -5,7 +5,7 @@
 # of a bin folder.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-runs=${RUNS:-9}
+runs=${RUNS:-31}
 bin=${ALPINE_STRIP_BIN:-$here/out/strip-x86_64}
 [ -f "${ALPINE_MINIROOTFS:-}" ] || { echo "bench: ALPINE_MINIROOTFS is unset" >&2; exit 1; }
 [ -f "$bin" ] || { echo "bench: $bin is missing (make build)" >&2; exit 1; }

@@ -20,7 +20,6 @@ use crate::elf;
 use crate::error::Result;
 use crate::hash::FastSet;
 use crate::root::{FileKind, Resolved, Root};
-use crate::walk;
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
 pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];
@@ -67,7 +66,13 @@ fn slash(path: &Path) -> Vec<u8> {
 
 impl Installed {
     /// Works out the prunable packages of `root` (see the module docs); reads, writes nothing.
-    pub fn prunable(&self, root: &mut Root, keep: &[String]) -> Result<Prunable> {
+    /// `files` are the root's regular files (from the walk of the whole root).
+    pub fn prunable(
+        &self,
+        root: &mut Root,
+        keep: &[String],
+        files: &[PathBuf],
+    ) -> Result<Prunable> {
         let records = &self.db.records;
         let by_definition: Vec<bool> = records
             .iter()
@@ -108,9 +113,10 @@ impl Installed {
         }
         wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
         wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
-        wanted.extend(unowned_needs(root, &|rel| {
-            provided(&slash(rel)).next().is_some()
-        })?);
+        let unowned = files
+            .iter()
+            .filter(|f| provided(&slash(f)).next().is_none());
+        wanted.extend(unowned_needs(root, unowned)?);
 
         let mut stay = vec![false; records.len()];
         let mut pending: Vec<&[u8]> = wanted.iter().map(Vec::as_slice).collect();
@@ -177,14 +183,14 @@ impl Installed {
 }
 
 /// What the regular files no package owns need: `so:NAME` for each `DT_NEEDED` of an ELF
-/// file, the path of each script's `#!` interpreter (and of what it resolves to).
-fn unowned_needs(root: &mut Root, owned: &dyn Fn(&Path) -> bool) -> Result<Vec<Vec<u8>>> {
-    let host = root.host_root().to_path_buf();
+/// file, the path of each script's `#!` interpreter (and of what it resolves to). A file gone
+/// since the walk needs nothing.
+fn unowned_needs<'a>(
+    root: &mut Root,
+    unowned: impl Iterator<Item = &'a PathBuf>,
+) -> Result<Vec<Vec<u8>>> {
     let mut needs = Vec::new();
-    walk::regular_files(&host, false, &mut |rel, _| {
-        if owned(rel) {
-            return Ok(());
-        }
+    for rel in unowned {
         let mut magic = [0u8; 4];
         if root.read_head(rel, &mut magic) == 4 && &magic == b"\x7fELF" {
             if let Ok(Some((_, file, len))) = root.open_regular(rel) {
@@ -200,7 +206,6 @@ fn unowned_needs(root: &mut Root, owned: &dyn Fn(&Path) -> bool) -> Result<Vec<V
                 needs.push(slash(&real));
             }
         }
-        Ok(())
-    })?;
+    }
     Ok(needs)
 }

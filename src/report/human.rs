@@ -62,34 +62,18 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
         };
         writeln!(out, "{p}: apk database: {verb} {}", names.join(", "))?;
     }
-    let listed = |packages: &[Pruned]| {
-        let names: Vec<String> = packages
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} {} ({} bytes)",
-                    p.package.name, p.package.version, p.bytes
-                )
-            })
-            .collect();
-        let total: u64 = packages.iter().map(|p| p.bytes).sum();
-        (names.join(", "), total)
-    };
     if !r.pruned.is_empty() {
-        let (names, total) = listed(&r.pruned);
         let verb = if r.mode == Mode::DryRun {
             "would prune"
         } else {
             "pruned"
         };
-        writeln!(out, "{p}: {verb} {names}: {total} bytes")?;
+        write!(out, "{p}: {verb}")?;
+        packages(out, &r.pruned)?;
     }
     if !r.prunable.is_empty() {
-        let (names, total) = listed(&r.prunable);
-        writeln!(
-            out,
-            "{p}: note: --prune would also remove {names}: {total} bytes only apk and busybox needed"
-        )?;
+        write!(out, "{p}: note: --prune would also remove")?;
+        packages(out, &r.prunable)?;
     }
     if !r.db.trimmed.is_empty() {
         let names: Vec<&str> = r.db.trimmed.iter().map(|d| d.name.as_str()).collect();
@@ -155,4 +139,16 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
         )?;
     }
     Ok(())
+}
+
+/// ` NAME VERSION (N bytes), ...: TOTAL bytes` and the end of the line.
+fn packages(out: &mut impl Write, list: &[Pruned]) -> std::io::Result<()> {
+    let mut total = 0;
+    for (i, p) in list.iter().enumerate() {
+        let sep = if i == 0 { " " } else { ", " };
+        let (name, version, bytes) = (&p.package.name, &p.package.version, p.bytes);
+        write!(out, "{sep}{name} {version} ({bytes} bytes)")?;
+        total += bytes;
+    }
+    writeln!(out, ": {total} bytes")
 }
