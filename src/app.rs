@@ -6,7 +6,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use crate::apkdb::{self, Db, Source};
+use crate::apkdb::{self, Db, Installed, Source};
 use crate::apply::{self, Skip};
 use crate::audit::{self, WholeRoot};
 use crate::cli::Options;
@@ -125,10 +125,8 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         if report.db.status == Some(DbStatus::Updated) {
             report.db.status = Some(DbStatus::Planned);
         }
-        if let (Some(i), false) = (installed, opts.prune) {
-            report.prunable = i
-                .prunable(&mut root, &opts.keep, &walk.get().files)?
-                .packages;
+        if let (Some(i), true) = (installed, note) {
+            note_prunable(report, i, &mut root, &opts.keep, &walk.get().files)?;
         }
         return Ok(());
     }
@@ -156,9 +154,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     // What stays is looked at afresh: the cached answers describe the tree before the strip.
     let mut fresh = Root::open(root.host_root())?;
     if let (Some(i), true) = (installed, note) {
-        report.prunable = i
-            .prunable(&mut fresh, &opts.keep, &walk.get().files)?
-            .packages;
+        note_prunable(report, i, &mut fresh, &opts.keep, &walk.get().files)?;
     }
     if !opts.no_audit {
         let walked = walk.get();
@@ -179,6 +175,21 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The note without --prune: what it would remove, less what the strip drops itself (libapk
+/// with its file).
+fn note_prunable(
+    report: &mut Report,
+    installed: &Installed,
+    root: &mut Root,
+    keep: &[String],
+    files: &[PathBuf],
+) -> Result<()> {
+    let mut packages = installed.prunable(root, keep, files)?.packages;
+    packages.retain(|p| !report.db.dropped.contains(&p.package));
+    report.prunable = packages;
     Ok(())
 }
 

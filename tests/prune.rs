@@ -234,6 +234,16 @@ fn prune_on_alpine_3_23_drops_libapk_and_openssl() {
     };
     let t = unpack(&tar);
     let before = paths(t.path());
+    // The note of a plain run names what --prune adds, not libapk, which the strip drops.
+    let o = run_on(t.path(), &["--dry-run", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let note: Vec<&str> = v["prunable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(note, ["libcrypto3", "libssl3", "zlib"]);
     install_strip(&bin, t.path());
     let o = chroot(t.path(), &["/strip", "--prune", "--json"], &[], true);
     assert!(o.status.success(), "{}", stderr(&o));
