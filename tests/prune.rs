@@ -16,6 +16,14 @@ const DB: &str = "lib/apk/db/installed";
 const BY_DEFINITION: [&str; 4] = ["busybox", "busybox-binsh", "ssl_client", "apk-tools"];
 const ALWAYS_KEPT: [&str; 3] = ["ca-certificates-bundle", "ca-certificates", "tzdata"];
 
+/// The `name` of every package in a JSON list of the report.
+fn names_in(list: &serde_json::Value) -> Vec<String> {
+    let list = list.as_array().unwrap();
+    list.iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn names(db: &[u8]) -> BTreeSet<String> {
     apk_records(db).into_iter().map(|(n, _)| n).collect()
 }
@@ -61,15 +69,10 @@ fn strip_pruned(root: &Path, bin: &Path, args: &[&str]) -> BTreeSet<String> {
     let o = chroot(root, &cmd, &[], true);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["pruned"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            assert!(p["bytes"].as_u64().unwrap() > 0, "{p}");
-            p["name"].as_str().unwrap().to_string()
-        })
-        .collect()
+    for p in v["pruned"].as_array().unwrap() {
+        assert!(p["bytes"].as_u64().unwrap() > 0, "{p}");
+    }
+    names_in(&v["pruned"]).into_iter().collect()
 }
 
 /// Every file each record claims is in the root, but for those missing before the strip.
@@ -159,13 +162,7 @@ fn without_prune_the_report_names_what_it_would_remove_and_nothing_more_goes() {
     install_strip(&bin, t.path());
     let o = chroot(t.path(), &["/strip", "--strict", "--json"], &[], true);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let note: Vec<&str> = v["prunable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(note, ["libcrypto3", "libssl3", "zlib"]);
+    assert_eq!(names_in(&v["prunable"]), ["libcrypto3", "libssl3", "zlib"]);
     assert!(
         stderr(&o).contains("note: --prune would also remove libcrypto3"),
         "{}",
@@ -237,24 +234,13 @@ fn prune_on_alpine_3_23_drops_libapk_and_openssl() {
     // The note of a plain run names what --prune adds, not libapk, which the strip drops.
     let o = run_on(t.path(), &["--dry-run", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let note: Vec<&str> = v["prunable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(note, ["libcrypto3", "libssl3", "zlib"]);
+    assert_eq!(names_in(&v["prunable"]), ["libcrypto3", "libssl3", "zlib"]);
     install_strip(&bin, t.path());
     let o = chroot(t.path(), &["/strip", "--prune", "--json"], &[], true);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let dropped: BTreeSet<&str> = v["apk_db"]["dropped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    let want: BTreeSet<&str> = [
+    let dropped: BTreeSet<String> = names_in(&v["apk_db"]["dropped"]).into_iter().collect();
+    let want: BTreeSet<String> = [
         "apk-tools",
         "busybox",
         "busybox-binsh",
@@ -264,6 +250,7 @@ fn prune_on_alpine_3_23_drops_libapk_and_openssl() {
         "ssl_client",
         "zlib",
     ]
+    .map(String::from)
     .into();
     assert_eq!(dropped, want);
     assert!(!t.path().join("usr/lib/libapk.so.3.0.0").exists());
