@@ -238,7 +238,7 @@ fn loops(found: &Found) -> Vec<Skip> {
             path: p.clone(),
             reason: format!(
                 "symlink loop (more than {} links), left alone",
-                crate::root::MAX_HOPS
+                crate::resolve::MAX_HOPS
             ),
         })
         .collect()

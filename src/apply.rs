@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{AccessFlags, access};
 
+use crate::error::is_absent;
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step, StepKind};
-use crate::root::{Root, is_absent};
+use crate::root::Root;
 
 /// A path the strip left in place, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]

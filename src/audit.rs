@@ -6,15 +6,16 @@
 //! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
 //! (naming package and path), and a database that cannot be read or parsed. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::{self, Source};
 use crate::discover::Found;
 use crate::error::{Error, Result};
-use crate::root::{FileKind, Resolved, Root};
+use crate::resolve::Resolved;
+use crate::root::{FileKind, Root};
 use crate::scan::Listing;
+use crate::script;
 use crate::walk;
 
 /// Names of shells, and of busybox builds that carry one.
@@ -148,7 +149,7 @@ pub fn audit(
                 if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
                     push(FindingKind::Shell, &e.path, String::new());
                 }
-                if let Some(interp) = interpreter(root, &e.path) {
+                if let Some(interp) = script::interpreter(root, &e.path) {
                     let present = matches!(
                         root.resolve(&interp)?,
                         Resolved::Found(_, m) if m.kind == FileKind::File
@@ -196,19 +197,6 @@ pub fn audit(
     }
     out.extend(from_walk);
     Ok(out)
-}
-
-/// The `#!` interpreter of a script, if the file is one: its first 256 bytes, read confined to
-/// the root.
-pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
-    let mut head = [0u8; 256];
-    let n = root.read_head(rel, &mut head);
-    let rest = head[..n].strip_prefix(b"#!")?;
-    let line = rest.split(|&b| b == b'\n').next()?;
-    let word = line
-        .split(|b| b.is_ascii_whitespace())
-        .find(|w| !w.is_empty())?;
-    Some(PathBuf::from(std::ffi::OsStr::from_bytes(word)))
 }
 
 /// What the walk of the whole root saw.

@@ -11,7 +11,8 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::root::{End, FileKind, Meta, Resolved, Root};
+use crate::resolve::{End, Resolved};
+use crate::root::{FileKind, Meta, Root};
 use crate::scan::{LIB_DIRS, Listing};
 use crate::sys;
 use crate::walk;

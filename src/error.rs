@@ -97,6 +97,14 @@ impl std::error::Error for Error {}
 /// Result with this crate's error.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Whether an OS error means "there is nothing there".
+pub fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::ENOENT) | Some(nix::libc::ENOTDIR)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

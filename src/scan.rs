@@ -10,7 +10,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::root::{FileKind, Resolved, Root};
+use crate::resolve::Resolved;
+use crate::root::{FileKind, Root};
 
 /// Where Alpine (and images built on it) put programs.
 pub const BIN_DIRS: [&str; 6] = [

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::hash::FastSet;
-use crate::root::{Root, show};
+use crate::report::show;
+use crate::root::Root;
 use parse::{Database, ParseError, Record};
 
 /// Packages the strip removes by definition, whatever files they own: busybox and its

@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 use super::parse::Record;
 use super::world::name_of;
 use super::{BY_DEFINITION, Installed, Package, db_path};
-use crate::audit;
 use crate::elf;
 use crate::error::Result;
 use crate::hash::FastSet;
-use crate::root::{FileKind, Resolved, Root};
+use crate::resolve::Resolved;
+use crate::root::{FileKind, Root};
+use crate::script;
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
 pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];
@@ -200,7 +201,7 @@ fn unowned_needs<'a>(
                     needs.push(t);
                 }
             }
-        } else if let Some(interp) = audit::interpreter(root, rel) {
+        } else if let Some(interp) = script::interpreter(root, rel) {
             needs.push(interp.as_os_str().as_bytes().to_vec());
             if let Resolved::Found(real, _) = root.resolve(&interp)? {
                 needs.push(slash(&real));

@@ -5,8 +5,8 @@ use std::io::Write;
 use crate::apkdb::prune::Pruned;
 use crate::audit::FindingKind;
 use crate::plan::StepKind;
+use crate::report::show;
 use crate::report::{Mode, Outcome, Report};
-use crate::root::show;
 
 /// Writes the report; `verbose` lists every path, `quiet` prints only a failure.
 pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> std::io::Result<()> {

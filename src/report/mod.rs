@@ -14,6 +14,11 @@ use crate::audit::Finding;
 use crate::error::{Error, exit};
 use crate::plan::{Step, StepKind};
 
+/// Shows a path inside the root the way a process in the root would name it.
+pub fn show(rel: &std::path::Path) -> String {
+    format!("/{}", rel.display())
+}
+
 /// What kind of run this was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

@@ -1,0 +1,112 @@
+//! Reading files inside the root: resolved inside it ([`crate::resolve`]), regular files
+//! only (a FIFO or a device is refused, never waited on), opened without following a last link
+//! and without blocking, checked to be the inode the resolution found, and read with a limit.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::resolve::Resolved;
+use crate::root::{FileKind, Root};
+
+impl Root {
+    /// Opens the regular file `rel`, resolved inside the root: its real path, the open file and
+    /// its size; `None` when the path ends nowhere inside the root (a link that leaves the root
+    /// is followed only as far as the root's own tree goes). Anything but a regular file (a
+    /// FIFO, a device, a folder) is an error naming the path. The file is opened without
+    /// following a last link and without blocking, and must be the inode the resolution found.
+    pub fn open_regular(&mut self, rel: &Path) -> Result<Option<(PathBuf, fs::File, u64)>> {
+        let (real, meta) = match self.resolve(rel)? {
+            Resolved::Found(real, meta) => (real, meta),
+            Resolved::Missing(_) => return Ok(None),
+            Resolved::Loop => return Err(Error::input(&self.host(rel), "symlink loop")),
+        };
+        let host = self.host(&real);
+        if meta.kind != FileKind::File {
+            return Err(Error::input(&host, "not a regular file"));
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+            .open(&host)
+            .map_err(|e| Error::io("cannot open", &host, e))?;
+        let opened = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat", &host, e))?;
+        if !opened.is_file() || (opened.dev(), opened.ino()) != meta.id() {
+            return Err(Error::input(&host, "changed while being opened"));
+        }
+        Ok(Some((real, file, opened.len())))
+    }
+
+    /// Reads the regular file `rel` (see [`Root::open_regular`]) whole: its real path and
+    /// bytes. A file over `limit` bytes is an error naming the path and the limit.
+    pub fn read_regular(&mut self, rel: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let Some((real, file, len)) = self.open_regular(rel)? else {
+            return Ok(None);
+        };
+        let host = self.host(&real);
+        let too_large = || Error::input(&host, &format!("larger than the {limit} bytes read"));
+        if len > limit {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("cannot read", &host, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large());
+        }
+        Ok(Some((real, bytes)))
+    }
+
+    /// The first bytes (at most `buf.len()`) of the regular file `rel`; how many were read.
+    /// Anything that is not a readable regular file reads as nothing.
+    pub fn read_head(&mut self, rel: &Path, buf: &mut [u8]) -> usize {
+        match self.open_regular(rel) {
+            Ok(Some((_, mut file, _))) => file.read(buf).unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::root::tests::tree;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn reading_is_confined_to_the_root_and_to_regular_files() {
+        let (t, mut root) = tree();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        fs::write(outside.path(), b"P:busybox\nF:etc\nR:passwd\n\n").unwrap();
+        symlink(outside.path(), t.path().join("etc/abs")).unwrap();
+        let up = format!("../../../../../../..{}", outside.path().display());
+        symlink(&up, t.path().join("etc/rel")).unwrap();
+        for p in ["etc/abs", "etc/rel"] {
+            assert_eq!(root.read_regular(Path::new(p), 1 << 20).unwrap(), None);
+        }
+        nix::unistd::mkfifo(&t.path().join("etc/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = root
+            .read_regular(Path::new("etc/fifo"), 1 << 20)
+            .unwrap_err();
+        assert!(
+            e.to_string().ends_with("etc/fifo: not a regular file"),
+            "{e}"
+        );
+        fs::write(t.path().join("etc/big"), vec![b'x'; 100]).unwrap();
+        let e = root.read_regular(Path::new("etc/big"), 99).unwrap_err();
+        assert!(e.to_string().contains("larger than the 99 bytes"), "{e}");
+        let (real, bytes) = root
+            .read_regular(Path::new("etc/big"), 100)
+            .unwrap()
+            .unwrap();
+        assert_eq!((real, bytes.len()), (PathBuf::from("etc/big"), 100));
+        let mut head = [0u8; 4];
+        assert_eq!(root.read_head(Path::new("etc/fifo"), &mut head), 0);
+        assert_eq!(root.read_head(Path::new("etc/big"), &mut head), 4);
+    }
+}

@@ -1,0 +1,278 @@
+//! Following symlinks inside the root, the way the kernel would for a process chrooted there:
+//! absolute targets start again at the root, `..` never climbs above it, a path that ends in
+//! `/` must be a folder, and a chain longer than [`MAX_HOPS`] links is a loop. Nothing outside
+//! the root is ever looked at; every step is a cached `lstat` of [`Root`].
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::Result;
+use crate::root::{FileKind, Meta, Root};
+
+/// Links followed before a chain counts as a loop (Linux's own limit).
+pub const MAX_HOPS: usize = 40;
+
+/// Where a path ends once its symlinks are followed inside the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// An existing object that is not a symlink, at this real path inside the root.
+    Found(PathBuf, Meta),
+    /// The chain ends at a path that does not exist (or passes through a non-folder).
+    Missing(PathBuf),
+    /// More than [`MAX_HOPS`] links: a loop.
+    Loop,
+}
+
+/// Where a symlink ends, without the path: what discovery needs of 300 applet links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// An object that is not a symlink.
+    Found(Meta),
+    /// The chain ends at nothing.
+    Missing,
+    /// More than [`MAX_HOPS`] links.
+    Loop,
+}
+
+impl Root {
+    /// Follows every symlink in `rel` inside the root (see the module docs).
+    pub fn resolve(&mut self, rel: &Path) -> Result<Resolved> {
+        let mut pending = Vec::new();
+        push_steps(&mut pending, rel);
+        self.walk(PathBuf::new(), pending, 0)
+    }
+
+    /// Where the symlink `link` ends (every step of the way is a cached `lstat`).
+    pub fn link_end(&mut self, link: &Path) -> Result<End> {
+        let target = self.readlink(link)?;
+        let mut pending = Vec::new();
+        push_steps(&mut pending, &target);
+        let start = match (target.has_root(), link.parent()) {
+            (false, Some(dir)) => dir.to_path_buf(),
+            _ => PathBuf::new(),
+        };
+        Ok(match self.walk(start, pending, 1)? {
+            Resolved::Found(_, m) => End::Found(m),
+            Resolved::Missing(_) => End::Missing,
+            Resolved::Loop => End::Loop,
+        })
+    }
+
+    /// Resolves `pending` (a stack, next step last) from the real folder `cur`.
+    fn walk(
+        &mut self,
+        mut cur: PathBuf,
+        mut pending: Vec<Step>,
+        mut hops: usize,
+    ) -> Result<Resolved> {
+        while let Some(step) = pending.pop() {
+            let name = match step {
+                Step::Up => {
+                    cur.pop();
+                    continue;
+                }
+                Step::Dir => match self.lstat(&cur)? {
+                    Some(m) if m.kind == FileKind::Dir => continue,
+                    _ => return Ok(Resolved::Missing(cur)),
+                },
+                Step::Name(n) => n,
+            };
+            let next = cur.join(&name);
+            match self.lstat(&next)? {
+                None => return Ok(Resolved::Missing(next)),
+                Some(m) if m.kind == FileKind::Symlink => {
+                    hops += 1;
+                    if hops > MAX_HOPS {
+                        return Ok(Resolved::Loop);
+                    }
+                    let target = self.readlink(&next)?;
+                    if target.has_root() {
+                        cur = PathBuf::new();
+                    }
+                    push_steps(&mut pending, &target);
+                }
+                Some(m) => {
+                    if m.kind != FileKind::Dir && !pending.is_empty() {
+                        return Ok(Resolved::Missing(next));
+                    }
+                    cur = next;
+                }
+            }
+        }
+        match self.lstat(&cur)? {
+            Some(m) => Ok(Resolved::Found(cur, m)),
+            None => Ok(Resolved::Missing(cur)),
+        }
+    }
+
+    /// Resolves the folder part of `rel` but not its last name: the real path of the entry
+    /// itself (a symlink stays a symlink). `None` when the folder does not exist.
+    pub fn resolve_parent(&mut self, rel: &Path) -> Result<Option<PathBuf>> {
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            return Ok(None);
+        };
+        match self.resolve(parent)? {
+            Resolved::Found(dir, m) if m.kind == FileKind::Dir => Ok(Some(dir.join(name))),
+            _ => Ok(None),
+        }
+    }
+}
+
+enum Step {
+    Up,
+    Name(OsString),
+    /// The path so far must be a folder: the path ended in `/` or `/.`.
+    Dir,
+}
+
+/// Pushes the components of `path` onto the stack so that the first one is popped first.
+fn push_steps(stack: &mut Vec<Step>, path: &Path) {
+    let mut steps: Vec<Step> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Step::Name(n.to_os_string())),
+            Component::ParentDir => Some(Step::Up),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.ends_with(b"/") || bytes.ends_with(b"/.") {
+        steps.push(Step::Dir);
+    }
+    stack.extend(steps.into_iter().rev());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::root::tests::tree;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    fn found(r: Resolved) -> PathBuf {
+        match r {
+            Resolved::Found(p, _) => p,
+            other => panic!("expected Found, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn absolute_targets_restart_at_the_root() {
+        let (t, mut root) = tree();
+        symlink("/bin/busybox", t.path().join("usr/bin/ls")).unwrap();
+        assert_eq!(
+            found(root.resolve(Path::new("usr/bin/ls")).unwrap()),
+            Path::new("bin/busybox")
+        );
+    }
+
+    #[test]
+    fn relative_targets_start_at_the_links_folder_and_chains_are_followed() {
+        let (t, mut root) = tree();
+        symlink("../../bin/busybox", t.path().join("usr/bin/a")).unwrap();
+        symlink("a", t.path().join("usr/bin/b")).unwrap();
+        assert_eq!(
+            found(root.resolve(Path::new("usr/bin/b")).unwrap()),
+            Path::new("bin/busybox")
+        );
+    }
+
+    #[test]
+    fn dot_dot_never_climbs_above_the_root() {
+        let (t, mut root) = tree();
+        symlink("../../../../../../bin/busybox", t.path().join("usr/bin/up")).unwrap();
+        assert_eq!(
+            found(root.resolve(Path::new("usr/bin/up")).unwrap()),
+            Path::new("bin/busybox")
+        );
+        symlink("../../../../../../etc/hostname", t.path().join("usr/bin/h")).unwrap();
+        assert_eq!(
+            root.resolve(Path::new("usr/bin/h")).unwrap(),
+            Resolved::Missing(PathBuf::from("etc/hostname"))
+        );
+    }
+
+    #[test]
+    fn folder_symlinks_are_followed() {
+        let (t, mut root) = tree();
+        fs::create_dir_all(t.path().join("usr/sbin")).unwrap();
+        symlink("usr/sbin", t.path().join("sbin")).unwrap();
+        symlink("/bin/busybox", t.path().join("usr/sbin/x")).unwrap();
+        assert_eq!(
+            found(root.resolve(Path::new("sbin/x")).unwrap()),
+            Path::new("bin/busybox")
+        );
+        assert_eq!(
+            root.resolve_parent(Path::new("sbin/x")).unwrap(),
+            Some(PathBuf::from("usr/sbin/x"))
+        );
+    }
+
+    #[test]
+    fn link_ends_are_found_for_absolute_and_relative_targets() {
+        let (t, mut root) = tree();
+        fs::write(t.path().join("usr/bin/busybox"), b"another").unwrap();
+        symlink("/bin/busybox", t.path().join("usr/bin/a")).unwrap();
+        symlink("/bin/busybox", t.path().join("etc/b")).unwrap();
+        symlink("busybox", t.path().join("usr/bin/rel")).unwrap();
+        symlink("../bin/busybox", t.path().join("etc/rel")).unwrap();
+        let id = |root: &mut Root, p: &str| match root.link_end(Path::new(p)).unwrap() {
+            End::Found(m) => m.id(),
+            other => panic!("{p}: {other:?}"),
+        };
+        let bin = id(&mut root, "usr/bin/a");
+        assert_eq!(id(&mut root, "etc/b"), bin);
+        assert_eq!(id(&mut root, "etc/rel"), bin);
+        assert_ne!(
+            id(&mut root, "usr/bin/rel"),
+            bin,
+            "a relative target depends on its folder"
+        );
+    }
+
+    #[test]
+    fn loops_are_reported_not_followed_forever() {
+        let (t, mut root) = tree();
+        symlink("b", t.path().join("usr/bin/a")).unwrap();
+        symlink("a", t.path().join("usr/bin/b")).unwrap();
+        assert_eq!(
+            root.resolve(Path::new("usr/bin/a")).unwrap(),
+            Resolved::Loop
+        );
+        symlink("self", t.path().join("usr/bin/self")).unwrap();
+        assert_eq!(
+            root.resolve(Path::new("usr/bin/self")).unwrap(),
+            Resolved::Loop
+        );
+    }
+
+    #[test]
+    fn a_file_in_the_middle_of_a_path_is_missing() {
+        let (t, mut root) = tree();
+        symlink("/bin/busybox/x", t.path().join("usr/bin/n")).unwrap();
+        assert_eq!(
+            root.resolve(Path::new("usr/bin/n")).unwrap(),
+            Resolved::Missing(PathBuf::from("bin/busybox"))
+        );
+    }
+
+    #[test]
+    fn a_trailing_slash_needs_a_folder_as_the_kernel_does() {
+        let (t, mut root) = tree();
+        symlink("/bin/busybox/", t.path().join("usr/bin/slash")).unwrap();
+        symlink("/bin/busybox/.", t.path().join("usr/bin/dot")).unwrap();
+        symlink("/usr/bin/", t.path().join("etc/dir")).unwrap();
+        for p in ["usr/bin/slash", "usr/bin/dot"] {
+            assert_eq!(
+                root.link_end(Path::new(p)).unwrap(),
+                End::Missing,
+                "{p} is dead for the kernel (ENOTDIR)"
+            );
+        }
+        assert!(matches!(
+            root.resolve(Path::new("etc/dir")).unwrap(),
+            Resolved::Found(_, m) if m.kind == FileKind::Dir
+        ));
+    }
+}
