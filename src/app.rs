@@ -195,7 +195,6 @@ fn note_prunable(
 
 /// The walk of the whole root, on a thread of its own (when started) until it is first needed.
 struct Walk {
-    host: PathBuf,
     running: Option<Thread<WholeRoot>>,
     done: Option<WholeRoot>,
 }
@@ -204,22 +203,17 @@ impl Walk {
     fn start(host: &Path, now: bool) -> Walk {
         let owned = host.to_path_buf();
         Walk {
-            host: host.to_path_buf(),
             running: now.then(|| sys::spawn(move || audit::walk_whole_root(&owned))),
             done: None,
         }
     }
 
-    /// What the walk saw, once it is done (walked here when no thread ran or it failed).
+    /// What the walk saw, once it is done. (A thread that could not start ran the walk at
+    /// once; one that was never started is never asked.)
     fn get(&mut self) -> &mut WholeRoot {
         let running = &mut self.running;
-        let host = &self.host;
-        self.done.get_or_insert_with(|| {
-            running
-                .take()
-                .and_then(Thread::join)
-                .unwrap_or_else(|| audit::walk_whole_root(host))
-        })
+        self.done
+            .get_or_insert_with(|| running.take().and_then(Thread::join).unwrap_or_default())
     }
 }
 
