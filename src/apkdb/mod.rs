@@ -135,22 +135,12 @@ fn db_path(dir: &[u8], name: &[u8]) -> PathBuf {
     Path::new(OsStr::from_bytes(dir)).join(OsStr::from_bytes(name))
 }
 
-/// Where a file the database names lies now.
-enum Place {
-    /// Present at this real path inside the root.
-    Present(PathBuf),
-    /// Not there (its folder or the file is missing).
-    Missing,
-}
-
-fn place(root: &mut Root, dir: &[u8], name: &[u8]) -> Result<Place> {
-    let Some(real) = root.resolve_parent(&db_path(dir, name))? else {
-        return Ok(Place::Missing);
-    };
-    Ok(match root.lstat(&real)? {
-        Some(_) => Place::Present(real),
-        None => Place::Missing,
-    })
+/// Whether a file the database names is in the root (its folder and the file exist).
+fn is_present(root: &mut Root, dir: &[u8], name: &[u8]) -> Result<bool> {
+    match root.resolve_parent(&db_path(dir, name))? {
+        Some(real) => Ok(root.lstat(&real)?.is_some()),
+        None => Ok(false),
+    }
 }
 
 impl Installed {
@@ -197,20 +187,25 @@ impl Installed {
                 dropped_names.push(r.name());
                 continue;
             }
+            // Which of its files the strip removes: the folders' resolution is cached, so a
+            // package the strip does not touch costs no syscall.
             let mut gone: FastSet<(&[u8], &[u8])> = FastSet::default();
-            let mut present = false;
             for (dir, name) in r.file_pairs() {
-                match place(root, dir, name)? {
-                    Place::Present(real) if removed.contains(real.as_os_str()) => {
-                        gone.insert((dir, name));
-                    }
-                    Place::Present(_) => present = true,
-                    Place::Missing => {}
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                    && removed.contains(real.as_os_str())
+                {
+                    gone.insert((dir, name));
                 }
             }
             if gone.is_empty() {
                 out.extend_from_slice(r.raw);
-            } else if !present {
+                continue;
+            }
+            let mut present = false;
+            for (dir, name) in r.file_pairs().filter(|pair| !gone.contains(pair)) {
+                present |= is_present(root, dir, name)?;
+            }
+            if !present {
                 dropped.push(Package::of(r));
                 dropped_names.push(r.name());
             } else {
@@ -237,7 +232,7 @@ impl Installed {
         let mut out = Vec::new();
         for r in &self.db.records {
             for (dir, name) in r.file_pairs() {
-                if let Place::Missing = place(root, dir, name)? {
+                if !is_present(root, dir, name)? {
                     out.push((Package::of(r), db_path(dir, name)));
                 }
             }
