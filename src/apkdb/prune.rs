@@ -210,3 +210,109 @@ fn unowned_needs<'a>(
     }
     Ok(needs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apkdb::{INSTALLED, Source, WORLD, load};
+    use std::fs;
+
+    /// A root with `db` as its database, `world`, and the files the records name.
+    fn prunable_of(db: &str, world: &str, keep: &[&str], unowned: &[(&str, &[u8])]) -> Vec<String> {
+        let t = tempfile::tempdir().unwrap();
+        for d in [
+            "lib/apk/db",
+            "etc/apk",
+            "usr/lib",
+            "usr/bin",
+            "usr/local/bin",
+        ] {
+            fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        fs::write(t.path().join(INSTALLED), db).unwrap();
+        fs::write(t.path().join(WORLD), world).unwrap();
+        let mut dir = String::new();
+        for line in db.lines() {
+            if let Some(d) = line.strip_prefix("F:") {
+                dir = d.to_string();
+            } else if let Some(f) = line.strip_prefix("R:") {
+                fs::write(t.path().join(&dir).join(f), b"x").unwrap();
+            }
+        }
+        for (path, bytes) in unowned {
+            fs::write(t.path().join(path), bytes).unwrap();
+        }
+        let mut root = Root::open(t.path()).unwrap();
+        let Source::Read(installed) = load(&mut root, false).unwrap() else {
+            panic!("no database")
+        };
+        let files: Vec<PathBuf> = ["usr/local/bin/app", "usr/local/bin/tool"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| t.path().join(p).exists())
+            .collect();
+        let keep: Vec<String> = keep.iter().map(|k| k.to_string()).collect();
+        let p = installed.prunable(&mut root, &keep, &files).unwrap();
+        p.packages.into_iter().map(|p| p.package.name).collect()
+    }
+
+    const DB: &str = "\
+P:musl\nV:1\np:so:libc.musl-x86_64.so.1=1\nF:usr/lib\nR:libc.so\n\n\
+P:apk-tools\nV:2\nD:musl>=1.2 so:libssl.so.3 zlib !apk-tools-static\nF:usr/bin\nR:apk\n\n\
+P:libssl3\nV:3\nD:so:libcrypto.so.3\np:so:libssl.so.3=3\nF:usr/lib\nR:libssl.so.3\n\n\
+P:libcrypto3\nV:3\np:so:libcrypto.so.3=3\nF:usr/lib\nR:libcrypto.so.3\n\n\
+P:zlib\nV:1\np:so:libz.so.1=1\nF:usr/lib\nR:libz.so.1\n\n\
+P:python3\nV:3.12\nD:so:libz.so.1\np:cmd:python3=3.12\nF:usr/bin\nR:python3\n\n\
+P:python3-tls\nV:3.12\ni:python3 libssl3\nF:usr/lib\nR:tls.py\n\n\
+P:ca-certificates-bundle\nV:1\nF:usr/lib\nR:cert.pem\n\n";
+
+    #[test]
+    fn only_what_apk_needed_is_prunable() {
+        let got = prunable_of(DB, "apk-tools\nmusl\n", &[], &[]);
+        assert_eq!(
+            got,
+            ["libssl3", "libcrypto3", "zlib", "python3", "python3-tls"]
+        );
+    }
+
+    #[test]
+    fn world_keeps_through_provides_and_versions_are_ignored() {
+        // `cmd:python3` names python3; its `so:libz.so.1` keeps zlib.
+        let got = prunable_of(DB, "musl cmd:python3>=3\n", &[], &[]);
+        assert_eq!(got, ["libssl3", "libcrypto3", "python3-tls"]);
+    }
+
+    #[test]
+    fn keep_keeps_a_package_with_its_dependencies_and_install_if_follows() {
+        // python3 and libssl3 stay: python3-tls's conditions all stay, so it does too.
+        let got = prunable_of(DB, "musl\n", &["python3", "libssl3"], &[]);
+        assert_eq!(got, Vec::<String>::new());
+        let got = prunable_of(DB, "musl\n", &["python3"], &[]);
+        assert_eq!(got, ["libssl3", "libcrypto3", "python3-tls"]);
+    }
+
+    #[test]
+    fn unowned_files_keep_what_they_need() {
+        // A script whose interpreter python3 owns keeps python3 (and zlib).
+        let script: (&str, &[u8]) = ("usr/local/bin/tool", b"#!/usr/bin/python3\n");
+        let got = prunable_of(DB, "musl\n", &[], &[script]);
+        assert_eq!(got, ["libssl3", "libcrypto3", "python3-tls"]);
+        // A file that is neither ELF nor script needs nothing.
+        let data: (&str, &[u8]) = ("usr/local/bin/app", b"plain data");
+        let got = prunable_of(DB, "musl\n", &[], &[data]);
+        assert_eq!(
+            got,
+            ["libssl3", "libcrypto3", "zlib", "python3", "python3-tls"]
+        );
+    }
+
+    #[test]
+    fn conflicts_are_not_dependencies_and_by_definition_packages_satisfy_nothing() {
+        // busybox provides /bin/sh, yet leaves by definition: the dependency on it keeps nothing.
+        let db = "P:busybox\nV:1\np:/bin/sh cmd:sh\nF:usr/bin\nR:busybox\n\n\
+P:base\nV:1\nD:/bin/sh !zlib\nF:usr/lib\nR:base.conf\n\n\
+P:zlib\nV:1\nF:usr/lib\nR:libz.so.1\n\n";
+        let got = prunable_of(db, "base\n", &[], &[]);
+        assert_eq!(got, ["zlib"]);
+    }
+}
