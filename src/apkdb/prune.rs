@@ -49,13 +49,13 @@ fn token(word: &[u8]) -> Option<&[u8]> {
     (!word.starts_with(b"!") && !word.is_empty()).then(|| name_of(word))
 }
 
-/// The words of every `key:` line of a record.
-fn words<'r, 'a>(r: &'r Record<'a>, key: u8) -> impl Iterator<Item = &'a [u8]> + 'r {
-    r.fields
-        .iter()
-        .filter(move |(k, _)| *k == key)
-        .flat_map(|(_, v)| v.split(|&b| b == b' '))
-        .filter(|w| !w.is_empty())
+/// The tokens of the words of every `key:` line of a record (see [`token`]).
+fn tokens<'a>(r: &Record<'a>, key: u8) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    for (_, v) in r.fields.iter().filter(|(k, _)| *k == key) {
+        out.extend(v.split(|&b| b == b' ').filter_map(token));
+    }
+    out
 }
 
 /// `/` and a path inside the root: the form path tokens take.
@@ -86,7 +86,7 @@ impl Installed {
         let mut providers: Vec<(Vec<u8>, usize)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
             let mut tokens: Vec<Vec<u8>> = vec![r.name().to_vec()];
-            tokens.extend(words(r, b'p').filter_map(token).map(<[u8]>::to_vec));
+            tokens.extend(self::tokens(r, b'p').into_iter().map(<[u8]>::to_vec));
             for (dir, name) in r.file_pairs() {
                 let path = db_path(dir, name);
                 if let Some(real) = root.resolve_parent(&path)? {
@@ -126,7 +126,7 @@ impl Installed {
                 for i in provided(t) {
                     if !stay[i] && !by_definition[i] {
                         stay[i] = true;
-                        pending.extend(words(&records[i], b'D').filter_map(token));
+                        pending.extend(tokens(&records[i], b'D'));
                     }
                 }
             }
@@ -136,7 +136,7 @@ impl Installed {
                 !stay[i]
                     && !by_definition[i]
                     && records[i].get(b'i').is_some()
-                    && words(&records[i], b'i').all(satisfied)
+                    && tokens(&records[i], b'i').into_iter().all(satisfied)
             });
             match installed_if {
                 Some(i) => pending.push(records[i].name()),
