@@ -72,7 +72,10 @@ done
 # Checks one built image of example $1 in form $2 (image $3, build log $4).
 check_image() {
   local ex=$1 form=$2 img=$3 log=$4 name="$label $1/$2" m=$work/rootfs
-  grep -q 'alpine-strip: stripped /' "$log" || [ "$form" = flat ] || bad "$name: the build log shows no strip"
+  # Docker's classic builder can drop the output of a step that exits at once (its attach
+  # races the process): there the files below are the proof.
+  grep -q 'alpine-strip: stripped /' "$log" || [ "$form" = flat ] || [ "${classic:-}" = 1 ] ||
+    bad "$name: the build log shows no strip"
   rm -rf "$m"; mkdir "$m"; rootfs "$img" "$m"
   for p in bin/busybox sbin/apk lib/libapk.so.2.14.0 usr/bin/ssl_client strip bin/sh; do
     check "$name: /$p is gone" absent "$m/$p"
@@ -214,9 +217,13 @@ version=$(D version --format '{{.Server.Version}}')
 signal() {
   printf '%s\n' 'ARG BASE' 'ARG TOOL' 'FROM ${TOOL} AS tool' 'FROM ${BASE}' \
     'COPY --from=tool /strip /strip' 'RUN ["/strip", "-v", "--no-audit"]' >"$work/tool/Dockerfile.signal"
-  DOCKER_BUILDKIT=$2 D build --progress plain --network none --no-cache \
-    -f "$work/tool/Dockerfile.signal" --build-arg BASE=localhost/alpine:3.20 \
-    --build-arg TOOL=localhost/alpine-strip "$work/tool" >"$work/signal.log" 2>&1 || true
+  # Up to three tries: the classic builder may drop a quick step's output (see check_image).
+  for _ in 1 2 3; do
+    DOCKER_BUILDKIT=$2 D build --progress plain --network none --no-cache \
+      -f "$work/tool/Dockerfile.signal" --build-arg BASE=localhost/alpine:3.20 \
+      --build-arg TOOL=localhost/alpine-strip "$work/tool" >"$work/signal.log" 2>&1 || true
+    grep -q "container detected: $1" "$work/signal.log" && break
+  done
   check "$label the strip sees: container detected: $1" grep -q "container detected: $1" "$work/signal.log"
 }
 label="docker $version BuildKit:"
@@ -236,6 +243,7 @@ check "$label server/flat: its health command runs" \
   grep -q 'hello from /usr/local/bin/server' <(D run --rm --network none localhost/e2e-server-flat --health)
 
 label="docker $version classic builder:"
+classic=1
 echo; echo "e2e: == $label copy (RUN --mount needs BuildKit: the mount and flat forms are BuildKit's) =="
 build() {
   DOCKER_BUILDKIT=0 D build --network none --build-arg BASE=localhost/alpine:3.20 \
