@@ -12,6 +12,8 @@ if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
    ! rustup target list --installed --toolchain "$nightly" | grep -q x86_64-unknown-linux-musl; then
   rustup toolchain install "$nightly" --profile minimal -c rust-src -t x86_64-unknown-linux-musl
 fi
+# -Z build-std rebuilds std from its source for every target.
+rustup -q component add --toolchain "$nightly" rust-src
 
 need=()
 command -v buildah >/dev/null || need+=(buildah)
