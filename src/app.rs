@@ -6,20 +6,20 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use crate::apkdb::lock;
 use crate::apkdb::{self, Db, Installed, Source};
-use crate::apply::{self, Skip};
-use crate::audit::{self, WholeRoot};
 use crate::cli::Options;
-use crate::discover::{self, Found};
 use crate::error::{Error, Result, exit};
 use crate::guard;
 use crate::hash::FastSet;
-use crate::lock;
-use crate::plan::{self, Plan};
+use crate::os::sys::{self, Thread};
 use crate::report::{DbStatus, Mode, Outcome, Report};
 use crate::root::Root;
-use crate::scan::{BIN_DIRS, Listing};
-use crate::sys::{self, Thread};
+use crate::stage::apply::{self, Skip};
+use crate::stage::audit::{self, WholeRoot};
+use crate::stage::discover::{self, Found};
+use crate::stage::plan::{self, Plan};
+use crate::stage::scan::{BIN_DIRS, Listing};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -232,7 +232,7 @@ fn loops(found: &Found) -> Vec<Skip> {
             path: p.clone(),
             reason: format!(
                 "symlink loop (more than {} links), left alone",
-                crate::resolve::MAX_HOPS
+                crate::root::resolve::MAX_HOPS
             ),
         })
         .collect()

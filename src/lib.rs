@@ -1,30 +1,23 @@
 //! alpine-strip: turns an Alpine root distroless in one process, then removes itself.
 //!
-//! The pipeline, one module per stage:
-//! [`scan`] and [`discover`] (inside the root, through [`root`], [`resolve`] and [`read`]) -> [`plan`] -> [`apply`]
-//! -> [`apkdb`] (keep the apk database true) -> [`audit`] -> [`report`]. [`app`] strings
-//! them together; [`guard`] refuses to strip a host; [`cli`] reads the command line; [`alloc`] is the
-//! binary's allocator.
+//! The layers, from the bottom:
+//! - [`os`]: the only `unsafe` (syscall wrappers) and the binary's allocator;
+//! - [`root`]: the root being stripped: paths resolved inside it, confined reads, folder
+//!   listings, the walk of the whole root;
+//! - [`format`]: readers of untrusted bytes found in the root (ELF, `#!`);
+//! - [`apkdb`]: apk's state (the installed database, world, the lock, `--prune`'s closure);
+//! - [`stage`]: the pipeline's stages, scan and discover -> plan -> apply -> audit;
+//! - [`app`] strings the stages together, [`guard`] refuses to strip a host, [`cli`] reads the
+//!   command line, [`report`] renders the outcome, [`error`] is every failure with its path.
 
-pub mod alloc;
 pub mod apkdb;
 pub mod app;
-pub mod apply;
-pub mod audit;
 pub mod cli;
-pub mod dir;
-pub mod discover;
-pub mod elf;
 pub mod error;
+pub mod format;
 pub mod guard;
 pub mod hash;
-pub mod lock;
-pub mod plan;
-pub mod read;
+pub mod os;
 pub mod report;
-pub mod resolve;
 pub mod root;
-pub mod scan;
-pub mod script;
-pub mod sys;
-pub mod walk;
+pub mod stage;

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use alpine_strip::alloc::Bump;
 use alpine_strip::app;
 use alpine_strip::cli::{self, Command, HELP};
 use alpine_strip::error::exit;
+use alpine_strip::os::alloc::Bump;
 use alpine_strip::report::{Mode, Report, human, json};
 use std::path::PathBuf;
 

@@ -16,7 +16,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::sys::{self, Thread};
+use crate::os::sys::{self, Thread};
 
 /// A new version of a file, written beside it, not yet synced or in place.
 pub struct Staged {

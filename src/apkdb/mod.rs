@@ -10,6 +10,7 @@
 //! stops the run before anything is removed.
 
 pub mod atomic;
+pub mod lock;
 pub mod parse;
 pub mod prune;
 pub mod world;

@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use super::parse::Record;
 use super::world::name_of;
 use super::{BY_DEFINITION, Installed, Package, db_path};
-use crate::elf;
 use crate::error::Result;
+use crate::format::elf;
+use crate::format::script;
 use crate::hash::FastSet;
-use crate::resolve::Resolved;
+use crate::root::resolve::Resolved;
 use crate::root::{FileKind, Root};
-use crate::script;
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
 pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use crate::apkdb::prune::Pruned;
-use crate::audit::FindingKind;
-use crate::plan::StepKind;
 use crate::report::show;
 use crate::report::{Mode, Outcome, Report};
+use crate::stage::audit::FindingKind;
+use crate::stage::plan::StepKind;
 
 /// Writes the report; `verbose` lists every path, `quiet` prints only a failure.
 pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> std::io::Result<()> {

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::plan::StepKind;
 use crate::report::{DbStatus, Report};
+use crate::stage::plan::StepKind;
 
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 
 use crate::apkdb::Package;
 use crate::apkdb::prune::Pruned;
-use crate::apply::Skip;
-use crate::audit::Finding;
 use crate::error::{Error, exit};
-use crate::plan::{Step, StepKind};
+use crate::stage::apply::Skip;
+use crate::stage::audit::Finding;
+use crate::stage::plan::{Step, StepKind};
 
 /// Shows a path inside the root the way a process in the root would name it.
 pub fn show(rel: &std::path::Path) -> String {

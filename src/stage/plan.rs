@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::discover::{Found, Item};
 use crate::error::Result;
 use crate::hash::FastSet;
 use crate::root::{FileKind, Root};
+use crate::stage::discover::{Found, Item};
 
 /// Why a path is removed; the order of the variants is the order of removal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,13 +10,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::{self, Source};
-use crate::discover::Found;
 use crate::error::{Error, Result};
-use crate::resolve::Resolved;
+use crate::format::script;
+use crate::root::resolve::Resolved;
+use crate::root::walk;
 use crate::root::{FileKind, Root};
-use crate::scan::Listing;
-use crate::script;
-use crate::walk;
+use crate::stage::discover::Found;
+use crate::stage::scan::Listing;
 
 /// Names of shells, and of busybox builds that carry one.
 pub const SHELLS: [&[u8]; 12] = [
@@ -250,8 +250,8 @@ fn mode_findings(out: &mut Vec<Finding>, path: PathBuf, mode: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::discover;
-    use crate::scan::BIN_DIRS;
+    use crate::stage::discover::discover;
+    use crate::stage::scan::BIN_DIRS;
     use std::fs;
     use std::os::unix::fs::{PermissionsExt, symlink};
 

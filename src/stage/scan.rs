@@ -10,7 +10,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::resolve::Resolved;
+use crate::root::resolve::Resolved;
 use crate::root::{FileKind, Root};
 
 /// Where Alpine (and images built on it) put programs.

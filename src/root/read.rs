@@ -1,4 +1,4 @@
-//! Reading files inside the root: resolved inside it ([`crate::resolve`]), regular files
+//! Reading files inside the root: resolved inside it ([`crate::root::resolve`]), regular files
 //! only (a FIFO or a device is refused, never waited on), opened without following a last link
 //! and without blocking, checked to be the inode the resolution found, and read with a limit.
 
@@ -8,7 +8,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::resolve::Resolved;
+use crate::root::resolve::Resolved;
 use crate::root::{FileKind, Root};
 
 impl Root {

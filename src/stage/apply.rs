@@ -13,8 +13,8 @@ use nix::unistd::{AccessFlags, access};
 
 use crate::error::is_absent;
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step, StepKind};
 use crate::root::Root;
+use crate::stage::plan::{Plan, Step, StepKind};
 
 /// A path the strip left in place, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]

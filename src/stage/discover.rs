@@ -11,11 +11,11 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::resolve::{End, Resolved};
+use crate::os::sys;
+use crate::root::resolve::{End, Resolved};
+use crate::root::walk;
 use crate::root::{FileKind, Meta, Root};
-use crate::scan::{LIB_DIRS, Listing};
-use crate::sys;
-use crate::walk;
+use crate::stage::scan::{LIB_DIRS, Listing};
 
 const BUSYBOX_NAMES: [&[u8]; 3] = [b"busybox", b"busybox.static", b"busybox-extras"];
 const APK_NAMES: [&[u8]; 2] = [b"apk", b"apk.static"];
@@ -191,7 +191,7 @@ fn exe_path() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::BIN_DIRS;
+    use crate::stage::scan::BIN_DIRS;
     use std::fs;
     use std::os::unix::fs::symlink;
 

@@ -14,8 +14,8 @@ use nix::fcntl::{AT_FDCWD, OFlag, openat};
 use nix::libc;
 use nix::sys::stat::{FileStat, Mode, fstatat};
 
+use crate::os::sys;
 use crate::root::FileKind;
-use crate::sys;
 
 /// Bytes of entries read per `getdents64` call: a 300-link bin folder in one call.
 const BUF: usize = 16 * 1024;

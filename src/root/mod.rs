@@ -4,8 +4,13 @@
 //! shown with a leading slash. [`Root`] answers `lstat` (cached: resolving 300 links to
 //! `/bin/busybox` costs one `readlink` each and nothing more), `readlink`, `unlink` and opens
 //! folders, each on a host path built in one reused buffer (no allocation). How symlinks are
-//! followed inside the root is [`crate::resolve`]'s; how files in it are read,
-//! [`crate::read`]'s.
+//! followed inside the root is [`crate::root::resolve`]'s; how files in it are read,
+//! [`crate::root::read`]'s.
+
+pub mod dir;
+pub mod read;
+pub mod resolve;
+pub mod walk;
 
 use std::ffi::{CStr, OsString};
 use std::fs;
@@ -13,10 +18,10 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::dir::Dir;
 use crate::error::{Error, Result, is_absent};
 use crate::hash::FastMap;
-use crate::sys;
+use crate::os::sys;
+use crate::root::dir::Dir;
 
 /// What kind of filesystem object a path is, without following it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
