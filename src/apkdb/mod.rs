@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::hash::FastSet;
 use crate::report::show;
-use crate::root::Root;
+use crate::root::{InRoot, Root};
 use parse::{Database, ParseError, Record};
 
 /// Packages the strip removes by definition, whatever files they own: busybox and its
@@ -80,7 +80,7 @@ pub enum Source {
 #[derive(Debug)]
 pub struct Installed {
     /// Real path inside the root.
-    pub path: PathBuf,
+    pub path: InRoot,
     db: Database<'static>,
 }
 
@@ -99,11 +99,11 @@ pub enum Db {
 #[derive(Debug)]
 pub struct Changes {
     /// Real path of the database inside the root.
-    pub installed: PathBuf,
+    pub installed: InRoot,
     /// Its new bytes, when it changes.
     pub new_installed: Option<Vec<u8>>,
     /// Real path of world and its new bytes, when world changes.
-    pub world: Option<(PathBuf, Vec<u8>)>,
+    pub world: Option<(InRoot, Vec<u8>)>,
     /// Packages that leave the database, in database order.
     pub dropped: Vec<Package>,
     /// Packages that stay with the entries of removed files taken out.

@@ -194,8 +194,8 @@ fn unowned_needs<'a>(
     for rel in unowned {
         let mut magic = [0u8; 4];
         if root.read_head(rel, &mut magic) == 4 && &magic == b"\x7fELF" {
-            if let Ok(Some((_, file, len))) = root.open_regular(rel) {
-                for soname in elf::needed(&file, len) {
+            if let Ok(Some(o)) = root.open_regular(rel) {
+                for soname in elf::needed(&o.file, o.len) {
                     let mut t = b"so:".to_vec();
                     t.extend_from_slice(&soname);
                     needs.push(t);

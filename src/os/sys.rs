@@ -18,15 +18,17 @@ use std::ptr::null_mut;
 
 use nix::libc;
 
-/// `statx(2)` of a path, not following a last symlink: `lstat` plus the file's attributes
-/// (musl falls back to `fstatat` on kernels without statx; the attributes then read as none).
-pub fn lstatx(c: &CStr) -> io::Result<libc::statx> {
+/// `statx(2)` of the path `c` relative to the folder `dir`, not following a last symlink:
+/// `lstat` plus the file's attributes (musl falls back to `fstatat` on kernels without statx;
+/// the attributes then read as none).
+pub fn lstatx_at(dir: BorrowedFd, c: &CStr) -> io::Result<libc::statx> {
     let mut st = std::mem::MaybeUninit::<libc::statx>::uninit();
-    // SAFETY: `c` is NUL-terminated and `st` is writable for one `statx`, which the call fills
-    // on success (return 0) and leaves unread otherwise.
+    // SAFETY: `dir` is an open descriptor for as long as the borrow lasts, `c` is
+    // NUL-terminated and `st` is writable for one `statx`, which the call fills on success
+    // (return 0) and leaves unread otherwise.
     let rc = unsafe {
         libc::statx(
-            libc::AT_FDCWD,
+            dir.as_raw_fd(),
             c.as_ptr(),
             libc::AT_SYMLINK_NOFOLLOW,
             libc::STATX_BASIC_STATS,
@@ -40,13 +42,22 @@ pub fn lstatx(c: &CStr) -> io::Result<libc::statx> {
     Ok(unsafe { st.assume_init() })
 }
 
-/// `readlink(2)` into a stack buffer: `std::fs::read_link` allocates a buffer, grows it and
-/// shrinks it for every link, and the strip reads hundreds of applet links.
-pub fn read_link(c: &CStr) -> io::Result<PathBuf> {
+/// `readlinkat(2)` of the path `c` relative to the folder `dir`, into a stack buffer:
+/// `std::fs::read_link` (and nix's `readlinkat`) allocate a buffer and grow it for every link,
+/// and the strip reads hundreds of applet links.
+pub fn read_link_at(dir: BorrowedFd, c: &CStr) -> io::Result<PathBuf> {
     let mut buf = [0u8; 4096];
-    // SAFETY: `c` is a NUL-terminated path and `buf` is writable for `buf.len()` bytes;
-    // readlink writes at most that many and returns how many it wrote, or -1.
-    let n = unsafe { libc::readlink(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: `dir` is an open descriptor for as long as the borrow lasts, `c` is a
+    // NUL-terminated path and `buf` is writable for `buf.len()` bytes; readlinkat writes at
+    // most that many and returns how many it wrote, or -1.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
     if n == buf.len() {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));

@@ -1,4 +1,6 @@
-//! Reading a folder: one `openat`, `getdents64` into a stack buffer, one `close`.
+//! Reading a folder: one `openat2` (or `openat`) confined to the root, `getdents64` into a
+//! stack buffer, one `close`. Each entry comes as an [`InRoot`] path: a listing is one of the
+//! two things (with the resolver) that make such paths.
 //!
 //! `std::fs::read_dir` goes through musl's `opendir`, which adds an `fcntl` and a heap buffer of
 //! 2 KiB per folder (so an `mmap`/`munmap` pair and, for a bin folder of 300 links, five
@@ -10,27 +12,25 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
-use nix::fcntl::{AT_FDCWD, OFlag, openat};
 use nix::libc;
-use nix::sys::stat::{FileStat, Mode, fstatat};
+use nix::sys::stat::{FileStat, fstatat};
 
 use crate::os::sys;
-use crate::root::FileKind;
+use crate::root::{FileKind, InRoot};
 
 /// Bytes of entries read per `getdents64` call: a 300-link bin folder in one call.
 const BUF: usize = 16 * 1024;
 
-/// An open folder.
+/// An open folder of the root (see [`crate::root::Root::open_dir`]).
 pub struct Dir {
     fd: OwnedFd,
+    path: InRoot,
 }
 
 impl Dir {
-    /// Opens the folder at `path`; a symlink is not followed (`O_NOFOLLOW`).
-    pub fn open(path: &CStr) -> io::Result<Dir> {
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let fd = openat(AT_FDCWD, path, flags, Mode::empty())?;
-        Ok(Dir { fd })
+    /// The folder open as `fd`, at the real path `path` inside the root.
+    pub(in crate::root) fn new(fd: OwnedFd, path: InRoot) -> Dir {
+        Dir { fd, path }
     }
 
     /// `lstat` of the entry `name` of this folder.
@@ -42,8 +42,8 @@ impl Dir {
         )?)
     }
 
-    /// Calls `f` with the name and kind of every entry but `.` and `..`, in the folder's order.
-    pub fn for_each(&self, mut f: impl FnMut(&CStr, FileKind) -> io::Result<()>) -> io::Result<()> {
+    /// Calls `f` with the path and kind of every entry but `.` and `..`, in the folder's order.
+    pub fn for_each(&self, mut f: impl FnMut(InRoot, FileKind)) -> io::Result<()> {
         let mut buf = [0u8; BUF];
         loop {
             let n = sys::getdents64(self.fd.as_fd(), &mut buf)?;
@@ -58,7 +58,7 @@ impl Dir {
                         libc::DT_UNKNOWN => self.kind_of(name)?,
                         t => kind_of_dtype(t),
                     };
-                    f(name, kind)?;
+                    f(self.path.child(name.to_bytes()), kind);
                 }
                 records = records.get(len..).unwrap_or_default();
             }
@@ -95,22 +95,24 @@ fn kind_of_dtype(t: u8) -> FileKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::CString;
+    use crate::error::Error;
+    use crate::root::Root;
     use std::fs;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
+    use std::path::Path;
 
-    fn c(p: &std::path::Path) -> CString {
-        CString::new(p.as_os_str().as_bytes()).unwrap()
+    /// The root folder `p` itself, open.
+    fn open(p: &Path) -> Dir {
+        Root::open(p).unwrap().open_dir(&InRoot::top()).unwrap()
     }
 
-    fn list(p: &std::path::Path) -> Vec<(Vec<u8>, FileKind)> {
+    fn list(p: &Path) -> Vec<(Vec<u8>, FileKind)> {
         let mut v = Vec::new();
-        Dir::open(&c(p))
-            .unwrap()
-            .for_each(|n, k| {
-                v.push((n.to_bytes().to_vec(), k));
-                Ok(())
+        open(p)
+            .for_each(|e, k| {
+                assert_eq!(e.parent(), Some(InRoot::top()));
+                v.push((e.name().to_vec(), k));
             })
             .unwrap();
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -160,13 +162,20 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         fs::create_dir(t.path().join("real")).unwrap();
         symlink("real", t.path().join("link")).unwrap();
-        let e = Dir::open(&c(&t.path().join("link"))).err().unwrap();
-        assert!(
-            matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)),
-            "{e}"
-        );
-        let e = Dir::open(&c(&t.path().join("gone"))).err().unwrap();
-        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        let mut root = Root::open(t.path()).unwrap();
+        let errno = |e: Error| match e {
+            Error::Io { source, .. } => source.raw_os_error(),
+            other => panic!("{other}"),
+        };
+        for walk in [false, true] {
+            if walk {
+                root.confine_by_walk();
+            }
+            let e = root.open_dir(&InRoot::unchecked("link")).err().unwrap();
+            assert!(matches!(errno(e), Some(libc::ELOOP | libc::ENOTDIR)));
+            let e = root.open_dir(&InRoot::unchecked("gone")).err().unwrap();
+            assert_eq!(errno(e), Some(libc::ENOENT));
+        }
     }
 
     #[test]
@@ -174,7 +183,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         fs::write(t.path().join("f"), b"abc").unwrap();
         symlink("f", t.path().join("l")).unwrap();
-        let d = Dir::open(&c(t.path())).unwrap();
+        let d = open(t.path());
         assert_eq!(d.stat_at(c"f").unwrap().st_size, 3);
         assert_eq!(
             FileKind::of_mode(d.stat_at(c"l").unwrap().st_mode),
@@ -185,7 +194,7 @@ mod tests {
     #[test]
     fn without_a_type_from_the_filesystem_the_kind_comes_from_fstatat() {
         let t = one_of_each();
-        let d = Dir::open(&c(t.path())).unwrap();
+        let d = open(t.path());
         assert_eq!(d.kind_of(c"f").unwrap(), FileKind::File);
         assert_eq!(d.kind_of(c"d").unwrap(), FileKind::Dir);
         assert_eq!(d.kind_of(c"l").unwrap(), FileKind::Symlink);

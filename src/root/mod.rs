@@ -1,13 +1,20 @@
-//! The target root: a folder on the host, and the paths inside it.
+//! The target root: a folder on the host, held open as a directory descriptor, and the paths
+//! inside it.
 //!
 //! Every path the tool looks at is a path *inside* the root, kept relative (`usr/bin/ls`) and
-//! shown with a leading slash. [`Root`] answers `lstat` (cached: resolving 300 links to
-//! `/bin/busybox` costs one `readlink` each and nothing more), `readlink`, `unlink` and opens
-//! folders, each on a host path built in one reused buffer (no allocation). How symlinks are
-//! followed inside the root is [`crate::root::resolve`]'s; how files in it are read,
-//! [`crate::root::read`]'s.
+//! shown with a leading slash. [`Root`] is opened once; every lookup, listing, read and removal
+//! after that is an `*at` call relative to its descriptor (`statx`, `readlinkat`, `openat2` or
+//! `openat`, `unlinkat`, `faccessat`), never a host path string resolved from the process's
+//! working folder. Only an [`InRoot`] path (made by the resolver or by a listing) reaches them:
+//! [`Root::lstat`] (cached: resolving 300 links to `/bin/busybox` costs one `readlink` each and
+//! nothing more), [`Root::readlink`], [`Root::unlink`], [`Root::open_dir`]. How symlinks are
+//! followed inside the root is [`crate::root::resolve`]'s; how an open is kept inside it,
+//! [`crate::root::open`]'s; how files in it are read, [`crate::root::read`]'s. The host path
+//! is kept for messages and for the read-only walk ([`crate::root::walk`]).
 
 pub mod dir;
+pub mod open;
+pub mod path;
 pub mod read;
 pub mod resolve;
 pub mod walk;
@@ -15,13 +22,20 @@ pub mod walk;
 use std::ffi::{CStr, OsString};
 use std::fs;
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
 use crate::hash::FastMap;
 use crate::os::sys;
 use crate::root::dir::Dir;
+use crate::root::open::Confine;
+pub use crate::root::path::InRoot;
 
 /// What kind of filesystem object a path is, without following it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,44 +106,42 @@ impl Meta {
     }
 }
 
-/// The target root, with a cache of what has been looked up inside it.
+/// The target root, held open, with a cache of what has been looked up inside it.
 pub struct Root {
     host: PathBuf,
+    /// The root folder, `O_PATH | O_DIRECTORY`: what every `*at` call is relative to.
+    fd: OwnedFd,
+    /// How opens are kept inside the root (the kernel's `openat2`, or a walk).
+    confine: Confine,
     lstat_cache: FastMap<OsString, Option<Meta>>,
-    /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing;
-    /// its first `prefix` bytes are the root's host path and a slash, kept between calls.
+    /// The NUL-terminated relative path of the last call, reused so that a syscall allocates
+    /// nothing.
     scratch: Vec<u8>,
-    prefix: usize,
+    /// The folder of the last removal, open (`O_PATH`): removals come folder by folder.
+    folder: Option<(InRoot, OwnedFd)>,
 }
 
 impl Root {
-    /// Opens `dir` as the root: it must be a folder; it is made absolute and canonical.
+    /// Opens `dir` as the root: it must be a folder; its host path is made absolute and
+    /// canonical, and the folder is held open for the rest of the run.
     pub fn open(dir: &Path) -> Result<Self> {
         let host = fs::canonicalize(dir).map_err(|e| Error::io("cannot open root", dir, e))?;
-        let meta = fs::metadata(&host).map_err(|e| Error::io("cannot open root", &host, e))?;
-        if !meta.is_dir() {
-            return Err(Error::io(
-                "cannot open root",
-                &host,
-                io::Error::from_raw_os_error(nix::libc::ENOTDIR),
-            ));
-        }
-        // Sized for an Alpine root's few hundred bin entries: growing the table one doubling at
-        // a time makes musl's allocator map and unmap memory at every step.
-        let mut scratch = Vec::with_capacity(4096);
-        scratch.extend_from_slice(host.as_os_str().as_bytes());
-        if scratch.last() != Some(&b'/') {
-            scratch.push(b'/');
-        }
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::open(&host, flags, Mode::empty())
+            .map_err(|e| Error::io("cannot open root", &host, e.into()))?;
         Ok(Root {
             host,
+            fd,
+            confine: initial_confine(),
+            // Sized for an Alpine root's few hundred bin entries: growing the table one
+            // doubling at a time makes musl's allocator map and unmap memory at every step.
             lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
-            prefix: scratch.len(),
-            scratch,
+            scratch: Vec::with_capacity(4096),
+            folder: None,
         })
     }
 
-    /// The root as the host sees it.
+    /// The root as the host sees it: for messages and the read-only walk, never for an open.
     pub fn host_root(&self) -> &Path {
         &self.host
     }
@@ -139,7 +151,7 @@ impl Root {
         self.host == Path::new("/")
     }
 
-    /// The host path of `rel`, a path inside the root.
+    /// The host path of `rel`, a path inside the root, for messages.
     pub fn host(&self, rel: &Path) -> PathBuf {
         if rel.as_os_str().is_empty() {
             self.host.clone()
@@ -148,12 +160,25 @@ impl Root {
         }
     }
 
+    /// How opens are kept inside the root in this process.
+    pub fn confine(&self) -> Confine {
+        self.confine
+    }
+
+    /// Confines opens by walking one folder at a time, as on a kernel without `openat2`: for
+    /// the tests that compare both ways.
+    #[cfg(test)]
+    pub fn confine_by_walk(&mut self) {
+        self.confine = Confine::Walk;
+    }
+
     /// `lstat` of `rel`, cached; `None` when it does not exist.
-    pub fn lstat(&mut self, rel: &Path) -> Result<Option<Meta>> {
+    pub fn lstat(&mut self, rel: &InRoot) -> Result<Option<Meta>> {
         if let Some(m) = self.lstat_cache.get(rel.as_os_str()) {
             return Ok(*m);
         }
-        let meta = match self.c_host(rel).and_then(sys::lstatx) {
+        let fd = self.fd.as_fd();
+        let meta = match c_path(&mut self.scratch, rel).and_then(|c| sys::lstatx_at(fd, c)) {
             Ok(st) => Some(Meta::from_statx(&st)),
             Err(e) if is_absent(&e) => None,
             Err(e) => return Err(Error::io("cannot stat", &self.host(rel), e)),
@@ -162,30 +187,43 @@ impl Root {
         Ok(meta)
     }
 
-    /// Removes the file or symlink `rel` (`unlink(2)`), allocating nothing.
-    pub fn unlink(&mut self, rel: &Path) -> io::Result<()> {
-        nix::unistd::unlink(self.c_host(rel)?).map_err(io::Error::from)
+    /// Removes the file or symlink `rel`: `unlinkat` of its name in its folder, the folder
+    /// opened confined to the root ([`crate::root::open`]) and kept open for the next removal.
+    pub fn unlink(&mut self, rel: &InRoot) -> io::Result<()> {
+        let Some(dir) = rel.parent() else {
+            return Err(io::Error::from_raw_os_error(nix::libc::EISDIR));
+        };
+        let fd = match self.folder.take() {
+            Some((open, fd)) if open == dir => fd,
+            _ => {
+                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+                open::open(self.fd.as_fd(), &mut self.confine, &dir, flags)?
+            }
+        };
+        let name = std::ffi::OsStr::from_bytes(rel.name());
+        let done = unlinkat(&fd, name, UnlinkatFlags::NoRemoveDir);
+        self.folder = Some((dir, fd));
+        done.map_err(io::Error::from)
     }
 
-    /// The host path of `rel` as a C string in the reused buffer.
-    /// A path with a NUL byte (which no listing gives) is EINVAL, as the kernel would say.
-    fn c_host(&mut self, rel: &Path) -> io::Result<&CStr> {
-        self.scratch.truncate(self.prefix);
-        self.scratch.extend_from_slice(rel.as_os_str().as_bytes());
-        self.scratch.push(0);
-        CStr::from_bytes_with_nul(&self.scratch)
-            .map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))
+    /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`): an entry
+    /// can be removed from it.
+    pub fn writable(&self, dir: &InRoot) -> io::Result<()> {
+        faccessat(&self.fd, dir.at(), AccessFlags::W_OK, AtFlags::empty()).map_err(io::Error::from)
     }
 
-    /// Opens the folder `rel` (not following a last symlink) to list it.
-    pub fn open_dir(&mut self, rel: &Path) -> Result<Dir> {
-        let dir = self.c_host(rel).and_then(Dir::open);
-        dir.map_err(|e| Error::io("cannot list", &self.host(rel), e))
+    /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.
+    pub fn open_dir(&mut self, rel: &InRoot) -> Result<Dir> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+        match open::open(self.fd.as_fd(), &mut self.confine, rel, flags) {
+            Ok(fd) => Ok(Dir::new(fd, rel.clone())),
+            Err(e) => Err(Error::io("cannot list", &self.host(rel), e)),
+        }
     }
 
     /// Records that a directory listing saw a symlink at `rel`, saving an `lstat`: a symlink's
     /// own inode, size and links matter to nothing here (it frees no file's bytes).
-    pub fn remember_symlink(&mut self, rel: &Path) {
+    pub fn remember_symlink(&mut self, rel: &InRoot) {
         let meta = Meta {
             kind: FileKind::Symlink,
             dev: 0,
@@ -201,10 +239,31 @@ impl Root {
     }
 
     /// The target of the symlink `rel`.
-    pub fn readlink(&mut self, rel: &Path) -> Result<PathBuf> {
-        let target = self.c_host(rel).and_then(sys::read_link);
+    pub fn readlink(&mut self, rel: &InRoot) -> Result<PathBuf> {
+        let fd = self.fd.as_fd();
+        let target = c_path(&mut self.scratch, rel).and_then(|c| sys::read_link_at(fd, c));
         target.map_err(|e| Error::io("cannot read link", &self.host(rel), e))
     }
+}
+
+/// `rel` as a C string in the reused buffer, `.` for the root itself. A path with a NUL byte
+/// (which no listing gives) is EINVAL, as the kernel would say.
+fn c_path<'a>(scratch: &'a mut Vec<u8>, rel: &InRoot) -> io::Result<&'a CStr> {
+    scratch.clear();
+    scratch.extend_from_slice(rel.at().as_os_str().as_bytes());
+    scratch.push(0);
+    CStr::from_bytes_with_nul(scratch).map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))
+}
+
+/// The kernel confines opens, unless a debug build's tests ask for the walk
+/// (`ALPINE_STRIP_TEST_CONFINE=walk`, to run the integration tests both ways; a release build
+/// reads no such variable).
+fn initial_confine() -> Confine {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("ALPINE_STRIP_TEST_CONFINE").is_some_and(|v| v == "walk") {
+        return Confine::Walk;
+    }
+    Confine::Kernel
 }
 
 /// The root the tests of the root, resolve and read modules share.

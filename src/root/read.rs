@@ -1,23 +1,45 @@
 //! Reading files inside the root: resolved inside it ([`crate::root::resolve`]), regular files
-//! only (a FIFO or a device is refused, never waited on), opened without following a last link
-//! and without blocking, checked to be the inode the resolution found, and read with a limit.
+//! only (a FIFO or a device is refused before any open, never waited on nor woken), opened
+//! confined to the root ([`crate::root::open`]: `openat2` with `RESOLVE_IN_ROOT`, or a walk one
+//! folder at a time) without following a last link and without blocking, checked to be the
+//! inode the resolution found, and read with a limit.
+//!
+//! The resolver runs first in both ways of confining: it gives the real path the database is
+//! later replaced at, and the kind of the file before it is opened (opening a device can have
+//! effects, which no check after the open undoes). The kernel then keeps the open itself inside
+//! the root even if the tree changed since.
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
 
 use crate::error::{Error, Result};
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, InRoot, Root, open};
+
+/// A regular file of the root, open for reading.
+#[derive(Debug)]
+pub struct Opened {
+    /// Its real path inside the root.
+    pub path: InRoot,
+    /// The open file.
+    pub file: fs::File,
+    /// Its size in bytes, when opened.
+    pub len: u64,
+}
 
 impl Root {
-    /// Opens the regular file `rel`, resolved inside the root: its real path, the open file and
-    /// its size; `None` when the path ends nowhere inside the root (a link that leaves the root
-    /// is followed only as far as the root's own tree goes). Anything but a regular file (a
-    /// FIFO, a device, a folder) is an error naming the path. The file is opened without
-    /// following a last link and without blocking, and must be the inode the resolution found.
-    pub fn open_regular(&mut self, rel: &Path) -> Result<Option<(PathBuf, fs::File, u64)>> {
+    /// Opens the regular file `rel`, resolved inside the root; `None` when the path ends
+    /// nowhere inside the root (a link that leaves the root is followed only as far as the
+    /// root's own tree goes). Anything but a regular file (a FIFO, a device, a folder) is an
+    /// error naming the path, and is never opened. The file is opened confined to the root,
+    /// without following a last link and without blocking, and must be the inode the
+    /// resolution found.
+    pub fn open_regular(&mut self, rel: &Path) -> Result<Option<Opened>> {
         let (real, meta) = match self.resolve(rel)? {
             Resolved::Found(real, meta) => (real, meta),
             Resolved::Missing(_) => return Ok(None),
@@ -27,27 +49,30 @@ impl Root {
         if meta.kind != FileKind::File {
             return Err(Error::input(&host, "not a regular file"));
         }
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-            .open(&host)
+        let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+        let fd = open::open(self.fd.as_fd(), &mut self.confine, &real, flags)
             .map_err(|e| Error::io("cannot open", &host, e))?;
+        let file = fs::File::from(fd);
         let opened = file
             .metadata()
             .map_err(|e| Error::io("cannot stat", &host, e))?;
         if !opened.is_file() || (opened.dev(), opened.ino()) != meta.id() {
             return Err(Error::input(&host, "changed while being opened"));
         }
-        Ok(Some((real, file, opened.len())))
+        Ok(Some(Opened {
+            path: real,
+            file,
+            len: opened.len(),
+        }))
     }
 
     /// Reads the regular file `rel` (see [`Root::open_regular`]) whole: its real path and
     /// bytes. A file over `limit` bytes is an error naming the path and the limit.
-    pub fn read_regular(&mut self, rel: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>> {
-        let Some((real, file, len)) = self.open_regular(rel)? else {
+    pub fn read_regular(&mut self, rel: &Path, limit: u64) -> Result<Option<(InRoot, Vec<u8>)>> {
+        let Some(Opened { path, file, len }) = self.open_regular(rel)? else {
             return Ok(None);
         };
-        let host = self.host(&real);
+        let host = self.host(&path);
         let too_large = || Error::input(&host, &format!("larger than the {limit} bytes read"));
         if len > limit {
             return Err(too_large());
@@ -59,14 +84,14 @@ impl Root {
         if bytes.len() as u64 > limit {
             return Err(too_large());
         }
-        Ok(Some((real, bytes)))
+        Ok(Some((path, bytes)))
     }
 
     /// The first bytes (at most `buf.len()`) of the regular file `rel`; how many were read.
     /// Anything that is not a readable regular file reads as nothing.
     pub fn read_head(&mut self, rel: &Path, buf: &mut [u8]) -> usize {
         match self.open_regular(rel) {
-            Ok(Some((_, mut file, _))) => file.read(buf).unwrap_or(0),
+            Ok(Some(mut o)) => o.file.read(buf).unwrap_or(0),
             _ => 0,
         }
     }
@@ -104,7 +129,7 @@ mod tests {
             .read_regular(Path::new("etc/big"), 100)
             .unwrap()
             .unwrap();
-        assert_eq!((real, bytes.len()), (PathBuf::from("etc/big"), 100));
+        assert_eq!((real, bytes.len()), (InRoot::unchecked("etc/big"), 100));
         let mut head = [0u8; 4];
         assert_eq!(root.read_head(Path::new("etc/fifo"), &mut head), 0);
         assert_eq!(root.read_head(Path::new("etc/big"), &mut head), 4);

@@ -1,14 +1,15 @@
 //! Following symlinks inside the root, the way the kernel would for a process chrooted there:
 //! absolute targets start again at the root, `..` never climbs above it, a path that ends in
 //! `/` must be a folder, and a chain longer than [`MAX_HOPS`] links is a loop. Nothing outside
-//! the root is ever looked at; every step is a cached `lstat` of [`Root`].
+//! the root is ever looked at; every step is a cached `lstat` of [`Root`]. What it finds is an
+//! [`InRoot`] path: the only kind of path that [`Root`] removes or opens.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::Result;
-use crate::root::{FileKind, Meta, Root};
+use crate::root::{FileKind, InRoot, Meta, Root};
 
 /// Links followed before a chain counts as a loop (Linux's own limit).
 pub const MAX_HOPS: usize = 40;
@@ -17,7 +18,7 @@ pub const MAX_HOPS: usize = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolved {
     /// An existing object that is not a symlink, at this real path inside the root.
-    Found(PathBuf, Meta),
+    Found(InRoot, Meta),
     /// The chain ends at a path that does not exist (or passes through a non-folder).
     Missing(PathBuf),
     /// More than [`MAX_HOPS`] links: a loop.
@@ -40,17 +41,17 @@ impl Root {
     pub fn resolve(&mut self, rel: &Path) -> Result<Resolved> {
         let mut pending = Vec::new();
         push_steps(&mut pending, rel);
-        self.walk(PathBuf::new(), pending, 0)
+        self.walk(InRoot::top(), pending, 0)
     }
 
     /// Where the symlink `link` ends (every step of the way is a cached `lstat`).
-    pub fn link_end(&mut self, link: &Path) -> Result<End> {
+    pub fn link_end(&mut self, link: &InRoot) -> Result<End> {
         let target = self.readlink(link)?;
         let mut pending = Vec::new();
         push_steps(&mut pending, &target);
         let start = match (target.has_root(), link.parent()) {
-            (false, Some(dir)) => dir.to_path_buf(),
-            _ => PathBuf::new(),
+            (false, Some(dir)) => dir,
+            _ => InRoot::top(),
         };
         Ok(match self.walk(start, pending, 1)? {
             Resolved::Found(_, m) => End::Found(m),
@@ -62,7 +63,7 @@ impl Root {
     /// Resolves `pending` (a stack, next step last) from the real folder `cur`.
     fn walk(
         &mut self,
-        mut cur: PathBuf,
+        mut cur: InRoot,
         mut pending: Vec<Step>,
         mut hops: usize,
     ) -> Result<Resolved> {
@@ -74,13 +75,13 @@ impl Root {
                 }
                 Step::Dir => match self.lstat(&cur)? {
                     Some(m) if m.kind == FileKind::Dir => continue,
-                    _ => return Ok(Resolved::Missing(cur)),
+                    _ => return Ok(Resolved::Missing(cur.into())),
                 },
                 Step::Name(n) => n,
             };
-            let next = cur.join(&name);
+            let next = cur.child(name.as_bytes());
             match self.lstat(&next)? {
-                None => return Ok(Resolved::Missing(next)),
+                None => return Ok(Resolved::Missing(next.into())),
                 Some(m) if m.kind == FileKind::Symlink => {
                     hops += 1;
                     if hops > MAX_HOPS {
@@ -88,13 +89,13 @@ impl Root {
                     }
                     let target = self.readlink(&next)?;
                     if target.has_root() {
-                        cur = PathBuf::new();
+                        cur = InRoot::top();
                     }
                     push_steps(&mut pending, &target);
                 }
                 Some(m) => {
                     if m.kind != FileKind::Dir && !pending.is_empty() {
-                        return Ok(Resolved::Missing(next));
+                        return Ok(Resolved::Missing(next.into()));
                     }
                     cur = next;
                 }
@@ -102,18 +103,20 @@ impl Root {
         }
         match self.lstat(&cur)? {
             Some(m) => Ok(Resolved::Found(cur, m)),
-            None => Ok(Resolved::Missing(cur)),
+            None => Ok(Resolved::Missing(cur.into())),
         }
     }
 
     /// Resolves the folder part of `rel` but not its last name: the real path of the entry
     /// itself (a symlink stays a symlink). `None` when the folder does not exist.
-    pub fn resolve_parent(&mut self, rel: &Path) -> Result<Option<PathBuf>> {
+    pub fn resolve_parent(&mut self, rel: &Path) -> Result<Option<InRoot>> {
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
             return Ok(None);
         };
         match self.resolve(parent)? {
-            Resolved::Found(dir, m) if m.kind == FileKind::Dir => Ok(Some(dir.join(name))),
+            Resolved::Found(dir, m) if m.kind == FileKind::Dir => {
+                Ok(Some(dir.child(name.as_bytes())))
+            }
             _ => Ok(None),
         }
     }
@@ -152,7 +155,7 @@ mod tests {
 
     fn found(r: Resolved) -> PathBuf {
         match r {
-            Resolved::Found(p, _) => p,
+            Resolved::Found(p, _) => p.into(),
             other => panic!("expected Found, got {other:?}"),
         }
     }
@@ -205,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             root.resolve_parent(Path::new("sbin/x")).unwrap(),
-            Some(PathBuf::from("usr/sbin/x"))
+            Some(InRoot::unchecked("usr/sbin/x"))
         );
     }
 
@@ -217,7 +220,7 @@ mod tests {
         symlink("/bin/busybox", t.path().join("etc/b")).unwrap();
         symlink("busybox", t.path().join("usr/bin/rel")).unwrap();
         symlink("../bin/busybox", t.path().join("etc/rel")).unwrap();
-        let id = |root: &mut Root, p: &str| match root.link_end(Path::new(p)).unwrap() {
+        let id = |root: &mut Root, p: &str| match root.link_end(&InRoot::unchecked(p)).unwrap() {
             End::Found(m) => m.id(),
             other => panic!("{p}: {other:?}"),
         };
@@ -265,7 +268,7 @@ mod tests {
         symlink("/usr/bin/", t.path().join("etc/dir")).unwrap();
         for p in ["usr/bin/slash", "usr/bin/dot"] {
             assert_eq!(
-                root.link_end(Path::new(p)).unwrap(),
+                root.link_end(&InRoot::unchecked(p)).unwrap(),
                 End::Missing,
                 "{p} is dead for the kernel (ENOTDIR)"
             );

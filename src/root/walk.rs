@@ -3,6 +3,11 @@
 //! /proc, /sys or /dev. The audit reads the modes of regular files from it and discovery looks
 //! there for busybox's hard links outside the bin folders; it needs nothing but the root's host
 //! path, so the audit's walk can run on a second thread beside the removals.
+//!
+//! This is the one reading of the root that goes by its host path rather than by the root's
+//! descriptor: walkdir cannot start from a descriptor. It only lists and reads modes (walkdir
+//! follows no symlink), and what it yields is an [`InRoot`] path relative to the root, so a
+//! file it finds is removed or opened only through [`crate::root::Root`], by its descriptor.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -11,6 +16,7 @@ use std::path::Path;
 use walkdir::{DirEntry, WalkDir};
 
 use crate::error::{Error, Result};
+use crate::root::InRoot;
 
 /// Top-level folders of virtual filesystems the walk never enters.
 const VIRTUAL: [&[u8]; 3] = [b"proc", b"sys", b"dev"];
@@ -30,7 +36,7 @@ fn entries(host_root: &Path) -> impl Iterator<Item = walkdir::Result<DirEntry>> 
 pub fn regular_files(
     host_root: &Path,
     strict: bool,
-    each: &mut dyn FnMut(&Path, &DirEntry) -> Result<()>,
+    each: &mut dyn FnMut(InRoot, &DirEntry) -> Result<()>,
 ) -> Result<()> {
     for entry in entries(host_root) {
         let entry = match entry {
@@ -38,10 +44,15 @@ pub fn regular_files(
             Err(e) if strict => return Err(error(host_root, e)),
             Err(_) => continue,
         };
-        if let (true, Ok(rel)) = (
-            entry.file_type().is_file(),
-            entry.path().strip_prefix(host_root),
-        ) {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        if let Some(rel) = entry
+            .path()
+            .strip_prefix(host_root)
+            .ok()
+            .and_then(InRoot::listed)
+        {
             each(rel, &entry)?;
         }
     }

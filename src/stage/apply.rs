@@ -9,8 +9,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use nix::unistd::{AccessFlags, access};
-
 use crate::error::is_absent;
 use crate::error::{Error, Result};
 use crate::root::Root;
@@ -49,7 +47,7 @@ pub fn left_in_place(plan: &mut Plan) -> Vec<Skip> {
             return true;
         };
         skipped.push(Skip {
-            path: s.item.path.clone(),
+            path: s.item.path.to_path_buf(),
             reason: reason.into(),
         });
         false
@@ -65,10 +63,10 @@ const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the
 /// immutable or append-only.
 pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
     for dir in plan.folders() {
-        let host = root.host(dir);
-        access(&host, AccessFlags::W_OK)
-            .map_err(|errno| Error::io("cannot remove entries", &host, io::Error::from(errno)))?;
-        if root.lstat(dir)?.is_some_and(|m| m.pinned) {
+        let host = root.host(&dir);
+        root.writable(&dir)
+            .map_err(|e| Error::io("cannot remove entries", &host, e))?;
+        if root.lstat(&dir)?.is_some_and(|m| m.pinned) {
             return Err(pinned(
                 "cannot remove entries (folder is immutable or append-only, see lsattr)",
                 &host,
@@ -99,7 +97,7 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
             Err(e) if is_absent(&e) => {}
             Err(e) if step.kind == StepKind::SelfExe && is_unremovable_mount(&e) => {
                 done.skipped.push(Skip {
-                    path: step.item.path.clone(),
+                    path: step.item.path.to_path_buf(),
                     reason: format!("{MOUNTED} ({e})"),
                 });
             }

@@ -218,7 +218,7 @@ pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
         if mode & 0o6002 != 0 {
             mode_findings(&mut seen.findings, rel.to_path_buf(), mode);
         }
-        seen.files.push(rel.to_path_buf());
+        seen.files.push(rel.into());
         Ok(())
     });
     seen

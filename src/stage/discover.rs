@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::os::sys;
 use crate::root::resolve::{End, Resolved};
 use crate::root::walk;
-use crate::root::{FileKind, Meta, Root};
+use crate::root::{FileKind, InRoot, Meta, Root};
 use crate::stage::scan::{LIB_DIRS, Listing};
 
 const BUSYBOX_NAMES: [&[u8]; 3] = [b"busybox", b"busybox.static", b"busybox-extras"];
@@ -24,7 +24,7 @@ const APK_NAMES: [&[u8]; 2] = [b"apk", b"apk.static"];
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     /// The real path inside the root.
-    pub path: PathBuf,
+    pub path: InRoot,
     /// Its `lstat` facts.
     pub meta: Meta,
 }
@@ -116,7 +116,7 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
                     });
                 }
             }
-            End::Loop => found.loops.push(e.path.clone()),
+            End::Loop => found.loops.push(e.path.to_path_buf()),
             _ => {}
         }
     }
@@ -146,13 +146,10 @@ fn hard_links(root: &mut Root, ids: &[(u64, u64)]) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let host = root.host_root().to_path_buf();
     walk::regular_files(&host, true, &mut |rel, _| {
-        if let Some(meta) = root.lstat(rel)?
+        if let Some(meta) = root.lstat(&rel)?
             && ids.contains(&meta.id())
         {
-            out.push(Item {
-                path: rel.to_path_buf(),
-                meta,
-            });
+            out.push(Item { path: rel, meta });
         }
         Ok(())
     })?;

@@ -5,11 +5,11 @@
 //! already gone but the link still there for longer than it must; busybox goes last but one so
 //! that a failure part-way leaves a working busybox. A path is planned once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::hash::FastSet;
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, InRoot, Root};
 use crate::stage::discover::{Found, Item};
 
 /// Why a path is removed; the order of the variants is the order of removal.
@@ -152,8 +152,8 @@ impl Plan {
     }
 
     /// The folders the removals write to, but for the binary's own (its removal may fail).
-    pub fn folders(&self) -> Vec<&Path> {
-        let mut dirs: Vec<&Path> = self
+    pub fn folders(&self) -> Vec<InRoot> {
+        let mut dirs: Vec<InRoot> = self
             .steps
             .iter()
             .filter(|s| s.kind != StepKind::SelfExe)
@@ -188,7 +188,7 @@ mod tests {
 
     fn item(path: &str, kind: FileKind, ino: u64, nlink: u64, size: u64) -> Item {
         Item {
-            path: PathBuf::from(path),
+            path: InRoot::unchecked(path),
             meta: Meta {
                 kind,
                 dev: 1,

@@ -5,13 +5,11 @@
 //! under its real path; a folder reached twice is listed once; the folder symlink itself is never
 //! an entry of the listing, so nothing downstream can remove it.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, InRoot, Root};
 
 /// Where Alpine (and images built on it) put programs.
 pub const BIN_DIRS: [&str; 6] = [
@@ -30,7 +28,7 @@ pub const LIB_DIRS: [&str; 2] = ["lib", "usr/lib"];
 #[derive(Clone, Debug)]
 pub struct Entry {
     /// The path under the folder's real path.
-    pub path: PathBuf,
+    pub path: InRoot,
     /// Its kind, from the listing.
     pub kind: FileKind,
 }
@@ -38,8 +36,7 @@ pub struct Entry {
 impl Entry {
     /// The entry's file name as bytes.
     pub fn name(&self) -> &[u8] {
-        let b = self.path.as_os_str().as_bytes();
-        b.rsplit(|&c| c == b'/').next().unwrap_or(b)
+        self.path.name()
     }
 }
 
@@ -52,7 +49,7 @@ pub struct Listing {
 impl Listing {
     /// Lists `dirs` (paths inside the root); folders that do not exist are passed over.
     pub fn of(root: &mut Root, dirs: &[&str]) -> Result<Self> {
-        let mut seen: Vec<PathBuf> = Vec::new();
+        let mut seen: Vec<InRoot> = Vec::new();
         let mut entries = Vec::with_capacity(1024);
         for dir in dirs {
             let real = match root.resolve(Path::new(dir))? {
@@ -64,11 +61,7 @@ impl Listing {
             }
             let first = entries.len();
             root.open_dir(&real)?
-                .for_each(|name, kind| {
-                    let path = child(&real, name.to_bytes());
-                    entries.push(Entry { path, kind });
-                    Ok(())
-                })
+                .for_each(|path, kind| entries.push(Entry { path, kind }))
                 .map_err(|e| Error::io("cannot list", &root.host(&real), e))?;
             for e in &entries[first..] {
                 if e.kind == FileKind::Symlink {
@@ -86,18 +79,6 @@ impl Listing {
     pub fn of_kind(&self, kind: FileKind) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.kind == kind)
     }
-}
-
-/// `dir/name`, in one allocation (`Path::join` makes two).
-fn child(dir: &Path, name: &[u8]) -> PathBuf {
-    let dir = dir.as_os_str().as_bytes();
-    let mut v = Vec::with_capacity(dir.len() + 1 + name.len());
-    v.extend_from_slice(dir);
-    if !dir.is_empty() {
-        v.push(b'/');
-    }
-    v.extend_from_slice(name);
-    PathBuf::from(OsString::from_vec(v))
 }
 
 #[cfg(test)]
@@ -120,7 +101,10 @@ mod tests {
         let paths: Vec<_> = l.entries.iter().map(|e| e.path.clone()).collect();
         assert_eq!(
             paths,
-            vec![PathBuf::from("usr/bin/a"), PathBuf::from("usr/sbin/b")]
+            vec![
+                InRoot::unchecked("usr/bin/a"),
+                InRoot::unchecked("usr/sbin/b")
+            ]
         );
     }
 }

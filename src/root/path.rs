@@ -1,0 +1,146 @@
+//! A path the tool may act on: [`InRoot`], made only by the resolver ([`crate::root::resolve`])
+//! and by listings of the root ([`crate::root::dir`], [`crate::root::walk`]).
+//!
+//! Only this type reaches [`Root::unlink`](crate::root::Root::unlink), the opens and `lstat`;
+//! a path from anywhere else (the database, the command line, a symlink's target) must go
+//! through the resolver first, so no caller can remove or open a path that leaves the root.
+
+use std::ffi::{OsStr, OsString};
+use std::ops::Deref;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
+
+/// A path inside the root, relative to it (`usr/bin/ls`; empty for the root itself), made of
+/// plain names only (no `/` at either end, no `.`, no `..`), every folder on the way a real
+/// folder when it was looked up, not a symlink. The last name may be anything, a symlink
+/// included: it then names the link itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InRoot(PathBuf);
+
+impl InRoot {
+    /// The root itself.
+    pub(in crate::root) fn top() -> InRoot {
+        InRoot(PathBuf::new())
+    }
+
+    /// `self/name`, in one allocation (`Path::join` makes two). `self` must be a real folder
+    /// and `name` one plain name (as a listing or a path's components give), which the
+    /// callers inside [`crate::root`] guarantee.
+    pub(in crate::root) fn child(&self, name: &[u8]) -> InRoot {
+        let dir = self.0.as_os_str().as_bytes();
+        let mut v = Vec::with_capacity(dir.len() + 1 + name.len());
+        v.extend_from_slice(dir);
+        if !dir.is_empty() {
+            v.push(b'/');
+        }
+        v.extend_from_slice(name);
+        InRoot(PathBuf::from(OsString::from_vec(v)))
+    }
+
+    /// A path a walk of the root listed (relative to it, plain names only, no symlink
+    /// followed on the way); `None` for anything else.
+    pub(in crate::root) fn listed(rel: &Path) -> Option<InRoot> {
+        let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        (plain && !rel.as_os_str().is_empty()).then(|| InRoot(rel.to_path_buf()))
+    }
+
+    /// Drops the last name (`..` of a real folder, which never climbs above the root).
+    pub(in crate::root) fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// A path taken as inside the root without looking: for tests that build plans by hand.
+    #[cfg(test)]
+    pub fn unchecked(p: &str) -> InRoot {
+        InRoot(PathBuf::from(p))
+    }
+
+    /// The folder holding this entry (a real folder, as every folder on the way is); `None`
+    /// for the root itself.
+    pub fn parent(&self) -> Option<InRoot> {
+        self.0.parent().map(|p| InRoot(p.to_path_buf()))
+    }
+
+    /// The last name, as bytes (empty for the root itself).
+    pub fn name(&self) -> &[u8] {
+        let b = self.0.as_os_str().as_bytes();
+        b.rsplit(|&c| c == b'/').next().unwrap_or(b)
+    }
+
+    /// Whether this is the root itself.
+    pub fn is_top(&self) -> bool {
+        self.0.as_os_str().is_empty()
+    }
+
+    /// The path, relative to the root.
+    pub fn as_path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The path as given to an `*at` call relative to the root's descriptor: `.` for the root
+    /// itself.
+    pub(in crate::root) fn at(&self) -> &Path {
+        if self.is_top() {
+            Path::new(".")
+        } else {
+            &self.0
+        }
+    }
+}
+
+impl Deref for InRoot {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for InRoot {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<OsStr> for InRoot {
+    fn as_ref(&self) -> &OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl From<InRoot> for PathBuf {
+    fn from(p: InRoot) -> PathBuf {
+        p.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_parents_and_names() {
+        let top = InRoot::top();
+        assert!(top.is_top());
+        assert_eq!(top.at(), Path::new("."));
+        assert_eq!(top.parent(), None);
+        let ls = top.child(b"usr").child(b"bin").child(b"ls");
+        assert_eq!(ls.as_path(), Path::new("usr/bin/ls"));
+        assert_eq!(ls.at(), Path::new("usr/bin/ls"));
+        assert_eq!(ls.name(), b"ls");
+        assert_eq!(ls.parent().unwrap().as_path(), Path::new("usr/bin"));
+        assert_eq!(top.child(b"etc").parent(), Some(InRoot::top()));
+        let mut p = ls.clone();
+        p.pop();
+        p.pop();
+        p.pop();
+        p.pop();
+        assert!(p.is_top(), "popping the root leaves the root");
+        assert_eq!(
+            InRoot::listed(Path::new("usr/bin")),
+            Some(top.child(b"usr").child(b"bin"))
+        );
+        for odd in ["", "/etc", "usr/../etc", "./etc"] {
+            assert_eq!(InRoot::listed(Path::new(odd)), None, "{odd}");
+        }
+    }
+}
