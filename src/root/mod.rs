@@ -292,4 +292,49 @@ pub mod tests {
         );
         assert!(err.to_string().contains("os error 20"), "{err}");
     }
+
+    #[test]
+    fn unlink_removes_inside_and_never_through_a_swapped_folder() {
+        for walk in [false, true] {
+            let (t, mut root) = tree();
+            if walk {
+                root.confine_by_walk();
+            }
+            for f in ["usr/bin/a", "usr/bin/b", "etc/c"] {
+                fs::write(t.path().join(f), b"").unwrap();
+            }
+            for f in ["usr/bin/a", "usr/bin/b", "etc/c"] {
+                root.unlink(&InRoot::unchecked(f)).unwrap();
+                assert!(!t.path().join(f).exists(), "{f}");
+            }
+            let e = root.unlink(&InRoot::unchecked("etc/c")).unwrap_err();
+            assert!(is_absent(&e), "{e}");
+            // The folder swapped for a symlink out of the root after it was resolved.
+            let outside = tempfile::tempdir().unwrap();
+            fs::write(outside.path().join("victim"), b"").unwrap();
+            fs::write(t.path().join("usr/bin/victim"), b"").unwrap();
+            fs::rename(t.path().join("usr/bin"), t.path().join("usr/bin.old")).unwrap();
+            std::os::unix::fs::symlink(outside.path(), t.path().join("usr/bin")).unwrap();
+            root.folder = None;
+            let e = root
+                .unlink(&InRoot::unchecked("usr/bin/victim"))
+                .unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(nix::libc::ELOOP), "walk: {walk}");
+            assert!(outside.path().join("victim").exists(), "walk: {walk}");
+            assert!(root.unlink(&InRoot::top()).is_err());
+        }
+    }
+
+    #[test]
+    fn lookups_go_by_the_descriptor_not_the_host_path() {
+        let (t, mut root) = tree();
+        // The root renamed away on the host: the descriptor still names it.
+        let moved = t.path().with_extension("moved");
+        fs::rename(t.path(), &moved).unwrap();
+        let busybox = root.lstat(&InRoot::unchecked("bin/busybox")).unwrap();
+        let top = root.lstat(&InRoot::top()).unwrap();
+        fs::rename(&moved, t.path()).unwrap();
+        assert_eq!(busybox.map(|m| m.kind), Some(FileKind::File));
+        assert_eq!(top.map(|m| m.kind), Some(FileKind::Dir));
+    }
 }

@@ -16,8 +16,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Component;
 
 use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{Mode, fstatat};
 
 use crate::root::path::InRoot;
 
@@ -60,7 +61,7 @@ pub fn open(
                 }
                 // A seccomp filter's answer, or a real EPERM that the walk meets again.
                 Err(Errno::EPERM) => break,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(as_loop(e, root, path.at()).into()),
             }
         }
     }
@@ -81,9 +82,107 @@ fn walk(root: BorrowedFd, path: &InRoot, flags: OFlag) -> io::Result<OwnedFd> {
     let mut dir: Option<OwnedFd> = None;
     for next in names {
         let at = dir.as_ref().map_or(root, |d| d.as_fd());
-        dir = Some(openat(at, name, folder, Mode::empty())?);
+        dir = Some(openat(at, name, folder, Mode::empty()).map_err(|e| as_loop(e, at, name))?);
         name = next;
     }
     let at = dir.as_ref().map_or(root, |d| d.as_fd());
-    Ok(openat(at, name, flags, Mode::empty())?)
+    Ok(openat(at, name, flags, Mode::empty()).map_err(|e| as_loop(e, at, name))?)
+}
+
+/// A symlink where a folder is needed is `ELOOP`, whichever way the open was confined:
+/// `O_DIRECTORY | O_NOFOLLOW` on a symlink says `ENOTDIR`, which would read as "not there".
+fn as_loop<P: ?Sized + nix::NixPath>(e: Errno, at: BorrowedFd, path: &P) -> Errno {
+    let flags = AtFlags::AT_SYMLINK_NOFOLLOW;
+    match e {
+        Errno::ENOTDIR if fstatat(at, path, flags).is_ok_and(|st| is_symlink(st.st_mode)) => {
+            Errno::ELOOP
+        }
+        e => e,
+    }
+}
+
+fn is_symlink(mode: u32) -> bool {
+    mode & nix::libc::S_IFMT == nix::libc::S_IFLNK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    /// A root with `etc/f`, `etc/l -> f`, `up -> /` and a file outside it; the root's descriptor.
+    fn tree() -> (tempfile::TempDir, tempfile::TempDir, OwnedFd) {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir(t.path().join("etc")).unwrap();
+        fs::write(t.path().join("etc/f"), b"in").unwrap();
+        symlink("f", t.path().join("etc/l")).unwrap();
+        fs::create_dir(outside.path().join("etc")).unwrap();
+        fs::write(outside.path().join("etc/f"), b"out").unwrap();
+        symlink(outside.path(), t.path().join("up")).unwrap();
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::open(t.path(), flags, Mode::empty()).unwrap();
+        (t, outside, fd)
+    }
+
+    fn errno(r: io::Result<OwnedFd>) -> Option<i32> {
+        r.err().and_then(|e| e.raw_os_error())
+    }
+
+    #[test]
+    fn this_kernel_confines_with_openat2() {
+        let (_t, _o, fd) = tree();
+        let mut how = Confine::Kernel;
+        open(
+            fd.as_fd(),
+            &mut how,
+            &InRoot::unchecked("etc/f"),
+            OFlag::O_RDONLY,
+        )
+        .unwrap();
+        assert_eq!(how, Confine::Kernel, "openat2 is there (Linux >= 5.6)");
+    }
+
+    #[test]
+    fn both_ways_open_the_same_and_refuse_any_symlink_on_the_way() {
+        for start in [Confine::Kernel, Confine::Walk] {
+            let (t, outside, fd) = tree();
+            let mut how = start;
+            let mut read = |p: &str| {
+                let fd = open(fd.as_fd(), &mut how, &InRoot::unchecked(p), OFlag::O_RDONLY)?;
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut fs::File::from(fd), &mut s)?;
+                Ok::<_, io::Error>(s)
+            };
+            assert_eq!(read("etc/f").unwrap(), "in", "{start:?}");
+            // A last symlink, a folder symlink leading out: refused, never followed.
+            for p in ["etc/l", "up/etc/f"] {
+                let e = read(p).unwrap_err().raw_os_error();
+                assert_eq!(e, Some(nix::libc::ELOOP), "{start:?} {p}");
+            }
+            // The folder swapped for a symlink out of the root after it was resolved.
+            fs::rename(t.path().join("etc"), t.path().join("etc.old")).unwrap();
+            symlink(outside.path().join("etc"), t.path().join("etc")).unwrap();
+            let e = read("etc/f").unwrap_err().raw_os_error();
+            assert_eq!(e, Some(nix::libc::ELOOP), "{start:?}");
+            let top = open(
+                fd.as_fd(),
+                &mut how,
+                &InRoot::top(),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+            );
+            assert!(top.is_ok(), "{start:?}");
+            assert_eq!(
+                errno(open(
+                    fd.as_fd(),
+                    &mut how,
+                    &InRoot::unchecked("gone/x"),
+                    OFlag::O_RDONLY
+                )),
+                Some(nix::libc::ENOENT)
+            );
+            assert_eq!(how, start);
+        }
+    }
 }

@@ -103,35 +103,91 @@ mod tests {
     use crate::root::tests::tree;
     use std::os::unix::fs::symlink;
 
+    /// Runs `check` on a fresh tree confined by the kernel, then on one confined by the walk.
+    fn both_ways(check: impl Fn(&tempfile::TempDir, &mut Root)) {
+        for walk in [false, true] {
+            let (t, mut root) = tree();
+            if walk {
+                root.confine_by_walk();
+            }
+            check(&t, &mut root);
+        }
+    }
+
     #[test]
     fn reading_is_confined_to_the_root_and_to_regular_files() {
-        let (t, mut root) = tree();
-        let outside = tempfile::NamedTempFile::new().unwrap();
-        fs::write(outside.path(), b"P:busybox\nF:etc\nR:passwd\n\n").unwrap();
-        symlink(outside.path(), t.path().join("etc/abs")).unwrap();
-        let up = format!("../../../../../../..{}", outside.path().display());
-        symlink(&up, t.path().join("etc/rel")).unwrap();
-        for p in ["etc/abs", "etc/rel"] {
-            assert_eq!(root.read_regular(Path::new(p), 1 << 20).unwrap(), None);
-        }
-        nix::unistd::mkfifo(&t.path().join("etc/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
-        let e = root
-            .read_regular(Path::new("etc/fifo"), 1 << 20)
-            .unwrap_err();
-        assert!(
-            e.to_string().ends_with("etc/fifo: not a regular file"),
-            "{e}"
-        );
-        fs::write(t.path().join("etc/big"), vec![b'x'; 100]).unwrap();
-        let e = root.read_regular(Path::new("etc/big"), 99).unwrap_err();
-        assert!(e.to_string().contains("larger than the 99 bytes"), "{e}");
-        let (real, bytes) = root
-            .read_regular(Path::new("etc/big"), 100)
-            .unwrap()
-            .unwrap();
-        assert_eq!((real, bytes.len()), (InRoot::unchecked("etc/big"), 100));
-        let mut head = [0u8; 4];
-        assert_eq!(root.read_head(Path::new("etc/fifo"), &mut head), 0);
-        assert_eq!(root.read_head(Path::new("etc/big"), &mut head), 4);
+        both_ways(|t, root| {
+            let outside = tempfile::NamedTempFile::new().unwrap();
+            fs::write(outside.path(), b"P:busybox\nF:etc\nR:passwd\n\n").unwrap();
+            symlink(outside.path(), t.path().join("etc/abs")).unwrap();
+            let up = format!("../../../../../../..{}", outside.path().display());
+            symlink(&up, t.path().join("etc/rel")).unwrap();
+            for p in ["etc/abs", "etc/rel"] {
+                assert_eq!(root.read_regular(Path::new(p), 1 << 20).unwrap(), None);
+            }
+            nix::unistd::mkfifo(&t.path().join("etc/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+            let e = root
+                .read_regular(Path::new("etc/fifo"), 1 << 20)
+                .unwrap_err();
+            assert!(
+                e.to_string().ends_with("etc/fifo: not a regular file"),
+                "{e}"
+            );
+            fs::write(t.path().join("etc/big"), vec![b'x'; 100]).unwrap();
+            let e = root.read_regular(Path::new("etc/big"), 99).unwrap_err();
+            assert!(e.to_string().contains("larger than the 99 bytes"), "{e}");
+            let (real, bytes) = root
+                .read_regular(Path::new("etc/big"), 100)
+                .unwrap()
+                .unwrap();
+            assert_eq!((real, bytes.len()), (InRoot::unchecked("etc/big"), 100));
+            symlink("../../etc/big", t.path().join("usr/bin/big")).unwrap();
+            let (real, _) = root
+                .read_regular(Path::new("usr/bin/big"), 100)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                real,
+                InRoot::unchecked("etc/big"),
+                "a last link is followed inside"
+            );
+            let mut head = [0u8; 4];
+            assert_eq!(root.read_head(Path::new("etc/fifo"), &mut head), 0);
+            assert_eq!(root.read_head(Path::new("etc/big"), &mut head), 4);
+        });
+    }
+
+    #[test]
+    fn a_file_or_folder_swapped_after_resolution_is_refused_both_ways() {
+        both_ways(|t, root| {
+            fs::write(t.path().join("etc/db"), b"inside").unwrap();
+            assert!(
+                root.read_regular(Path::new("etc/db"), 100)
+                    .unwrap()
+                    .is_some()
+            );
+            // The file replaced by another one (another inode) since it was resolved.
+            fs::write(t.path().join("etc/db.new"), b"swapped").unwrap();
+            fs::rename(t.path().join("etc/db.new"), t.path().join("etc/db")).unwrap();
+            let e = root.read_regular(Path::new("etc/db"), 100).unwrap_err();
+            assert!(
+                e.to_string()
+                    .ends_with("etc/db: changed while being opened"),
+                "{e}"
+            );
+            // The file replaced by a symlink to a file outside.
+            let outside = tempfile::tempdir().unwrap();
+            fs::write(outside.path().join("db"), b"outside").unwrap();
+            fs::remove_file(t.path().join("etc/db")).unwrap();
+            symlink(outside.path().join("db"), t.path().join("etc/db")).unwrap();
+            let e = root.read_regular(Path::new("etc/db"), 100).unwrap_err();
+            assert!(e.to_string().contains("etc/db: cannot open"), "{e}");
+            assert!(e.to_string().contains("os error 40"), "ELOOP: {e}");
+            // The folder replaced by a symlink to a folder outside holding the same name.
+            fs::rename(t.path().join("etc"), t.path().join("etc.old")).unwrap();
+            symlink(outside.path(), t.path().join("etc")).unwrap();
+            let e = root.read_regular(Path::new("etc/db"), 100).unwrap_err();
+            assert!(e.to_string().contains("os error 40"), "ELOOP: {e}");
+        });
     }
 }
