@@ -135,7 +135,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     // The new database is written and synced by a thread before the removals: the wait for
     // the disk then overlaps the unlinks, and it is renamed into place after them.
     let staged = match &db {
-        Db::Planned(c) => Some(apkdb::stage(&root, c)?),
+        Db::Planned(c) => Some(apkdb::stage(&mut root, c)?),
         _ => None,
     };
     let applied = apply::apply(&mut root, &plan)?;
@@ -152,7 +152,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     };
 
     // What stays is looked at afresh: the cached answers describe the tree before the strip.
-    let mut fresh = Root::open(root.host_root())?;
+    let mut fresh = root.fresh()?;
     if let (Some(i), true) = (installed, note) {
         note_prunable(report, i, &mut fresh, &opts.keep, &walk.get().files)?;
     }

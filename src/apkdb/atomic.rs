@@ -10,53 +10,85 @@
 //! [`Syncing::commit`] renames only once the thread has reported every file synced. (A forked
 //! child would cost a page fault for every page the strip writes afterwards.)
 
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
-use std::path::{Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{PermissionsExt, fchown};
+use std::path::PathBuf;
+
+use nix::fcntl::{AtFlags, OFlag, openat, renameat};
+use nix::sys::stat::{Mode, fstatat};
+use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::error::{Error, Result};
 use crate::os::sys::{self, Thread};
 
+/// A file to replace: its folder, open and confined to the root
+/// ([`crate::root::Root::open_folder`]), and its name there; every call is relative to the
+/// folder. The host path only names the file in messages.
+pub struct Target {
+    /// The folder, open.
+    pub dir: OwnedFd,
+    /// The file's name in it.
+    pub name: OsString,
+    /// The host path, for messages.
+    pub host: PathBuf,
+}
+
 /// A new version of a file, written beside it, not yet synced or in place.
 pub struct Staged {
-    tmp: PathBuf,
-    target: PathBuf,
+    target: Target,
+    tmp: OsString,
     file: Option<File>,
     committed: bool,
 }
 
-/// The temporary name used for `target`.
-pub fn tmp_path(target: &Path) -> PathBuf {
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".alpine-strip.tmp");
-    target.with_file_name(name)
+/// The temporary name used for `name`.
+pub fn tmp_name(name: &OsStr) -> OsString {
+    let mut tmp = name.to_os_string();
+    tmp.push(".alpine-strip.tmp");
+    tmp
+}
+
+impl Staged {
+    /// The host path of the temporary file, for messages.
+    fn tmp_host(&self) -> PathBuf {
+        self.target.host.with_file_name(&self.tmp)
+    }
 }
 
 /// Writes `bytes` to a temporary file beside `target` with `target`'s mode and owner.
-pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
-    let old = fs::metadata(target).map_err(|e| Error::io("cannot stat", target, e))?;
-    let tmp = tmp_path(target);
-    // A temporary file left by a killed run goes; one that is not there is not touched.
-    if fs::symlink_metadata(&tmp).is_ok() {
-        fs::remove_file(&tmp).map_err(|e| Error::io("cannot remove stale", &tmp, e))?;
-    }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io("cannot create", &tmp, e))?;
+pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
+    let nofollow = AtFlags::AT_SYMLINK_NOFOLLOW;
+    let old = fstatat(&target.dir, target.name.as_os_str(), nofollow)
+        .map_err(|e| Error::io("cannot stat", &target.host, e.into()))?;
     let mut staged = Staged {
-        tmp,
-        target: target.to_path_buf(),
+        tmp: tmp_name(&target.name),
+        target,
         file: None,
         committed: false,
     };
-    let io = |e| Error::io("cannot write", &staged.tmp, e);
+    let (dir, tmp) = (&staged.target.dir, staged.tmp.as_os_str());
+    // A temporary file left by a killed run goes; one that is not there is not touched.
+    if fstatat(dir, tmp, nofollow).is_ok() {
+        unlinkat(dir, tmp, UnlinkatFlags::NoRemoveDir)
+            .map_err(|e| Error::io("cannot remove stale", &staged.tmp_host(), e.into()))?;
+    }
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
+    let fd = openat(
+        dir,
+        tmp,
+        flags | OFlag::O_CLOEXEC,
+        Mode::S_IRUSR | Mode::S_IWUSR,
+    )
+    .map_err(|e| Error::io("cannot create", &staged.tmp_host(), e.into()))?;
+    // From here on, dropping `staged` removes the temporary file.
+    let mut file = File::from(fd);
+    let io = |e| Error::io("cannot write", &staged.tmp_host(), e);
     file.write_all(bytes).map_err(io)?;
-    fchown(&file, Some(old.uid()), Some(old.gid())).map_err(io)?;
-    file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
+    fchown(&file, Some(old.st_uid), Some(old.st_gid)).map_err(io)?;
+    file.set_permissions(fs::Permissions::from_mode(old.st_mode & 0o7777))
         .map_err(io)?;
     staged.file = Some(file);
     Ok(staged)
@@ -65,7 +97,8 @@ pub fn stage(target: &Path, bytes: &[u8]) -> Result<Staged> {
 impl Drop for Staged {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_file(&self.tmp);
+            let dir = &self.target.dir;
+            let _ = unlinkat(dir, self.tmp.as_os_str(), UnlinkatFlags::NoRemoveDir);
         }
     }
 }
@@ -96,7 +129,7 @@ fn sync_all(files: &[File]) -> SyncResult {
 }
 
 fn sync_error(files: &[Staged], i: usize, e: io::Error) -> Error {
-    let path = files.get(i).or(files.last()).map(|f| f.tmp.clone());
+    let path = files.get(i).or(files.last()).map(Staged::tmp_host);
     Error::io("cannot fsync", &path.unwrap_or_default(), e)
 }
 
@@ -105,7 +138,9 @@ impl Syncing {
     pub fn commit(mut self) -> Result<()> {
         self.wait()?;
         for f in &mut self.files {
-            fs::rename(&f.tmp, &f.target).map_err(|e| Error::io("cannot replace", &f.target, e))?;
+            let (dir, name) = (&f.target.dir, f.target.name.as_os_str());
+            renameat(dir, f.tmp.as_os_str(), dir, name)
+                .map_err(|e| Error::io("cannot replace", &f.target.host, e.into()))?;
             f.committed = true;
         }
         Ok(())
@@ -128,15 +163,32 @@ impl Drop for Syncing {
     }
 }
 
-/// Replaces `target` with `bytes` atomically.
-#[cfg(test)]
-pub fn replace(target: &Path, bytes: &[u8]) -> Result<()> {
-    sync_behind(vec![stage(target, bytes)?]).commit()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    /// The host file `f` as a target (its folder opened by its host path, as only a test may).
+    fn target(f: &Path) -> Target {
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let dir = nix::fcntl::open(f.parent().unwrap(), flags, Mode::empty()).unwrap();
+        let name = f.file_name().unwrap().to_os_string();
+        Target {
+            dir,
+            name,
+            host: f.to_path_buf(),
+        }
+    }
+
+    fn tmp_path(f: &Path) -> PathBuf {
+        f.with_file_name(tmp_name(f.file_name().unwrap()))
+    }
+
+    /// Replaces `f` with `bytes` atomically.
+    fn replace(f: &Path, bytes: &[u8]) -> Result<()> {
+        sync_behind(vec![stage(target(f), bytes)?]).commit()
+    }
 
     #[test]
     fn replace_keeps_mode_and_leaves_no_temporary_file() {
@@ -155,7 +207,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let f = t.path().join("installed");
         fs::write(&f, b"old database").unwrap();
-        let staged = sync_behind(vec![stage(&f, b"new database").unwrap()]);
+        let staged = sync_behind(vec![stage(target(&f), b"new database").unwrap()]);
         // Killed here: the target is still the old file, the new one waits beside it.
         assert_eq!(fs::read(&f).unwrap(), b"old database");
         assert_eq!(fs::read(tmp_path(&f)).unwrap(), b"new database");
@@ -171,7 +223,7 @@ mod tests {
             .iter()
             .map(|name| {
                 fs::write(t.path().join(name), b"old").unwrap();
-                stage(&t.path().join(name), b"new").unwrap()
+                stage(target(&t.path().join(name)), b"new").unwrap()
             })
             .collect();
         let syncing = sync_behind(files);

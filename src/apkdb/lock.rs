@@ -5,12 +5,16 @@
 //! refuses at once with one line. A lock file this run had to create is removed again, so the
 //! tree gains nothing.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{Flock, FlockArg, OFlag, openat};
+use nix::sys::stat::Mode;
+use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::error::{Error, Result};
 use crate::root::{FileKind, Root};
@@ -21,10 +25,12 @@ pub const LOCK: &str = "lib/apk/db/lock";
 /// The held lock; released (and the file removed, when this run created it) on drop.
 pub struct Lock {
     _held: Flock<File>,
-    created: Option<PathBuf>,
+    /// The folder (open, confined to the root) and name of a lock file this run created.
+    created: Option<(OwnedFd, OsString)>,
 }
 
-/// Takes apk's lock on `root`; `None` when the root has no apk database folder.
+/// Takes apk's lock on `root`; `None` when the root has no apk database folder. The file is
+/// opened (or created) relative to its folder, itself opened confined to the root.
 pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     let Some(real) = root.resolve_parent(Path::new(LOCK))? else {
         return Ok(None);
@@ -35,19 +41,23 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
         Some(_) => return Err(Error::input(&host, "not a regular file")),
         None => false,
     };
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(!existed)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-        .open(&host)
+    let cannot_open = |e: Errno| Error::io("cannot open the apk lock", &host, e.into());
+    let folder = real.parent().unwrap_or_default();
+    let folder = root
+        .open_folder(&folder)
         .map_err(|e| Error::io("cannot open the apk lock", &host, e))?;
-    let created = (!existed).then(|| host.clone());
+    let name = OsStr::from_bytes(real.name());
+    let mut flags =
+        OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    if !existed {
+        flags |= OFlag::O_CREAT;
+    }
+    let file = File::from(
+        openat(&folder, name, flags, Mode::S_IRUSR | Mode::S_IWUSR).map_err(cannot_open)?,
+    );
+    let created = (!existed).then(|| (folder, name.to_os_string()));
     let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-        if let Some(p) = &created {
-            let _ = fs::remove_file(p);
-        }
+        remove(&created);
         let op = if errno == Errno::EWOULDBLOCK {
             "held by another apk or strip; refusing to run beside it"
         } else {
@@ -61,17 +71,23 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     }))
 }
 
+/// Removes the lock file this run created, if it did.
+fn remove(created: &Option<(OwnedFd, OsString)>) {
+    if let Some((dir, name)) = created {
+        let _ = unlinkat(dir, name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+    }
+}
+
 impl Drop for Lock {
     fn drop(&mut self) {
-        if let Some(p) = &self.created {
-            let _ = fs::remove_file(p);
-        }
+        remove(&self.created);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn a_second_writer_is_refused_and_a_created_lock_file_goes_again() {

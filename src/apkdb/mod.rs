@@ -248,15 +248,26 @@ pub struct Staged(atomic::Syncing);
 /// Writes the planned database and world next to the old ones and starts syncing them; nothing
 /// when nothing changes. Done before the removals: the fsync then waits for the disk while the
 /// removals go on. Dropping the result without [`Staged::commit`] removes the new files.
-pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
+pub fn stage(root: &mut Root, changes: &Changes) -> Result<Staged> {
     let mut staged = Vec::new();
     if let Some(bytes) = &changes.new_installed {
-        staged.push(atomic::stage(&root.host(&changes.installed), bytes)?);
+        staged.push(atomic::stage(target(root, &changes.installed)?, bytes)?);
     }
     if let Some((path, bytes)) = &changes.world {
-        staged.push(atomic::stage(&root.host(path), bytes)?);
+        staged.push(atomic::stage(target(root, path)?, bytes)?);
     }
     Ok(Staged(atomic::sync_behind(staged)))
+}
+
+/// The file `path` to replace, by its folder opened confined to the root.
+fn target(root: &mut Root, path: &InRoot) -> Result<atomic::Target> {
+    let host = root.host(path);
+    let dir = root.open_folder(&path.parent().unwrap_or_default());
+    Ok(atomic::Target {
+        dir: dir.map_err(|e| Error::io("cannot open the folder of", &host, e))?,
+        name: OsStr::from_bytes(path.name()).to_os_string(),
+        host,
+    })
 }
 
 impl Staged {
@@ -268,7 +279,7 @@ impl Staged {
 
 /// Writes the planned database and world, each atomically.
 #[cfg(test)]
-pub fn apply(root: &Root, changes: &Changes) -> Result<()> {
+pub fn apply(root: &mut Root, changes: &Changes) -> Result<()> {
     stage(root, changes)?.commit()
 }
 
@@ -321,7 +332,7 @@ mod tests {
             c.new_installed.as_deref(),
             Some(&b"P:musl\nV:1.2.5-r0\nF:lib\nR:libc.so\n\nP:other\nV:1\nF:etc\nR:shared\n\nP:libc-utils\nV:0.7\n\n"[..])
         );
-        apply(&root, &c).unwrap();
+        apply(&mut root, &c).unwrap();
         let host = root.host_root().to_path_buf();
         assert_eq!(
             fs::read(host.join(INSTALLED)).unwrap(),

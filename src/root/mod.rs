@@ -129,16 +129,28 @@ impl Root {
         let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let fd = nix::fcntl::open(&host, flags, Mode::empty())
             .map_err(|e| Error::io("cannot open root", &host, e.into()))?;
-        Ok(Root {
+        Ok(Root::new(host, fd, initial_confine()))
+    }
+
+    fn new(host: PathBuf, fd: OwnedFd, confine: Confine) -> Root {
+        Root {
             host,
             fd,
-            confine: initial_confine(),
+            confine,
             // Sized for an Alpine root's few hundred bin entries: growing the table one
             // doubling at a time makes musl's allocator map and unmap memory at every step.
             lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
             scratch: Vec::with_capacity(4096),
             folder: None,
-        })
+        }
+    }
+
+    /// The same root (its descriptor duplicated, not opened again by its host path) with
+    /// nothing cached: for looking afresh at what a strip left.
+    pub fn fresh(&self) -> Result<Root> {
+        let fd = self.fd.try_clone();
+        let fd = fd.map_err(|e| Error::io("cannot open root", &self.host, e))?;
+        Ok(Root::new(self.host.clone(), fd, self.confine))
     }
 
     /// The root as the host sees it: for messages and the read-only walk, never for an open.
@@ -195,15 +207,19 @@ impl Root {
         };
         let fd = match self.folder.take() {
             Some((open, fd)) if open == dir => fd,
-            _ => {
-                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
-                open::open(self.fd.as_fd(), &mut self.confine, &dir, flags)?
-            }
+            _ => self.open_folder(&dir)?,
         };
         let name = std::ffi::OsStr::from_bytes(rel.name());
         let done = unlinkat(&fd, name, UnlinkatFlags::NoRemoveDir);
         self.folder = Some((dir, fd));
         done.map_err(io::Error::from)
+    }
+
+    /// The folder `dir` open as `O_PATH`, confined to the root ([`crate::root::open`]): what
+    /// a file in it is created, renamed or removed relative to.
+    pub fn open_folder(&mut self, dir: &InRoot) -> io::Result<OwnedFd> {
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+        open::open(self.fd.as_fd(), &mut self.confine, dir, flags)
     }
 
     /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`): an entry
