@@ -7,7 +7,8 @@
 //! `O_NOFOLLOW` on the last name. Where the kernel lacks it (`ENOSYS` before Linux 5.6, `E2BIG`,
 //! or `EPERM` from a seccomp filter, as in some container runtimes) the same path is opened one
 //! folder at a time, each an `openat(O_PATH | O_DIRECTORY | O_NOFOLLOW)` relative to the one
-//! before, which refuses a symlink the same way. crun's `safe_openat` falls back the same way.
+//! before, which refuses a symlink the same way (crun's `safe_openat` has the same shape:
+//! `openat2` first, a user-space way where the kernel answers `ENOSYS` or `EPERM`).
 //! Callers that need a regular file then check the opened inode against the one the resolver
 //! saw ([`crate::root::read`]).
 
@@ -16,8 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Component;
 
 use nix::errno::Errno;
-use nix::fcntl::AtFlags;
-use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
+use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{Mode, fstatat};
 
 use crate::root::path::InRoot;
