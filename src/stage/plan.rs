@@ -5,7 +5,7 @@
 //! already gone but the link still there for longer than it must; busybox goes last but one so
 //! that a failure part-way leaves a working busybox. A path is planned once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::hash::FastSet;
@@ -153,15 +153,19 @@ impl Plan {
 
     /// The folders the removals write to, but for the binary's own (its removal may fail).
     pub fn folders(&self) -> Vec<InRoot> {
-        let mut dirs: Vec<InRoot> = self
+        fn folder(p: &InRoot) -> Option<&std::ffi::OsStr> {
+            p.as_path().parent().map(Path::as_os_str)
+        }
+        let mut paths: Vec<&InRoot> = self
             .steps
             .iter()
             .filter(|s| s.kind != StepKind::SelfExe)
-            .filter_map(|s| s.item.path.parent())
+            .map(|s| &s.item.path)
             .collect();
-        dirs.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-        dirs.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
-        dirs
+        // One path per folder, then that folder: one allocation a folder, not a removal.
+        paths.sort_unstable_by(|a, b| folder(a).cmp(&folder(b)));
+        paths.dedup_by(|a, b| folder(a) == folder(b));
+        paths.iter().filter_map(|p| p.parent()).collect()
     }
 }
 
@@ -236,6 +240,8 @@ mod tests {
             ]
         );
         assert_eq!(plan.bytes_freed(), 800 + 70 + 5);
+        let folders: Vec<InRoot> = ["bin", "etc", "sbin"].map(InRoot::unchecked).into();
+        assert_eq!(plan.folders(), folders);
     }
 
     #[test]
