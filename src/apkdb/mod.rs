@@ -292,16 +292,18 @@ impl Installed {
 pub struct Staged(atomic::Syncing);
 
 /// Writes the planned database, world, triggers file and scripts archives next to the old ones
-/// and starts syncing them; nothing when nothing changes. Done before the removals: the fsync then waits for the disk while the
-/// removals go on. Dropping the result without [`Staged::commit`] removes the new files.
+/// and starts syncing them; nothing when nothing changes. Done before the removals: the fsync
+/// then waits for the disk while the removals go on. Dropping the result without
+/// [`Staged::commit`] removes the new files. The installed database is renamed last: a run
+/// killed between two renames still lists the packages that leave, so the next run finishes
+/// the job (the files renamed before already lack their entries).
 pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
     let mut staged = Vec::new();
+    for (path, bytes) in changes.scripts.iter().chain(&changes.world) {
+        staged.push(atomic::stage(&root.host(path), bytes)?);
+    }
     if let Some(bytes) = &changes.new_installed {
         staged.push(atomic::stage(&root.host(&changes.installed), bytes)?);
-    }
-    let others = changes.world.iter().chain(&changes.scripts);
-    for (path, bytes) in others {
-        staged.push(atomic::stage(&root.host(path), bytes)?);
     }
     Ok(Staged(atomic::sync_behind(staged)))
 }
