@@ -10,17 +10,17 @@ use std::fmt;
 pub const BLOCK: usize = 512;
 /// The end of an archive as apk writes it: two zero blocks.
 pub const END: [u8; 2 * BLOCK] = [0; 2 * BLOCK];
-/// The longest long name (`L`) or extended header (`x`) read, in bytes.
+/// The longest long name (`L`) read, in bytes.
 pub const META_LIMIT: usize = 64 << 10;
 
 /// One entry of an archive.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Entry<'a> {
-    /// Its name: the long name or the extended header's `path` when one came before it, else
-    /// the header's (with the ustar prefix).
+    /// Its name: the long name when one came before it, else the header's (with the ustar
+    /// prefix).
     pub name: Vec<u8>,
-    /// Its header blocks (those of a long name or extended header before it included), data
-    /// and padding, exactly as in the archive.
+    /// Its header blocks (those of a long name or pax extended header before it included),
+    /// data and padding, exactly as in the archive.
     pub raw: &'a [u8],
 }
 
@@ -75,17 +75,15 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry<'_>>, TarError> {
         let data = &data[..size];
         let end = data_start + padded;
         match header[156] {
-            b'L' | b'x' => {
+            b'L' => {
                 if size > META_LIMIT {
                     return fail("long name over the bytes read");
                 }
-                let meta = if header[156] == b'L' {
-                    Some(until_nul(data).to_vec())
-                } else {
-                    pax_path(data)
-                };
-                name = meta.or(name);
+                name = Some(until_nul(data).to_vec());
             }
+            // A pax extended header goes with the entry after it; its `path` is not read
+            // (apk writes a long name as `L`).
+            b'x' => {}
             _ => {
                 let name = name.take().unwrap_or_else(|| header_name(header));
                 out.push(Entry {
@@ -148,20 +146,6 @@ fn header_name(header: &[u8]) -> Vec<u8> {
     } else {
         name.to_vec()
     }
-}
-
-/// The `path` of a pax extended header (`LEN path=VALUE\n` records), if it has one.
-fn pax_path(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut path = None;
-    while let Some(space) = data.iter().position(|&b| b == b' ') {
-        let len: usize = std::str::from_utf8(&data[..space]).ok()?.parse().ok()?;
-        let record = data.get(space + 1..len)?.strip_suffix(b"\n")?;
-        if let Some(value) = record.strip_prefix(b"path=") {
-            path = Some(value.to_vec());
-        }
-        data = &data[len..];
-    }
-    path
 }
 
 #[cfg(test)]
@@ -232,7 +216,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_pax_path_and_a_posix_prefix_name_the_entry() {
+    fn a_posix_prefix_names_the_entry_and_a_pax_header_goes_with_the_next() {
         let mut h = header(b'0', b"name", 0);
         h[257..263].copy_from_slice(b"ustar\0");
         h[345..351].copy_from_slice(b"prefix");
@@ -245,7 +229,7 @@ pub(crate) mod tests {
         x.extend_from_slice(pax);
         x.resize(BLOCK * 2, 0);
         let archive = [&x[..], &entry(b"short", b"data")].concat();
-        assert_eq!(names(&archive), [b"from-pax.x.y".to_vec()]);
+        assert_eq!(names(&archive), [b"short".to_vec()]);
         assert_eq!(entries(&archive).unwrap()[0].raw.len(), 4 * BLOCK);
     }
 
