@@ -109,9 +109,9 @@ pub struct Changes {
     pub new_installed: Option<Vec<u8>>,
     /// Real path of world and its new bytes, when world changes.
     pub world: Option<(PathBuf, Vec<u8>)>,
-    /// The triggers file and scripts archives that lose lines or entries: real path and new
-    /// bytes of each.
-    pub scripts: Vec<(PathBuf, Vec<u8>)>,
+    /// apk's state beside the database that changes (the triggers file, the scripts
+    /// archives): real path and new bytes of each.
+    pub state_files: Vec<(PathBuf, Vec<u8>)>,
     /// Packages that leave the database, in database order.
     pub dropped: Vec<Package>,
     /// Packages that stay with the entries of removed files taken out.
@@ -231,12 +231,12 @@ impl Installed {
             Some((path, bytes)) => world::without(&bytes, &dropped_names).map(|new| (path, new)),
             None => None,
         };
-        let scripts = self.scripts_and_triggers(root, &dropped_sums)?;
+        let state_files = self.state_files(root, &dropped_sums)?;
         Ok(Changes {
             installed: self.path.clone(),
             new_installed,
             world,
-            scripts,
+            state_files,
             dropped,
             trimmed,
         })
@@ -245,11 +245,7 @@ impl Installed {
     /// The triggers file and the scripts archives beside the database, without the lines and
     /// entries of the packages whose checksums are `dropped`: each one that changes, with its
     /// real path. An archive that cannot be read is [`Error::MalformedDb`] naming it.
-    fn scripts_and_triggers(
-        &self,
-        root: &mut Root,
-        dropped: &[Vec<u8>],
-    ) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    fn state_files(&self, root: &mut Root, dropped: &[Vec<u8>]) -> Result<Vec<(PathBuf, Vec<u8>)>> {
         let mut out = Vec::new();
         if dropped.is_empty() {
             return Ok(out);
@@ -299,7 +295,7 @@ pub struct Staged(atomic::Syncing);
 /// the job (the files renamed before already lack their entries).
 pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
     let mut staged = Vec::new();
-    for (path, bytes) in changes.scripts.iter().chain(&changes.world) {
+    for (path, bytes) in changes.state_files.iter().chain(&changes.world) {
         staged.push(atomic::stage(&root.host(path), bytes)?);
     }
     if let Some(bytes) = &changes.new_installed {
@@ -426,7 +422,7 @@ mod tests {
         fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
         let removed: FastSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
         let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
-        let paths: Vec<&Path> = c.scripts.iter().map(|(p, _)| p.as_path()).collect();
+        let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
             paths,
             [
@@ -434,7 +430,7 @@ mod tests {
                 Path::new("lib/apk/db/scripts.tar")
             ]
         );
-        assert_eq!(c.scripts[0].1, b"Q1TWE= /lib\n");
+        assert_eq!(c.state_files[0].1, b"Q1TWE= /lib\n");
         apply(&root, &c).unwrap();
         let db_dir = t.path().join("lib/apk/db");
         assert_eq!(fs::read(db_dir.join("triggers")).unwrap(), b"Q1TWE= /lib\n");
