@@ -77,15 +77,8 @@ fn expected(
 
 /// Strips `root` (`--root`, the host binary) and checks apk's state file by file: returns the
 /// triggers file and the tar after the strip.
-fn strip_and_check(root: &Path, archive: &str, gzipped: bool) -> (Vec<u8>, Vec<u8>) {
+fn strip_and_check(root: &Path, archive: &str) -> (Vec<u8>, Vec<u8>) {
     let db = root.join(DB_DIR);
-    let tar_of = |p: &Path| {
-        if gzipped {
-            gunzip(p)
-        } else {
-            fs::read(p).unwrap()
-        }
-    };
     let installed_before = fs::read(db.join("installed")).unwrap();
     let triggers_before = fs::read(db.join("triggers")).unwrap();
     let tar_before = tar_of(&db.join(archive));
@@ -130,10 +123,9 @@ fn strip_and_check(root: &Path, archive: &str, gzipped: bool) -> (Vec<u8>, Vec<u
         (meta_after.mode(), meta_after.uid(), meta_after.gid()),
         (meta_before.mode(), meta_before.uid(), meta_before.gid())
     );
-    let other = if gzipped {
-        "scripts.tar"
-    } else {
-        "scripts.tar.gz"
+    let other = match archive {
+        "scripts.tar" => "scripts.tar.gz",
+        _ => "scripts.tar",
     };
     assert!(!db.join(other).exists());
     let after = snapshot(root);
@@ -143,24 +135,40 @@ fn strip_and_check(root: &Path, archive: &str, gzipped: bool) -> (Vec<u8>, Vec<u
     (triggers_after, tar_after)
 }
 
+/// The tar in the archive file `path` (gunzipped when its name ends in `.gz`).
+fn tar_of(path: &Path) -> Vec<u8> {
+    match path.extension() {
+        Some(gz) if gz == "gz" => gunzip(path),
+        _ => fs::read(path).unwrap(),
+    }
+}
+
+/// Alpine's own apk, deleting the packages the strip drops from the pristine tree `root`,
+/// leaves the same triggers file and the same tar in `archive`.
+fn apk_del_leaves(root: &Path, triggers: &[u8], tar: &[u8], archive: &str) {
+    apk_del(
+        root,
+        &["busybox", "busybox-binsh", "ssl_client", "apk-tools"],
+    );
+    let db = root.join(DB_DIR);
+    assert_eq!(fs::read(db.join("triggers")).unwrap(), triggers);
+    assert_eq!(
+        tar_of(&db.join(archive)),
+        tar,
+        "{archive} as apk del leaves it"
+    );
+}
+
 #[test]
 fn alpine_3_20_scripts_tar_and_triggers_lose_the_dropped_packages_as_apk_del_leaves_them() {
     let Some(tar) = minirootfs("scripts.tar 3.20") else {
         return;
     };
     let t = unpack(&tar);
-    let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar", false);
+    let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar");
     assert!(triggers.is_empty(), "busybox had the only trigger");
-
-    // Alpine's apk 2, deleting the same packages from a pristine copy, leaves the same bytes.
-    let pristine = unpack(&tar);
-    apk_del(
-        pristine.path(),
-        &["busybox", "busybox-binsh", "ssl_client", "apk-tools"],
-    );
-    let db = pristine.path().join(DB_DIR);
-    assert_eq!(fs::read(db.join("triggers")).unwrap(), triggers);
-    assert_eq!(fs::read(db.join("scripts.tar")).unwrap(), scripts);
+    // apk 2 from a pristine copy: the same bytes.
+    apk_del_leaves(unpack(&tar).path(), &triggers, &scripts, "scripts.tar");
 }
 
 #[test]
@@ -169,7 +177,7 @@ fn alpine_3_23_scripts_tar_gz_and_triggers_lose_the_dropped_packages_as_apk_del_
         return;
     };
     let t = unpack(&rootfs);
-    let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar.gz", true);
+    let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar.gz");
     assert!(triggers.is_empty(), "busybox had the only trigger");
     let gz = fs::read(t.path().join(DB_DIR).join("scripts.tar.gz")).unwrap();
     assert_eq!(gz[..4], [0x1f, 0x8b, 8, 0], "gzip, as apk 3 writes it");
@@ -179,13 +187,7 @@ fn alpine_3_23_scripts_tar_gz_and_triggers_lose_the_dropped_packages_as_apk_del_
         return;
     };
     let pristine = with_apk_3(&rootfs, &minirootfs);
-    apk_del(
-        pristine.path(),
-        &["busybox", "busybox-binsh", "ssl_client", "apk-tools"],
-    );
-    let db = pristine.path().join(DB_DIR);
-    assert_eq!(fs::read(db.join("triggers")).unwrap(), triggers);
-    assert_eq!(gunzip(&db.join("scripts.tar.gz")), scripts);
+    apk_del_leaves(pristine.path(), &triggers, &scripts, "scripts.tar.gz");
 
     // And apk 3 reads the database the strip wrote (it refuses a scripts archive it cannot
     // read: "Unable to read database").
