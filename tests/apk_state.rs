@@ -294,3 +294,41 @@ fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
         );
     }
 }
+
+#[test]
+fn a_scripts_archive_outside_the_root_is_never_read_nor_written_and_a_fifo_stops_the_run() {
+    let Some(tar) = minirootfs("hostile scripts.tar") else {
+        return;
+    };
+    let t = unpack(&tar);
+    let archive = t.path().join(DB_DIR).join("scripts.tar");
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    let real = fs::read(&archive).unwrap();
+    fs::write(outside.path(), &real).unwrap();
+
+    // A FIFO is refused, never waited on: one line, exit 1, nothing removed.
+    fs::remove_file(&archive).unwrap();
+    nix::unistd::mkfifo(&archive, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let before = snapshot(t.path());
+    let o = run_on(t.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("scripts.tar: not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(t.path()), before, "the tree is as it was");
+
+    // A link out of the root ends nowhere inside it: no archive, and the outside file stays.
+    fs::remove_file(&archive).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &archive).unwrap();
+    let o = run_on(t.path(), &["-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(outside.path()).unwrap(), real);
+    assert!(fs::symlink_metadata(&archive).unwrap().is_symlink());
+    assert!(
+        fs::read(t.path().join(DB_DIR).join("triggers"))
+            .unwrap()
+            .is_empty()
+    );
+}
