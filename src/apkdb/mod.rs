@@ -8,8 +8,8 @@
 //! definition ([`BY_DEFINITION`]), and their files (unless another package owns them too)
 //! leave the root. The packages that leave also leave the triggers file and the scripts
 //! archive beside the database ([`triggers`], [`scripts`]), as `apk del` leaves them. Without
-//! a database the strip works from discovery alone; a malformed one, or a malformed triggers
-//! file or scripts archive, stops the run before anything is removed.
+//! a database the strip works from discovery alone; a malformed one, or a scripts archive
+//! that does not read, stops the run before anything is removed.
 
 pub mod atomic;
 pub mod checksum;

@@ -1,8 +1,8 @@
 //! The tar subset apk writes its scripts archive in (`lib/apk/db/scripts.tar`): 512-byte
 //! headers with octal fields, a GNU `L` long name before an entry whose name does not fit in
-//! 100 bytes, data padded to 512 bytes, two zero blocks at the end. Read bounded: every header's
-//! checksum is checked and every size against the bytes there are. An entry keeps its raw
-//! bytes, so what is written back is byte for byte what was read.
+//! 100 bytes, data padded to 512 bytes, two zero blocks at the end. Read bounded: every
+//! header's checksum is checked (apk does not) and every size against the bytes there are. An
+//! entry keeps its raw bytes, so what is written back is byte for byte what was read.
 
 use std::fmt;
 
@@ -98,20 +98,16 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry<'_>>, TarError> {
     Ok(out)
 }
 
-/// Whether the header's checksum field matches its bytes (the field counted as spaces), summed
-/// unsigned as POSIX says or signed as some old tars did.
+/// Whether the header's checksum field matches its bytes: their unsigned sum, the field itself
+/// counted as spaces (as apk writes it).
 fn checksum_matches(header: &[u8]) -> bool {
-    let Some(want) = octal(&header[148..156]) else {
-        return false;
-    };
     let field = 148..156;
-    let (mut unsigned, mut signed) = (0usize, 0isize);
-    for (i, &b) in header.iter().enumerate() {
-        let b = if field.contains(&i) { b' ' } else { b };
-        unsigned += usize::from(b);
-        signed += isize::from(b as i8);
-    }
-    want == unsigned || isize::try_from(want) == Ok(signed)
+    let sum = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| usize::from(if field.contains(&i) { b' ' } else { b }))
+        .sum();
+    octal(&header[field]) == Some(sum)
 }
 
 /// An octal field: optional leading spaces, octal digits, then NULs or spaces to its end.
@@ -137,14 +133,13 @@ fn until_nul(field: &[u8]) -> &[u8] {
     &field[..end]
 }
 
-/// The header's own name: `name`, after `prefix` and a `/` in a POSIX ustar header.
+/// The header's own name: `name`, after `prefix` and a `/` when there is a prefix (as apk
+/// reads it).
 fn header_name(header: &[u8]) -> Vec<u8> {
     let name = until_nul(&header[..100]);
-    let prefix = until_nul(&header[345..500]);
-    if &header[257..263] == b"ustar\0" && !prefix.is_empty() {
-        [prefix, b"/", name].concat()
-    } else {
-        name.to_vec()
+    match until_nul(&header[345..500]) {
+        [] => name.to_vec(),
+        prefix => [prefix, b"/", name].concat(),
     }
 }
 
@@ -218,7 +213,6 @@ pub(crate) mod tests {
     #[test]
     fn a_posix_prefix_names_the_entry_and_a_pax_header_goes_with_the_next() {
         let mut h = header(b'0', b"name", 0);
-        h[257..263].copy_from_slice(b"ustar\0");
         h[345..351].copy_from_slice(b"prefix");
         h[148..156].copy_from_slice(b"        ");
         let sum: usize = h.iter().map(|&b| usize::from(b)).sum();
