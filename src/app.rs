@@ -73,14 +73,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     } else {
         lock::take(&mut root)?
     };
-    let source = match apkdb::load(&mut root, opts.keep_apk_db) {
-        Err(Error::MalformedDb(why)) => {
-            report.db.status = Some(DbStatus::Malformed);
-            report.db.error = Some(why.clone());
-            return Err(Error::MalformedDb(why));
-        }
-        other => other?,
-    };
+    let source = malformed_db(report, apkdb::load(&mut root, opts.keep_apk_db))?;
     // The walk of the whole root (the audit's modes; the files no package owns, for --prune
     // and its note) only reads: it runs on a thread of its own beside discovery and the
     // removals, until it is needed. --no-audit skips it, and with it the note.
@@ -109,7 +102,10 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     report.skipped = loops(&found);
     report.skipped.extend(apply::left_in_place(&mut plan));
     let db = match installed {
-        Some(i) => Db::Planned(i.plan(&mut root, &plan.paths(), pruned)?),
+        Some(i) => Db::Planned(malformed_db(
+            report,
+            i.plan(&mut root, &plan.paths(), pruned),
+        )?),
         None if opts.keep_apk_db => Db::Kept,
         None => Db::Absent,
     };
@@ -236,6 +232,16 @@ fn loops(found: &Found) -> Vec<Skip> {
             ),
         })
         .collect()
+}
+
+/// `result`, with a malformed database (or triggers file, or scripts archive) noted in the
+/// report's database section.
+fn malformed_db<T>(report: &mut Report, result: Result<T>) -> Result<T> {
+    if let Err(Error::MalformedDb(why)) = &result {
+        report.db.status = Some(DbStatus::Malformed);
+        report.db.error = Some(why.clone());
+    }
+    result
 }
 
 fn note_db(report: &mut Report, db: &Db) {

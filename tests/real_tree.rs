@@ -141,7 +141,13 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: Option<&str>) {
     );
 
     let after = snapshot(root);
-    let changed = [db_path.clone(), PathBuf::from("etc/apk/world")];
+    // apk's state beside the database loses busybox's trigger and scripts (tests/apk_state.rs).
+    let changed = [
+        db_path.clone(),
+        PathBuf::from("etc/apk/world"),
+        real(Path::new("lib/apk/db/triggers"), merged),
+        real(Path::new("lib/apk/db/scripts.tar"), merged),
+    ];
     assert_only_removed(&before, &after, &removed, &changed);
     for p in ["bin/sh", "bin/busybox", "sbin/apk", "strip"] {
         assert!(
@@ -425,6 +431,15 @@ fn a_strip_killed_at_any_moment_leaves_the_old_database_or_the_new_one() {
         let o = run_on(t.path(), &["-q"]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(fs::read(t.path().join(db)).unwrap(), new);
+        // The database is renamed last: whatever the kill left, the triggers file and the
+        // scripts archive end as a finished strip leaves them.
+        for f in ["lib/apk/db/triggers", "lib/apk/db/scripts.tar"] {
+            assert_eq!(
+                fs::read(t.path().join(f)).unwrap(),
+                fs::read(done.path().join(f)).unwrap(),
+                "{f} after a kill at {delay_us} us and a second run"
+            );
+        }
         assert!(
             !t.path()
                 .join("lib/apk/db/installed.alpine-strip.tmp")

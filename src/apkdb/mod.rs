@@ -6,13 +6,18 @@
 //! of which no file is left leaves the database and `/etc/apk/world`; one that keeps some files
 //! stays without the entries of the removed ones. busybox, ssl_client and apk leave by
 //! definition ([`BY_DEFINITION`]), and their files (unless another package owns them too)
-//! leave the root. Without a database the strip works from discovery alone; a malformed one
-//! stops the run before anything is removed.
+//! leave the root. The packages that leave also leave the triggers file and the scripts
+//! archive beside the database ([`triggers`], [`scripts`]), as `apk del` leaves them. Without
+//! a database the strip works from discovery alone; a malformed one, or a scripts archive
+//! that does not read, stops the run before anything is removed.
 
 pub mod atomic;
+pub mod checksum;
 pub mod lock;
 pub mod parse;
 pub mod prune;
+pub mod scripts;
+pub mod triggers;
 pub mod world;
 
 use std::ffi::OsStr;
@@ -104,6 +109,9 @@ pub struct Changes {
     pub new_installed: Option<Vec<u8>>,
     /// Real path of world and its new bytes, when world changes.
     pub world: Option<(PathBuf, Vec<u8>)>,
+    /// apk's state beside the database that changes (the triggers file, the scripts
+    /// archives): real path and new bytes of each.
+    pub state_files: Vec<(PathBuf, Vec<u8>)>,
     /// Packages that leave the database, in database order.
     pub dropped: Vec<Package>,
     /// Packages that stay with the entries of removed files taken out.
@@ -182,10 +190,15 @@ impl Installed {
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
         let mut dropped_names: Vec<&[u8]> = Vec::new();
+        let mut dropped_sums: Vec<Vec<u8>> = Vec::new();
+        let mut drop = |r: &Record<'static>| {
+            dropped.push(Package::of(r));
+            dropped_names.push(r.name());
+            dropped_sums.extend(r.get(b'C').and_then(checksum::decode));
+        };
         for (i, r) in self.db.records.iter().enumerate() {
             if BY_DEFINITION.contains(&r.name()) || pruned.contains(&i) {
-                dropped.push(Package::of(r));
-                dropped_names.push(r.name());
+                drop(r);
                 continue;
             }
             // Which of its files the strip removes: the folders' resolution is cached, so a
@@ -207,8 +220,7 @@ impl Installed {
                 present |= is_present(root, dir, name)?;
             }
             if !present {
-                dropped.push(Package::of(r));
-                dropped_names.push(r.name());
+                drop(r);
             } else {
                 trimmed.push(Package::of(r));
                 r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
@@ -219,13 +231,42 @@ impl Installed {
             Some((path, bytes)) => world::without(&bytes, &dropped_names).map(|new| (path, new)),
             None => None,
         };
+        let state_files = self.state_files(root, &dropped_sums)?;
         Ok(Changes {
             installed: self.path.clone(),
             new_installed,
             world,
+            state_files,
             dropped,
             trimmed,
         })
+    }
+
+    /// The triggers file and the scripts archives beside the database, without the lines and
+    /// entries of the packages whose checksums are `dropped`: each one that changes, with its
+    /// real path. An archive that cannot be read is [`Error::MalformedDb`] naming it.
+    fn state_files(&self, root: &mut Root, dropped: &[Vec<u8>]) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if dropped.is_empty() {
+            return Ok(out);
+        }
+        let folder = self.path.parent().unwrap_or(Path::new(""));
+        if let Some((path, bytes)) =
+            root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT)?
+        {
+            out.extend(triggers::without(&bytes, dropped).map(|new| (path, new)));
+        }
+        for (name, packing) in scripts::FILES {
+            let Some((path, bytes)) = root.read_regular(&folder.join(name), scripts::LIMIT)? else {
+                continue;
+            };
+            match scripts::without(&bytes, packing, dropped) {
+                Ok(Some(new)) => out.push((path, new)),
+                Ok(None) => {}
+                Err(why) => return Err(Error::MalformedDb(format!("{}: {why}", show(&path)))),
+            }
+        }
+        Ok(out)
     }
 
     /// Every file a record claims that is not in the root: the package and the path.
@@ -242,19 +283,23 @@ impl Installed {
     }
 }
 
-/// The new database and world, written beside the old ones and being fsynced, not yet in place.
+/// The new database, world, triggers file and scripts archives, written beside the old ones and
+/// being fsynced, not yet in place.
 pub struct Staged(atomic::Syncing);
 
-/// Writes the planned database and world next to the old ones and starts syncing them; nothing
-/// when nothing changes. Done before the removals: the fsync then waits for the disk while the
-/// removals go on. Dropping the result without [`Staged::commit`] removes the new files.
+/// Writes the planned database, world, triggers file and scripts archives next to the old ones
+/// and starts syncing them; nothing when nothing changes. Done before the removals: the fsync
+/// then waits for the disk while the removals go on. Dropping the result without
+/// [`Staged::commit`] removes the new files. The installed database is renamed last: a run
+/// killed between two renames still lists the packages that leave, so the next run finishes
+/// the job (the files renamed before already lack their entries).
 pub fn stage(root: &Root, changes: &Changes) -> Result<Staged> {
     let mut staged = Vec::new();
+    for (path, bytes) in changes.state_files.iter().chain(&changes.world) {
+        staged.push(atomic::stage(&root.host(path), bytes)?);
+    }
     if let Some(bytes) = &changes.new_installed {
         staged.push(atomic::stage(&root.host(&changes.installed), bytes)?);
-    }
-    if let Some((path, bytes)) = &changes.world {
-        staged.push(atomic::stage(&root.host(path), bytes)?);
     }
     Ok(Staged(atomic::sync_behind(staged)))
 }
@@ -362,6 +407,50 @@ mod tests {
                 ("untouched".into(), PathBuf::from("usr/lib/gone-before")),
             ]
         );
+    }
+
+    #[test]
+    fn the_dropped_packages_leave_the_triggers_file_and_the_scripts_archive() {
+        use crate::format::tar::{self, tests::entry};
+        let db = b"C:Q1TWFu\nP:busybox\nV:1\nF:bin\nR:busybox\n\nC:Q1TWE=\nP:musl\nV:1\nF:lib\nR:libc.so\n\n";
+        let (t, mut root) = root_with(db, b"busybox\n");
+        let trig = b"Q1TWFu /bin /usr/bin\nQ1TWE= /lib\n";
+        fs::write(t.path().join("lib/apk/db/triggers"), trig).unwrap();
+        let bb = entry(b"busybox-1.Q1TWFu.post-install", b"#!/bin/sh\n");
+        let musl = entry(b"musl-1.X14d61.trigger", b"#!/bin/sh\n");
+        let scripts = [&bb[..], &musl, &tar::END].concat();
+        fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
+        let removed: FastSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
+        let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
+        let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(
+            paths,
+            [
+                Path::new("lib/apk/db/triggers"),
+                Path::new("lib/apk/db/scripts.tar")
+            ]
+        );
+        assert_eq!(c.state_files[0].1, b"Q1TWE= /lib\n");
+        apply(&root, &c).unwrap();
+        let db_dir = t.path().join("lib/apk/db");
+        assert_eq!(fs::read(db_dir.join("triggers")).unwrap(), b"Q1TWE= /lib\n");
+        assert_eq!(
+            fs::read(db_dir.join("scripts.tar")).unwrap(),
+            [&musl[..], &tar::END].concat()
+        );
+        assert!(!db_dir.join("scripts.tar.gz").exists());
+
+        // A malformed archive stops the plan, naming the file.
+        fs::write(t.path().join(INSTALLED), db).unwrap();
+        fs::write(db_dir.join("scripts.tar"), &scripts[..700]).unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        match installed(&mut root).plan(&mut root, &removed, &[]) {
+            Err(Error::MalformedDb(why)) => assert_eq!(
+                why,
+                "/lib/apk/db/scripts.tar: tar header at byte 0: entry larger than the rest of the archive"
+            ),
+            other => panic!("expected MalformedDb, got {other:?}"),
+        }
     }
 
     #[test]

@@ -264,3 +264,68 @@ pub fn install_strip(bin: &Path, root: &Path) {
 pub fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
+
+/// The entries of a tar archive as (name, raw bytes: header, data, padding), and the bytes
+/// after the last entry; read independently of the tool's reader (no long names: the fixtures'
+/// archives have none).
+pub fn tar_entries(tar: &[u8]) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 512 <= tar.len() && tar[pos..pos + 512].iter().any(|&b| b != 0) {
+        let h = &tar[pos..pos + 512];
+        let name: Vec<u8> = h[..100].iter().take_while(|&&b| b != 0).copied().collect();
+        let size_field = String::from_utf8_lossy(&h[124..136]).into_owned();
+        let size = usize::from_str_radix(size_field.trim_matches(['\0', ' ']), 8).unwrap();
+        assert_ne!(h[156], b'L', "long names are not expected here");
+        let end = pos + 512 + size.div_ceil(512) * 512;
+        out.push((String::from_utf8(name).unwrap(), tar[pos..end].to_vec()));
+        pos = end;
+    }
+    (out, tar[pos..].to_vec())
+}
+
+/// What `gzip -dc` makes of `file`.
+pub fn gunzip(file: &Path) -> Vec<u8> {
+    let o = Command::new("gzip").arg("-dc").arg(file).output().unwrap();
+    assert!(
+        o.status.success(),
+        "gzip -dc {}: {}",
+        file.display(),
+        stderr(&o)
+    );
+    o.stdout
+}
+
+/// The `C:` checksum of package `name` in an installed database.
+pub fn apk_checksum(db: &[u8], name: &str) -> String {
+    apk_records(db)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, rec)| {
+            rec.lines()
+                .find_map(|l| l.strip_prefix("C:"))
+                .map(String::from)
+        })
+        .unwrap_or_else(|| panic!("no C: for {name}"))
+}
+
+/// Runs Alpine's own `apk del --no-network PACKAGES` in `root` through chroot, after taking
+/// `/bin/sh` out of alpine-baselayout's dependencies there (else apk keeps busybox for it).
+pub fn apk_del(root: &Path, packages: &[&str]) {
+    let db = root.join("lib/apk/db/installed");
+    let text = fs::read_to_string(&db).unwrap();
+    let edited: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("D:alpine-baselayout-data=") {
+            Some(_) => l.trim_end_matches(" /bin/sh").to_string(),
+            None => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(edited, text, "alpine-baselayout depends on /bin/sh");
+    fs::write(&db, edited).unwrap();
+    let mut cmd = vec!["/sbin/apk", "del", "--no-network", "--quiet"];
+    cmd.extend_from_slice(packages);
+    let o = chroot(root, &cmd, &[], false);
+    assert!(o.status.success(), "apk del: {}", stderr(&o));
+}
