@@ -16,7 +16,6 @@ pub mod cli;
 pub mod error;
 pub mod format;
 pub mod guard;
-pub mod hash;
 pub mod os;
 pub mod report;
 pub mod root;

@@ -19,9 +19,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, is_absent};
-use crate::hash::FastMap;
 use crate::os::sys;
 use crate::root::dir::Dir;
+use rustc_hash::FxHashMap;
 
 /// What kind of filesystem object a path is, without following it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Meta {
 /// The target root, with a cache of what has been looked up inside it.
 pub struct Root {
     host: PathBuf,
-    lstat_cache: FastMap<OsString, Option<Meta>>,
+    lstat_cache: FxHashMap<OsString, Option<Meta>>,
     /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing;
     /// its first `prefix` bytes are the root's host path and a slash, kept between calls.
     scratch: Vec<u8>,
@@ -123,7 +123,7 @@ impl Root {
         }
         Ok(Root {
             host,
-            lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
+            lstat_cache: FxHashMap::with_capacity_and_hasher(1024, Default::default()),
             prefix: scratch.len(),
             scratch,
         })
