@@ -54,10 +54,7 @@ impl Exit {
     pub fn meaning(self) -> &'static str {
         match self {
             Exit::Ok => "the root ends stripped (or already was); `--check`: distroless",
-            Exit::Failed => {
-                "a filesystem operation failed; one line names the path and the reason, \
-                 and nothing was removed unless the removals had begun"
-            }
+            Exit::Failed => "a filesystem operation failed; one line names the path and the reason",
             Exit::Usage => "bad usage (unknown option, missing value, contradictory options)",
             Exit::Refused => "refused to strip `/`: no container build detected",
             Exit::Audit => {
