@@ -475,7 +475,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
 fn nonempty(flag: Flag, value: Option<OsString>) -> Result<OsString> {
     match value {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Error::Usage(format!("--{} needs a path", long(flag)))),
+        _ => {
+            let what = if flag == Flag::Root {
+                "a folder"
+            } else {
+                "a path"
+            };
+            Err(Error::Usage(format!("--{} needs {what}", long(flag))))
+        }
     }
 }
 
