@@ -115,7 +115,8 @@ impl Root {
             ));
         }
         // Sized for an Alpine root's few hundred bin entries: growing the table one doubling at
-        // a time makes musl's allocator map and unmap memory at every step.
+        // a time would copy it at every step, and the bump allocator (os/alloc.rs) reuses none
+        // of the tables left behind.
         let mut scratch = Vec::with_capacity(4096);
         scratch.extend_from_slice(host.as_os_str().as_bytes());
         if scratch.last() != Some(&b'/') {
