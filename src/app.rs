@@ -211,6 +211,7 @@ fn decide(root: &mut Root, s: &Strip) -> Result<Decisions> {
 /// checked first; the new database is written and synced by a thread before the removals
 /// (the wait for the disk then overlaps the unlinks) and renamed into place after them.
 fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
+    // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
     let staged = match &d.db {
         DbState::Planned(c) => Some(apkdb::stage(root, c)?),

@@ -184,3 +184,37 @@ pub fn tally(findings: &[Finding]) -> (usize, usize) {
     let errors = findings.iter().filter(|f| f.kind.is_error()).count();
     (errors, findings.len() - errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Malformed;
+
+    #[test]
+    fn the_exit_status_follows_from_the_outcome() {
+        let ok = [Outcome::Stripped, Outcome::AlreadyStripped, Outcome::Planned];
+        for o in ok.into_iter().chain([Outcome::Distroless]) {
+            assert_eq!(o.exit(), Exit::Ok, "{o:?}");
+        }
+        for o in [Outcome::NotDistroless, Outcome::Strict] {
+            assert_eq!(o.exit(), Exit::Audit, "{o:?}");
+        }
+        let refused = Outcome::Error(Error::Refused("no".into()));
+        assert_eq!((refused.label(), refused.exit()), ("refused", Exit::Refused));
+        let usage = Outcome::Error(Error::Usage("no".into()));
+        assert_eq!((usage.label(), usage.exit()), ("usage", Exit::Usage));
+    }
+
+    #[test]
+    fn a_malformed_database_is_the_reports_db_state_and_exit_5() {
+        let m = Malformed {
+            path: PathBuf::from("lib/apk/db/installed"),
+            line: 3,
+            what: "no package name",
+        };
+        let r = Report::failed(Kind::Strip, PathBuf::from("/r"), Error::MalformedDb(m.clone()));
+        assert_eq!((r.outcome.label(), r.exit()), ("failed", Exit::ApkDb));
+        assert!(matches!(&r.db, Some(DbState::Malformed(got)) if *got == m));
+        assert!(r.error().is_some());
+    }
+}
