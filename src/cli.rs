@@ -317,9 +317,9 @@ pub fn help() -> String {
     rows.push(("-V, --version".into(), "print the version"));
     for (left, text) in rows {
         let mut lines = text.lines();
-        let _ = writeln!(o, "  {left:<17} {}", lines.next().unwrap_or(""));
+        let _ = writeln!(o, "  {left:<18} {}", lines.next().unwrap_or(""));
         for more in lines {
-            let _ = writeln!(o, "  {:<17} {more}", "");
+            let _ = writeln!(o, "  {:<18} {more}", "");
         }
     }
     o.push_str("\nExit status:\n");

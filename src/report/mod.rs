@@ -192,7 +192,11 @@ mod tests {
 
     #[test]
     fn the_exit_status_follows_from_the_outcome() {
-        let ok = [Outcome::Stripped, Outcome::AlreadyStripped, Outcome::Planned];
+        let ok = [
+            Outcome::Stripped,
+            Outcome::AlreadyStripped,
+            Outcome::Planned,
+        ];
         for o in ok.into_iter().chain([Outcome::Distroless]) {
             assert_eq!(o.exit(), Exit::Ok, "{o:?}");
         }
@@ -200,7 +204,10 @@ mod tests {
             assert_eq!(o.exit(), Exit::Audit, "{o:?}");
         }
         let refused = Outcome::Error(Error::Refused("no".into()));
-        assert_eq!((refused.label(), refused.exit()), ("refused", Exit::Refused));
+        assert_eq!(
+            (refused.label(), refused.exit()),
+            ("refused", Exit::Refused)
+        );
         let usage = Outcome::Error(Error::Usage("no".into()));
         assert_eq!((usage.label(), usage.exit()), ("usage", Exit::Usage));
     }
@@ -212,7 +219,11 @@ mod tests {
             line: 3,
             what: "no package name",
         };
-        let r = Report::failed(Kind::Strip, PathBuf::from("/r"), Error::MalformedDb(m.clone()));
+        let r = Report::failed(
+            Kind::Strip,
+            PathBuf::from("/r"),
+            Error::MalformedDb(m.clone()),
+        );
         assert_eq!((r.outcome.label(), r.exit()), ("failed", Exit::ApkDb));
         assert!(matches!(&r.db, Some(DbState::Malformed(got)) if *got == m));
         assert!(r.error().is_some());
