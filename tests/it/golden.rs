@@ -74,9 +74,10 @@ fn the_whole_report_of_a_dry_run_and_of_a_check() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().canonicalize().unwrap();
     tree(&root);
-    let o = run_on(&root, &["-n"]);
+    let o = run_on(&root, &["-n", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fixed(&o.stderr, &root), DRY_RUN);
+    assert_eq!(fixed(&o.stdout, &root), compact(DRY_RUN_JSON));
     let o = run_on(&root, &["--check", "--json"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(fixed(&o.stderr, &root), CHECK);
@@ -155,6 +156,57 @@ const JSON: &str = r##"{
 
 const DRY_RUN: &str = r##"alpine-strip: dry run on ROOT, nothing changed: would remove 3 applet links and 3 files, freeing 115 bytes
 alpine-strip: apk database: would drop busybox 1.36.1-r29, apk-tools 2.14.4-r0
+"##;
+
+const DRY_RUN_JSON: &str = r##"{
+  "schema": 1,
+  "tool": "alpine-strip VERSION",
+  "mode": "dry-run",
+  "root": "ROOT",
+  "outcome": "planned",
+  "exit_code": 0,
+  "error": null,
+  "removed": {
+    "applet_links": [
+      "/bin/ls",
+      "/bin/sh",
+      "/usr/bin/env"
+    ],
+    "apk": [
+      "/sbin/apk"
+    ],
+    "ssl_client": [],
+    "package_files": [
+      "/etc/securetty"
+    ],
+    "pruned_files": [],
+    "busybox": [
+      "/bin/busybox"
+    ],
+    "self": []
+  },
+  "bytes_freed": 115,
+  "skipped": [],
+  "apk_db": {
+    "status": "planned",
+    "dropped": [
+      {
+        "name": "busybox",
+        "version": "1.36.1-r29"
+      },
+      {
+        "name": "apk-tools",
+        "version": "2.14.4-r0"
+      }
+    ],
+    "trimmed": [],
+    "error": null
+  },
+  "findings": [],
+  "pruned": [],
+  "prunable": [],
+  "container_signals": []
+}
 "##;
 
 const CHECK: &str = r##"alpine-strip: error: applet-link: 3 symlinks end at busybox (/bin/ls and more; -v lists them)
