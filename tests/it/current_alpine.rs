@@ -133,7 +133,7 @@ fn unpack_323() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_rootfs_3_23, fixture_strip_bin)),
+    not(fixture_tree_3_23),
     ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn alpine_3_23_drops_libapk_by_ownership() {
@@ -143,7 +143,7 @@ fn alpine_3_23_drops_libapk_by_ownership() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_rootfs_3_23, fixture_strip_bin)),
+    not(fixture_tree_3_23),
     ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn alpine_3_22_drops_libapk2_by_ownership() {
@@ -154,7 +154,7 @@ fn alpine_3_22_drops_libapk2_by_ownership() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_rootfs_3_23, fixture_strip_bin)),
+    not(fixture_tree_3_23),
     ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn usr_merged_alpine_3_23_keeps_a_true_database() {
@@ -168,7 +168,7 @@ fn usr_merged_alpine_3_23_keeps_a_true_database() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_rootfs_3_23, fixture_strip_bin)),
+    not(fixture_tree_3_23),
     ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn check_names_a_staying_packages_file_deleted_by_hand() {

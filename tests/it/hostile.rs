@@ -47,7 +47,7 @@ fn distroless(root: &Path) {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
@@ -91,7 +91,7 @@ fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
@@ -164,7 +164,7 @@ list() {{ find "$1" -path "$1/lost+found" -prune -o -printf '%P %y %s %m\n' | so
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn an_append_only_folder_stops_the_run_before_any_removal() {
@@ -198,7 +198,7 @@ chattr -a "$1/usr/sbin""#,
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
@@ -229,7 +229,7 @@ fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
@@ -252,7 +252,7 @@ fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn argv0_never_decides_what_itself_is() {
@@ -277,7 +277,7 @@ fn argv0_never_decides_what_itself_is() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
@@ -305,7 +305,7 @@ fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
@@ -328,7 +328,7 @@ fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn small_faults_each_fixed() {

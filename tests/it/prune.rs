@@ -99,7 +99,7 @@ fn regular_bytes(root: &Path) -> u64 {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn prune_leaves_what_apk_del_would_and_a_base_under_1_25_mb() {
@@ -153,7 +153,7 @@ fn prune_leaves_what_apk_del_would_and_a_base_under_1_25_mb() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn without_prune_the_report_names_what_it_would_remove_and_nothing_more_goes() {
@@ -178,7 +178,7 @@ fn without_prune_the_report_names_what_it_would_remove_and_nothing_more_goes() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn an_unowned_elf_that_links_libssl_keeps_openssl_and_still_loads() {
@@ -200,7 +200,7 @@ fn an_unowned_elf_that_links_libssl_keeps_openssl_and_still_loads() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn world_and_keep_keep_a_package_with_its_dependencies() {
@@ -230,7 +230,7 @@ fn world_and_keep_keep_a_package_with_its_dependencies() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_rootfs_3_23, fixture_strip_bin)),
+    not(fixture_tree_3_23),
     ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn prune_on_alpine_3_23_drops_libapk_and_openssl() {

@@ -192,7 +192,7 @@ fn which(cmd: &str) -> PathBuf {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn classic_tree_is_stripped_in_a_chroot() {
@@ -202,7 +202,7 @@ fn classic_tree_is_stripped_in_a_chroot() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn usr_merged_tree_is_stripped_in_a_chroot() {
@@ -224,7 +224,7 @@ fn architecture(arch: &str, qemu: &str) {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn x86_tree_is_stripped_under_qemu() {
@@ -233,7 +233,7 @@ fn x86_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn aarch64_tree_is_stripped_under_qemu() {
@@ -242,7 +242,7 @@ fn aarch64_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn armhf_tree_is_stripped_under_qemu() {
@@ -251,7 +251,7 @@ fn armhf_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn armv7_tree_is_stripped_under_qemu() {
@@ -260,7 +260,7 @@ fn armv7_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn ppc64le_tree_is_stripped_under_qemu() {
@@ -269,7 +269,7 @@ fn ppc64le_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn riscv64_tree_is_stripped_under_qemu() {
@@ -278,7 +278,7 @@ fn riscv64_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_fixtures, fixture_strip_out)),
+    not(fixture_archs),
     ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
 )]
 fn s390x_tree_is_stripped_under_qemu() {
@@ -287,7 +287,7 @@ fn s390x_tree_is_stripped_under_qemu() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn stripping_a_hosts_slash_is_refused_and_force_overrides() {
@@ -310,7 +310,7 @@ fn stripping_a_hosts_slash_is_refused_and_force_overrides() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn alpines_own_apk_reads_the_new_database() {
@@ -357,7 +357,7 @@ fn alpines_own_apk_reads_the_new_database() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_strip_bin)),
+    not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
