@@ -280,6 +280,19 @@ fn a_malformed_apk_database_stops_the_run_before_anything_is_removed() {
         assert!(err.contains("nothing was removed"), "{err}");
         assert_eq!(snapshot(&root), before, "the tree is as it was");
     }
+    // The database's state is in the JSON document, with the line.
+    let o = run_on(&root, &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["outcome"].as_str(), v["exit_code"].as_i64()),
+        (Some("failed"), Some(5))
+    );
+    assert_eq!(v["apk_db"]["status"], "malformed");
+    assert_eq!(
+        v["apk_db"]["error"],
+        "/lib/apk/db/installed: line 6: not a `X:value` line"
+    );
+    assert_eq!(snapshot(&root), before);
     // --keep-apk-db strips anyway and leaves the database as it is.
     let o = run_on(&root, &["--keep-apk-db"]);
     assert!(o.status.success(), "{}", stderr(&o));
