@@ -6,7 +6,8 @@
 SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20
 FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
-# Empty when the fixtures are not there: the tests that need them then print SKIPPED.
+# Empty when the fixtures are not there: the tests that need them are then ignored (and fail
+# under CI=true, which .ci/run sets).
 ALPINE_MINIROOTFS  ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-x86_64.tar.gz)
 ALPINE_ROOTFS_3_23 ?= $(wildcard $(FIXTURES)/alpine-rootfs-3.23.3-x86_64.tar.gz)
 ALPINE_FIXTURES    ?= $(wildcard $(FIXTURES))

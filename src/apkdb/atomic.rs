@@ -16,7 +16,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, fchown};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::os::sys::{self, Thread};
+use crate::os::thread::{self, Thread};
 
 /// A new version of a file, written beside it, not yet synced or in place.
 pub struct Staged {
@@ -83,7 +83,7 @@ type SyncResult = std::result::Result<(), (usize, io::Error)>;
 /// files and closes them once they are synced.
 pub fn sync_behind(mut files: Vec<Staged>) -> Syncing {
     let open: Vec<File> = files.iter_mut().filter_map(|f| f.file.take()).collect();
-    let thread = (!open.is_empty()).then(|| sys::spawn(move || sync_all(&open)));
+    let thread = (!open.is_empty()).then(|| thread::spawn(move || sync_all(&open)));
     Syncing { files, thread }
 }
 

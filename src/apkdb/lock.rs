@@ -9,10 +9,9 @@ use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, is_would_block};
 use crate::root::{FileKind, Root};
 
 /// apk's lock file, inside the root.
@@ -48,12 +47,12 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
         if let Some(p) = &created {
             let _ = fs::remove_file(p);
         }
-        let op = if errno == Errno::EWOULDBLOCK {
-            "held by another apk or strip; refusing to run beside it"
+        let e = std::io::Error::from(errno);
+        if is_would_block(&e) {
+            Error::LockHeld { path: host.clone() }
         } else {
-            "cannot lock"
-        };
-        Error::io(op, &host, errno.into())
+            Error::io("cannot lock", &host, e)
+        }
     })?;
     Ok(Some(Lock {
         _held: held,
@@ -81,12 +80,16 @@ mod tests {
         let mut b = Root::open(t.path()).unwrap();
         let held = take(&mut a).unwrap().unwrap();
         assert!(t.path().join(LOCK).exists());
-        let e = take(&mut b).err().unwrap().to_string();
+        let e = take(&mut b).err().unwrap();
         assert!(
-            e.contains("lib/apk/db/lock: held by another apk or strip"),
+            matches!(&e, Error::LockHeld { path } if path.ends_with(LOCK)),
             "{e}"
         );
-        assert!(e.contains("os error 11"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("lib/apk/db/lock: held by another apk or strip"),
+            "{e}"
+        );
         drop(held);
         assert!(!t.path().join(LOCK).exists(), "the created file is gone");
         // An existing lock file (apk's) stays.

@@ -24,11 +24,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::hash::FastSet;
-use crate::report::show;
+use crate::error::{Error, Malformed, Result};
 use crate::root::Root;
-use parse::{Database, ParseError, Record};
+use parse::{Database, Record};
+use rustc_hash::FxHashSet;
 
 /// Packages the strip removes by definition, whatever files they own: busybox and its
 /// subpackages, busybox wget's TLS helper, apk itself.
@@ -70,17 +69,6 @@ impl Package {
     }
 }
 
-/// The installed database as read from the root.
-#[derive(Debug)]
-pub enum Source {
-    /// There is no database (not Alpine, or already removed).
-    Absent,
-    /// `--keep-apk-db`: left alone on purpose.
-    Kept,
-    /// The database parsed.
-    Read(Installed),
-}
-
 /// A parsed installed database and where it lies.
 #[derive(Debug)]
 pub struct Installed {
@@ -89,15 +77,63 @@ pub struct Installed {
     db: Database<'static>,
 }
 
-/// What the strip does to the database.
+/// The apk database over a run, the one type for its state: what the run found, what it
+/// plans and what it did. The report shows it as `apk_db.status`.
 #[derive(Debug)]
-pub enum Db {
-    /// There is no database.
+pub enum DbState {
+    /// There is no database (not Alpine, or already removed).
     Absent,
-    /// `--keep-apk-db`: left alone.
+    /// `--keep-apk-db`: not read, left alone.
     Kept,
-    /// The database parsed; these are the changes.
+    /// It could not be parsed; nothing was removed.
+    Malformed(Malformed),
+    /// Nothing in it changes.
+    Unchanged,
+    /// These changes are planned (and, in a dry run, not made).
     Planned(Changes),
+    /// These changes were made.
+    Updated(Changes),
+}
+
+impl DbState {
+    /// The state after planning `changes`: [`DbState::Unchanged`] when they change nothing.
+    pub fn planned(changes: Changes) -> DbState {
+        if changes.new_installed.is_none() && changes.world.is_none() {
+            DbState::Unchanged
+        } else {
+            DbState::Planned(changes)
+        }
+    }
+
+    /// The planned changes, if any.
+    pub fn changes(&self) -> Option<&Changes> {
+        match self {
+            DbState::Planned(c) | DbState::Updated(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Packages that leave the database.
+    pub fn dropped(&self) -> &[Package] {
+        self.changes().map_or(&[], |c| &c.dropped)
+    }
+
+    /// Packages that stay with the entries of removed files taken out.
+    pub fn trimmed(&self) -> &[Package] {
+        self.changes().map_or(&[], |c| &c.trimmed)
+    }
+
+    /// The name in both reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DbState::Absent => "absent",
+            DbState::Kept => "kept",
+            DbState::Malformed(_) => "malformed",
+            DbState::Unchanged => "unchanged",
+            DbState::Planned(_) => "planned",
+            DbState::Updated(_) => "updated",
+        }
+    }
 }
 
 /// The new database and world, and what leaves them.
@@ -118,25 +154,23 @@ pub struct Changes {
     pub trimmed: Vec<Package>,
 }
 
-/// Reads and parses the installed database of `root`, confined to it; a database that is not a
-/// regular file, too large, or malformed is an error that stops the run before any removal.
-pub fn load(root: &mut Root, keep: bool) -> Result<Source> {
-    if keep {
-        return Ok(Source::Kept);
-    }
+/// Reads and parses the installed database of `root`, confined to it; `None` when there is
+/// none. A database that is not a regular file, too large, or malformed is an error that stops
+/// the run before any removal.
+pub fn load(root: &mut Root) -> Result<Option<Installed>> {
     let Some((path, bytes)) = root.read_regular(Path::new(INSTALLED), INSTALLED_LIMIT)? else {
-        return Ok(Source::Absent);
+        return Ok(None);
     };
     // The bytes live as long as the run: one process, one database.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     match Database::parse(bytes) {
-        Ok(db) => Ok(Source::Read(Installed { path, db })),
-        Err(error) => Err(malformed(&path, &error)),
+        Ok(db) => Ok(Some(Installed { path, db })),
+        Err(e) => Err(Error::MalformedDb(Malformed {
+            path,
+            line: Some(e.line),
+            what: e.what.to_string(),
+        })),
     }
-}
-
-fn malformed(path: &Path, error: &ParseError) -> Error {
-    Error::MalformedDb(format!("{}: {error}", show(path)))
 }
 
 /// A path the database names, as a path inside the root.
@@ -161,7 +195,8 @@ impl Installed {
             .records
             .iter()
             .partition(|r| BY_DEFINITION.contains(&r.name()));
-        let mut owned: FastSet<(&[u8], &[u8])> = gone.iter().flat_map(|r| r.file_pairs()).collect();
+        let mut owned: FxHashSet<(&[u8], &[u8])> =
+            gone.iter().flat_map(|r| r.file_pairs()).collect();
         if !owned.is_empty() {
             for pair in stay.iter().flat_map(|r| r.file_pairs()) {
                 owned.remove(&pair);
@@ -183,7 +218,7 @@ impl Installed {
     pub fn plan(
         &self,
         root: &mut Root,
-        removed: &FastSet<&OsStr>,
+        removed: &FxHashSet<&OsStr>,
         pruned: &[usize],
     ) -> Result<Changes> {
         let mut dropped = Vec::new();
@@ -203,7 +238,7 @@ impl Installed {
             }
             // Which of its files the strip removes: the folders' resolution is cached, so a
             // package the strip does not touch costs no syscall.
-            let mut gone: FastSet<(&[u8], &[u8])> = FastSet::default();
+            let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
             for (dir, name) in r.file_pairs() {
                 if let Some(real) = root.resolve_parent(&db_path(dir, name))?
                     && removed.contains(real.as_os_str())
@@ -263,7 +298,13 @@ impl Installed {
             match scripts::without(&bytes, packing, dropped) {
                 Ok(Some(new)) => out.push((path, new)),
                 Ok(None) => {}
-                Err(why) => return Err(Error::MalformedDb(format!("{}: {why}", show(&path)))),
+                Err(what) => {
+                    return Err(Error::MalformedDb(Malformed {
+                        path,
+                        line: None,
+                        what,
+                    }));
+                }
             }
         }
         Ok(out)
@@ -337,10 +378,7 @@ mod tests {
     }
 
     fn installed(root: &mut Root) -> Installed {
-        match load(root, false).unwrap() {
-            Source::Read(i) => i,
-            other => panic!("expected a database, got {other:?}"),
-        }
+        load(root).unwrap().expect("a database")
     }
 
     fn names(p: &[Package]) -> Vec<&str> {
@@ -357,7 +395,8 @@ mod tests {
             db.files_by_definition(),
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
-        let removed: FastSet<&OsStr> = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
+        let removed: FxHashSet<&OsStr> =
+            ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
         assert_eq!(c.dropped[1].version, "2.14.4-r0");
@@ -383,7 +422,7 @@ mod tests {
         fs::write(t.path().join("usr/lib/libapk.so.3.0.0"), b"x").unwrap();
         fs::write(t.path().join("usr/lib/keep.so"), b"x").unwrap();
         let db = installed(&mut root);
-        let removed: FastSet<&OsStr> = [OsStr::new("usr/lib/libapk.so.3.0.0")]
+        let removed: FxHashSet<&OsStr> = [OsStr::new("usr/lib/libapk.so.3.0.0")]
             .into_iter()
             .collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
@@ -420,7 +459,7 @@ mod tests {
         let musl = entry(b"musl-1.X14d61.trigger", b"#!/bin/sh\n");
         let scripts = [&bb[..], &musl, &tar::END].concat();
         fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
-        let removed: FastSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
+        let removed: rustc_hash::FxHashSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
         let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
         let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
@@ -446,7 +485,7 @@ mod tests {
         let mut root = Root::open(t.path()).unwrap();
         match installed(&mut root).plan(&mut root, &removed, &[]) {
             Err(Error::MalformedDb(why)) => assert_eq!(
-                why,
+                why.to_string(),
                 "/lib/apk/db/scripts.tar: tar header at byte 0: entry larger than the rest of the archive"
             ),
             other => panic!("expected MalformedDb, got {other:?}"),
@@ -458,7 +497,7 @@ mod tests {
         let db = b"P:musl\nV:1\nF:lib\nR:libc.so\n\n";
         let (_t, mut root) = root_with(db, b"musl\n");
         let c = installed(&mut root)
-            .plan(&mut root, &FastSet::default(), &[])
+            .plan(&mut root, &FxHashSet::default(), &[])
             .unwrap();
         assert!(c.new_installed.is_none() && c.world.is_none() && c.dropped.is_empty());
     }
@@ -466,20 +505,22 @@ mod tests {
     #[test]
     fn a_malformed_database_is_an_error_naming_path_and_line() {
         let (_t, mut root) = root_with(b"P:musl\nV:1\n\nP:busybox\ngarbage\n", b"");
-        match load(&mut root, false) {
-            Err(Error::MalformedDb(why)) => {
-                assert_eq!(why, "/lib/apk/db/installed: line 5: not a `X:value` line")
+        match load(&mut root) {
+            Err(Error::MalformedDb(m)) => {
+                assert_eq!(
+                    m.to_string(),
+                    "/lib/apk/db/installed: line 5: not a `X:value` line"
+                );
+                assert_eq!((m.line, m.what.as_str()), (Some(5), "not a `X:value` line"));
             }
             other => panic!("expected MalformedDb, got {other:?}"),
         }
     }
 
     #[test]
-    fn keep_and_absent_are_told_apart() {
-        let (_t, mut root) = root_with(DB, b"");
-        assert!(matches!(load(&mut root, true).unwrap(), Source::Kept));
+    fn an_absent_database_is_none() {
         let t = tempfile::tempdir().unwrap();
         let mut bare = Root::open(t.path()).unwrap();
-        assert!(matches!(load(&mut bare, false).unwrap(), Source::Absent));
+        assert!(load(&mut bare).unwrap().is_none());
     }
 }

@@ -18,9 +18,9 @@ use super::{BY_DEFINITION, Installed, Package, db_path};
 use crate::error::Result;
 use crate::format::elf;
 use crate::format::script;
-use crate::hash::FastSet;
 use crate::root::resolve::Resolved;
 use crate::root::{FileKind, Root};
+use rustc_hash::FxHashSet;
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
 pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];
@@ -147,7 +147,7 @@ impl Installed {
         let leaving: Vec<usize> = (0..records.len())
             .filter(|&i| !stay[i] && !by_definition[i])
             .collect();
-        let kept_files: FastSet<(&[u8], &[u8])> = records
+        let kept_files: FxHashSet<(&[u8], &[u8])> = records
             .iter()
             .zip(&stay)
             .filter(|(_, s)| **s)
@@ -214,7 +214,7 @@ fn unowned_needs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apkdb::{INSTALLED, Source, WORLD, load};
+    use crate::apkdb::{INSTALLED, WORLD, load};
     use std::fs;
 
     /// A root with `db` as its database, `world`, and the files the records name.
@@ -243,7 +243,7 @@ mod tests {
             fs::write(t.path().join(path), bytes).unwrap();
         }
         let mut root = Root::open(t.path()).unwrap();
-        let Source::Read(installed) = load(&mut root, false).unwrap() else {
+        let Some(installed) = load(&mut root).unwrap() else {
             panic!("no database")
         };
         let files: Vec<PathBuf> = ["usr/local/bin/app", "usr/local/bin/tool"]

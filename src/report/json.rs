@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::report::{DbStatus, Report};
+use crate::apkdb::DbState;
+use crate::report::Report;
 use crate::stage::plan::StepKind;
 
 /// The report as a JSON document, with a trailing newline.
@@ -17,15 +18,15 @@ pub fn render(r: &Report) -> String {
     o.push_str("\"schema\":1,\"tool\":");
     string(&mut o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
     o.push_str(",\"mode\":");
-    string(&mut o, r.mode.label());
+    string(&mut o, r.kind.label());
     o.push_str(",\"root\":");
     host_path(&mut o, &r.root);
     o.push_str(",\"outcome\":");
     string(&mut o, r.outcome.label());
-    let _ = write!(o, ",\"exit_code\":{}", r.exit_code);
+    let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
     o.push_str(",\"error\":");
-    match &r.error {
-        Some(e) => string(&mut o, e),
+    match r.error() {
+        Some(e) => string(&mut o, &e.to_string()),
         None => o.push_str("null"),
     }
     o.push_str(",\"removed\":{");
@@ -50,18 +51,12 @@ pub fn render(r: &Report) -> String {
         string(o, &s.reason);
         o.push('}');
     });
-    o.push_str(",\"apk_db\":{\"status\":");
-    string(&mut o, r.db.status.map_or("", DbStatus::label));
-    o.push_str(",\"dropped\":");
-    list(&mut o, r.db.dropped.iter(), package);
-    o.push_str(",\"trimmed\":");
-    list(&mut o, r.db.trimmed.iter(), package);
-    o.push_str(",\"error\":");
-    match &r.db.error {
-        Some(e) => string(&mut o, e),
+    o.push_str(",\"apk_db\":");
+    match &r.db {
+        Some(db) => apk_db(&mut o, db),
         None => o.push_str("null"),
     }
-    o.push_str("},\"findings\":");
+    o.push_str(",\"findings\":");
     list(&mut o, r.findings.iter(), |o, f| {
         o.push_str("{\"severity\":");
         string(
@@ -92,6 +87,22 @@ pub fn render(r: &Report) -> String {
     list(&mut o, r.signals.iter(), |o, s| string(o, s));
     o.push_str("}\n");
     o
+}
+
+/// `{"status":..,"dropped":[..],"trimmed":[..],"error":..}`.
+fn apk_db(o: &mut String, db: &DbState) {
+    o.push_str("{\"status\":");
+    string(o, db.label());
+    o.push_str(",\"dropped\":");
+    list(o, db.dropped().iter(), package);
+    o.push_str(",\"trimmed\":");
+    list(o, db.trimmed().iter(), package);
+    o.push_str(",\"error\":");
+    match db {
+        DbState::Malformed(m) => string(o, &m.to_string()),
+        _ => o.push_str("null"),
+    }
+    o.push('}');
 }
 
 fn list<T>(o: &mut String, items: impl Iterator<Item = T>, mut each: impl FnMut(&mut String, T)) {

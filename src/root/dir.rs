@@ -1,8 +1,9 @@
 //! Reading a folder: one `openat`, `getdents64` into a stack buffer, one `close`.
 //!
 //! `std::fs::read_dir` goes through musl's `opendir`, which adds an `fcntl` and a heap buffer of
-//! 2 KiB per folder (so an `mmap`/`munmap` pair and, for a bin folder of 300 links, five
-//! `getdents64` calls instead of one). The entries come with their type from the kernel
+//! 2 KiB per folder (so, for a bin folder of 300 links, five `getdents64` calls instead of one;
+//! under musl's own allocator each buffer also cost an `mmap`/`munmap` pair, which the binary's
+//! bump allocator, `os/alloc.rs`, no longer makes). The entries come with their type from the kernel
 //! (`d_type`), so a listing needs no `lstat` per entry; where the filesystem does not give the
 //! type, one `fstatat` relative to the open folder does.
 

@@ -19,9 +19,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, is_absent};
-use crate::hash::FastMap;
 use crate::os::sys;
 use crate::root::dir::Dir;
+use rustc_hash::FxHashMap;
 
 /// What kind of filesystem object a path is, without following it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Meta {
 /// The target root, with a cache of what has been looked up inside it.
 pub struct Root {
     host: PathBuf,
-    lstat_cache: FastMap<OsString, Option<Meta>>,
+    lstat_cache: FxHashMap<OsString, Option<Meta>>,
     /// The NUL-terminated host path of the last call, reused so that a syscall allocates nothing;
     /// its first `prefix` bytes are the root's host path and a slash, kept between calls.
     scratch: Vec<u8>,
@@ -115,7 +115,8 @@ impl Root {
             ));
         }
         // Sized for an Alpine root's few hundred bin entries: growing the table one doubling at
-        // a time makes musl's allocator map and unmap memory at every step.
+        // a time would copy it at every step, and the bump allocator (os/alloc.rs) reuses none
+        // of the tables left behind.
         let mut scratch = Vec::with_capacity(4096);
         scratch.extend_from_slice(host.as_os_str().as_bytes());
         if scratch.last() != Some(&b'/') {
@@ -123,7 +124,7 @@ impl Root {
         }
         Ok(Root {
             host,
-            lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
+            lstat_cache: FxHashMap::with_capacity_and_hasher(1024, Default::default()),
             prefix: scratch.len(),
             scratch,
         })

@@ -9,8 +9,8 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::apkdb::{self, Source};
-use crate::error::{Error, Result};
+use crate::apkdb;
+use crate::error::Result;
 use crate::format::script;
 use crate::root::resolve::Resolved;
 use crate::root::walk;
@@ -167,8 +167,8 @@ pub fn audit(
         }
     }
 
-    match apkdb::load(root, false) {
-        Ok(Source::Read(installed)) => {
+    match apkdb::load(root) {
+        Ok(Some(installed)) => {
             for (p, path) in installed.missing_files(root)? {
                 push(
                     FindingKind::StaleApkRecord,
@@ -177,22 +177,12 @@ pub fn audit(
                 );
             }
         }
-        Ok(Source::Absent | Source::Kept) => {}
+        Ok(None) => {}
         // A database scanners cannot read either: said, not fatal to the audit.
-        Err(Error::MalformedDb(why)) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            why,
-        ),
-        Err(Error::Input { why, .. }) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            why,
-        ),
         Err(e) => push(
             FindingKind::UnreadableApkDb,
             Path::new(apkdb::INSTALLED),
-            e.to_string(),
+            e.reason(),
         ),
     }
     out.extend(from_walk);

@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: the real Alpine tree, its /usr-merged variant,
-//! snapshots of a tree, and running the tool.
+//! Helpers shared by the integration tests: the fixtures, the real Alpine tree, its /usr-merged
+//! variant, snapshots of a tree, and running the tool.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -33,39 +33,61 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// An environment variable naming a file; prints SKIPPED and returns None when unset.
-pub fn need_env(var: &str, test: &str) -> Option<PathBuf> {
+/// The file an environment variable names. A test that calls this is marked
+/// `#[cfg_attr(not(fixture_...), ignore = ...)]` (build.rs): it runs only where the variable is
+/// set, or under `CI=true`, where a missing input fails it.
+pub fn need_env(var: &str) -> PathBuf {
     match std::env::var_os(var) {
         Some(v) if !v.is_empty() => {
             let p = PathBuf::from(v);
             assert!(p.exists(), "{var}={} does not exist", p.display());
-            Some(p)
+            p
         }
-        _ => {
-            // Under CI a missing input is a failure, never a silent pass.
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: {var} is unset under CI"
-            );
-            eprintln!("\n*** SKIPPED {test}: {var} is unset ***\n");
-            None
-        }
+        _ => panic!("{var} is unset: a test that needs it runs only with it (CI=true runs all)"),
     }
 }
 
-/// The minirootfs tarball (x86_64), when the environment names it.
-pub fn minirootfs(test: &str) -> Option<PathBuf> {
-    need_env("ALPINE_MINIROOTFS", test)
+/// Whether this run is CI's (`CI=true`, as .ci/run exports it), where nothing may be skipped.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true")
 }
 
-/// The export of a real Alpine 3.23.3 root (x86_64), when the environment names it.
-pub fn rootfs_323(test: &str) -> Option<PathBuf> {
-    need_env("ALPINE_ROOTFS_3_23", test)
+/// A test that cannot run here for a reason outside the fixtures (not root, no `chattr`):
+/// fails under CI, and otherwise says so on stderr (shown with `--nocapture`).
+pub fn cannot_run(test: &str, why: &str) {
+    assert!(!under_ci(), "{test}: {why} (CI=true runs every test)");
+    eprintln!("\n*** SKIPPED {test}: {why} ***\n");
 }
 
-/// The static release binary, when the environment names it.
-pub fn static_bin(test: &str) -> Option<PathBuf> {
-    need_env("ALPINE_STRIP_BIN", test)
+/// The minirootfs tarball (x86_64).
+pub fn minirootfs() -> PathBuf {
+    need_env("ALPINE_MINIROOTFS")
+}
+
+/// The export of a real Alpine 3.23.3 root (x86_64).
+pub fn rootfs_323() -> PathBuf {
+    need_env("ALPINE_ROOTFS_3_23")
+}
+
+/// The static release binary.
+pub fn static_bin() -> PathBuf {
+    need_env("ALPINE_STRIP_BIN")
+}
+
+/// The installed database, inside a root.
+pub const DB: &str = "lib/apk/db/installed";
+
+/// Packages a strip removes whatever files they own (written out here, not taken from the
+/// tool: the expected outcome must not come from the tool's own list).
+pub const BY_DEFINITION: [&str; 4] = ["busybox", "busybox-binsh", "ssl_client", "apk-tools"];
+
+/// Where a classic path lies in the /usr-merged tree.
+pub fn real(p: &Path, merged: bool) -> PathBuf {
+    let top = p.components().next().map(|c| c.as_os_str().to_owned());
+    match top.as_ref().and_then(|t| t.to_str()) {
+        Some("bin" | "sbin" | "lib") if merged => Path::new("usr").join(p),
+        _ => p.to_path_buf(),
+    }
 }
 
 /// Unpacks a minirootfs tarball into a new temp dir.

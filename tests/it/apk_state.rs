@@ -5,13 +5,11 @@
 //! A malformed archive stops the run before anything is removed; `--dry-run` and
 //! `--keep-apk-db` leave the files alone.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const DB_DIR: &str = "lib/apk/db";
 
@@ -160,10 +158,9 @@ fn apk_del_leaves(root: &Path, triggers: &[u8], tar: &[u8], archive: &str) {
 }
 
 #[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
 fn alpine_3_20_scripts_tar_and_triggers_lose_the_dropped_packages_as_apk_del_leaves_them() {
-    let Some(tar) = minirootfs("scripts.tar 3.20") else {
-        return;
-    };
+    let tar = minirootfs();
     let t = unpack(&tar);
     let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar");
     assert!(triggers.is_empty(), "busybox had the only trigger");
@@ -172,10 +169,12 @@ fn alpine_3_20_scripts_tar_and_triggers_lose_the_dropped_packages_as_apk_del_lea
 }
 
 #[test]
+#[cfg_attr(
+    not(all(fixture_minirootfs, fixture_rootfs_3_23)),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_ROOTFS_3_23"
+)]
 fn alpine_3_23_scripts_tar_gz_and_triggers_lose_the_dropped_packages_as_apk_del_leaves_them() {
-    let Some(rootfs) = rootfs_323("scripts.tar.gz 3.23") else {
-        return;
-    };
+    let rootfs = rootfs_323();
     let t = unpack(&rootfs);
     let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar.gz");
     assert!(triggers.is_empty(), "busybox had the only trigger");
@@ -183,9 +182,7 @@ fn alpine_3_23_scripts_tar_gz_and_triggers_lose_the_dropped_packages_as_apk_del_
     assert_eq!(gz[..4], [0x1f, 0x8b, 8, 0], "gzip, as apk 3 writes it");
 
     // Alpine's apk 3 from a pristine copy leaves the same tar and triggers.
-    let Some(minirootfs) = minirootfs("apk 3 del") else {
-        return;
-    };
+    let minirootfs = minirootfs();
     let pristine = with_apk_3(&rootfs, &minirootfs);
     apk_del_leaves(pristine.path(), &triggers, &scripts, "scripts.tar.gz");
 
@@ -225,10 +222,9 @@ fn with_apk_3(rootfs: &Path, minirootfs: &Path) -> tempfile::TempDir {
 }
 
 #[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
 fn dry_run_and_keep_apk_db_leave_triggers_and_scripts_alone() {
-    let Some(tar) = minirootfs("scripts dry run") else {
-        return;
-    };
+    let tar = minirootfs();
     let t = unpack(&tar);
     let db = t.path().join(DB_DIR);
     let files = ["installed", "triggers", "scripts.tar"];
@@ -263,8 +259,13 @@ fn refused(root: &Path, named: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(fixture_minirootfs, fixture_rootfs_3_23)),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_ROOTFS_3_23"
+)]
 fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
-    if let Some(tar) = minirootfs("malformed scripts.tar") {
+    {
+        let tar = minirootfs();
         let t = unpack(&tar);
         let archive = t.path().join(DB_DIR).join("scripts.tar");
         let bytes = fs::read(&archive).unwrap();
@@ -281,7 +282,8 @@ fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
             "/lib/apk/db/scripts.tar: tar header at byte 0: wrong header checksum",
         );
     }
-    if let Some(rootfs) = rootfs_323("malformed scripts.tar.gz") {
+    {
+        let rootfs = rootfs_323();
         let t = unpack(&rootfs);
         let archive = t.path().join(DB_DIR).join("scripts.tar.gz");
         let mut bytes = fs::read(&archive).unwrap();
@@ -296,10 +298,9 @@ fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
 fn a_scripts_archive_outside_the_root_is_never_read_nor_written_and_a_fifo_stops_the_run() {
-    let Some(tar) = minirootfs("hostile scripts.tar") else {
-        return;
-    };
+    let tar = minirootfs();
     let t = unpack(&tar);
     let archive = t.path().join(DB_DIR).join("scripts.tar");
     let outside = tempfile::NamedTempFile::new().unwrap();
