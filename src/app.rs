@@ -14,7 +14,7 @@ use crate::guard;
 use crate::hash::FastSet;
 use crate::os::sys::{self, Thread};
 use crate::report::{DbStatus, Mode, Outcome, Report};
-use crate::root::Root;
+use crate::root::{Item, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit::{self, WholeRoot};
 use crate::stage::discover::{self, Found};
@@ -44,8 +44,9 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, report: &mut Report) -> Result<()> {
     let mut root = Root::open(&opts.root)?;
     report.root = root.host_root().to_path_buf();
-    let from_walk = audit::walk_whole_root(root.host_root()).findings;
-    report.findings = audit_root(&mut root, from_walk)?;
+    let mut whole = audit::walk_whole_root(root.host_root());
+    let from_walk = std::mem::take(&mut whole.findings);
+    report.findings = audit_root(&mut root, from_walk, &whole)?;
     let (errors, warnings) = report.tally();
     (report.outcome, report.exit_code) = if errors > 0 {
         (Outcome::NotDistroless, exit::AUDIT)
@@ -81,13 +82,18 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         }
         other => other?,
     };
-    // The walk of the whole root (the audit's modes; the files no package owns, for --prune
-    // and its note) only reads: it runs on a thread of its own beside discovery and the
-    // removals, until it is needed. --no-audit skips it, and with it the note.
+    // The walk of the whole root (the audit's modes; busybox's hard links and copies; the
+    // files no package owns, for --prune and its note) only reads: it runs on a thread of its
+    // own beside the listing and discovery, which wait for it when the bin folders hold
+    // busybox (a copy decides a removal, so it is known before the first one). --no-audit
+    // skips the note.
     let note = !opts.prune && !opts.no_audit;
-    let mut walk = Walk::start(root.host_root(), opts.prune || !opts.no_audit);
+    let mut walk = Walk::start(root.host_root(), true);
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
-    let found = discover::discover(&mut root, &bins)?;
+    let found = {
+        let walk = &mut walk;
+        discover::discover(&mut root, &bins, move || &*Walk::get(walk))?
+    };
     let installed = match &source {
         Source::Read(installed) => Some(installed),
         Source::Absent | Source::Kept => None,
@@ -166,7 +172,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
             .collect();
         let mut from_walk = std::mem::take(&mut walked.findings);
         from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
-        report.findings = audit_root(&mut fresh, from_walk)?;
+        report.findings = audit_root(&mut fresh, from_walk, walked)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
         if opts.strict && !report.findings.is_empty() {
             report.outcome = Outcome::Strict;
@@ -185,7 +191,7 @@ fn note_prunable(
     installed: &Installed,
     root: &mut Root,
     keep: &[String],
-    files: &[PathBuf],
+    files: &[Item],
 ) -> Result<()> {
     let mut packages = installed.prunable(root, keep, files)?.packages;
     packages.retain(|p| !report.db.dropped.contains(&p.package));
@@ -195,6 +201,7 @@ fn note_prunable(
 
 /// The walk of the whole root, on a thread of its own (when started) until it is first needed.
 struct Walk {
+    host: PathBuf,
     running: Option<Thread<WholeRoot>>,
     done: Option<WholeRoot>,
 }
@@ -203,25 +210,34 @@ impl Walk {
     fn start(host: &Path, now: bool) -> Walk {
         let owned = host.to_path_buf();
         Walk {
+            host: host.to_path_buf(),
             running: now.then(|| sys::spawn(move || audit::walk_whole_root(&owned))),
             done: None,
         }
     }
 
     /// What the walk saw, once it is done. (A thread that could not start ran the walk at
-    /// once; one that was never started is never asked.)
+    /// once; one that was never started runs it now.)
     fn get(&mut self) -> &mut WholeRoot {
         let running = &mut self.running;
-        self.done
-            .get_or_insert_with(|| running.take().and_then(Thread::join).unwrap_or_default())
+        let host = &self.host;
+        self.done.get_or_insert_with(|| match running.take() {
+            Some(thread) => thread.join().unwrap_or_default(),
+            None => audit::walk_whole_root(host),
+        })
     }
 }
 
-/// Lists the bin folders, discovers and audits, given what the walk of the whole root found.
-fn audit_root(root: &mut Root, from_walk: Vec<audit::Finding>) -> Result<Vec<audit::Finding>> {
+/// Lists the bin folders, discovers and audits, given what the walk of the whole root found
+/// (its findings of the modes apart).
+fn audit_root(
+    root: &mut Root,
+    from_walk: Vec<audit::Finding>,
+    whole: &WholeRoot,
+) -> Result<Vec<audit::Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins)?;
-    audit::audit(root, &bins, &found, from_walk)
+    let found = discover::discover(root, &bins, || whole)?;
+    audit::audit(root, &bins, &found, from_walk, &whole.files)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {

@@ -228,6 +228,21 @@ impl Installed {
         })
     }
 
+    /// The files the packages that stay own (every record but those removed by definition),
+    /// as real paths inside the root (the folders resolved, the last name not followed).
+    pub fn staying_files(&self, root: &mut Root) -> Result<FastSet<PathBuf>> {
+        let mut out = FastSet::default();
+        let staying = self.db.records.iter();
+        for r in staying.filter(|r| !BY_DEFINITION.contains(&r.name())) {
+            for (dir, name) in r.file_pairs() {
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                    out.insert(real);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every file a record claims that is not in the root: the package and the path.
     pub fn missing_files(&self, root: &mut Root) -> Result<Vec<(Package, PathBuf)>> {
         let mut out = Vec::new();

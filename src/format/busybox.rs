@@ -1,0 +1,97 @@
+//! busybox in bytes: whether two open files hold the same bytes (a `cp` of busybox is busybox),
+//! and whether a file carries busybox's version banner (`BusyBox v1.36.1 ...`, which every build
+//! prints for `--help`). Both read in fixed chunks, at most [`MAX_READ`] bytes of a file.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+/// The most bytes read of one file (busybox builds are 0.5 to 2.5 MB).
+pub const MAX_READ: u64 = 16 << 20;
+const CHUNK: usize = 64 << 10;
+
+/// The banner, one less than each byte: the needle is built at run time, so this binary does
+/// not carry the banner itself (a `--check` would name it).
+const BANNER_MINUS_ONE: [u8; 9] = *b"AtrxAnw\x1fu";
+
+/// Whether `a` and `b`, both `len` bytes long, hold the same bytes (`false` past [`MAX_READ`]
+/// or on a read error).
+pub fn same_bytes(a: &File, b: &File, len: u64) -> bool {
+    if len > MAX_READ {
+        return false;
+    }
+    let (mut x, mut y) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    let mut at = 0;
+    while at < len {
+        let n = usize::try_from((len - at).min(CHUNK as u64)).unwrap_or(CHUNK);
+        let (x, y) = (&mut x[..n], &mut y[..n]);
+        if a.read_exact_at(x, at).is_err() || b.read_exact_at(y, at).is_err() || x != y {
+            return false;
+        }
+        at += n as u64;
+    }
+    true
+}
+
+/// Whether the first `len` bytes of `file` (at most [`MAX_READ`]) hold busybox's banner.
+pub fn has_banner(file: &File, len: u64) -> bool {
+    let needle = std::hint::black_box(BANNER_MINUS_ONE).map(|b| b + 1);
+    let len = len.min(MAX_READ);
+    let keep = needle.len() - 1;
+    // Each chunk is read after the last `keep` bytes of the one before, so a banner that
+    // straddles two chunks is seen.
+    let mut buf = vec![0u8; keep + CHUNK];
+    let (mut at, mut carried) = (0u64, 0usize);
+    while at < len {
+        let n = usize::try_from((len - at).min(CHUNK as u64)).unwrap_or(CHUNK);
+        let Ok(got) = file.read_at(&mut buf[carried..carried + n], at) else {
+            return false;
+        };
+        if got == 0 {
+            return false;
+        }
+        let filled = carried + got;
+        if buf[..filled].windows(needle.len()).any(|w| w == needle) {
+            return true;
+        }
+        carried = keep.min(filled);
+        buf.copy_within(filled - carried..filled, 0);
+        at += got as u64;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(bytes: &[u8]) -> File {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn the_banner_is_found_anywhere_even_across_chunks_and_this_binary_does_not_carry_it() {
+        let needle = b"BusyBox v1.36.1 (2024-06-10 07:11:47 UTC) multi-call binary.";
+        for at in [0, 100, CHUNK - 4, CHUNK - 9, CHUNK, 3 * CHUNK + 1] {
+            let mut b = vec![0u8; 4 * CHUNK];
+            b[at..at + needle.len()].copy_from_slice(needle);
+            let f = file(&b);
+            assert!(has_banner(&f, b.len() as u64), "at {at}");
+        }
+        let f = file(&[b'x'; 3 * CHUNK]);
+        assert!(!has_banner(&f, 3 * CHUNK as u64));
+        assert!(!has_banner(&file(b"BusyBox"), 7));
+        assert_eq!(BANNER_MINUS_ONE.map(|b| b + 1), *b"BusyBox v");
+    }
+
+    #[test]
+    fn same_bytes_compares_every_chunk() {
+        let a: Vec<u8> = (0..3 * CHUNK + 7).map(|i| (i % 251) as u8).collect();
+        let mut b = a.clone();
+        assert!(same_bytes(&file(&a), &file(&b), a.len() as u64));
+        *b.last_mut().unwrap() ^= 1;
+        assert!(!same_bytes(&file(&a), &file(&b), a.len() as u64));
+    }
+}
