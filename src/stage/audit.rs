@@ -171,6 +171,7 @@ pub fn audit(
     }
 
     let mut owned = FastSet::default();
+    let db = Path::new(apkdb::Location::of(root)?.installed());
     match apkdb::load(root, false) {
         Ok(Source::Read(installed)) => {
             for (p, path) in installed.missing_files(root)? {
@@ -184,21 +185,9 @@ pub fn audit(
         }
         Ok(Source::Absent | Source::Kept) => {}
         // A database scanners cannot read either: said, not fatal to the audit.
-        Err(Error::MalformedDb(why)) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            why,
-        ),
-        Err(Error::Input { why, .. }) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            why,
-        ),
-        Err(e) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            e.to_string(),
-        ),
+        Err(Error::MalformedDb(why)) => push(FindingKind::UnreadableApkDb, db, why),
+        Err(Error::Input { why, .. }) => push(FindingKind::UnreadableApkDb, db, why),
+        Err(e) => push(FindingKind::UnreadableApkDb, db, e.to_string()),
     }
     for path in other_builds(root, files, found, &owned) {
         push(
