@@ -222,10 +222,9 @@ fn names_busybox(root: &mut Root, link: &Path) -> Result<bool> {
     let mut cur = link.to_path_buf();
     for _ in 0..MAX_HOPS {
         let target = root.readlink(&cur)?;
-        if target
-            .file_name()
-            .is_some_and(|n| BUSYBOX_NAMES.contains(&n.as_bytes()))
-        {
+        // The text's last component; a trailing slash names a folder (`/bin/busybox/`), no binary.
+        let text = target.as_os_str().as_bytes();
+        if BUSYBOX_NAMES.contains(&text.rsplit(|&b| b == b'/').next().unwrap_or(text)) {
             return Ok(true);
         }
         let next = match target.strip_prefix("/") {
@@ -363,6 +362,7 @@ mod tests {
         symlink("/usr/lib/busybox.static", p.join("usr/sbin/gone1")).unwrap();
         symlink("gone1", p.join("usr/sbin/gone2")).unwrap();
         symlink("/opt/busybox/missing", p.join("usr/sbin/other")).unwrap();
+        symlink("/bin/gone/busybox/", p.join("usr/sbin/folder")).unwrap();
 
         let f = found(p);
         assert_eq!(
