@@ -354,3 +354,57 @@ fn a_database_under_usr_lib_is_read_updated_and_locked_there() {
         "{world}"
     );
 }
+
+#[test]
+fn alpine_3_23_with_its_database_under_usr_lib_loses_busybox_in_every_form() {
+    let (Some(tar), Some(bin)) = (rootfs_323("3.23 run step"), static_bin("3.23 run step")) else {
+        return;
+    };
+    let t = unpack(&tar);
+    let r = t.path();
+    install_strip(&bin, r);
+    fs::rename(r.join("lib/apk"), r.join("usr/lib/apk")).unwrap();
+    let db_path = PathBuf::from("usr/lib/apk/db/installed");
+    let db = fs::read(r.join(&db_path)).unwrap();
+    let busybox = fs::read(r.join("bin/busybox")).unwrap();
+    plant(r, "usr/local/bin/wget", &busybox, 0o755);
+    fs::create_dir_all(r.join("usr/libexec")).unwrap();
+    fs::hard_link(r.join("bin/busybox"), r.join("usr/libexec/bb")).unwrap();
+    plant(r, "var/ww", b"", 0o666);
+    let planted = ["usr/local/bin/wget", "usr/libexec/bb"];
+    let mut gone = removals(r, &db, &planted);
+    // 3.23 names apk's library package libapk: it goes with its only file.
+    for (name, rec) in apk_records(&db) {
+        if name == "libapk" {
+            gone.extend(record_files(&rec));
+        }
+    }
+
+    let before = snapshot(r);
+    let o = run_step(r, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let changed = [db_path.clone(), PathBuf::from(WORLD)];
+    assert_only_removed(&before, &snapshot(r), &gone, &changed);
+    let v = report(&o);
+    let mut bb = slashed(&planted);
+    bb.insert("/bin/busybox".into());
+    assert_eq!(removed(&v, "busybox"), bb);
+    assert_eq!(findings(&v, "world-writable"), slashed(&["var/ww"]));
+    assert!(findings(&v, "dangling-link").is_empty(), "{v}");
+    let left: Vec<String> = apk_records(&fs::read(r.join(&db_path)).unwrap())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for name in [
+        "busybox",
+        "busybox-binsh",
+        "ssl_client",
+        "apk-tools",
+        "libapk",
+    ] {
+        assert!(!left.iter().any(|n| n == name), "{name} still listed");
+    }
+    assert!(!r.join("lib/apk").exists(), "nothing made at the old place");
+    let (code, v) = check(r, &bin);
+    assert_eq!(code, Some(0), "{v}");
+}
