@@ -103,7 +103,9 @@ fn of_the_root(meta: &Meta, dev: u64) -> bool {
 fn c_path(host_root: &Path, rel: &Path) -> io::Result<CString> {
     let mut v = host_root.as_os_str().as_bytes().to_vec();
     if !rel.as_os_str().is_empty() {
-        v.push(b'/');
+        if v.last() != Some(&b'/') {
+            v.push(b'/');
+        }
         v.extend_from_slice(rel.as_os_str().as_bytes());
     }
     CString::new(v).map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))
@@ -141,6 +143,18 @@ mod tests {
         assert_eq!(
             walk(t.path()),
             ["etc/hosts", "proc/1/status", "usr/share/proc/x", "zz"]
+        );
+    }
+
+    #[test]
+    fn paths_below_slash_have_one_slash() {
+        let c = c_path(Path::new("/"), Path::new("etc")).unwrap();
+        assert_eq!(c.as_bytes(), b"/etc");
+        let c = c_path(Path::new("/r"), Path::new("etc/x")).unwrap();
+        assert_eq!(c.as_bytes(), b"/r/etc/x");
+        assert_eq!(
+            c_path(Path::new("/r"), Path::new("")).unwrap().as_bytes(),
+            b"/r"
         );
     }
 

@@ -202,7 +202,8 @@ pub fn audit(
 
 /// Other busybox builds: executable ELF files no staying package owns (`owned`, real paths)
 /// that carry busybox's banner, but for those discovery already named. Only such files are
-/// opened, each read at most [`busybox::MAX_READ`] bytes; one that is gone is passed over.
+/// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
+/// over.
 fn other_builds(
     root: &mut Root,
     files: &[Item],
@@ -212,7 +213,8 @@ fn other_builds(
     let named: FastSet<&Path> = found.busybox.iter().map(|i| i.path.as_path()).collect();
     let mut out = Vec::new();
     for f in files {
-        if f.meta.mode & 0o111 == 0 || named.contains(f.path.as_path()) || owned.contains(&f.path) {
+        let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
+        if !candidate || named.contains(f.path.as_path()) || owned.contains(&f.path) {
             continue;
         }
         if let Ok(Some((_, file, len))) = root.open_regular(&f.path) {
