@@ -1,10 +1,13 @@
 //! The audit: what keeps a root from being distroless, and what a strip leaves behind.
 //!
-//! Errors (the root is not distroless): busybox binaries and applet links, apk, and any shell in
-//! the bin folders. Warnings: dangling symlinks in the bin folders, scripts whose `#!`
-//! interpreter is missing in the root, setuid/setgid files anywhere in the root, world-writable
-//! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
-//! (naming package and path), and a database that cannot be read or parsed. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
+//! Errors (the root is not distroless): busybox binaries (their hard links and copies too) and
+//! applet links, another busybox build (an executable ELF file no staying package owns that
+//! carries busybox's banner), apk, and any shell in the bin folders. Warnings: dangling
+//! symlinks in the bin folders, scripts whose `#!` interpreter is missing in the root,
+//! setuid/setgid files anywhere in the root, world-writable files outside /tmp and /var/tmp,
+//! every file the apk database lists that is not in the root (naming package and path), and a
+//! database that cannot be read or parsed. The modes come from the walk of the whole root
+//! ([`walk`]), which sees the root's own filesystem and nothing mounted into it.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

@@ -387,6 +387,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_hard_link_the_walk_could_not_see_is_an_error_naming_the_folder() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path();
+        fs::create_dir_all(p.join("bin")).unwrap();
+        fs::create_dir_all(p.join("opt/x")).unwrap();
+        fs::write(p.join("bin/busybox"), b"bb").unwrap();
+        fs::hard_link(p.join("bin/busybox"), p.join("opt/x/bb")).unwrap();
+        let mut root = Root::open(p).unwrap();
+        let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
+        let denied = std::io::Error::from_raw_os_error(nix::libc::EACCES);
+        let whole = WholeRoot {
+            unread: vec![(PathBuf::from("opt/x"), denied)],
+            ..WholeRoot::default()
+        };
+        let e = discover(&mut root, &bins, || &whole)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("opt/x: cannot walk"), "{e}");
+        assert!(e.contains("os error 13"), "{e}");
+        // Every link seen: a folder the walk could not read does not matter.
+        let whole = crate::stage::audit::walk_whole_root(p);
+        let whole = WholeRoot {
+            unread: vec![(PathBuf::from("srv"), std::io::Error::from_raw_os_error(13))],
+            ..whole
+        };
+        let f = discover(&mut root, &bins, || &whole).unwrap();
+        assert_eq!(paths(&f.busybox), ["bin/busybox", "opt/x/bb"]);
+    }
+
     /// What discovery finds in the tree at `p`, with the walk of the whole root.
     fn found(p: &std::path::Path) -> Found {
         let mut root = Root::open(p).unwrap();
