@@ -7,20 +7,12 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
 
 const DB: &str = "lib/apk/db/installed";
-
-/// A fresh minirootfs with `/strip` in it, when the fixtures are there.
-fn tree(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let (tar, bin) = (minirootfs(test)?, static_bin(test)?);
-    let t = unpack(&tar);
-    install_strip(&bin, t.path());
-    Some((t, bin))
-}
 
 /// `cmd` in a chroot at `root`, stopped after 20 s (a hang fails the test instead of CI).
 fn chroot_timed(root: &Path, cmd: &[&str]) -> Output {
@@ -51,7 +43,7 @@ fn distroless(root: &Path) {
 
 #[test]
 fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
-    let Some((outer, _)) = tree("db escape") else {
+    let Some((outer, _)) = tree_with_strip("db escape") else {
         return;
     };
     let o = outer.path();
@@ -95,7 +87,7 @@ fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
 
 #[test]
 fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
-    let Some((t, _)) = tree("fifo db") else {
+    let Some((t, _)) = tree_with_strip("fifo db") else {
         return;
     };
     let r = t.path();
@@ -126,7 +118,7 @@ fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
     );
     assert!(!r.join("bin/busybox").exists());
 
-    let Some((t, _)) = tree("device db") else {
+    let Some((t, _)) = tree_with_strip("device db") else {
         return;
     };
     let r = t.path();
@@ -200,7 +192,7 @@ chattr -a "$1/usr/sbin""#,
 
 #[test]
 fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
-    let Some((t, _)) = tree("mounted file") else {
+    let Some((t, _)) = tree_with_strip("mounted file") else {
         return;
     };
     let r = t.path();
@@ -230,7 +222,7 @@ fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
 #[test]
 fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
     for target in ["/usr/lib/busybox/busybox", "../usr/lib/busybox/busybox"] {
-        let Some((t, _)) = tree("busybox via symlink") else {
+        let Some((t, _)) = tree_with_strip("busybox via symlink") else {
             return;
         };
         let r = t.path();
@@ -250,7 +242,7 @@ fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
 
 #[test]
 fn argv0_never_decides_what_itself_is() {
-    let Some((t, _)) = tree("argv0") else {
+    let Some((t, _)) = tree_with_strip("argv0") else {
         return;
     };
     let r = t.path();
@@ -273,7 +265,7 @@ fn argv0_never_decides_what_itself_is() {
 
 #[test]
 fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
-    let Some((t, _)) = tree("lock") else {
+    let Some((t, _)) = tree_with_strip("lock") else {
         return;
     };
     let r = t.path();
@@ -299,7 +291,7 @@ fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
 
 #[test]
 fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
-    let Some((t, _)) = tree("hard link") else {
+    let Some((t, _)) = tree_with_strip("hard link") else {
         return;
     };
     let r = t.path();
@@ -320,7 +312,7 @@ fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
 
 #[test]
 fn small_faults_each_fixed() {
-    let Some((t, _)) = tree("small faults") else {
+    let Some((t, _)) = tree_with_strip("small faults") else {
         return;
     };
     let r = t.path();

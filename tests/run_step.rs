@@ -17,14 +17,6 @@ use common::*;
 const DB: &str = "lib/apk/db/installed";
 const WORLD: &str = "etc/apk/world";
 
-/// A fresh 3.20.3 minirootfs with `/strip` in it, when the fixtures are there.
-fn tree(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let (tar, bin) = (minirootfs(test)?, static_bin(test)?);
-    let t = unpack(&tar);
-    install_strip(&bin, t.path());
-    Some((t, bin))
-}
-
 /// The JSON report of a run (`--json` among its arguments).
 fn report(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout)
@@ -86,6 +78,12 @@ fn check(root: &Path, bin: &Path) -> (Option<i32>, serde_json::Value) {
     (o.status.code(), report(&o))
 }
 
+/// Asserts `--check` passes the tree in a RUN step.
+fn distroless(root: &Path, bin: &Path) {
+    let (code, v) = check(root, bin);
+    assert_eq!(code, Some(0), "{v}");
+}
+
 /// Writes `bytes` at `path` inside `root` with `mode`.
 fn plant(root: &Path, path: &str, bytes: &[u8], mode: u32) {
     let host = root.join(path);
@@ -96,7 +94,7 @@ fn plant(root: &Path, path: &str, bytes: &[u8], mode: u32) {
 
 #[test]
 fn the_audit_sees_every_folder_and_not_the_files_the_engine_mounts() {
-    let Some((t, bin)) = tree("audit modes") else {
+    let Some((t, bin)) = tree_with_strip("audit modes") else {
         return;
     };
     let r = t.path();
@@ -130,7 +128,7 @@ fn the_audit_sees_every_folder_and_not_the_files_the_engine_mounts() {
 
 #[test]
 fn a_hard_link_of_busybox_outside_the_bin_folders_goes_and_check_sees_it() {
-    let Some((t, bin)) = tree("hard link") else {
+    let Some((t, bin)) = tree_with_strip("hard link") else {
         return;
     };
     let r = t.path();
@@ -147,13 +145,12 @@ fn a_hard_link_of_busybox_outside_the_bin_folders_goes_and_check_sees_it() {
         removed(&v, "busybox"),
         slashed(&["bin/busybox", "usr/libexec/bb"])
     );
-    let (code, v) = check(r, &bin);
-    assert_eq!(code, Some(0), "{v}");
+    distroless(r, &bin);
 }
 
 #[test]
 fn prune_keeps_what_an_unowned_program_needs_and_the_program_still_loads() {
-    let Some((t, _)) = tree("prune tlsclient") else {
+    let Some((t, _)) = tree_with_strip("prune tlsclient") else {
         return;
     };
     let r = t.path();
@@ -208,7 +205,7 @@ fn add_bbsuid(r: &Path) {
 #[test]
 fn bbsuid_and_its_links_go_with_a_database_and_without() {
     for with_db in [true, false] {
-        let Some((t, bin)) = tree("bbsuid") else {
+        let Some((t, bin)) = tree_with_strip("bbsuid") else {
             return;
         };
         let r = t.path();
@@ -233,8 +230,7 @@ fn bbsuid_and_its_links_go_with_a_database_and_without() {
             assert!(dropped.contains("busybox-suid"), "{dropped}");
         }
         assert!(findings(&v, "dangling-link").is_empty(), "{v}");
-        let (code, v) = check(r, &bin);
-        assert_eq!(code, Some(0), "{v}");
+        distroless(r, &bin);
     }
 }
 
@@ -242,7 +238,7 @@ fn bbsuid_and_its_links_go_with_a_database_and_without() {
 fn applet_links_left_dangling_go() {
     // `rm /bin/busybox` by hand, and the seed one-liner, which leaves /usr/sbin's links.
     for seed in [false, true] {
-        let Some((t, bin)) = tree("dangling") else {
+        let Some((t, bin)) = tree_with_strip("dangling") else {
             return;
         };
         let r = t.path();
@@ -257,14 +253,13 @@ fn applet_links_left_dangling_go() {
         let v = strip_exactly(r, &[], &removals(r, &db, &[]));
         assert!(findings(&v, "dangling-link").is_empty(), "{v}");
         assert_eq!(fs::read_dir(r.join("usr/sbin")).unwrap().count(), 0);
-        let (code, v) = check(r, &bin);
-        assert_eq!(code, Some(0), "{v}");
+        distroless(r, &bin);
     }
 }
 
 #[test]
 fn copies_of_busybox_go_and_another_build_is_named_and_kept() {
-    let Some((t, bin)) = tree("copies") else {
+    let Some((t, bin)) = tree_with_strip("copies") else {
         return;
     };
     let r = t.path();
@@ -305,7 +300,7 @@ fn copies_of_busybox_go_and_another_build_is_named_and_kept() {
 
 #[test]
 fn a_database_under_usr_lib_is_read_updated_and_locked_there() {
-    let Some((t, _)) = tree("usr/lib db") else {
+    let Some((t, _)) = tree_with_strip("usr/lib db") else {
         return;
     };
     let r = t.path();
@@ -405,6 +400,5 @@ fn alpine_3_23_with_its_database_under_usr_lib_loses_busybox_in_every_form() {
         assert!(!left.iter().any(|n| n == name), "{name} still listed");
     }
     assert!(!r.join("lib/apk").exists(), "nothing made at the old place");
-    let (code, v) = check(r, &bin);
-    assert_eq!(code, Some(0), "{v}");
+    distroless(r, &bin);
 }

@@ -255,6 +255,15 @@ pub fn chroot(root: &Path, cmd: &[&str], env: &[(&str, &str)], as_pid1: bool) ->
     c.output().unwrap()
 }
 
+/// A fresh copy of the 3.20.3 minirootfs with the static binary in it as `/strip`, and the
+/// binary's path; `None` (SKIPPED) when the fixtures are not named.
+pub fn tree_with_strip(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    let (tar, bin) = (minirootfs(test)?, static_bin(test)?);
+    let t = unpack(&tar);
+    install_strip(&bin, t.path());
+    Some((t, bin))
+}
+
 /// Copies the static binary into `root` as `/strip`.
 pub fn install_strip(bin: &Path, root: &Path) {
     fs::copy(bin, root.join("strip")).unwrap();
