@@ -86,9 +86,9 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     // files no package owns, for --prune and its note) only reads: it runs on a thread of its
     // own beside the listing and discovery, which wait for it when the bin folders hold
     // busybox (a copy decides a removal, so it is known before the first one). --no-audit
-    // skips the note.
+    // skips the note, and starts no thread: discovery walks, when it must, at once.
     let note = !opts.prune && !opts.no_audit;
-    let mut walk = Walk::start(root.host_root(), true);
+    let mut walk = Walk::start(root.host_root(), opts.prune || !opts.no_audit);
     let bins = Listing::of(&mut root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
