@@ -166,6 +166,17 @@ fn prune_keeps_what_an_unowned_program_needs_and_the_program_still_loads() {
         .filter(|(n, _)| n == "zlib")
         .flat_map(|(_, rec)| record_files(&rec))
         .collect();
+    // The note of a plain run reads the walk too: it names only zlib, and changes nothing.
+    let before = snapshot(r);
+    let v = report(&run_step(r, &["--dry-run", "--json"]));
+    assert_eq!(snapshot(r), before);
+    let prunable: Vec<&str> = v["prunable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(prunable, ["zlib"]);
     let mut gone = removals(r, &db, &[]);
     gone.extend(zlib);
     let v = strip_exactly(r, &["--prune"], &gone);

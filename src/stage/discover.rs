@@ -157,12 +157,17 @@ fn elsewhere(
     whole: &WholeRoot,
 ) -> Result<Vec<Item>> {
     let known: FastSet<&OsStr> = busybox.iter().map(|i| i.path.as_os_str()).collect();
-    let mut out: Vec<Item> = whole
-        .files
-        .iter()
-        .filter(|f| ids.contains(&f.meta.id()) && !known.contains(f.path.as_os_str()))
-        .cloned()
-        .collect();
+    let mut out: Vec<Item> = Vec::new();
+    for f in &whole.files {
+        // The walk may be older than this look (the audit after a strip): a link is still there.
+        let id = f.meta.id();
+        if ids.contains(&id)
+            && !known.contains(f.path.as_os_str())
+            && root.lstat(&f.path)?.is_some_and(|m| m.id() == id)
+        {
+            out.push(f.clone());
+        }
+    }
     let seen = |id| {
         let n = busybox.iter().chain(&out).filter(|i| i.meta.id() == id);
         n.count() as u64
