@@ -5,6 +5,8 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+use crate::format::elf;
+
 /// The most bytes read of one file (busybox builds are 0.5 to 2.5 MB): a larger file is
 /// neither compared nor searched, so a 100 MB application binary costs nothing.
 pub const MAX_READ: u64 = 8 << 20;
@@ -33,32 +35,57 @@ pub fn same_bytes(a: &File, b: &File, len: u64) -> bool {
     true
 }
 
-/// Whether `file`, of `len` bytes, holds busybox's banner (`false` past [`MAX_READ`]).
+/// Whether `file`, of `len` bytes, holds busybox's banner (`false` past [`MAX_READ`]). In an
+/// ELF file only its read-only data is read (where busybox keeps the banner: a tenth of a
+/// program, or less), else the whole file.
 pub fn has_banner(file: &File, len: u64) -> bool {
     if len > MAX_READ {
         return false;
     }
     let needle = std::hint::black_box(BANNER_MINUS_ONE).map(|b| b + 1);
-    let keep = needle.len() - 1;
-    // Each chunk is read after the last `keep` bytes of the one before, so a banner that
+    let ranges = elf::read_only_data(file, len).unwrap_or_else(|| vec![(0, len)]);
+    let mut buf = vec![0u8; needle.len() - 1 + CHUNK];
+    ranges
+        .into_iter()
+        .any(|(at, size)| range_has(file, at, size, &needle, &mut buf))
+}
+
+/// Whether the `size` bytes at `at` of `file` hold `needle`, read a chunk at a time into `buf`
+/// (`needle.len() - 1` bytes longer than a chunk).
+fn range_has(file: &File, at: u64, size: u64, needle: &[u8], buf: &mut [u8]) -> bool {
+    // Each chunk is read after the last `keep` bytes of the one before, so a needle that
     // straddles two chunks is seen.
-    let mut buf = vec![0u8; keep + CHUNK];
-    let (mut at, mut carried) = (0u64, 0usize);
-    while at < len {
-        let n = usize::try_from((len - at).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let Ok(got) = file.read_at(&mut buf[carried..carried + n], at) else {
+    let keep = needle.len() - 1;
+    let (mut done, mut carried) = (0u64, 0usize);
+    while done < size {
+        let n = usize::try_from((size - done).min(CHUNK as u64)).unwrap_or(CHUNK);
+        let Ok(got) = file.read_at(&mut buf[carried..carried + n], at + done) else {
             return false;
         };
         if got == 0 {
             return false;
         }
         let filled = carried + got;
-        if buf[..filled].windows(needle.len()).any(|w| w == needle) {
+        if contains(&buf[..filled], needle) {
             return true;
         }
         carried = keep.min(filled);
         buf.copy_within(filled - carried..filled, 0);
-        at += got as u64;
+        done += got as u64;
+    }
+    false
+}
+
+/// Whether `hay` holds `needle` (not empty): each place of its first byte, then the rest.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let (first, rest) = (needle[0], &needle[1..]);
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + p + 1;
+        if hay.get(at..at + rest.len()) == Some(rest) {
+            return true;
+        }
+        from = at;
     }
     false
 }
@@ -91,6 +118,8 @@ mod tests {
             "too large to be busybox"
         );
         assert_eq!(BANNER_MINUS_ONE.map(|b| b + 1), *b"BusyBox v");
+        assert!(contains(b"xxBusyBoBusyBox v1", b"BusyBox v"));
+        assert!(!contains(b"BusyBox", b"BusyBox v"));
     }
 
     #[test]
