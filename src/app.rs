@@ -39,8 +39,9 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
     *shown = root.host_root().to_path_buf();
-    let from_walk = audit::walk_whole_root(root.host_root()).findings;
-    let findings = audit_root(&mut root, from_walk)?;
+    let mut whole = audit::walk_whole_root(root.host_root());
+    let from_walk = std::mem::take(&mut whole.findings);
+    let findings = audit_root(&mut root, from_walk, &whole)?;
     let (errors, warnings) = tally(&findings);
     let outcome = if errors > 0 {
         Outcome::NotDistroless
@@ -121,9 +122,10 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
                 .iter()
                 .map(|s| s.item.path.as_os_str())
                 .collect();
-            let mut from_walk = std::mem::take(&mut d.walk.get().findings);
+            let walked = d.walk.get();
+            let mut from_walk = std::mem::take(&mut walked.findings);
             from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
-            audit_root(&mut fresh, from_walk)?
+            audit_root(&mut fresh, from_walk, walked)?
         }
         Audit::Off => Vec::new(),
     };
@@ -172,7 +174,10 @@ fn decide(root: &mut Root, s: &Strip) -> Result<Decisions> {
     // removals, until it is needed. --no-audit skips it, and with it the note.
     let mut walk = Walk::start(root.host_root(), s.prune.is_some() || s.audit != Audit::Off);
     let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins)?;
+    let found = {
+        let walk = &mut walk;
+        discover::discover(root, &bins, move || &*Walk::get(walk))?
+    };
     let by_definition = installed
         .as_ref()
         .map(Installed::files_by_definition)
@@ -257,6 +262,7 @@ impl Decisions {
 
 /// The walk of the whole root, on a thread of its own (when started) until it is first needed.
 struct Walk {
+    host: PathBuf,
     running: Option<Thread<WholeRoot>>,
     done: Option<WholeRoot>,
 }
@@ -265,25 +271,30 @@ impl Walk {
     fn start(host: &Path, now: bool) -> Walk {
         let owned = host.to_path_buf();
         Walk {
+            host: host.to_path_buf(),
             running: now.then(|| thread::spawn(move || audit::walk_whole_root(&owned))),
             done: None,
         }
     }
 
     /// What the walk saw, once it is done. (A thread that could not start ran the walk at
-    /// once; one that was never started is never asked.)
+    /// once; one that was never started runs it now.)
     fn get(&mut self) -> &mut WholeRoot {
         let running = &mut self.running;
-        self.done
-            .get_or_insert_with(|| running.take().and_then(Thread::join).unwrap_or_default())
+        let host = &self.host;
+        self.done.get_or_insert_with(|| match running.take() {
+            Some(thread) => thread.join().unwrap_or_default(),
+            None => audit::walk_whole_root(host),
+        })
     }
 }
 
-/// Lists the bin folders, discovers and audits, given what the walk of the whole root found.
-fn audit_root(root: &mut Root, from_walk: Vec<Finding>) -> Result<Vec<Finding>> {
+/// Lists the bin folders, discovers and audits, given what the walk of the whole root found
+/// (its findings of the modes apart).
+fn audit_root(root: &mut Root, from_walk: Vec<Finding>, whole: &WholeRoot) -> Result<Vec<Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins)?;
-    audit::audit(root, &bins, &found, from_walk)
+    let found = discover::discover(root, &bins, || whole)?;
+    audit::audit(root, &bins, &found, from_walk, &whole.files)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {

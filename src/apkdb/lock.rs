@@ -1,4 +1,5 @@
-//! One writer per root: the lock apk itself takes, `flock` on `/lib/apk/db/lock`.
+//! One writer per root: the lock apk itself takes, `flock` on `/lib/apk/db/lock` (beside the
+//! database: `/usr/lib/apk/db/lock` in a tree that moved it there).
 //!
 //! Two strips on one root (or a strip and an apk) would replace each other's staged database
 //! and remove each other's files. The lock is taken before anything is written; a second run
@@ -11,11 +12,13 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::apkdb::Location;
 use crate::error::{Error, Result, is_would_block};
 use crate::root::{FileKind, Root};
 
-/// apk's lock file, inside the root.
-pub const LOCK: &str = "lib/apk/db/lock";
+/// apk's lock file, inside the root (where apk keeps its database).
+#[cfg(test)]
+const LOCK: &str = "lib/apk/db/lock";
 
 /// The held lock; released (and the file removed, when this run created it) on drop.
 pub struct Lock {
@@ -23,9 +26,11 @@ pub struct Lock {
     created: Option<PathBuf>,
 }
 
-/// Takes apk's lock on `root`; `None` when the root has no apk database folder.
+/// Takes apk's lock on `root`, beside its database; `None` when the root has no apk database
+/// folder.
 pub fn take(root: &mut Root) -> Result<Option<Lock>> {
-    let Some(real) = root.resolve_parent(Path::new(LOCK))? else {
+    let lock = Location::of(root)?.lock();
+    let Some(real) = root.resolve_parent(Path::new(lock))? else {
         return Ok(None);
     };
     let host = root.host(&real);

@@ -1,6 +1,7 @@
 //! Keeping the apk database true after a strip.
 //!
-//! Scanners decide which packages an image has from `/lib/apk/db/installed`. Which packages
+//! Scanners decide which packages an image has from `/lib/apk/db/installed` (or
+//! `/usr/lib/apk/db/installed` in a tree that moved it, see [`Location`]). Which packages
 //! leave it follows from what the strip removes, not from a list of names that Alpine renames
 //! from release to release (`libapk2`, `libapk`): a package whose files the strip removed and
 //! of which no file is left leaves the database and `/etc/apk/world`; one that keeps some files
@@ -42,8 +43,11 @@ pub const BY_DEFINITION: [&[u8]; 8] = [
     b"apk-tools-static",
 ];
 
-/// The installed database, inside the root.
+/// The installed database, inside the root, where apk keeps it.
 pub const INSTALLED: &str = "lib/apk/db/installed";
+/// The installed database of a tree that moved it under /usr (read only when [`INSTALLED`]
+/// does not exist).
+pub const USR_INSTALLED: &str = "usr/lib/apk/db/installed";
 /// The user's package list, inside the root.
 pub const WORLD: &str = "etc/apk/world";
 /// The most bytes read of the installed database (a desktop install's is about 5 MB).
@@ -154,11 +158,57 @@ pub struct Changes {
     pub trimmed: Vec<Package>,
 }
 
-/// Reads and parses the installed database of `root`, confined to it; `None` when there is
-/// none. A database that is not a regular file, too large, or malformed is an error that stops
-/// the run before any removal.
+/// Where the root keeps apk's database folder (the installed database and apk's lock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// `/lib/apk/db`, apk's own place (also when neither place holds a database).
+    Lib,
+    /// `/usr/lib/apk/db`: `/lib/apk/db/installed` does not exist and this one does.
+    UsrLib,
+}
+
+impl Location {
+    /// Where `root` keeps the database: [`INSTALLED`] when it exists (even as a link that
+    /// leads nowhere inside the root), else [`USR_INSTALLED`] when that exists.
+    pub fn of(root: &mut Root) -> Result<Location> {
+        let exists = |root: &mut Root, path: &str| -> Result<bool> {
+            match root.resolve_parent(Path::new(path))? {
+                Some(real) => Ok(root.lstat(&real)?.is_some()),
+                None => Ok(false),
+            }
+        };
+        Ok(
+            if !exists(root, INSTALLED)? && exists(root, USR_INSTALLED)? {
+                Location::UsrLib
+            } else {
+                Location::Lib
+            },
+        )
+    }
+
+    /// The installed database, inside the root.
+    pub fn installed(self) -> &'static str {
+        match self {
+            Location::Lib => INSTALLED,
+            Location::UsrLib => USR_INSTALLED,
+        }
+    }
+
+    /// apk's lock, beside the database.
+    pub fn lock(self) -> &'static str {
+        match self {
+            Location::Lib => "lib/apk/db/lock",
+            Location::UsrLib => "usr/lib/apk/db/lock",
+        }
+    }
+}
+
+/// Reads and parses the installed database of `root` (at its [`Location`]), confined to it;
+/// `None` when there is none. A database that is not a regular file, too large, or malformed
+/// is an error that stops the run before any removal.
 pub fn load(root: &mut Root) -> Result<Option<Installed>> {
-    let Some((path, bytes)) = root.read_regular(Path::new(INSTALLED), INSTALLED_LIMIT)? else {
+    let installed = Location::of(root)?.installed();
+    let Some((path, bytes)) = root.read_regular(Path::new(installed), INSTALLED_LIMIT)? else {
         return Ok(None);
     };
     // The bytes live as long as the run: one process, one database.
@@ -304,6 +354,21 @@ impl Installed {
                         line: None,
                         what,
                     }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The files the packages that stay own (every record but those removed by definition),
+    /// as real paths inside the root (the folders resolved, the last name not followed).
+    pub fn staying_files(&self, root: &mut Root) -> Result<FxHashSet<PathBuf>> {
+        let mut out = FxHashSet::default();
+        let staying = self.db.records.iter();
+        for r in staying.filter(|r| !BY_DEFINITION.contains(&r.name())) {
+            for (dir, name) in r.file_pairs() {
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                    out.insert(real);
                 }
             }
         }
@@ -459,7 +524,8 @@ mod tests {
         let musl = entry(b"musl-1.X14d61.trigger", b"#!/bin/sh\n");
         let scripts = [&bb[..], &musl, &tar::END].concat();
         fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
-        let removed: rustc_hash::FxHashSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
+        let removed: rustc_hash::FxHashSet<&OsStr> =
+            [OsStr::new("bin/busybox")].into_iter().collect();
         let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
         let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
@@ -515,6 +581,27 @@ mod tests {
             }
             other => panic!("expected MalformedDb, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_database_under_usr_lib_is_used_only_when_lib_has_none() {
+        let (t, mut root) = root_with(DB, b"busybox\n");
+        assert_eq!(Location::of(&mut root).unwrap(), Location::Lib);
+        fs::create_dir_all(t.path().join("usr/lib/apk/db")).unwrap();
+        fs::write(t.path().join(USR_INSTALLED), b"P:musl\nV:1\n\n").unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        assert_eq!(Location::of(&mut root).unwrap(), Location::Lib);
+        fs::remove_file(t.path().join(INSTALLED)).unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        assert_eq!(Location::of(&mut root).unwrap(), Location::UsrLib);
+        assert_eq!(Location::UsrLib.lock(), "usr/lib/apk/db/lock");
+        let db = installed(&mut root);
+        assert_eq!(db.path, PathBuf::from(USR_INSTALLED));
+        // A link at the old place that leads nowhere still names the place: nothing is read.
+        std::os::unix::fs::symlink("/nowhere", t.path().join(INSTALLED)).unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        assert_eq!(Location::of(&mut root).unwrap(), Location::Lib);
+        assert!(load(&mut root).unwrap().is_none());
     }
 
     #[test]

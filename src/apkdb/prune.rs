@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::format::elf;
 use crate::format::script;
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, Item, Root};
 use rustc_hash::FxHashSet;
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
@@ -68,12 +68,7 @@ fn slash(path: &Path) -> Vec<u8> {
 impl Installed {
     /// Works out the prunable packages of `root` (see the module docs); reads, writes nothing.
     /// `files` are the root's regular files (from the walk of the whole root).
-    pub fn prunable(
-        &self,
-        root: &mut Root,
-        keep: &[String],
-        files: &[PathBuf],
-    ) -> Result<Prunable> {
+    pub fn prunable(&self, root: &mut Root, keep: &[String], files: &[Item]) -> Result<Prunable> {
         let records = &self.db.records;
         let by_definition: Vec<bool> = records
             .iter()
@@ -116,6 +111,7 @@ impl Installed {
         wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
         let unowned = files
             .iter()
+            .map(|f| &f.path)
             .filter(|f| provided(&slash(f)).next().is_none());
         wanted.extend(unowned_needs(root, unowned)?);
 
@@ -246,10 +242,15 @@ mod tests {
         let Some(installed) = load(&mut root).unwrap() else {
             panic!("no database")
         };
-        let files: Vec<PathBuf> = ["usr/local/bin/app", "usr/local/bin/tool"]
+        let files: Vec<Item> = ["usr/local/bin/app", "usr/local/bin/tool"]
             .iter()
             .map(PathBuf::from)
-            .filter(|p| t.path().join(p).exists())
+            .filter_map(|p| {
+                Some(Item {
+                    meta: root.lstat(&p).unwrap()?,
+                    path: p,
+                })
+            })
             .collect();
         let keep: Vec<String> = keep.iter().map(|k| k.to_string()).collect();
         let p = installed.prunable(&mut root, &keep, &files).unwrap();

@@ -26,6 +26,14 @@ pub fn needed(file: &File, len: u64) -> Vec<Vec<u8>> {
         .unwrap_or_default()
 }
 
+/// Where `file` (of `len` bytes) keeps its constant data: the file ranges (offset, size) of its
+/// read-only data sections (allocated `SHT_PROGBITS`, neither writable nor executable:
+/// `.rodata` and the like), each inside the file. `None` when it is not ELF, or has no section
+/// table or no such section (a caller then looks at the whole file).
+pub fn read_only_data(file: &File, len: u64) -> Option<Vec<(u64, u64)>> {
+    Elf::open(file, len).and_then(|elf| elf.read_only_data())
+}
+
 /// An ELF file's layout: word size and byte order.
 struct Elf<'a> {
     file: &'a File,
@@ -157,12 +165,58 @@ impl<'a> Elf<'a> {
                 .collect(),
         )
     }
+
+    fn read_only_data(&self) -> Option<Vec<(u64, u64)>> {
+        const SHT_PROGBITS: u64 = 1;
+        const SHF_WRITE: u64 = 1;
+        const SHF_ALLOC: u64 = 2;
+        const SHF_EXECINSTR: u64 = 4;
+        let h = &self.header;
+        let shoff = self.word(h, 0x28, 0x20)?;
+        let (entsize, count) = if self.wide {
+            (self.field(h, 0x3a, 2)?, self.field(h, 0x3c, 2)?)
+        } else {
+            (self.field(h, 0x2e, 2)?, self.field(h, 0x30, 2)?)
+        };
+        if shoff == 0 || entsize < if self.wide { 64 } else { 40 } {
+            return None;
+        }
+        let table = self.read(shoff, entsize.checked_mul(count)?)?;
+        let mut out = Vec::new();
+        for sh in table.chunks_exact(usize::try_from(entsize).ok()?) {
+            let kind = self.field(sh, 4, 4)?;
+            let flags = self.word(sh, 8, 8)?;
+            let offset = self.word(sh, 0x18, 0x10)?;
+            let size = self.word(sh, 0x20, 0x14)?;
+            let data = kind == SHT_PROGBITS
+                && flags & SHF_ALLOC != 0
+                && flags & (SHF_WRITE | SHF_EXECINSTR) == 0;
+            if data && size > 0 && offset.checked_add(size)? <= self.len {
+                out.push((offset, size));
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn read_only_data_is_found_in_a_real_program_and_not_in_a_file_without_sections() {
+        let me = File::open(std::env::current_exe().unwrap()).unwrap();
+        let len = me.metadata().unwrap().len();
+        let ranges = read_only_data(&me, len).unwrap();
+        assert!(ranges.iter().all(|&(at, n)| n > 0 && at + n <= len));
+        let total: u64 = ranges.iter().map(|r| r.1).sum();
+        assert!(total < len, "{total} of {len}");
+        let (f, n) = file_of(&tiny_elf64());
+        assert_eq!(read_only_data(f.as_file(), n), None);
+        let (f, n) = file_of(b"#!/bin/sh\n");
+        assert_eq!(read_only_data(f.as_file(), n), None);
+    }
 
     fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, u64) {
         let mut f = tempfile::NamedTempFile::new().unwrap();

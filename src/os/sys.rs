@@ -13,12 +13,22 @@ use nix::libc;
 /// `statx(2)` of a path, not following a last symlink: `lstat` plus the file's attributes
 /// (musl falls back to `fstatat` on kernels without statx; the attributes then read as none).
 pub fn lstatx(c: &CStr) -> io::Result<libc::statx> {
+    statx(libc::AT_FDCWD, c)
+}
+
+/// [`lstatx`] of the entry `name` of the open folder `dir` (no path lookup from the root).
+pub fn lstatx_at(dir: BorrowedFd, name: &CStr) -> io::Result<libc::statx> {
+    statx(dir.as_raw_fd(), name)
+}
+
+fn statx(dirfd: libc::c_int, c: &CStr) -> io::Result<libc::statx> {
     let mut st = std::mem::MaybeUninit::<libc::statx>::uninit();
-    // SAFETY: `c` is NUL-terminated and `st` is writable for one `statx`, which the call fills
-    // on success (return 0) and leaves unread otherwise.
+    // SAFETY: `c` is NUL-terminated, `dirfd` is AT_FDCWD or an open descriptor borrowed by the
+    // caller for the call, and `st` is writable for one `statx`, which the call fills on
+    // success (return 0) and leaves unread otherwise.
     let rc = unsafe {
         libc::statx(
-            libc::AT_FDCWD,
+            dirfd,
             c.as_ptr(),
             libc::AT_SYMLINK_NOFOLLOW,
             libc::STATX_BASIC_STATS,

@@ -71,7 +71,8 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn from_statx(st: &nix::libc::statx) -> Self {
+    /// The facts a `statx` gave.
+    pub fn from_statx(st: &nix::libc::statx) -> Self {
         let pinned = (nix::libc::STATX_ATTR_IMMUTABLE | nix::libc::STATX_ATTR_APPEND) as u64;
         let mode = u32::from(st.stx_mode);
         Meta {
@@ -90,6 +91,15 @@ impl Meta {
     pub fn id(&self) -> (u64, u64) {
         (self.dev, self.ino)
     }
+}
+
+/// A path inside the root with its `lstat` facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// The real path inside the root.
+    pub path: PathBuf,
+    /// Its `lstat` facts.
+    pub meta: Meta,
 }
 
 /// The target root, with a cache of what has been looked up inside it.

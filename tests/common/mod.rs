@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -277,6 +277,15 @@ pub fn chroot(root: &Path, cmd: &[&str], env: &[(&str, &str)], as_pid1: bool) ->
     c.output().unwrap()
 }
 
+/// A fresh copy of the 3.20.3 minirootfs with the static binary in it as `/strip`, and the
+/// binary's path.
+pub fn tree_with_strip() -> (tempfile::TempDir, PathBuf) {
+    let (tar, bin) = (minirootfs(), static_bin());
+    let t = unpack(&tar);
+    install_strip(&bin, t.path());
+    (t, bin)
+}
+
 /// Copies the static binary into `root` as `/strip`.
 pub fn install_strip(bin: &Path, root: &Path) {
     fs::copy(bin, root.join("strip")).unwrap();
@@ -350,4 +359,139 @@ pub fn apk_del(root: &Path, packages: &[&str]) {
     cmd.extend_from_slice(packages);
     let o = chroot(root, &cmd, &[], false);
     assert!(o.status.success(), "apk del: {}", stderr(&o));
+}
+
+/// The files an engine binds over `/etc` in a RUN step, with the bytes the helper gives them.
+/// They are world-writable and setuid here, on purpose: a walk that looked at them would say so.
+pub const ENGINE_FILES: [(&str, &str); 3] = [
+    (
+        "etc/hosts",
+        "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.88.0.7\tbuildhost\n",
+    ),
+    ("etc/resolv.conf", "nameserver 10.88.0.1\n"),
+    ("etc/hostname", "buildhost\n"),
+];
+
+/// The mounts of a RUN step (proc, sysfs, a tmpfs /dev with a few nodes, devpts, shm, and the
+/// engine's files bound over /etc/hosts, /etc/resolv.conf, /etc/hostname), made in a private
+/// mount namespace before `chroot ROOT /strip ARGS`, which runs as PID 1 of its own PID
+/// namespace (rootful BuildKit's way). The namespaces end with the strip, and with them every
+/// mount; mount points the tree lacked are made (as engines make them) and removed again, so the
+/// tree afterwards holds only what the strip left. `/strip` must be installed already.
+pub fn run_step(root: &Path, args: &[&str]) -> Output {
+    const SCRIPT: &str = r#"set -e
+r=$1; h=$2; shift 2
+mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$r/sys"
+mount -t tmpfs -o nosuid,mode=755 tmpfs "$r/dev"
+mknod -m 666 "$r/dev/null" c 1 3; mknod -m 666 "$r/dev/zero" c 1 5
+mknod -m 666 "$r/dev/full" c 1 7; mknod -m 666 "$r/dev/random" c 1 8
+mknod -m 666 "$r/dev/urandom" c 1 9; mknod -m 666 "$r/dev/tty" c 5 0
+mkdir "$r/dev/pts" "$r/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts"
+mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$r/dev/shm"
+for f in hosts resolv.conf hostname; do mount --bind "$h/$f" "$r/etc/$f"; done
+exec chroot "$r" /strip "$@""#;
+    let engine = tempfile::tempdir().unwrap();
+    for (path, bytes) in ENGINE_FILES {
+        let host = engine.path().join(Path::new(path).file_name().unwrap());
+        fs::write(&host, bytes).unwrap();
+        fs::set_permissions(&host, fs::Permissions::from_mode(0o4777)).unwrap();
+    }
+    let mut made = Vec::new();
+    for dir in ["proc", "sys", "dev", "etc"] {
+        if fs::symlink_metadata(root.join(dir)).is_err() {
+            fs::create_dir(root.join(dir)).unwrap();
+            made.push(root.join(dir));
+        }
+    }
+    for (path, _) in ENGINE_FILES {
+        if fs::symlink_metadata(root.join(path)).is_err() {
+            fs::write(root.join(path), b"").unwrap();
+            made.push(root.join(path));
+        }
+    }
+    let o = Command::new("timeout")
+        .args([
+            "120",
+            "unshare",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--kill-child",
+        ])
+        .args(["--propagation", "private", "sh", "-c", SCRIPT, "sh"])
+        .arg(root)
+        .arg(engine.path())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .unwrap();
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let host = root.to_string_lossy().into_owned();
+    assert!(
+        !mounts.lines().any(|l| l.contains(&host)),
+        "still mounted in {host}: {mounts}"
+    );
+    // Made last, removed first: a file made in a folder that was made too.
+    for p in made.iter().rev() {
+        if p.is_dir() {
+            fs::remove_dir(p).unwrap();
+        } else {
+            fs::remove_file(p).unwrap();
+        }
+    }
+    o
+}
+
+// Written out again, not imported: the expected removals must not come from the tool's own list.
+pub const BIN_DIRS: [&str; 6] = [
+    "bin",
+    "sbin",
+    "usr/bin",
+    "usr/sbin",
+    "usr/local/bin",
+    "usr/local/sbin",
+];
+
+/// What the strip must remove, worked out independently of the tool: every symlink of the bin
+/// folders that names busybox, the busybox binary, apk, libapk, ssl_client, /strip, and every
+/// file the four dropped packages own.
+pub fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("strip")];
+    let mut seen_dirs = Vec::new();
+    for d in BIN_DIRS {
+        let Ok(real_dir) = fs::canonicalize(root.join(d)) else {
+            continue;
+        };
+        if seen_dirs.contains(&real_dir) {
+            continue;
+        }
+        seen_dirs.push(real_dir.clone());
+        for e in fs::read_dir(&real_dir).unwrap() {
+            let e = e.unwrap();
+            if let Ok(target) = fs::read_link(e.path())
+                && target.file_name() == Some("busybox".as_ref())
+            {
+                out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    for f in [
+        "bin/busybox",
+        "sbin/apk",
+        "lib/libapk.so.2.14.0",
+        "usr/bin/ssl_client",
+    ] {
+        out.push(real(Path::new(f), merged));
+    }
+    for (name, rec) in apk_records(db) {
+        if BY_DEFINITION.contains(&name.as_str()) {
+            out.extend(record_files(&rec).iter().map(|f| real(f, merged)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }

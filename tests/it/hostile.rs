@@ -5,18 +5,10 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::common::*;
-
-/// A fresh minirootfs with `/strip` in it, and the static binary.
-fn tree() -> (tempfile::TempDir, PathBuf) {
-    let (tar, bin) = (minirootfs(), static_bin());
-    let t = unpack(&tar);
-    install_strip(&bin, t.path());
-    (t, bin)
-}
 
 /// `cmd` in a chroot at `root`, stopped after 20 s (a hang fails the test instead of CI).
 fn chroot_timed(root: &Path, cmd: &[&str]) -> Output {
@@ -51,7 +43,7 @@ fn distroless(root: &Path) {
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
-    let (outer, _) = tree();
+    let (outer, _) = tree_with_strip();
     let o = outer.path();
     // The target root lies inside the outer tree; the fake record would delete its passwd.
     let tar = minirootfs();
@@ -95,7 +87,7 @@ fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     fs::remove_file(r.join(DB)).unwrap();
     nix::unistd::mkfifo(&r.join(DB), nix::sys::stat::Mode::S_IRUSR).unwrap();
@@ -124,7 +116,7 @@ fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
     );
     assert!(!r.join("bin/busybox").exists());
 
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     let zero = Command::new("mknod")
         .arg(r.join("dev/zero"))
@@ -202,7 +194,7 @@ chattr -a "$1/usr/sbin""#,
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     let o = Command::new("unshare")
         .args([
@@ -234,7 +226,7 @@ fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
 )]
 fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
     for target in ["/usr/lib/busybox/busybox", "../usr/lib/busybox/busybox"] {
-        let (t, _) = tree();
+        let (t, _) = tree_with_strip();
         let r = t.path();
         fs::create_dir_all(r.join("usr/lib/busybox")).unwrap();
         fs::rename(r.join("bin/busybox"), r.join("usr/lib/busybox/busybox")).unwrap();
@@ -256,7 +248,7 @@ fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn argv0_never_decides_what_itself_is() {
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     fs::write(r.join("etc/important.conf"), b"keep me").unwrap();
     // No /proc in the chroot: the kernel's AT_EXECFN names the binary, not argv[0].
@@ -281,7 +273,7 @@ fn argv0_never_decides_what_itself_is() {
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     let before = snapshot(r);
     // flock(1) holds apk's lock while the strip runs, as a running apk would.
@@ -309,7 +301,7 @@ fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     fs::create_dir_all(r.join("usr/libexec")).unwrap();
     fs::hard_link(r.join("bin/busybox"), r.join("usr/libexec/bb")).unwrap();
@@ -332,7 +324,7 @@ fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn small_faults_each_fixed() {
-    let (t, _) = tree();
+    let (t, _) = tree_with_strip();
     let r = t.path();
     // A link to `/bin/busybox/` is dead for the kernel (ENOTDIR): not an applet link.
     symlink("/bin/busybox/", r.join("usr/bin/slash")).unwrap();

@@ -19,4 +19,5 @@ mod guard;
 mod hostile;
 mod prune;
 mod real_tree;
+mod run_step;
 mod synthetic;

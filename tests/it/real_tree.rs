@@ -7,16 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::common::*;
 
-// Written out again, not imported: the expected removals must not come from the tool's own list.
-const BIN_DIRS: [&str; 6] = [
-    "bin",
-    "sbin",
-    "usr/bin",
-    "usr/sbin",
-    "usr/local/bin",
-    "usr/local/sbin",
-];
-
 /// Unpacks the tree (merged or not) with `/strip` in it; in the merged tree a third of the
 /// applet links are made relative (`busybox`) and a third point at `/usr/bin/busybox`.
 fn prepare(tar: &Path, bin: &Path, merged: bool) -> tempfile::TempDir {
@@ -41,47 +31,6 @@ fn prepare(tar: &Path, bin: &Path, merged: bool) -> tempfile::TempDir {
     }
     install_strip(bin, t.path());
     t
-}
-
-/// What the strip must remove, worked out independently of the tool: every symlink of the bin
-/// folders that names busybox, the busybox binary, apk, libapk, ssl_client, /strip, and every
-/// file the four dropped packages own.
-fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("strip")];
-    let mut seen_dirs = Vec::new();
-    for d in BIN_DIRS {
-        let Ok(real_dir) = fs::canonicalize(root.join(d)) else {
-            continue;
-        };
-        if seen_dirs.contains(&real_dir) {
-            continue;
-        }
-        seen_dirs.push(real_dir.clone());
-        for e in fs::read_dir(&real_dir).unwrap() {
-            let e = e.unwrap();
-            if let Ok(target) = fs::read_link(e.path())
-                && target.file_name() == Some("busybox".as_ref())
-            {
-                out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    for f in [
-        "bin/busybox",
-        "sbin/apk",
-        "lib/libapk.so.2.14.0",
-        "usr/bin/ssl_client",
-    ] {
-        out.push(real(Path::new(f), merged));
-    }
-    for (name, rec) in apk_records(db) {
-        if BY_DEFINITION.contains(&name.as_str()) {
-            out.extend(record_files(&rec).iter().map(|f| real(f, merged)));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// `cmd` in the chroot, through qemu (copied to the root's top, e.g. `qemu-s390x-static`)
