@@ -7,108 +7,101 @@
 //! plain folders of the image (no name is skipped: a skip by name is how a walk once ended at
 //! /proc and missed the rest of `/`).
 //!
-//! Each folder is read with one `getdents64` ([`crate::root::dir`]) and each folder and regular
-//! file stated relative to its open folder (`statx`, no path lookup from the root); the walk
-//! holds one folder open at a time. The audit reads the modes from it, discovery the hard links
-//! and copies of busybox, `--prune` the files no package owns; it needs nothing but the root's
-//! host path, so it can run on a second thread.
+//! walkdir reads the folders (`same_file_system`: a folder on another device is listed but
+//! never entered); each folder and regular file it yields is then stated (`statx`) to tell a
+//! mount root from the same filesystem (a bind mount) and to give the tool its mode, size, links
+//! and inode. No `filter_entry`: its `skip_current_dir()` on a folder walkdir never entered (a
+//! mounted /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter
+//! it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
+//! `--prune` the files no package owns; it needs nothing but the root's host path, so it can run
+//! on a second thread. It only reads: nothing it yields reaches `unlink` or `open` as a host path.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use walkdir::WalkDir;
+
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
-use crate::root::dir::Dir;
 use crate::root::{FileKind, Item, Meta};
 
 /// What a walk could not see: folders it could not read, with the OS error.
 pub type Unread = Vec<(PathBuf, io::Error)>;
 
 /// Calls `each` with every regular file of the root's filesystem below `host_root` (paths
-/// inside the root, with their `statx` facts), folder by folder. A folder that cannot be read
-/// is an error naming it when `strict`; else it is passed over and returned in the list of
-/// what was not seen. A file or folder removed while the walk runs is passed over.
+/// inside the root, with their `statx` facts), in walkdir's order. A folder that cannot be read
+/// is an error naming it when `strict`; else it is passed over and returned in the list of what
+/// was not seen. A file or folder removed while the walk runs is passed over.
 pub fn regular_files(
     host_root: &Path,
     strict: bool,
     each: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<Unread> {
     let mut unread = Unread::new();
-    let top = c_path(host_root, Path::new(""))
-        .and_then(|c| sys::lstatx(&c))
-        .map_err(|e| Error::io("cannot walk", host_root, e))?;
-    let dev = Meta::from_statx(&top).dev;
-    let mut pending = vec![PathBuf::new()];
-    let mut files = Vec::new();
-    while let Some(rel) = pending.pop() {
-        let first_sub = pending.len();
-        let listed = c_path(host_root, &rel)
-            .and_then(|c| Dir::open(&c))
-            .and_then(|dir| list(&dir, &rel, dev, &mut pending, &mut files));
-        match listed {
-            Ok(()) => {}
-            Err(e) if is_absent(&e) && !rel.as_os_str().is_empty() => {}
-            Err(e) if strict => return Err(Error::io("cannot walk", &host_root.join(&rel), e)),
-            Err(e) => unread.push((rel, e)),
+    let dev = stat(host_root)
+        .map_err(|e| Error::io("cannot walk", host_root, e))?
+        .dev;
+    let mut entries = WalkDir::new(host_root)
+        .min_depth(1)
+        .same_file_system(true)
+        .into_iter();
+    while let Some(entry) = entries.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(host_root).to_path_buf();
+                let source = e
+                    .into_io_error()
+                    .unwrap_or_else(|| io::Error::from_raw_os_error(nix::libc::ELOOP));
+                match () {
+                    () if is_absent(&source) => {}
+                    () if strict => return Err(Error::io("cannot walk", &path, source)),
+                    () => unread.push((inside(host_root, &path), source)),
+                }
+                continue;
+            }
+        };
+        let kind = entry.file_type();
+        if !kind.is_dir() && !kind.is_file() {
+            continue;
         }
-        // Folders in listing order, files before the folders below them.
-        pending[first_sub..].reverse();
-        for item in files.drain(..) {
-            each(item)?;
+        let meta = match stat(entry.path()) {
+            Ok(meta) => meta,
+            Err(e) if is_absent(&e) => continue,
+            Err(e) if strict => return Err(Error::io("cannot walk", entry.path(), e)),
+            Err(e) => {
+                unread.push((inside(host_root, entry.path()), e));
+                continue;
+            }
+        };
+        let of_the_root = meta.dev == dev && !meta.mount_root;
+        match meta.kind {
+            // A bind mount from the same filesystem was entered by walkdir: leave it now. One
+            // on another device was never entered, and must not be skipped (that would leave
+            // the folder that holds it).
+            FileKind::Dir if !of_the_root && meta.dev == dev => entries.skip_current_dir(),
+            FileKind::File if of_the_root => each(Item {
+                path: inside(host_root, entry.path()),
+                meta,
+            })?,
+            _ => {}
         }
     }
     Ok(unread)
 }
 
-/// Lists one folder: its regular files into `files`, its folders into `pending`, both only
-/// when they lie on `dev` and are not mounted in.
-fn list(
-    dir: &Dir,
-    rel: &Path,
-    dev: u64,
-    pending: &mut Vec<PathBuf>,
-    files: &mut Vec<Item>,
-) -> io::Result<()> {
-    dir.for_each(|name, kind| {
-        if !matches!(kind, FileKind::Dir | FileKind::File) {
-            return Ok(());
-        }
-        let meta = match dir.meta_at(name) {
-            Ok(meta) => meta,
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        if !of_the_root(&meta, dev) {
-            return Ok(());
-        }
-        let path = rel.join(OsStr::from_bytes(name.to_bytes()));
-        match meta.kind {
-            FileKind::Dir => pending.push(path),
-            FileKind::File => files.push(Item { path, meta }),
-            FileKind::Symlink | FileKind::Other => {}
-        }
-        Ok(())
-    })
+/// The `statx` facts of `path`, the last name not followed.
+fn stat(path: &Path) -> io::Result<Meta> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))?;
+    sys::lstatx(&c).map(|st| Meta::from_statx(&st))
 }
 
-/// Whether an entry is part of the root's own filesystem: on its device and not a mount root
-/// (a file or folder bound in from elsewhere, even from the same filesystem).
-fn of_the_root(meta: &Meta, dev: u64) -> bool {
-    meta.dev == dev && !meta.mount_root
-}
-
-/// `host_root/rel` as a C string.
-fn c_path(host_root: &Path, rel: &Path) -> io::Result<CString> {
-    let mut v = host_root.as_os_str().as_bytes().to_vec();
-    if !rel.as_os_str().is_empty() {
-        if v.last() != Some(&b'/') {
-            v.push(b'/');
-        }
-        v.extend_from_slice(rel.as_os_str().as_bytes());
-    }
-    CString::new(v).map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))
+/// `path` (below `host_root`) as a path inside the root.
+fn inside(host_root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(host_root).unwrap_or(path).to_path_buf()
 }
 
 #[cfg(test)]
@@ -143,18 +136,6 @@ mod tests {
         assert_eq!(
             walk(t.path()),
             ["etc/hosts", "proc/1/status", "usr/share/proc/x", "zz"]
-        );
-    }
-
-    #[test]
-    fn paths_below_slash_have_one_slash() {
-        let c = c_path(Path::new("/"), Path::new("etc")).unwrap();
-        assert_eq!(c.as_bytes(), b"/etc");
-        let c = c_path(Path::new("/r"), Path::new("etc/x")).unwrap();
-        assert_eq!(c.as_bytes(), b"/r/etc/x");
-        assert_eq!(
-            c_path(Path::new("/r"), Path::new("")).unwrap().as_bytes(),
-            b"/r"
         );
     }
 
