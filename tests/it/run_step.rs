@@ -61,9 +61,17 @@ fn strip_exactly(root: &Path, args: &[&str], gone: &[PathBuf]) -> serde_json::Va
     let o = run_step(root, &all);
     assert!(o.status.success(), "{}", stderr(&o));
     let after = snapshot(root);
-    let changed = [PathBuf::from(DB), PathBuf::from(WORLD)];
-    assert_only_removed(&before, &after, gone, &changed);
+    assert_only_removed(&before, &after, gone, &apk_state(Path::new(DB)));
     report(&o)
+}
+
+/// The files a strip rewrites: the database at `db`, world, and the triggers file and scripts
+/// archives beside the database (tests/it/apk_state.rs).
+fn apk_state(db: &Path) -> Vec<PathBuf> {
+    let dir = db.parent().unwrap();
+    let mut out = vec![db.to_path_buf(), PathBuf::from(WORLD)];
+    out.extend(["triggers", "scripts.tar", "scripts.tar.gz"].map(|f| dir.join(f)));
+    out
 }
 
 /// `--check` in a RUN step, with the binary put back first: the report, the tree unchanged.
@@ -352,12 +360,7 @@ fn a_database_under_usr_lib_is_read_updated_and_locked_there() {
     let o = run_step(r, &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let after = snapshot(r);
-    assert_only_removed(
-        &before,
-        &after,
-        &gone,
-        &[db_path.clone(), PathBuf::from(WORLD)],
-    );
+    assert_only_removed(&before, &after, &gone, &apk_state(&db_path));
     let v = report(&o);
     assert_eq!(v["apk_db"]["status"], "updated", "{v}");
     let expected: Vec<(String, String)> = apk_records(&db)
@@ -403,8 +406,7 @@ fn alpine_3_23_with_its_database_under_usr_lib_loses_busybox_in_every_form() {
     let before = snapshot(r);
     let o = run_step(r, &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let changed = [db_path.clone(), PathBuf::from(WORLD)];
-    assert_only_removed(&before, &snapshot(r), &gone, &changed);
+    assert_only_removed(&before, &snapshot(r), &gone, &apk_state(&db_path));
     let v = report(&o);
     let mut bb = slashed(&planted);
     bb.insert("/bin/busybox".into());
