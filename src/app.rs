@@ -20,6 +20,7 @@ use crate::stage::audit::{self, WholeRoot};
 use crate::stage::discover::{self, Found};
 use crate::stage::plan::{self, Plan};
 use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::{self, locate::Gone};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -44,8 +45,12 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, report: &mut Report) -> Result<()> {
     let mut root = Root::open(&opts.root)?;
     report.root = root.host_root().to_path_buf();
-    let from_walk = audit::walk_whole_root(root.host_root()).findings;
-    report.findings = audit_root(&mut root, from_walk)?;
+    let walked = audit::walk_whole_root(root.host_root());
+    report.findings = audit_root(&mut root, walked.findings)?;
+    // Will it still start: nothing is removed, so whatever is missing was missing.
+    let nothing = Gone::default();
+    report.broken = start::image::broken(&mut root, &walked.programs, &nothing)?;
+    start::image::require(&mut root, &opts.entrypoints, &nothing, false)?;
     let (errors, warnings) = report.tally();
     (report.outcome, report.exit_code) = if errors > 0 {
         (Outcome::NotDistroless, exit::AUDIT)
@@ -96,8 +101,13 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         .map(|i| i.files_by_definition())
         .unwrap_or_default();
     // --prune needs the walk before the plan; its note (without --prune) waits until the end.
+    // What the --entrypoint programs need to start stays, as --keep keeps it.
+    let keep = match installed {
+        Some(i) => start::image::keep(&mut root, i, &opts.keep, &opts.entrypoints)?,
+        None => opts.keep.clone(),
+    };
     let prunable = match installed {
-        Some(i) if opts.prune => Some(i.prunable(&mut root, &opts.keep, &walk.get().files)?),
+        Some(i) if opts.prune => Some(i.prunable(&mut root, &keep, &walk.get().files)?),
         _ => None,
     };
     let (pruned_files, pruned) = match &prunable {
@@ -118,6 +128,13 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     let nothing_to_do = plan.steps.iter().all(|s| s.kind == plan::StepKind::SelfExe)
         && report.db.dropped.is_empty();
 
+    // Every --entrypoint must still start once the plan is carried out: checked before the
+    // first removal, else nothing is removed.
+    if !opts.entrypoints.is_empty() {
+        let gone = start::image::gone(&mut root, installed, &plan.steps)?;
+        start::image::require(&mut root, &opts.entrypoints, &gone, true)?;
+    }
+
     if opts.dry_run {
         report.bytes_freed = plan.bytes_freed();
         report.steps = plan.steps;
@@ -126,7 +143,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
             report.db.status = Some(DbStatus::Planned);
         }
         if let (Some(i), true) = (installed, note) {
-            note_prunable(report, i, &mut root, &opts.keep, &walk.get().files)?;
+            note_prunable(report, i, &mut root, &keep, &walk.get().files)?;
         }
         return Ok(());
     }
@@ -154,7 +171,7 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
     // What stays is looked at afresh: the cached answers describe the tree before the strip.
     let mut fresh = Root::open(root.host_root())?;
     if let (Some(i), true) = (installed, note) {
-        note_prunable(report, i, &mut fresh, &opts.keep, &walk.get().files)?;
+        note_prunable(report, i, &mut fresh, &keep, &walk.get().files)?;
     }
     if !opts.no_audit {
         let walked = walk.get();
@@ -166,9 +183,12 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
             .collect();
         let mut from_walk = std::mem::take(&mut walked.findings);
         from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
+        let programs = std::mem::take(&mut walked.programs);
         report.findings = audit_root(&mut fresh, from_walk)?;
+        let gone = start::image::gone(&mut fresh, installed, &report.steps)?;
+        report.broken = start::image::broken(&mut fresh, &programs, &gone)?;
         // A shell the image author installed on purpose does not fail a strip; --strict does.
-        if opts.strict && !report.findings.is_empty() {
+        if opts.strict && report.tally() != (0, 0) {
             report.outcome = Outcome::Strict;
             if report.exit_code == exit::OK {
                 report.exit_code = exit::AUDIT;

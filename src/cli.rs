@@ -33,6 +33,9 @@ pub struct Options {
     pub prune: bool,
     /// `--keep NAME`: packages `--prune` keeps, with their dependencies.
     pub keep: Vec<String>,
+    /// `--entrypoint PATH`: programs the image must still be able to start (paths inside the
+    /// root).
+    pub entrypoints: Vec<PathBuf>,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             quiet: false,
             prune: false,
             keep: Vec::new(),
+            entrypoints: Vec::new(),
         }
     }
 }
@@ -80,6 +84,9 @@ Options:
   --prune         also remove the packages only busybox and apk needed (OpenSSL, zlib, ...),
                   as `apk del` would; without it the report names them in a note
   --keep NAME     with --prune: keep package NAME and its dependencies (repeatable)
+  --entrypoint PATH  a program the image must still start (repeatable): checked before
+                  anything is removed, exit 4 if the strip would break it; --prune keeps
+                  what it needs
   --keep-apk-db   leave /lib/apk/db/installed and /etc/apk/world alone
   --no-audit      skip the audit after the strip
   --force         strip / even where no container build is detected
@@ -107,6 +114,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
                 .push(package(Some(OsStr::from_bytes(name).to_owned()))?);
             continue;
         }
+        if let Some(path) = arg.as_bytes().strip_prefix(b"--entrypoint=") {
+            o.entrypoints.push(entrypoint(OsStr::from_bytes(path))?);
+            continue;
+        }
         let Some(s) = arg.to_str() else {
             return Err(usage(&arg.to_string_lossy()));
         };
@@ -125,6 +136,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
             "--root" => o.root = root_dir(&args.next().unwrap_or_default())?,
             "--prune" => o.prune = true,
             "--keep" => o.keep.push(package(args.next())?),
+            "--entrypoint" => o
+                .entrypoints
+                .push(entrypoint(&args.next().unwrap_or_default())?),
             _ => return Err(usage(s)),
         }
     }
@@ -140,6 +154,14 @@ fn root_dir(dir: &OsStr) -> Result<PathBuf> {
         return Err(Error::Usage("--root needs a folder".into()));
     }
     Ok(PathBuf::from(dir))
+}
+
+/// The path of `--entrypoint`, inside the root; an empty one is a usage error.
+fn entrypoint(path: &OsStr) -> Result<PathBuf> {
+    if path.is_empty() {
+        return Err(Error::Usage("--entrypoint needs a path".into()));
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// The package name of `--keep`: not empty, UTF-8 (Alpine's names are ASCII).
@@ -190,6 +212,12 @@ mod tests {
         assert!(o.prune);
         assert_eq!(o.keep, ["python3", "tzdata"]);
         assert!(matches!(p(&["--keep"]), Err(Error::Usage(_))));
+        let Command::Run(o) = p(&["--entrypoint", "/a.sh", "--entrypoint=/usr/bin/b"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(o.entrypoints, [PathBuf::from("/a.sh"), "/usr/bin/b".into()]);
+        assert!(matches!(p(&["--entrypoint"]), Err(Error::Usage(_))));
     }
 
     #[test]

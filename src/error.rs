@@ -15,7 +15,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Refused to strip `/` because no container was detected (use `--root` or `--force`).
     pub const REFUSED: i32 = 3;
-    /// The audit failed: `--check` found busybox, apk or a shell, or `--strict` saw a warning.
+    /// The audit failed: `--check` found busybox, apk or a shell, or `--strict` saw a warning;
+    /// or an `--entrypoint` would not start (then nothing was removed).
     pub const AUDIT: i32 = 4;
     /// The apk database is malformed: nothing was removed, the tree is as it was.
     pub const APK_DB: i32 = 5;
@@ -46,6 +47,9 @@ pub enum Error {
     Refused(String),
     /// The command line was not understood.
     Usage(String),
+    /// An `--entrypoint` would not start (or does not exist): nothing was removed. The line
+    /// names the program and what it lacks.
+    WillNotStart(String),
 }
 
 impl Error {
@@ -73,6 +77,7 @@ impl Error {
             Error::MalformedDb(_) => exit::APK_DB,
             Error::Refused(_) => exit::REFUSED,
             Error::Usage(_) => exit::USAGE,
+            Error::WillNotStart(_) => exit::AUDIT,
         }
     }
 }
@@ -88,6 +93,7 @@ impl fmt::Display for Error {
             ),
             Error::Refused(why) => f.write_str(why),
             Error::Usage(why) => f.write_str(why),
+            Error::WillNotStart(why) => f.write_str(why),
         }
     }
 }

@@ -15,12 +15,12 @@ pub mod parse;
 pub mod prune;
 pub mod world;
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::hash::FastSet;
+use crate::hash::{FastMap, FastSet};
 use crate::report::show;
 use crate::root::Root;
 use parse::{Database, ParseError, Record};
@@ -226,6 +226,30 @@ impl Installed {
             dropped,
             trimmed,
         })
+    }
+
+    /// The package that owns each of `paths` (real paths inside the root) that a record
+    /// claims: real path -> package name. Reads nothing but cached folder lookups.
+    pub fn owners(
+        &self,
+        root: &mut Root,
+        paths: &FastSet<&OsStr>,
+    ) -> Result<FastMap<OsString, String>> {
+        let mut out = FastMap::default();
+        if paths.is_empty() {
+            return Ok(out);
+        }
+        for r in &self.db.records {
+            for (dir, name) in r.file_pairs() {
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                    && paths.contains(real.as_os_str())
+                {
+                    let name = String::from_utf8_lossy(r.name()).into_owned();
+                    out.entry(real.into_os_string()).or_insert(name);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every file a record claims that is not in the root: the package and the path.

@@ -12,6 +12,7 @@ use crate::apkdb::prune::Pruned;
 use crate::error::{Error, exit};
 use crate::stage::apply::Skip;
 use crate::stage::audit::Finding;
+use crate::stage::start::Broken;
 use crate::stage::plan::{Step, StepKind};
 
 /// Shows a path inside the root the way a process in the root would name it.
@@ -60,6 +61,8 @@ pub enum Outcome {
     Failed,
     /// Stripping `/` was refused outside a container build.
     Refused,
+    /// An `--entrypoint` would not start: nothing was removed.
+    WillNotStart,
     /// The command line was not understood.
     Usage,
 }
@@ -76,6 +79,7 @@ impl Outcome {
             Outcome::Strict => "strict",
             Outcome::Failed => "failed",
             Outcome::Refused => "refused",
+            Outcome::WillNotStart => "will-not-start",
             Outcome::Usage => "usage",
         }
     }
@@ -142,6 +146,9 @@ pub struct Report {
     pub db: DbReport,
     /// What the audit found.
     pub findings: Vec<Finding>,
+    /// The programs that will not start (warnings of the audit: `missing-interpreter`,
+    /// `missing-library`).
+    pub broken: Vec<Broken>,
     /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
     pub pruned: Vec<Pruned>,
     /// Without `--prune`: the packages it would remove (a note, not a finding).
@@ -167,6 +174,7 @@ impl Report {
             bytes_freed: 0,
             db: DbReport::default(),
             findings: Vec::new(),
+            broken: Vec::new(),
             pruned: Vec::new(),
             prunable: Vec::new(),
             signals: Vec::new(),
@@ -181,6 +189,7 @@ impl Report {
         self.outcome = match e {
             Error::Refused(_) => Outcome::Refused,
             Error::Usage(_) => Outcome::Usage,
+            Error::WillNotStart(_) => Outcome::WillNotStart,
             Error::Io { .. } | Error::Input { .. } | Error::MalformedDb(_) => Outcome::Failed,
         };
         self.exit_code = e.exit_code();
@@ -192,9 +201,14 @@ impl Report {
         self.steps.iter().filter(|s| s.kind == kind).count()
     }
 
-    /// Errors and warnings among the findings.
+    /// Errors and warnings among the findings; a program that will not start is one warning.
     pub fn tally(&self) -> (usize, usize) {
         let errors = self.findings.iter().filter(|f| f.kind.is_error()).count();
-        (errors, self.findings.len() - errors)
+        (errors, self.findings.len() - errors + self.broken.len())
+    }
+
+    /// Whether a strip is part of the run: a missing piece then "was already missing".
+    pub fn strips(&self) -> bool {
+        self.mode != Mode::Check
     }
 }

@@ -1,8 +1,8 @@
 //! The audit: what keeps a root from being distroless, and what a strip leaves behind.
 //!
 //! Errors (the root is not distroless): busybox binaries and applet links, apk, and any shell in
-//! the bin folders. Warnings: dangling symlinks in the bin folders, scripts whose `#!`
-//! interpreter is missing in the root, setuid/setgid files anywhere in the root, world-writable
+//! the bin folders. Warnings: dangling symlinks in the bin folders, programs that will not start
+//! (their findings come from [`crate::stage::start`]), setuid/setgid files anywhere in the root, world-writable
 //! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
 //! (naming package and path), and a database that cannot be read or parsed. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
 
@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use crate::apkdb::{self, Source};
 use crate::error::{Error, Result};
-use crate::format::script;
 use crate::root::resolve::Resolved;
 use crate::root::walk;
 use crate::root::{FileKind, Root};
 use crate::stage::discover::Found;
 use crate::stage::scan::Listing;
+use crate::stage::start;
 
 /// Names of shells, and of busybox builds that carry one.
 pub const SHELLS: [&[u8]; 12] = [
@@ -47,8 +47,10 @@ pub enum FindingKind {
     Shell,
     /// A symlink in a bin folder that ends nowhere, or loops.
     DanglingLink,
-    /// A script whose `#!` interpreter is not in the root.
+    /// A program whose interpreter (`#!`, `PT_INTERP`, `env`'s program) is not in the root.
     MissingInterpreter,
+    /// A program or library whose `DT_NEEDED` library the loader would not find.
+    MissingLibrary,
     /// A setuid or setgid file.
     Setuid,
     /// A world-writable file outside /tmp and /var/tmp.
@@ -77,6 +79,7 @@ impl FindingKind {
             FindingKind::Shell => "shell",
             FindingKind::DanglingLink => "dangling-link",
             FindingKind::MissingInterpreter => "missing-interpreter",
+            FindingKind::MissingLibrary => "missing-library",
             FindingKind::Setuid => "setuid",
             FindingKind::WorldWritable => "world-writable",
             FindingKind::StaleApkRecord => "stale-apk-record",
@@ -149,19 +152,6 @@ pub fn audit(
                 if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
                     push(FindingKind::Shell, &e.path, String::new());
                 }
-                if let Some(interp) = script::interpreter(root, &e.path) {
-                    let present = matches!(
-                        root.resolve(&interp)?,
-                        Resolved::Found(_, m) if m.kind == FileKind::File
-                    );
-                    if !present {
-                        push(
-                            FindingKind::MissingInterpreter,
-                            &e.path,
-                            format!("#!{} is missing", interp.display()),
-                        );
-                    }
-                }
             }
             FileKind::Dir | FileKind::Other => {}
         }
@@ -206,6 +196,9 @@ pub struct WholeRoot {
     pub findings: Vec<Finding>,
     /// Every regular file, as a path inside the root (for `--prune`'s files no package owns).
     pub files: Vec<PathBuf>,
+    /// The regular files that may be programs: executable ones, and shared objects by name
+    /// (`.so`, `.so.N`, Node.js's `.node`), for the start check.
+    pub programs: Vec<PathBuf>,
 }
 
 /// Walks the whole root once ([`walk::regular_files`]): the modes of its regular files and
@@ -217,6 +210,9 @@ pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
         let mode = entry.metadata().map_or(0, |m| m.mode() & 0o7777);
         if mode & 0o6002 != 0 {
             mode_findings(&mut seen.findings, rel.to_path_buf(), mode);
+        }
+        if mode & 0o111 != 0 || start::is_shared_object_name(entry.file_name()) {
+            seen.programs.push(rel.to_path_buf());
         }
         seen.files.push(rel.to_path_buf());
         Ok(())
@@ -296,7 +292,6 @@ mod tests {
                 (FindingKind::Shell, "bin/bash".into()),
                 (FindingKind::Shell, "bin/sh".into()),
                 (FindingKind::WorldWritable, "etc/open".into()),
-                (FindingKind::MissingInterpreter, "usr/bin/ldd".into()),
                 (FindingKind::Setuid, "usr/bin/su".into()),
                 (FindingKind::Shell, "usr/bin/zsh".into()),
                 (FindingKind::DanglingLink, "usr/local/bin/dangle".into()),

@@ -1,0 +1,78 @@
+//! The start check as the pipeline asks for it: the whole image's programs (those the walk of
+//! the whole root found, and the links of the bin folders), the removals named with the
+//! packages that owned them, and the `--entrypoint`s: refused when they will not start, and
+//! what `--prune` must keep for them.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use crate::apkdb::Installed;
+use crate::error::{Error, Result};
+use crate::hash::FastSet;
+use crate::root::{FileKind, Root};
+use crate::stage::plan::Step;
+use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::locate::Gone;
+use crate::stage::start::{Broken, check, entrypoints};
+
+/// The removals of `steps` (planned or made), each named with the package that owned it when
+/// the database says so.
+pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> Result<Gone> {
+    let paths: FastSet<&OsStr> = steps.iter().map(|s| s.item.path.as_os_str()).collect();
+    let owners = match installed {
+        Some(i) => i.owners(root, &paths)?,
+        None => Default::default(),
+    };
+    Ok(Gone::of(steps, &|p: &Path| {
+        owners.get(p.as_os_str()).cloned()
+    }))
+}
+
+/// Every program of the image that will not start once `gone` is removed: `programs` (from the
+/// walk of the whole root) and every link in the bin folders, followed inside the root.
+pub fn broken(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<Broken>> {
+    let bins = Listing::of(root, &BIN_DIRS)?;
+    let mut all = programs.to_vec();
+    all.extend(bins.of_kind(FileKind::Symlink).map(|e| e.path.clone()));
+    all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    check(root, &all, gone)
+}
+
+/// Stops the run when one of `paths` will not start once `gone` is removed (or does not exist,
+/// or is not executable): an error naming the first such program and what it lacks. `strip`:
+/// a strip is part of the run (see [`crate::stage::start::Text`]).
+pub fn require(root: &mut Root, paths: &[PathBuf], gone: &Gone, strip: bool) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let (refused, _) = entrypoints(root, paths, gone)?;
+    let Some(first) = refused.first() else {
+        return Ok(());
+    };
+    let mut line = first.line(strip);
+    if refused.len() > 1 {
+        line.push_str(&format!(" (and {} more entrypoints)", refused.len() - 1));
+    }
+    Err(Error::WillNotStart(line))
+}
+
+/// The packages `--prune` keeps: `keep`, and those owning what `paths` use to start (their
+/// interpreters, `env`'s programs, their libraries), as the tree is now.
+pub fn keep(
+    root: &mut Root,
+    installed: &Installed,
+    keep: &[String],
+    paths: &[PathBuf],
+) -> Result<Vec<String>> {
+    let mut out = keep.to_vec();
+    if paths.is_empty() {
+        return Ok(out);
+    }
+    let (_, used) = entrypoints(root, paths, &Gone::default())?;
+    let used: FastSet<&OsStr> = used.iter().map(|p| p.as_os_str()).collect();
+    let mut owners: Vec<String> = installed.owners(root, &used)?.into_values().collect();
+    owners.sort_unstable();
+    owners.dedup();
+    out.extend(owners);
+    Ok(out)
+}
