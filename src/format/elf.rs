@@ -239,7 +239,12 @@ pub mod fake {
     /// A 64-bit little-endian ELF object of `machine` (62 is x86_64): `ET_DYN`, one PT_LOAD
     /// over the whole file, a PT_INTERP when `interp` is given, a PT_DYNAMIC with a DT_NEEDED
     /// for each of `needed` and a DT_RUNPATH when `rpath` is given.
-    pub fn object(machine: u16, interp: Option<&str>, needed: &[&str], rpath: Option<&str>) -> Vec<u8> {
+    pub fn object(
+        machine: u16,
+        interp: Option<&str>,
+        needed: &[&str],
+        rpath: Option<&str>,
+    ) -> Vec<u8> {
         let mut b = vec![0u8; 0x400];
         b[..4].copy_from_slice(b"\x7fELF");
         b[4] = 2;
@@ -268,7 +273,7 @@ pub mod fake {
         if let Some(r) = rpath {
             dynamic.push((29, add(r)));
         }
-        let interp_at = interp.map(|i| add(i));
+        let interp_at = interp.map(&mut add);
         dynamic.push((5, 0x1300));
         dynamic.push((10, strings.len() as u64));
         dynamic.push((0, 0));
@@ -394,7 +399,10 @@ mod tests {
         assert_eq!(o.interp.as_deref(), Some(&b"/lib/ld-musl-aarch64.so.1"[..]));
         assert_eq!(
             o.needed,
-            [b"libvips-cpp.so.42".to_vec(), b"libc.musl-aarch64.so.1".to_vec()]
+            [
+                b"libvips-cpp.so.42".to_vec(),
+                b"libc.musl-aarch64.so.1".to_vec()
+            ]
         );
         assert_eq!(o.rpath, [b"$ORIGIN/../lib:/opt/x".to_vec()]);
         assert_eq!(machine(f.as_file(), len), Some(o.machine));

@@ -51,7 +51,9 @@ pub fn shebang(head: &[u8]) -> Option<Shebang> {
 /// (`--split-string`) the line is split into words; options and `NAME=VALUE` settings are
 /// passed over; the first other word is the program.
 pub fn env_command(arg: &[u8]) -> Option<&[u8]> {
-    let words = arg.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    let words = arg
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
     let mut words = words.peekable();
     if let Some(first) = words.peek()
         && let Some(joined) = first.strip_prefix(b"-S")

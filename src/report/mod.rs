@@ -12,8 +12,8 @@ use crate::apkdb::prune::Pruned;
 use crate::error::{Error, exit};
 use crate::stage::apply::Skip;
 use crate::stage::audit::Finding;
-use crate::stage::start::Broken;
 use crate::stage::plan::{Step, StepKind};
+use crate::stage::start::Broken;
 
 /// Shows a path inside the root the way a process in the root would name it.
 pub fn show(rel: &std::path::Path) -> String {

@@ -68,6 +68,10 @@ pub struct Unfound {
     pub cause: Cause,
 }
 
+/// Where a library is found: the real paths of the entry the loader opens (its folder is the
+/// library's `$ORIGIN`) and of the file at the end of its links; or why it is not found.
+type Lookup = std::result::Result<(PathBuf, PathBuf), Cause>;
+
 /// One object loaded for a program: its headers, and the search folders of its `DT_RPATH`
 /// with `$ORIGIN` expanded.
 struct Loaded {
@@ -82,9 +86,8 @@ pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
-    /// (folder, soname) -> where it ends, or why not.
-    lookups: FastMap<(PathBuf, Vec<u8>), Option<(PathBuf, PathBuf)>>,
-    causes: FastMap<(PathBuf, Vec<u8>), Cause>,
+    /// (folder, soname) -> where it is found, or why not.
+    lookups: FastMap<(PathBuf, Vec<u8>), Lookup>,
     objects: FastMap<PathBuf, Option<Rc<Object>>>,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
     pub used: FastSet<PathBuf>,
@@ -119,7 +122,6 @@ impl Loader {
             machine,
             system,
             lookups: FastMap::default(),
-            causes: FastMap::default(),
             objects: FastMap::default(),
             used: FastSet::default(),
         })
@@ -191,9 +193,7 @@ impl Loader {
         Ok(out)
     }
 
-    /// Where the loader finds `name` for the object `at` of `loaded`: the real paths of the
-    /// entry and of its end, or why it finds nothing.
-    #[allow(clippy::type_complexity)]
+    /// Where the loader finds `name` for the object `at` of `loaded`.
     fn find(
         &mut self,
         root: &mut Root,
@@ -201,16 +201,9 @@ impl Loader {
         loaded: &[Loaded],
         at: usize,
         gone: &Gone,
-    ) -> Result<std::result::Result<(PathBuf, PathBuf), Cause>> {
+    ) -> Result<Lookup> {
         if name.contains(&b'/') {
-            let path = Path::new(OsStr::from_bytes(name));
-            return Ok(match locate(root, path, gone)? {
-                Presence::There { entry, end, meta } if meta.kind == FileKind::File => {
-                    Ok((entry, end))
-                }
-                Presence::There { .. } => Err(Cause::AlreadyMissing),
-                Presence::Absent(cause) => Err(cause),
-            });
+            return lookup(root, Path::new(OsStr::from_bytes(name)), gone);
         }
         let mut dirs: Vec<Rc<Vec<PathBuf>>> = Vec::new();
         let mut cur = Some(at);
@@ -222,31 +215,31 @@ impl Loader {
         let system = self.system.clone();
         for dir in dirs.iter().flat_map(|d| d.iter()).chain(system.iter()) {
             let key = (dir.clone(), name.to_vec());
-            if !self.lookups.contains_key(&key) {
-                let path = dir.join(OsStr::from_bytes(name));
-                let found = match locate(root, &path, gone)? {
-                    Presence::There { entry, end, meta } if meta.kind == FileKind::File => {
-                        Some((entry, end))
-                    }
-                    Presence::There { .. } => None,
-                    Presence::Absent(cause) => {
-                        self.causes.insert(key.clone(), cause);
-                        None
-                    }
-                };
-                self.lookups.insert(key.clone(), found);
-            }
-            if let Some(Some(found)) = self.lookups.get(&key) {
-                return Ok(Ok(found.clone()));
-            }
-            if let (Cause::AlreadyMissing, Some(removed @ Cause::Removed(_))) =
-                (&why, self.causes.get(&key))
-            {
-                why = removed.clone();
+            let found = match self.lookups.get(&key) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = lookup(root, &dir.join(OsStr::from_bytes(name)), gone)?;
+                    self.lookups.insert(key, found.clone());
+                    found
+                }
+            };
+            match found {
+                Ok(found) => return Ok(Ok(found)),
+                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
+                Err(_) => {}
             }
         }
         Ok(Err(why))
     }
+}
+
+/// Whether the loader opens `path` (a regular file once its links are followed).
+fn lookup(root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
+    Ok(match locate(root, path, gone)? {
+        Presence::There { entry, end, meta } if meta.kind == FileKind::File => Ok((entry, end)),
+        Presence::There { .. } => Err(Cause::AlreadyMissing),
+        Presence::Absent(cause) => Err(cause),
+    })
 }
 
 /// The machine of the regular file `rel`, if it is ELF.
@@ -275,9 +268,9 @@ fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
             } else if let Some(after) = rest.strip_prefix(b"$ORIGIN") {
                 dir.extend_from_slice(&slash_origin);
                 rest = after;
-            } else {
-                dir.push(rest[0]);
-                rest = &rest[1..];
+            } else if let Some((&b, after)) = rest.split_first() {
+                dir.push(b);
+                rest = after;
             }
         }
         out.push(PathBuf::from(OsStr::from_bytes(&dir)));

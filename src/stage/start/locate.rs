@@ -136,12 +136,17 @@ mod tests {
                 meta: sh,
             },
         }];
-        let gone = Gone::of(&steps, &|p| (p == Path::new("bin/sh")).then(|| "binsh".into()));
+        let gone = Gone::of(&steps, &|p| {
+            (p == Path::new("bin/sh")).then(|| "binsh".into())
+        });
         let removed = Presence::Absent(Cause::Removed(Removal {
             step: StepKind::AppletLink,
             package: Some("binsh".into()),
         }));
-        assert_eq!(locate(&mut root, Path::new("/bin/ash"), &gone).unwrap(), removed);
+        assert_eq!(
+            locate(&mut root, Path::new("/bin/ash"), &gone).unwrap(),
+            removed
+        );
         assert_eq!(
             locate(&mut root, Path::new("/bin/bash"), &gone).unwrap(),
             Presence::Absent(Cause::AlreadyMissing)
@@ -156,6 +161,9 @@ mod tests {
         // After the removal, the same answer from the tree itself.
         fs::remove_file(t.path().join("bin/sh")).unwrap();
         let mut fresh = Root::open(t.path()).unwrap();
-        assert_eq!(locate(&mut fresh, Path::new("/bin/ash"), &gone).unwrap(), removed);
+        assert_eq!(
+            locate(&mut fresh, Path::new("/bin/ash"), &gone).unwrap(),
+            removed
+        );
     }
 }

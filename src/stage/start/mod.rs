@@ -303,7 +303,10 @@ impl<'a> Checker<'a> {
             }
             let origin = end.parent().unwrap_or(Path::new("")).to_path_buf();
             let object = std::rc::Rc::new(object);
-            for u in self.loader.unfound(root, object, &end, &origin, self.gone)? {
+            for u in self
+                .loader
+                .unfound(root, object, &end, &origin, self.gone)?
+            {
                 missing.push(Missing {
                     piece: Piece::Library {
                         soname: u.soname,
@@ -408,7 +411,9 @@ impl<'a> Checker<'a> {
             return Ok(Some(found));
         }
         let interp = &shebang.interpreter;
-        Ok(Some(interp.strip_prefix("/").unwrap_or(interp).to_path_buf()))
+        Ok(Some(
+            interp.strip_prefix("/").unwrap_or(interp).to_path_buf(),
+        ))
     }
 }
 
@@ -416,9 +421,7 @@ impl<'a> Checker<'a> {
 /// files are checked even when they are not executable.
 pub fn is_shared_object_name(name: &OsStr) -> bool {
     let name = name.as_bytes();
-    name.ends_with(b".so")
-        || name.ends_with(b".node")
-        || name.windows(4).any(|w| w == b".so.")
+    name.ends_with(b".so") || name.ends_with(b".node") || name.windows(4).any(|w| w == b".so.")
 }
 
 /// NAME, when the `#!` line runs `env NAME`.
@@ -429,3 +432,6 @@ fn env_name(shebang: &script::Shebang) -> Option<PathBuf> {
     let name = script::env_command(shebang.arg.as_deref()?)?;
     Some(PathBuf::from(OsStr::from_bytes(name)))
 }
+
+#[cfg(test)]
+mod tests;
