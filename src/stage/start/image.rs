@@ -29,12 +29,20 @@ pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> R
 }
 
 /// Every program of the image that will not start once `gone` is removed: `programs` (from the
-/// walk of the whole root) and every link in the bin folders, followed inside the root.
+/// walk of the whole root) and every file and link in the bin folders, links followed inside
+/// the root.
 pub fn broken(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<Broken>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let mut all = programs.to_vec();
-    all.extend(bins.of_kind(FileKind::Symlink).map(|e| e.path.clone()));
+    // The bin folders' own files too: their listing does not depend on the walk.
+    let listed = bins.entries.iter();
+    all.extend(
+        listed
+            .filter(|e| matches!(e.kind, FileKind::Symlink | FileKind::File))
+            .map(|e| e.path.clone()),
+    );
     all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    all.dedup();
     check(root, &all, gone)
 }
 
