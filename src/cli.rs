@@ -96,7 +96,8 @@ Options:
   -V, --version   print the version
 
 Exit status: 0 stripped (or already stripped, or distroless), 1 a filesystem operation failed,
-2 bad usage, 3 refused to strip / outside a container, 4 audit failed, 5 stripped but the apk
+2 bad usage, 3 refused to strip / outside a container, 4 audit failed (or an --entrypoint would
+not start: nothing removed), 5 stripped but the apk
 database is malformed and was left untouched.
 ";
 

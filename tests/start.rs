@@ -82,6 +82,16 @@ fn start_findings(v: &serde_json::Value) -> Vec<[String; 5]> {
         .collect()
 }
 
+/// The start findings of a JSON report about programs under /app, sorted.
+fn app_findings(o: &Output) -> Vec<[String; 5]> {
+    let mut rows: Vec<_> = start_findings(&json(o))
+        .into_iter()
+        .filter(|f| f[1].starts_with("/app/"))
+        .collect();
+    rows.sort();
+    rows
+}
+
 fn row(kind: &str, path: &str, missing: &str, cause: &str, package: &str) -> [String; 5] {
     [kind, path, missing, cause, package].map(String::from)
 }
@@ -412,14 +422,9 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
 
     // libvips-cpp is found through the addon's DT_RPATH; bare Alpine has no C++ runtime.
     let o = run_on(r, &["--check", "--json"]);
-    let mut got: Vec<_> = start_findings(&json(&o))
-        .into_iter()
-        .filter(|f| f[1].starts_with("/app/"))
-        .collect();
-    got.sort();
     let mut want = cxx.to_vec();
     want.sort();
-    assert_eq!(got, want, "{}", stderr(&o));
+    assert_eq!(app_findings(&o), want, "{}", stderr(&o));
     // One line a program, naming the first missing library; -v lists every one.
     let err = stderr(&o);
     let line = format!(
@@ -434,12 +439,7 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
     // The strip does not cause them: named as already missing.
     let o = run_on(r, &["--force", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut got: Vec<_> = start_findings(&json(&o))
-        .into_iter()
-        .filter(|f| f[1].starts_with("/app/"))
-        .collect();
-    got.sort();
-    assert_eq!(got, want);
+    assert_eq!(app_findings(&o), want);
     assert!(
         stderr(&o).contains(&format!(
             "missing-library {addon}: libstdc++.so.6 was already missing"
@@ -453,20 +453,10 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
         fs::copy(r.join("lib/libz.so.1.3.1"), r.join("usr/lib").join(soname)).unwrap();
     }
     let o = run_on(r, &["--check", "--json"]);
-    assert_eq!(
-        start_findings(&json(&o))
-            .iter()
-            .filter(|f| f[1].starts_with("/app/"))
-            .count(),
-        0
-    );
+    assert!(app_findings(&o).is_empty(), "{}", stderr(&o));
 
     // Without the libvips package the addon loses libvips-cpp, and only that.
     fs::remove_dir_all(img.join("sharp-libvips-linuxmusl-x64")).unwrap();
     let o = run_on(r, &["--check", "--json"]);
-    let got: Vec<_> = start_findings(&json(&o))
-        .into_iter()
-        .filter(|f| f[1].starts_with("/app/"))
-        .collect();
-    assert_eq!(got, [missing(addon, "libvips-cpp.so.8.18.7")]);
+    assert_eq!(app_findings(&o), [missing(addon, "libvips-cpp.so.8.18.7")]);
 }

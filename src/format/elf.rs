@@ -308,37 +308,9 @@ mod tests {
         (f, bytes.len() as u64)
     }
 
-    /// A minimal 64-bit little-endian ELF: one PT_LOAD over the whole file, a PT_DYNAMIC with
-    /// two DT_NEEDED, a string table.
+    /// A minimal 64-bit little-endian ELF with two DT_NEEDED.
     fn tiny_elf64() -> Vec<u8> {
-        let mut b = vec![0u8; 0x200];
-        b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[5] = 1;
-        let put = |b: &mut Vec<u8>, at: usize, v: u64, n: usize| {
-            b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
-        };
-        put(&mut b, 16, 3, 2); // e_type ET_DYN
-        put(&mut b, 32, 64, 8); // e_phoff
-        put(&mut b, 54, 56, 2); // e_phentsize
-        put(&mut b, 56, 2, 2); // e_phnum
-        // PT_LOAD at vaddr 0x1000, offset 0, the whole file.
-        put(&mut b, 64, 1, 4);
-        put(&mut b, 64 + 8, 0, 8);
-        put(&mut b, 64 + 16, 0x1000, 8);
-        put(&mut b, 64 + 32, 0x200, 8);
-        // PT_DYNAMIC at offset 0x100, 5 entries.
-        put(&mut b, 120, 2, 4);
-        put(&mut b, 120 + 8, 0x100, 8);
-        put(&mut b, 120 + 16, 0x1100, 8);
-        put(&mut b, 120 + 32, 5 * 16, 8);
-        let dynamic = [(1u64, 1u64), (1, 11), (5, 0x1180), (10, 32), (0, 0)];
-        for (i, (tag, val)) in dynamic.iter().enumerate() {
-            put(&mut b, 0x100 + i * 16, *tag, 8);
-            put(&mut b, 0x100 + i * 16 + 8, *val, 8);
-        }
-        b[0x180..0x180 + 22].copy_from_slice(b"\0libssl.so\0libc.so.1\0\0");
-        b
+        fake::object(62, None, &["libssl.so", "libc.so.1"], None)
     }
 
     #[test]
@@ -360,7 +332,7 @@ mod tests {
             good[..0x110].to_vec(),
         ];
         // Every header byte flipped, one at a time; offsets pointing past the end or wrapping.
-        for at in 0..0x200 {
+        for at in 0..good.len() {
             let mut bad = good.clone();
             bad[at] ^= 0xff;
             cases.push(bad);
