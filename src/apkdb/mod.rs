@@ -15,12 +15,12 @@ pub mod parse;
 pub mod prune;
 pub mod world;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastSet;
 use crate::report::show;
 use crate::root::Root;
 use parse::{Database, ParseError, Record};
@@ -228,28 +228,18 @@ impl Installed {
         })
     }
 
-    /// The package that owns each of `paths` (real paths inside the root) that a record
-    /// claims: real path -> package name. Reads nothing but cached folder lookups.
-    pub fn owners(
-        &self,
-        root: &mut Root,
-        paths: &FastSet<&OsStr>,
-    ) -> Result<FastMap<OsString, String>> {
-        let mut out = FastMap::default();
-        if paths.is_empty() {
-            return Ok(out);
-        }
+    /// Calls `each` with the real path inside the root (its folder resolved, the file itself
+    /// not followed) and the package name of every file a record claims, in database order.
+    /// Reads nothing but cached folder lookups.
+    pub fn each_file(&self, root: &mut Root, each: &mut dyn FnMut(&Path, &[u8])) -> Result<()> {
         for r in &self.db.records {
             for (dir, name) in r.file_pairs() {
-                if let Some(real) = root.resolve_parent(&db_path(dir, name))?
-                    && paths.contains(real.as_os_str())
-                {
-                    let name = String::from_utf8_lossy(r.name()).into_owned();
-                    out.entry(real.into_os_string()).or_insert(name);
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                    each(&real, r.name());
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Every file a record claims that is not in the root: the package and the path.

@@ -3,12 +3,10 @@
 //! packages that owned them, and the `--entrypoint`s: refused when they will not start, and
 //! what `--prune` must keep for them.
 
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::apkdb::Installed;
 use crate::error::{Error, Result};
-use crate::hash::FastSet;
 use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
 use crate::stage::scan::{BIN_DIRS, Listing};
@@ -18,14 +16,11 @@ use crate::stage::start::{Broken, check, entrypoints};
 /// The removals of `steps` (planned or made), each named with the package that owned it when
 /// the database says so.
 pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> Result<Gone> {
-    let paths: FastSet<&OsStr> = steps.iter().map(|s| s.item.path.as_os_str()).collect();
-    let owners = match installed {
-        Some(i) => i.owners(root, &paths)?,
-        None => Default::default(),
-    };
-    Ok(Gone::of(steps, &|p: &Path| {
-        owners.get(p.as_os_str()).cloned()
-    }))
+    let mut gone = Gone::of(steps);
+    if let Some(i) = installed {
+        i.each_file(root, &mut |path, package| gone.owned(path, package))?;
+    }
+    Ok(gone)
 }
 
 /// Every program of the image that will not start once `gone` is removed: `programs` (from the
@@ -77,10 +72,11 @@ pub fn keep(
         return Ok(out);
     }
     let (_, used) = entrypoints(root, paths, &Gone::default())?;
-    let used: FastSet<&OsStr> = used.iter().map(|p| p.as_os_str()).collect();
-    let mut owners: Vec<String> = installed.owners(root, &used)?.into_values().collect();
-    owners.sort_unstable();
-    owners.dedup();
-    out.extend(owners);
+    installed.each_file(root, &mut |path, package| {
+        let package = String::from_utf8_lossy(package);
+        if used.iter().any(|u| u == path) && !out.iter().any(|k| *k == package) {
+            out.push(package.into_owned());
+        }
+    })?;
     Ok(out)
 }

@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use crate::error::Result;
 use crate::format::elf::{self, Machine, Object};
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastMap;
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
 
@@ -68,9 +68,19 @@ pub struct Unfound {
     pub cause: Cause,
 }
 
-/// Where a library is found: the real paths of the entry the loader opens (its folder is the
-/// library's `$ORIGIN`) and of the file at the end of its links; or why it is not found.
-type Lookup = std::result::Result<(PathBuf, PathBuf), Cause>;
+/// A regular file found inside the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The real path of the entry named (a library's folder is its `$ORIGIN`).
+    pub entry: PathBuf,
+    /// The real path of the file at the end of its links.
+    pub end: PathBuf,
+    /// The file's `st_mode`.
+    pub mode: u32,
+}
+
+/// A regular file found, or why there is none.
+pub type Lookup = std::result::Result<Found, Cause>;
 
 /// One object loaded for a program: its headers, and the search folders of its `DT_RPATH`
 /// with `$ORIGIN` expanded.
@@ -86,11 +96,11 @@ pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
-    /// (folder, soname) -> where it is found, or why not.
-    lookups: FastMap<(PathBuf, Vec<u8>), Lookup>,
+    /// Path -> the regular file there, or why there is none: each path is looked up once.
+    files: FastMap<PathBuf, Lookup>,
     objects: FastMap<PathBuf, Option<Rc<Object>>>,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
-    pub used: FastSet<PathBuf>,
+    pub used: Vec<PathBuf>,
 }
 
 impl Loader {
@@ -121,9 +131,9 @@ impl Loader {
         Ok(Loader {
             machine,
             system,
-            lookups: FastMap::default(),
+            files: FastMap::default(),
             objects: FastMap::default(),
-            used: FastSet::default(),
+            used: Vec::new(),
         })
     }
 
@@ -158,17 +168,18 @@ impl Loader {
             rpath,
             needed_by: None,
         }];
-        let mut names: FastSet<Vec<u8>> = FastSet::default();
+        let mut names: Vec<Vec<u8>> = Vec::new();
         let mut next = 0;
         while next < loaded.len() && loaded.len() < MAX_OBJECTS {
             let object = Rc::clone(&loaded[next].object);
             for name in &object.needed {
-                if RESERVED.iter().any(|r| name.starts_with(r)) || !names.insert(name.clone()) {
+                if RESERVED.iter().any(|r| name.starts_with(r)) || names.contains(name) {
                     continue;
                 }
+                names.push(name.clone());
                 match self.find(root, name, &loaded, next, gone)? {
-                    Ok((entry, end)) => {
-                        self.used.insert(end.clone());
+                    Ok(Found { entry, end, .. }) => {
+                        self.used.push(end.clone());
                         let Some(lib) = self.object(root, &end) else {
                             continue;
                         };
@@ -203,7 +214,7 @@ impl Loader {
         gone: &Gone,
     ) -> Result<Lookup> {
         if name.contains(&b'/') {
-            return lookup(root, Path::new(OsStr::from_bytes(name)), gone);
+            return self.file(root, Path::new(OsStr::from_bytes(name)), gone);
         }
         let mut dirs: Vec<Rc<Vec<PathBuf>>> = Vec::new();
         let mut cur = Some(at);
@@ -214,16 +225,7 @@ impl Loader {
         let mut why = Cause::AlreadyMissing;
         let system = self.system.clone();
         for dir in dirs.iter().flat_map(|d| d.iter()).chain(system.iter()) {
-            let key = (dir.clone(), name.to_vec());
-            let found = match self.lookups.get(&key) {
-                Some(found) => found.clone(),
-                None => {
-                    let found = lookup(root, &dir.join(OsStr::from_bytes(name)), gone)?;
-                    self.lookups.insert(key, found.clone());
-                    found
-                }
-            };
-            match found {
+            match self.file(root, &dir.join(OsStr::from_bytes(name)), gone)? {
                 Ok(found) => return Ok(Ok(found)),
                 Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
                 Err(_) => {}
@@ -231,15 +233,25 @@ impl Loader {
         }
         Ok(Err(why))
     }
-}
 
-/// Whether the loader opens `path` (a regular file once its links are followed).
-fn lookup(root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
-    Ok(match locate(root, path, gone)? {
-        Presence::There { entry, end, meta } if meta.kind == FileKind::File => Ok((entry, end)),
-        Presence::There { .. } => Err(Cause::AlreadyMissing),
-        Presence::Absent(cause) => Err(cause),
-    })
+    /// The regular file at `path` once its links are followed and `gone` is removed, looked
+    /// up once; anything else there counts as missing.
+    pub fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
+        if let Some(found) = self.files.get(path) {
+            return Ok(found.clone());
+        }
+        let found = match locate(root, path, gone)? {
+            Presence::There { entry, end, meta } if meta.kind == FileKind::File => Ok(Found {
+                entry,
+                end,
+                mode: meta.mode,
+            }),
+            Presence::There { .. } => Err(Cause::AlreadyMissing),
+            Presence::Absent(cause) => Err(cause),
+        };
+        self.files.insert(path.to_path_buf(), found.clone());
+        Ok(found)
+    }
 }
 
 /// The machine of the regular file `rel`, if it is ELF.

@@ -3,7 +3,7 @@
 //! or a path that was already missing. Links are followed one hop at a time inside the root, so
 //! that a removed link (`/bin/sh`, an applet link) is seen as removed even before the strip.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -38,14 +38,14 @@ pub struct Gone {
 }
 
 impl Gone {
-    /// The removals of `steps`; `owner` names the package that owned a removed path, if any.
-    pub fn of(steps: &[Step], owner: &dyn Fn(&Path) -> Option<String>) -> Gone {
+    /// The removals of `steps`, no package named yet (see [`Gone::owned`]).
+    pub fn of(steps: &[Step]) -> Gone {
         let paths = steps
             .iter()
             .map(|s| {
                 let removal = Removal {
                     step: s.kind,
-                    package: owner(&s.item.path),
+                    package: None,
                 };
                 (s.item.path.as_os_str().to_owned(), removal)
             })
@@ -53,14 +53,19 @@ impl Gone {
         Gone { paths }
     }
 
+    /// Records that `package` owns the real path `rel`, when the strip removes it (the first
+    /// owner named stays).
+    pub fn owned(&mut self, rel: &Path, package: &[u8]) {
+        if let Some(r) = self.paths.get_mut(rel.as_os_str())
+            && r.package.is_none()
+        {
+            r.package = Some(String::from_utf8_lossy(package).into_owned());
+        }
+    }
+
     /// The removal of the real path `rel`, if the strip removes it.
     pub fn get(&self, rel: &Path) -> Option<&Removal> {
         self.paths.get(rel.as_os_str())
-    }
-
-    /// Every removed path.
-    pub fn paths(&self) -> impl Iterator<Item = &OsStr> {
-        self.paths.keys().map(OsString::as_os_str)
     }
 }
 
@@ -136,9 +141,10 @@ mod tests {
                 meta: sh,
             },
         }];
-        let gone = Gone::of(&steps, &|p| {
-            (p == Path::new("bin/sh")).then(|| "binsh".into())
-        });
+        let mut gone = Gone::of(&steps);
+        gone.owned(Path::new("bin/sh"), b"binsh");
+        gone.owned(Path::new("bin/sh"), b"second");
+        gone.owned(Path::new("bin/ash"), b"not removed");
         let removed = Presence::Absent(Cause::Removed(Removal {
             step: StepKind::AppletLink,
             package: Some("binsh".into()),

@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::format::script::{self, HEAD};
-use crate::hash::FastMap;
 use crate::report::show;
 use crate::root::{FileKind, Root};
 use crate::stage::audit::FindingKind;
@@ -158,10 +157,6 @@ fn because(f: &mut impl fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
 pub struct Checker<'a> {
     loader: Loader,
     gone: &'a Gone,
-    /// `#!` interpreter -> whether it is missing, and why.
-    interpreters: FastMap<PathBuf, Option<Cause>>,
-    /// NAME of `#!/usr/bin/env NAME` -> where it is found, or why not.
-    commands: FastMap<PathBuf, std::result::Result<PathBuf, Cause>>,
 }
 
 /// Every program among `programs` (paths inside the root: regular files, or links followed
@@ -256,7 +251,7 @@ pub fn entrypoints(
             }
         }
     }
-    used.extend(checker.loader.used.drain());
+    used.append(&mut checker.loader.used);
     Ok((refused, used))
 }
 
@@ -265,8 +260,6 @@ impl<'a> Checker<'a> {
         Ok(Checker {
             loader: Loader::of(root)?,
             gone,
-            interpreters: FastMap::default(),
-            commands: FastMap::default(),
         })
     }
 
@@ -332,17 +325,10 @@ impl<'a> Checker<'a> {
     /// What the `#!` line `shebang` lacks.
     fn script(&mut self, root: &mut Root, shebang: &script::Shebang) -> Result<Option<Missing>> {
         let interp = &shebang.interpreter;
-        if !self.interpreters.contains_key(interp) {
-            let cause = match locate(root, interp, self.gone)? {
-                Presence::Absent(cause) => Some(cause),
-                Presence::There { .. } => None,
-            };
-            self.interpreters.insert(interp.clone(), cause);
-        }
-        if let Some(Some(cause)) = self.interpreters.get(interp) {
+        if let Err(cause) = self.loader.file(root, interp, self.gone)? {
             return Ok(Some(Missing {
                 piece: Piece::Interpreter(interp.clone()),
-                cause: cause.clone(),
+                cause,
             }));
         }
         let Some(name) = env_name(shebang) else {
@@ -367,31 +353,23 @@ impl<'a> Checker<'a> {
         root: &mut Root,
         name: &Path,
     ) -> Result<std::result::Result<PathBuf, Cause>> {
-        if let Some(found) = self.commands.get(name) {
-            return Ok(found.clone());
-        }
-        let dirs: Vec<PathBuf> = if name.as_os_str().as_bytes().contains(&b'/') {
-            vec![PathBuf::new()]
+        let dirs: &[&str] = if name.as_os_str().as_bytes().contains(&b'/') {
+            &[""]
         } else {
-            PATH.iter().map(PathBuf::from).collect()
+            &PATH
         };
-        let mut found = Err(Cause::AlreadyMissing);
+        let mut why = Cause::AlreadyMissing;
         for dir in dirs {
-            match locate(root, &dir.join(name), self.gone)? {
-                Presence::There { end, meta, .. }
-                    if meta.kind == FileKind::File && meta.mode & 0o111 != 0 =>
-                {
-                    found = Ok(end);
-                    break;
-                }
-                Presence::Absent(removed @ Cause::Removed(_)) if found.is_err() => {
-                    found = Err(removed)
-                }
+            match self
+                .loader
+                .file(root, &Path::new(dir).join(name), self.gone)?
+            {
+                Ok(found) if found.mode & 0o111 != 0 => return Ok(Ok(found.end)),
+                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
                 _ => {}
             }
         }
-        self.commands.insert(name.to_path_buf(), found.clone());
-        Ok(found)
+        Ok(Err(why))
     }
 
     /// The interpreter the program at `path` runs through (a script's `#!` interpreter, or

@@ -46,7 +46,13 @@ fn removing(root: &mut Root, paths: &[&str], package: Option<&str>) -> Gone {
             },
         })
         .collect();
-    Gone::of(&steps, &|_| package.map(String::from))
+    let mut gone = Gone::of(&steps);
+    for p in paths {
+        if let Some(package) = package {
+            gone.owned(Path::new(p), package.as_bytes());
+        }
+    }
+    gone
 }
 
 /// (program, missing pieces as text) of every broken program among `programs`.
