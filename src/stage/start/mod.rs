@@ -154,7 +154,7 @@ fn because(f: &mut impl fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
 }
 
 /// The start check over one root, with its caches.
-pub struct Checker<'a> {
+struct Checker<'a> {
     loader: Loader,
     gone: &'a Gone,
 }
