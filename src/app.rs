@@ -145,6 +145,12 @@ fn strip(opts: &Options, report: &mut Report) -> Result<()> {
         if let (Some(i), true) = (installed, note) {
             note_prunable(report, i, &mut root, &keep, &walk.get().files)?;
         }
+        // What would not start once the plan is carried out.
+        if !opts.no_audit {
+            let programs = std::mem::take(&mut walk.get().programs);
+            let gone = start::image::gone(&mut root, installed, &report.steps)?;
+            report.broken = start::image::broken(&mut root, &programs, &gone)?;
+        }
         return Ok(());
     }
 

@@ -102,8 +102,13 @@ fn scripts_anywhere_in_the_image_whose_interpreter_the_strip_removes_are_named()
         return;
     };
     let t = app_tree(&tar);
+    // The dry run names them too, changing nothing; then the strip.
+    let before = snapshot(t.path());
+    let planned = start_findings(&json(&run_on(t.path(), &["--dry-run", "--json"])));
+    assert_eq!(snapshot(t.path()), before);
     let o = run_on(t.path(), &["--force", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(start_findings(&json(&o)), planned);
     let binsh = |p: &str| {
         row(
             "missing-interpreter",
