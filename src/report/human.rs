@@ -160,12 +160,12 @@ fn broken(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()
                 missing: m,
                 strip: r.strips(),
             };
-            write!(out, "{p}: warning: {} {program}: {text}", kind.label())?;
+            let mut line = format!("{p}: warning: {} {program}: {text}", kind.label());
             let more = b.missing.len() - shown;
             if more > 0 {
-                write!(out, " (and {more} more; -v lists them)")?;
+                line.push_str(&format!(" (and {more} more; -v lists them)"));
             }
-            writeln!(out)?;
+            writeln!(out, "{line}")?;
         }
     }
     Ok(())
