@@ -7,12 +7,14 @@
 //! as ignored, never `ok`; under CI it runs and fails on the missing input.
 
 /// The fixture variables and the `cfg` each one sets.
-const FIXTURES: [(&str, &str); 5] = [
+const FIXTURES: [(&str, &str); 6] = [
     ("ALPINE_MINIROOTFS", "fixture_minirootfs"),
     ("ALPINE_ROOTFS_3_23", "fixture_rootfs_3_23"),
     ("ALPINE_FIXTURES", "fixture_fixtures"),
     ("ALPINE_STRIP_BIN", "fixture_strip_bin"),
     ("ALPINE_STRIP_OUT", "fixture_strip_out"),
+    // The npm tarballs of tests/npm-fetch.sh (real third-party musl programs).
+    ("ALPINE_NPM_CACHE", "fixture_npm"),
 ];
 
 /// `cfg`s for the sets of fixtures tests need together, each set when all of its own are.

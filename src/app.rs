@@ -22,6 +22,7 @@ use crate::stage::audit::{self, Finding, WholeRoot};
 use crate::stage::discover::{self, Found};
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::{self, Broken, locate::Gone};
 use rustc_hash::FxHashSet;
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
@@ -42,7 +43,11 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let mut whole = audit::walk_whole_root(root.host_root());
     let from_walk = std::mem::take(&mut whole.findings);
     let findings = audit_root(&mut root, from_walk, &whole)?;
-    let (errors, warnings) = tally(&findings);
+    // Will it still start: nothing is removed, so whatever is missing was missing.
+    let nothing = Gone::default();
+    let broken = start::image::broken(&mut root, &whole.programs, &nothing)?;
+    start::image::require(&mut root, &opts.entrypoints, &nothing, false)?;
+    let (errors, warnings) = tally(&findings, &broken);
     let outcome = if errors > 0 {
         Outcome::NotDistroless
     } else if c.strict && warnings > 0 {
@@ -52,6 +57,7 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     };
     Ok(Report {
         findings,
+        broken,
         ..Report::new(Kind::Check, shown.clone(), outcome)
     })
 }
@@ -85,7 +91,7 @@ struct Done {
 fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
     *shown = root.host_root().to_path_buf();
-    let mut d = decide(&mut root, s)?;
+    let mut d = decide(&mut root, s, &opts.entrypoints)?;
     // Without --prune, the note of what it would remove (skipped with the audit).
     let note = s.prune.is_none() && s.audit != Audit::Off;
     if s.run == Run::DryRun {
@@ -96,10 +102,16 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
         };
         let bytes_freed = d.removals.bytes_freed();
         let steps = std::mem::take(&mut d.removals.steps);
+        // What would not start once the plan is carried out.
+        let broken = match s.audit {
+            Audit::On { .. } => d.broken(&mut root, &steps)?,
+            Audit::Off => Vec::new(),
+        };
         return Ok(Report {
             steps,
             bytes_freed,
             prunable,
+            broken,
             ..d.report(Kind::DryRun, shown, Outcome::Planned)
         });
     }
@@ -114,7 +126,7 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     } else {
         Vec::new()
     };
-    let findings = match s.audit {
+    let (findings, broken) = match s.audit {
         Audit::On { .. } => {
             // The walk ran beside the removals: what they removed is not there any more.
             let removed: FxHashSet<&OsStr> = done
@@ -125,12 +137,14 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
             let walked = d.walk.get();
             let mut from_walk = std::mem::take(&mut walked.findings);
             from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
-            audit_root(&mut fresh, from_walk, walked)?
+            let findings = audit_root(&mut fresh, from_walk, walked)?;
+            (findings, d.broken(&mut fresh, &done.removed)?)
         }
-        Audit::Off => Vec::new(),
+        Audit::Off => (Vec::new(), Vec::new()),
     };
     // A shell the image author installed on purpose does not fail a strip; --strict does.
-    let outcome = if s.audit == (Audit::On { strict: true }) && !findings.is_empty() {
+    let strict = s.audit == (Audit::On { strict: true });
+    let outcome = if strict && tally(&findings, &broken) != (0, 0) {
         Outcome::Strict
     } else if nothing_to_do {
         Outcome::AlreadyStripped
@@ -147,12 +161,13 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     r.skipped.extend(done.skipped);
     r.prunable = prunable;
     r.findings = findings;
+    r.broken = broken;
     Ok(r)
 }
 
 /// Step one: everything the strip will do, nothing changed (apk's lock is taken, unless a
 /// dry run).
-fn decide(root: &mut Root, s: &Strip) -> Result<Decisions> {
+fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisions> {
     let mut signals = Vec::new();
     if let (Run::Apply { force: false }, true) = (s.run, root.is_slash()) {
         signals = guard::signals();
@@ -183,8 +198,12 @@ fn decide(root: &mut Root, s: &Strip) -> Result<Decisions> {
         .map(Installed::files_by_definition)
         .unwrap_or_default();
     // --prune needs the walk before the plan; its note (without --prune) waits until the end.
+    // What the --entrypoint programs need to start stays, as --keep keeps it.
     let prunable = match (&installed, &s.prune) {
-        (Some(i), Some(p)) => Some(i.prunable(root, &p.keep, &walk.get().files)?),
+        (Some(i), Some(p)) => {
+            let keep = start::image::keep(root, i, &p.keep, entrypoints)?;
+            Some(i.prunable(root, &keep, &walk.get().files)?)
+        }
         _ => None,
     };
     let (pruned_files, pruned_records) = match &prunable {
@@ -195,6 +214,12 @@ fn decide(root: &mut Root, s: &Strip) -> Result<Decisions> {
     let mut removals = Plan::build(root, &found, &by_definition, pruned_files, me)?;
     let mut skipped = loops(&found);
     skipped.extend(apply::left_in_place(&mut removals));
+    // Every --entrypoint must still start once the plan is carried out: checked before the
+    // first removal, else nothing is removed.
+    if !entrypoints.is_empty() {
+        let gone = start::image::gone(root, installed.as_ref(), &removals.steps)?;
+        start::image::require(root, entrypoints, &gone, true)?;
+    }
     let db = match (&installed, s.db) {
         (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), pruned_records)?),
         (None, DbMode::Keep) => DbState::Kept,
@@ -243,6 +268,14 @@ impl Decisions {
             signals: std::mem::take(&mut self.signals),
             ..Report::new(kind, root.to_path_buf(), outcome)
         }
+    }
+
+    /// The programs that will not start once `steps` are carried out (the walk's programs and
+    /// the bin folders' files), each missing piece with its cause.
+    fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Vec<Broken>> {
+        let programs = std::mem::take(&mut self.walk.get().programs);
+        let gone = start::image::gone(root, self.installed.as_ref(), steps)?;
+        start::image::broken(root, &programs, &gone)
     }
 
     /// The note without --prune: what it would remove, less what the strip drops itself

@@ -58,7 +58,8 @@ impl Exit {
             Exit::Usage => "bad usage (unknown option, missing value, contradictory options)",
             Exit::Refused => "refused to strip `/`: no container build detected",
             Exit::Audit => {
-                "audit failed: `--check` found busybox, apk or a shell, or `--strict` saw any finding"
+                "audit failed: `--check` found busybox, apk or a shell, or `--strict` saw any \
+                 finding; or an `--entrypoint` would not start (then nothing was removed)"
             }
             Exit::ApkDb => {
                 "the apk database is malformed: nothing was removed, the line is named \
@@ -145,6 +146,9 @@ pub enum Error {
     Refused(String),
     /// The command line was not understood.
     Usage(String),
+    /// An `--entrypoint` would not start (or does not exist): nothing was removed. The line
+    /// names the program and what it lacks.
+    WillNotStart(String),
 }
 
 impl Error {
@@ -173,6 +177,7 @@ impl Error {
             Error::MalformedDb(_) => Exit::ApkDb,
             Error::Refused(_) => Exit::Refused,
             Error::Usage(_) => Exit::Usage,
+            Error::WillNotStart(_) => Exit::Audit,
         }
     }
 
@@ -184,7 +189,7 @@ impl Error {
             | Error::LockHeld { path }
             | Error::Pinned { path, .. } => Some(path),
             Error::MalformedDb(m) => Some(&m.path),
-            Error::Refused(_) | Error::Usage(_) => None,
+            Error::Refused(_) | Error::Usage(_) | Error::WillNotStart(_) => None,
         }
     }
 
@@ -204,7 +209,7 @@ impl Error {
                 ..
             } => "cannot remove entries (folder is immutable or append-only, see lsattr)".into(),
             Error::MalformedDb(m) => m.reason(),
-            Error::Refused(why) | Error::Usage(why) => why.clone(),
+            Error::Refused(why) | Error::Usage(why) | Error::WillNotStart(why) => why.clone(),
         }
     }
 }
@@ -216,7 +221,7 @@ impl fmt::Display for Error {
                 f,
                 "{m}: the apk database is malformed; nothing was removed (--keep-apk-db strips anyway)"
             ),
-            Error::Refused(why) | Error::Usage(why) => f.write_str(why),
+            Error::Refused(why) | Error::Usage(why) | Error::WillNotStart(why) => f.write_str(why),
             _ => match self.path() {
                 Some(path) => write!(f, "{}: {}", path.display(), self.reason()),
                 None => f.write_str(&self.reason()),

@@ -375,6 +375,20 @@ impl Installed {
         Ok(out)
     }
 
+    /// Calls `each` with the real path inside the root (its folder resolved, the file itself
+    /// not followed) and the package name of every file a record claims, in database order.
+    /// Reads nothing but cached folder lookups.
+    pub fn each_file(&self, root: &mut Root, each: &mut dyn FnMut(&Path, &[u8])) -> Result<()> {
+        for r in &self.db.records {
+            for (dir, name) in r.file_pairs() {
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                    each(&real, r.name());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every file a record claims that is not in the root: the package and the path.
     pub fn missing_files(&self, root: &mut Root) -> Result<Vec<(Package, PathBuf)>> {
         let mut out = Vec::new();

@@ -9,6 +9,7 @@ use crate::report::show;
 use crate::report::{Kind, Outcome, Report};
 use crate::stage::audit::FindingKind;
 use crate::stage::plan::StepKind;
+use crate::stage::start::Text;
 
 /// Writes the report; [`Verbosity::Verbose`] lists every path, [`Verbosity::Quiet`] prints
 /// only a failure.
@@ -127,6 +128,7 @@ pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io:
             show(&f.path)
         )?;
     }
+    broken(out, r, verbose)?;
     let (errors, warnings) = r.tally();
     if r.kind == Kind::Check {
         let verdict = if errors == 0 {
@@ -144,6 +146,34 @@ pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io:
             "{p}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
             errors + warnings
         )?;
+    }
+    Ok(())
+}
+
+/// One line per program that will not start, naming its first missing piece (`-v`: one line
+/// per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE CAUSE[ (and N more; -v
+/// lists them)]`.
+fn broken(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()> {
+    let p = "alpine-strip";
+    for b in &r.broken {
+        let mut program = show(&b.program);
+        if let Some(t) = &b.target {
+            program.push_str(&format!(" (-> {})", show(t)));
+        }
+        let shown = if verbose { b.missing.len() } else { 1 };
+        for m in b.missing.iter().take(shown) {
+            let kind = if verbose { m.piece.kind() } else { b.kind() };
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            let mut line = format!("{p}: warning: {} {program}: {text}", kind.label());
+            let more = b.missing.len() - shown;
+            if more > 0 {
+                line.push_str(&format!(" (and {more} more; -v lists them)"));
+            }
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }

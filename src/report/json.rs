@@ -10,6 +10,8 @@ use std::path::Path;
 use crate::apkdb::DbState;
 use crate::report::Report;
 use crate::stage::plan::StepKind;
+use crate::stage::start::locate::Cause;
+use crate::stage::start::{Piece, Text};
 
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {
@@ -75,6 +77,7 @@ pub fn render(r: &Report) -> String {
         string(o, &f.detail);
         o.push('}');
     });
+    broken(&mut o, r);
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
         list(&mut o, packages.iter(), |o, p| {
@@ -103,6 +106,61 @@ fn apk_db(o: &mut String, db: &DbState) {
         _ => o.push_str("null"),
     }
     o.push('}');
+}
+
+/// Each missing piece of each program that will not start, appended to the findings list just
+/// written: the keys of every finding, then `missing` (the piece: interpreter path, command
+/// name or soname), `cause` (`removed-by-strip` or `already-missing`), `package` (the package
+/// the strip removed it with, or null), `needed_by` (a library's needer, or null) and `target`
+/// (where a program that is a link ends, or null).
+fn broken(o: &mut String, r: &Report) {
+    let mut first = r.findings.is_empty();
+    o.pop();
+    for b in &r.broken {
+        for m in &b.missing {
+            if !first {
+                o.push(',');
+            }
+            first = false;
+            o.push_str("{\"severity\":\"warning\",\"kind\":");
+            string(o, m.piece.kind().label());
+            o.push_str(",\"path\":");
+            path(o, &b.program);
+            o.push_str(",\"detail\":");
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            string(o, &text.to_string());
+            o.push_str(",\"missing\":");
+            let (missing, needed_by) = match &m.piece {
+                Piece::Interpreter(p) | Piece::Loader(p) => (p, None),
+                Piece::Command { name, .. } => (name, None),
+                Piece::Library { soname, needed_by } => (soname, Some(needed_by)),
+            };
+            raw(o, missing.as_os_str().as_bytes());
+            let (cause, package) = match &m.cause {
+                Cause::Removed(r) => ("removed-by-strip", r.package.as_deref()),
+                Cause::AlreadyMissing => ("already-missing", None),
+            };
+            o.push_str(",\"cause\":");
+            string(o, cause);
+            o.push_str(",\"package\":");
+            match package {
+                Some(p) => string(o, p),
+                None => o.push_str("null"),
+            }
+            for (key, p) in [("needed_by", needed_by), ("target", b.target.as_ref())] {
+                let _ = write!(o, ",\"{key}\":");
+                match p {
+                    Some(p) => path(o, p),
+                    None => o.push_str("null"),
+                }
+            }
+            o.push('}');
+        }
+    }
+    o.push(']');
 }
 
 fn list<T>(o: &mut String, items: impl Iterator<Item = T>, mut each: impl FnMut(&mut String, T)) {

@@ -14,6 +14,7 @@ use crate::error::{Error, Exit};
 use crate::stage::apply::Skip;
 use crate::stage::audit::Finding;
 use crate::stage::plan::{Step, StepKind};
+use crate::stage::start::Broken;
 
 /// Shows a path inside the root the way a process in the root would name it.
 pub fn show(rel: &std::path::Path) -> String {
@@ -82,6 +83,7 @@ impl Outcome {
             Outcome::Strict => "strict",
             Outcome::Error(Error::Refused(_)) => "refused",
             Outcome::Error(Error::Usage(_)) => "usage",
+            Outcome::Error(Error::WillNotStart(_)) => "will-not-start",
             Outcome::Error(_) => "failed",
         }
     }
@@ -115,6 +117,9 @@ pub struct Report {
     pub db: Option<DbState>,
     /// What the audit found.
     pub findings: Vec<Finding>,
+    /// The programs that will not start (warnings of the audit: `missing-interpreter`,
+    /// `missing-library`).
+    pub broken: Vec<Broken>,
     /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
     pub pruned: Vec<Pruned>,
     /// Without `--prune`: the packages it would remove (a note, not a finding).
@@ -136,6 +141,7 @@ impl Report {
             bytes_freed: 0,
             db: None,
             findings: Vec::new(),
+            broken: Vec::new(),
             pruned: Vec::new(),
             prunable: Vec::new(),
             signals: Vec::new(),
@@ -175,14 +181,19 @@ impl Report {
 
     /// Errors and warnings among the findings.
     pub fn tally(&self) -> (usize, usize) {
-        tally(&self.findings)
+        tally(&self.findings, &self.broken)
+    }
+
+    /// Whether a strip is part of the run: a missing piece then "was already missing".
+    pub fn strips(&self) -> bool {
+        self.kind != Kind::Check
     }
 }
 
-/// Errors and warnings among `findings`.
-pub fn tally(findings: &[Finding]) -> (usize, usize) {
+/// Errors and warnings among `findings`; a program that will not start is one warning.
+pub fn tally(findings: &[Finding], broken: &[Broken]) -> (usize, usize) {
     let errors = findings.iter().filter(|f| f.kind.is_error()).count();
-    (errors, findings.len() - errors)
+    (errors, findings.len() - errors + broken.len())
 }
 
 #[cfg(test)]

@@ -3,23 +3,25 @@
 //! Errors (the root is not distroless): busybox binaries (their hard links and copies too) and
 //! applet links, another busybox build (an executable ELF file no staying package owns that
 //! carries busybox's banner), apk, and any shell in the bin folders. Warnings: dangling
-//! symlinks in the bin folders, scripts whose `#!` interpreter is missing in the root,
-//! setuid/setgid files anywhere in the root, world-writable files outside /tmp and /var/tmp,
-//! every file the apk database lists that is not in the root (naming package and path), and a
-//! database that cannot be read or parsed. The modes come from the walk of the whole root
-//! ([`walk`]), which sees the root's own filesystem and nothing mounted into it.
+//! symlinks in the bin folders, programs that will not start (their findings come from
+//! [`crate::stage::start`]), setuid/setgid files anywhere in the root, world-writable files
+//! outside /tmp and /var/tmp, every file the apk database lists that is not in the root (naming
+//! package and path), and a database that cannot be read or parsed. The modes come from the
+//! walk of the whole root ([`walk`]), which sees the root's own filesystem and nothing mounted
+//! into it.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb;
 use crate::error::{Error, Result};
-use crate::format::{busybox, script};
+use crate::format::busybox;
 use crate::root::resolve::Resolved;
 use crate::root::walk;
 use crate::root::{FileKind, Item, Root};
 use crate::stage::discover::Found;
 use crate::stage::scan::Listing;
+use crate::stage::start;
 use rustc_hash::FxHashSet;
 
 /// Names of shells, and of busybox builds that carry one.
@@ -51,8 +53,10 @@ pub enum FindingKind {
     Shell,
     /// A symlink in a bin folder that ends nowhere, or loops.
     DanglingLink,
-    /// A script whose `#!` interpreter is not in the root.
+    /// A program whose interpreter (`#!`, `PT_INTERP`, `env`'s program) is not in the root.
     MissingInterpreter,
+    /// A program or library whose `DT_NEEDED` library the loader would not find.
+    MissingLibrary,
     /// A setuid or setgid file.
     Setuid,
     /// A world-writable file outside /tmp and /var/tmp.
@@ -81,6 +85,7 @@ impl FindingKind {
             FindingKind::Shell => "shell",
             FindingKind::DanglingLink => "dangling-link",
             FindingKind::MissingInterpreter => "missing-interpreter",
+            FindingKind::MissingLibrary => "missing-library",
             FindingKind::Setuid => "setuid",
             FindingKind::WorldWritable => "world-writable",
             FindingKind::StaleApkRecord => "stale-apk-record",
@@ -155,19 +160,6 @@ pub fn audit(
                 if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
                     push(FindingKind::Shell, &e.path, String::new());
                 }
-                if let Some(interp) = script::interpreter(root, &e.path) {
-                    let present = matches!(
-                        root.resolve(&interp)?,
-                        Resolved::Found(_, m) if m.kind == FileKind::File
-                    );
-                    if !present {
-                        push(
-                            FindingKind::MissingInterpreter,
-                            &e.path,
-                            format!("#!{} is missing", interp.display()),
-                        );
-                    }
-                }
             }
             FileKind::Dir | FileKind::Other => {}
         }
@@ -237,6 +229,9 @@ pub struct WholeRoot {
     /// Every regular file of the root's filesystem, as a path inside the root with its facts
     /// (for busybox's hard links and copies, `--prune`'s files no package owns).
     pub files: Vec<Item>,
+    /// The regular files that may be programs: executable ones, and shared objects by name
+    /// (`.so`, `.so.N`, Node.js's `.node`), for the start check.
+    pub programs: Vec<PathBuf>,
     /// Folders the walk could not read.
     pub unread: walk::Unread,
 }
@@ -250,6 +245,14 @@ pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
         let mode = item.meta.mode & 0o7777;
         if mode & 0o6002 != 0 {
             mode_findings(&mut seen.findings, item.path.clone(), mode);
+        }
+        if mode & 0o111 != 0
+            || item
+                .path
+                .file_name()
+                .is_some_and(start::is_shared_object_name)
+        {
+            seen.programs.push(item.path.clone());
         }
         seen.files.push(item);
         Ok(())
@@ -336,7 +339,6 @@ mod tests {
                 (FindingKind::Shell, "bin/bash".into()),
                 (FindingKind::Shell, "bin/sh".into()),
                 (FindingKind::WorldWritable, "etc/open".into()),
-                (FindingKind::MissingInterpreter, "usr/bin/ldd".into()),
                 (FindingKind::Setuid, "usr/bin/su".into()),
                 (FindingKind::Shell, "usr/bin/zsh".into()),
                 (FindingKind::DanglingLink, "usr/local/bin/dangle".into()),

@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::busybox::{self as bytes, MAX_READ};
-use rustc_hash::FxHashSet;
 use crate::os::sys;
 use crate::root::resolve::{End, MAX_HOPS, Resolved};
 use crate::root::{FileKind, Root};
 use crate::stage::audit::WholeRoot;
 use crate::stage::scan::{LIB_DIRS, Listing};
+use rustc_hash::FxHashSet;
 
 /// Names of busybox binaries (and of busybox-suid's helper, which runs busybox).
 pub const BUSYBOX_NAMES: [&[u8]; 4] = [b"busybox", b"busybox.static", b"busybox-extras", b"bbsuid"];

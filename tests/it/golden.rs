@@ -92,7 +92,7 @@ alpine-strip: removed package file /etc/securetty
 alpine-strip: removed busybox /bin/busybox
 alpine-strip: stripped ROOT: removed 3 applet links and 3 files, freed 115 bytes
 alpine-strip: apk database: dropped busybox 1.36.1-r29, apk-tools 2.14.4-r0
-alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is missing
+alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
 "##;
 
 /// The tool writes one line: this is the same document, indented (see [`compact`]).
@@ -145,7 +145,12 @@ const JSON: &str = r##"{
       "severity": "warning",
       "kind": "missing-interpreter",
       "path": "/usr/bin/app",
-      "detail": "#!/bin/sh is missing"
+      "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
+      "missing": "/bin/sh",
+      "cause": "removed-by-strip",
+      "package": null,
+      "needed_by": null,
+      "target": null
     }
   ],
   "pruned": [],
@@ -156,6 +161,7 @@ const JSON: &str = r##"{
 
 const DRY_RUN: &str = r##"alpine-strip: dry run on ROOT, nothing changed: would remove 3 applet links and 3 files, freeing 115 bytes
 alpine-strip: apk database: would drop busybox 1.36.1-r29, apk-tools 2.14.4-r0
+alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
 "##;
 
 const DRY_RUN_JSON: &str = r##"{
@@ -202,7 +208,19 @@ const DRY_RUN_JSON: &str = r##"{
     "trimmed": [],
     "error": null
   },
-  "findings": [],
+  "findings": [
+    {
+      "severity": "warning",
+      "kind": "missing-interpreter",
+      "path": "/usr/bin/app",
+      "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
+      "missing": "/bin/sh",
+      "cause": "removed-by-strip",
+      "package": null,
+      "needed_by": null,
+      "target": null
+    }
+  ],
   "pruned": [],
   "prunable": [],
   "container_signals": []

@@ -20,4 +20,5 @@ mod hostile;
 mod prune;
 mod real_tree;
 mod run_step;
+mod start;
 mod synthetic;
