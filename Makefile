@@ -6,7 +6,8 @@
 SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20
 FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
-# Empty when the fixtures are not there: the tests that need them then print SKIPPED.
+# Empty when the fixtures are not there: the tests that need them are then ignored (and fail
+# under CI=true, which .ci/run sets).
 ALPINE_MINIROOTFS  ?= $(wildcard $(FIXTURES)/alpine-minirootfs-3.20.3-x86_64.tar.gz)
 ALPINE_ROOTFS_3_23 ?= $(wildcard $(FIXTURES)/alpine-rootfs-3.23.3-x86_64.tar.gz)
 ALPINE_FIXTURES    ?= $(wildcard $(FIXTURES))
@@ -42,8 +43,10 @@ ZIGBUILD = env $(call TARGET_RUSTFLAGS,$(1)) cargo +$(NIGHTLY) zigbuild --releas
 export ALPINE_MINIROOTFS ALPINE_ROOTFS_3_23 ALPINE_FIXTURES
 export ALPINE_STRIP_BIN := $(OUT)/strip-x86_64
 export ALPINE_STRIP_OUT := $(OUT)
+# Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
+export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: deps build image test lint unit size bench readme e2e demo clean
+.PHONY: npm deps build image test lint unit size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -71,8 +74,12 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-unit: build
+unit: build npm
 	cargo test
+
+# The pinned npm tarballs the start checks are tested on (a no-op when they are there).
+npm:
+	bash tests/npm-fetch.sh $(ALPINE_NPM_CACHE)
 
 test: lint unit size e2e
 

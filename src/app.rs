@@ -1,200 +1,301 @@
-//! The pipeline, end to end: discover -> plan -> apply -> keep the apk database true -> audit
-//! -> report. Each stage lives in its own module; this one only strings them together and
-//! decides the outcome and the exit status. Two waits run on threads of their own beside the
-//! strip: the disk syncing the new database, and the audit's walk of the whole root.
+//! The pipeline, end to end, in two steps: [`decide`] works out everything a strip will do
+//! (the guard, the lock, the removals, the prune set, the database's changes, what stays in
+//! place) and changes nothing: that is the dry run; [`act`] applies it (preflight, staging the
+//! new database, the removals, the commit). The report is built from what each returned, and
+//! the exit status follows from its outcome. Two waits run on threads of their own beside the
+//! strip: the disk syncing the new database, and the walk of the whole root.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use crate::apkdb::lock;
-use crate::apkdb::{self, Db, Installed, Source};
-use crate::cli::Options;
-use crate::error::{Error, Result, exit};
+use crate::apkdb::lock::{self, Lock};
+use crate::apkdb::prune::Pruned;
+use crate::apkdb::{self, DbState, Installed};
+use crate::cli::{Audit, Check, DbMode, Mode, Options, Run, Strip};
+use crate::error::{Error, Result};
 use crate::guard;
-use crate::hash::FastSet;
-use crate::os::sys::{self, Thread};
-use crate::report::{DbStatus, Mode, Outcome, Report};
+use crate::os::thread::{self, Thread};
+use crate::report::{Kind, Outcome, Report, tally};
 use crate::root::Root;
 use crate::stage::apply::{self, Skip};
-use crate::stage::audit::{self, WholeRoot};
+use crate::stage::audit::{self, Finding, WholeRoot};
 use crate::stage::discover::{self, Found};
-use crate::stage::plan::{self, Plan};
+use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::{self, Broken, locate::Gone};
+use rustc_hash::FxHashSet;
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
-    let mode = if opts.check {
-        Mode::Check
-    } else if opts.dry_run {
-        Mode::DryRun
-    } else {
-        Mode::Strip
+    let kind = Kind::of(&opts.mode);
+    // The root as the host sees it, once it is open; the argument until then.
+    let mut shown = opts.root.clone();
+    let result = match &opts.mode {
+        Mode::Check(c) => check(opts, c, &mut shown),
+        Mode::Strip(s) => strip(opts, s, &mut shown),
     };
-    let mut report = Report::new(mode, opts.root.clone());
-    let result = match mode {
-        Mode::Check => check(opts, &mut report),
-        Mode::Strip | Mode::DryRun => strip(opts, &mut report),
-    };
-    if let Err(e) = result {
-        report.fail(&e);
-    }
-    report
+    result.unwrap_or_else(|e| Report::failed(kind, shown, e))
 }
 
-fn check(opts: &Options, report: &mut Report) -> Result<()> {
+fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
-    report.root = root.host_root().to_path_buf();
-    let from_walk = audit::walk_whole_root(root.host_root()).findings;
-    report.findings = audit_root(&mut root, from_walk)?;
-    let (errors, warnings) = report.tally();
-    (report.outcome, report.exit_code) = if errors > 0 {
-        (Outcome::NotDistroless, exit::AUDIT)
-    } else if opts.strict && warnings > 0 {
-        (Outcome::Strict, exit::AUDIT)
+    *shown = root.host_root().to_path_buf();
+    let mut whole = audit::walk_whole_root(root.host_root());
+    let from_walk = std::mem::take(&mut whole.findings);
+    let findings = audit_root(&mut root, from_walk, &whole)?;
+    // Will it still start: nothing is removed, so whatever is missing was missing.
+    let nothing = Gone::default();
+    let broken = start::image::broken(&mut root, &whole.programs, &nothing)?;
+    start::image::require(&mut root, &opts.entrypoints, &nothing, false)?;
+    let (errors, warnings) = tally(&findings, &broken);
+    let outcome = if errors > 0 {
+        Outcome::NotDistroless
+    } else if c.strict && warnings > 0 {
+        Outcome::Strict
     } else {
-        (Outcome::Distroless, exit::OK)
+        Outcome::Distroless
     };
-    Ok(())
+    Ok(Report {
+        findings,
+        broken,
+        ..Report::new(Kind::Check, shown.clone(), outcome)
+    })
 }
 
-fn strip(opts: &Options, report: &mut Report) -> Result<()> {
+/// Everything a strip decides before it changes anything: shown as the dry run, then applied.
+struct Decisions {
+    /// Signs of a container that allowed stripping `/`.
+    signals: Vec<String>,
+    /// apk's lock, held until the run ends (none in a dry run, or without an apk folder).
+    _lock: Option<Lock>,
+    /// The parsed database, when it is read.
+    installed: Option<Installed>,
+    /// What becomes of the database: absent, kept, unchanged or the planned changes.
+    db: DbState,
+    /// The removals, in order.
+    removals: Plan,
+    /// `--prune`: the packages that go, with their bytes.
+    pruned: Vec<Pruned>,
+    /// What stays in place, and why.
+    skipped: Vec<Skip>,
+    /// The walk of the whole root, running beside the strip.
+    walk: Walk,
+}
+
+/// What [`act`] did.
+struct Done {
+    removed: Vec<plan::Step>,
+    skipped: Vec<Skip>,
+}
+
+fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
-    report.root = root.host_root().to_path_buf();
-    if root.is_slash() && !opts.force && !opts.dry_run {
-        report.signals = guard::signals();
-        if report.signals.is_empty() {
-            return Err(Error::Refused(guard::REFUSAL.into()));
-        }
+    *shown = root.host_root().to_path_buf();
+    let mut d = decide(&mut root, s, &opts.entrypoints)?;
+    // Without --prune, the note of what it would remove (skipped with the audit).
+    let note = s.prune.is_none() && s.audit != Audit::Off;
+    if s.run == Run::DryRun {
+        let prunable = if note {
+            d.note_prunable(&mut root)?
+        } else {
+            Vec::new()
+        };
+        let bytes_freed = d.removals.bytes_freed();
+        let steps = std::mem::take(&mut d.removals.steps);
+        // What would not start once the plan is carried out.
+        let broken = match s.audit {
+            Audit::On { .. } => d.broken(&mut root, &steps)?,
+            Audit::Off => Vec::new(),
+        };
+        return Ok(Report {
+            steps,
+            bytes_freed,
+            prunable,
+            broken,
+            ..d.report(Kind::DryRun, shown, Outcome::Planned)
+        });
     }
 
-    // One writer per root, as apk itself keeps it; held until the run ends.
-    let _lock = if opts.dry_run {
-        None
+    let done = act(&mut root, &d)?;
+    let nothing_to_do =
+        d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe) && d.db.dropped().is_empty();
+    // What stays is looked at afresh: the cached answers describe the tree before the strip.
+    let mut fresh = root.fresh()?;
+    let prunable = if note {
+        d.note_prunable(&mut fresh)?
     } else {
-        lock::take(&mut root)?
+        Vec::new()
     };
-    let source = match apkdb::load(&mut root, opts.keep_apk_db) {
-        Err(Error::MalformedDb(why)) => {
-            report.db.status = Some(DbStatus::Malformed);
-            report.db.error = Some(why.clone());
-            return Err(Error::MalformedDb(why));
+    let (findings, broken) = match s.audit {
+        Audit::On { .. } => {
+            // The walk ran beside the removals: what they removed is not there any more.
+            let removed: FxHashSet<&OsStr> = done
+                .removed
+                .iter()
+                .map(|s| s.item.path.as_os_str())
+                .collect();
+            let walked = d.walk.get();
+            let mut from_walk = std::mem::take(&mut walked.findings);
+            from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
+            let findings = audit_root(&mut fresh, from_walk, walked)?;
+            (findings, d.broken(&mut fresh, &done.removed)?)
         }
-        other => other?,
+        Audit::Off => (Vec::new(), Vec::new()),
     };
-    // The walk of the whole root (the audit's modes; the files no package owns, for --prune
-    // and its note) only reads: it runs on a thread of its own beside discovery and the
-    // removals, until it is needed. --no-audit skips it, and with it the note.
-    let note = !opts.prune && !opts.no_audit;
-    let mut walk = Walk::start(root.host_root(), opts.prune || !opts.no_audit);
-    let bins = Listing::of(&mut root, &BIN_DIRS)?;
-    let found = discover::discover(&mut root, &bins)?;
-    let installed = match &source {
-        Source::Read(installed) => Some(installed),
-        Source::Absent | Source::Kept => None,
-    };
-    let by_definition = installed
-        .map(|i| i.files_by_definition())
-        .unwrap_or_default();
-    // --prune needs the walk before the plan; its note (without --prune) waits until the end.
-    let prunable = match installed {
-        Some(i) if opts.prune => Some(i.prunable(&mut root, &opts.keep, &walk.get().files)?),
-        _ => None,
-    };
-    let (pruned_files, pruned) = match &prunable {
-        Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
-        None => (&[][..], &[][..]),
-    };
-    let me = discover::self_exe(&mut root)?;
-    let mut plan = Plan::build(&mut root, &found, &by_definition, pruned_files, me)?;
-    report.skipped = loops(&found);
-    report.skipped.extend(apply::left_in_place(&mut plan));
-    let db = match installed {
-        Some(i) => Db::Planned(i.plan(&mut root, &plan.paths(), pruned)?),
-        None if opts.keep_apk_db => Db::Kept,
-        None => Db::Absent,
-    };
-    note_db(report, &db);
-    report.pruned = prunable.map(|p| p.packages).unwrap_or_default();
-    let nothing_to_do = plan.steps.iter().all(|s| s.kind == plan::StepKind::SelfExe)
-        && report.db.dropped.is_empty();
-
-    if opts.dry_run {
-        report.bytes_freed = plan.bytes_freed();
-        report.steps = plan.steps;
-        report.outcome = Outcome::Planned;
-        if report.db.status == Some(DbStatus::Updated) {
-            report.db.status = Some(DbStatus::Planned);
-        }
-        if let (Some(i), true) = (installed, note) {
-            note_prunable(report, i, &mut root, &opts.keep, &walk.get().files)?;
-        }
-        return Ok(());
-    }
-
-    apply::preflight(&mut root, &plan)?;
-    // The new database is written and synced by a thread before the removals: the wait for
-    // the disk then overlaps the unlinks, and it is renamed into place after them.
-    let staged = match &db {
-        Db::Planned(c) => Some(apkdb::stage(&mut root, c)?),
-        _ => None,
-    };
-    let applied = apply::apply(&mut root, &plan)?;
-    report.bytes_freed = plan::bytes_freed(applied.removed.iter().map(|s| &s.item));
-    report.steps = applied.removed;
-    report.skipped.extend(applied.skipped);
-    if let Some(staged) = staged {
-        staged.commit()?;
-    }
-    report.outcome = if nothing_to_do {
+    // A shell the image author installed on purpose does not fail a strip; --strict does.
+    let strict = s.audit == (Audit::On { strict: true });
+    let outcome = if strict && tally(&findings, &broken) != (0, 0) {
+        Outcome::Strict
+    } else if nothing_to_do {
         Outcome::AlreadyStripped
     } else {
         Outcome::Stripped
     };
-
-    // What stays is looked at afresh: the cached answers describe the tree before the strip.
-    let mut fresh = root.fresh()?;
-    if let (Some(i), true) = (installed, note) {
-        note_prunable(report, i, &mut fresh, &opts.keep, &walk.get().files)?;
-    }
-    if !opts.no_audit {
-        let walked = walk.get();
-        // The walk ran beside the removals: what they removed is not there any more.
-        let removed: FastSet<&OsStr> = report
-            .steps
-            .iter()
-            .map(|s| s.item.path.as_os_str())
-            .collect();
-        let mut from_walk = std::mem::take(&mut walked.findings);
-        from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
-        report.findings = audit_root(&mut fresh, from_walk)?;
-        // A shell the image author installed on purpose does not fail a strip; --strict does.
-        if opts.strict && !report.findings.is_empty() {
-            report.outcome = Outcome::Strict;
-            if report.exit_code == exit::OK {
-                report.exit_code = exit::AUDIT;
-            }
-        }
-    }
-    Ok(())
+    d.db = match d.db {
+        DbState::Planned(c) => DbState::Updated(c),
+        other => other,
+    };
+    let mut r = d.report(Kind::Strip, shown, outcome);
+    r.bytes_freed = plan::bytes_freed(done.removed.iter().map(|s| &s.item));
+    r.steps = done.removed;
+    r.skipped.extend(done.skipped);
+    r.prunable = prunable;
+    r.findings = findings;
+    r.broken = broken;
+    Ok(r)
 }
 
-/// The note without --prune: what it would remove, less what the strip drops itself (libapk
-/// with its file).
-fn note_prunable(
-    report: &mut Report,
-    installed: &Installed,
-    root: &mut Root,
-    keep: &[String],
-    files: &[PathBuf],
-) -> Result<()> {
-    let mut packages = installed.prunable(root, keep, files)?.packages;
-    packages.retain(|p| !report.db.dropped.contains(&p.package));
-    report.prunable = packages;
-    Ok(())
+/// Step one: everything the strip will do, nothing changed (apk's lock is taken, unless a
+/// dry run).
+fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisions> {
+    let mut signals = Vec::new();
+    if let (Run::Apply { force: false }, true) = (s.run, root.is_slash()) {
+        signals = guard::signals();
+        if signals.is_empty() {
+            return Err(Error::Refused(guard::REFUSAL.into()));
+        }
+    }
+    // One writer per root, as apk itself keeps it; held until the run ends.
+    let lock = match s.run {
+        Run::DryRun => None,
+        Run::Apply { .. } => lock::take(root)?,
+    };
+    let installed = match s.db {
+        DbMode::Update => apkdb::load(root)?,
+        DbMode::Keep => None,
+    };
+    // The walk of the whole root (the audit's modes; the files no package owns, for --prune
+    // and its note) only reads: it runs on a thread of its own beside discovery and the
+    // removals, until it is needed. --no-audit skips it, and with it the note.
+    let mut walk = Walk::start(root.host_root(), s.prune.is_some() || s.audit != Audit::Off);
+    let bins = Listing::of(root, &BIN_DIRS)?;
+    let found = {
+        let walk = &mut walk;
+        discover::discover(root, &bins, move || &*Walk::get(walk))?
+    };
+    let by_definition = installed
+        .as_ref()
+        .map(Installed::files_by_definition)
+        .unwrap_or_default();
+    // --prune needs the walk before the plan; its note (without --prune) waits until the end.
+    // What the --entrypoint programs need to start stays, as --keep keeps it.
+    let prunable = match (&installed, &s.prune) {
+        (Some(i), Some(p)) => {
+            let keep = start::image::keep(root, i, &p.keep, entrypoints)?;
+            Some(i.prunable(root, &keep, &walk.get().files)?)
+        }
+        _ => None,
+    };
+    let (pruned_files, pruned_records) = match &prunable {
+        Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    let me = discover::self_exe(root)?;
+    let mut removals = Plan::build(root, &found, &by_definition, pruned_files, me)?;
+    let mut skipped = loops(&found);
+    skipped.extend(apply::left_in_place(&mut removals));
+    // Every --entrypoint must still start once the plan is carried out: checked before the
+    // first removal, else nothing is removed.
+    if !entrypoints.is_empty() {
+        let gone = start::image::gone(root, installed.as_ref(), &removals.steps)?;
+        start::image::require(root, entrypoints, &gone, true)?;
+    }
+    let db = match (&installed, s.db) {
+        (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), pruned_records)?),
+        (None, DbMode::Keep) => DbState::Kept,
+        (None, DbMode::Update) => DbState::Absent,
+    };
+    Ok(Decisions {
+        signals,
+        _lock: lock,
+        installed,
+        db,
+        removals,
+        pruned: prunable.map(|p| p.packages).unwrap_or_default(),
+        skipped,
+        walk,
+    })
+}
+
+/// Step two: makes the decided changes. Everything that could stop a removal half way is
+/// checked first; the new database is written and synced by a thread before the removals
+/// (the wait for the disk then overlaps the unlinks) and renamed into place after them.
+fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
+    // Every check that may refuse the run goes here, before the first write.
+    apply::preflight(root, &d.removals)?;
+    let staged = match &d.db {
+        DbState::Planned(c) => Some(apkdb::stage(root, c)?),
+        _ => None,
+    };
+    let applied = apply::apply(root, &d.removals)?;
+    if let Some(staged) = staged {
+        staged.commit()?;
+    }
+    Ok(Done {
+        removed: applied.removed,
+        skipped: applied.skipped,
+    })
+}
+
+impl Decisions {
+    /// The report of these decisions, before the removals are added.
+    fn report(&mut self, kind: Kind, root: &Path, outcome: Outcome) -> Report {
+        let db = std::mem::replace(&mut self.db, DbState::Absent);
+        Report {
+            skipped: std::mem::take(&mut self.skipped),
+            db: Some(db),
+            pruned: std::mem::take(&mut self.pruned),
+            signals: std::mem::take(&mut self.signals),
+            ..Report::new(kind, root.to_path_buf(), outcome)
+        }
+    }
+
+    /// The programs that will not start once `steps` are carried out (the walk's programs and
+    /// the bin folders' files), each missing piece with its cause.
+    fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Vec<Broken>> {
+        let programs = std::mem::take(&mut self.walk.get().programs);
+        let gone = start::image::gone(root, self.installed.as_ref(), steps)?;
+        start::image::broken(root, &programs, &gone)
+    }
+
+    /// The note without --prune: what it would remove, less what the strip drops itself
+    /// (libapk with its file). Nothing without a database.
+    fn note_prunable(&mut self, root: &mut Root) -> Result<Vec<Pruned>> {
+        let Some(installed) = &self.installed else {
+            return Ok(Vec::new());
+        };
+        let mut packages = installed
+            .prunable(root, &[], &self.walk.get().files)?
+            .packages;
+        let dropped = self.db.dropped();
+        packages.retain(|p| !dropped.contains(&p.package));
+        Ok(packages)
+    }
 }
 
 /// The walk of the whole root, on a thread of its own (when started) until it is first needed.
 struct Walk {
+    host: PathBuf,
     running: Option<Thread<WholeRoot>>,
     done: Option<WholeRoot>,
 }
@@ -203,25 +304,30 @@ impl Walk {
     fn start(host: &Path, now: bool) -> Walk {
         let owned = host.to_path_buf();
         Walk {
-            running: now.then(|| sys::spawn(move || audit::walk_whole_root(&owned))),
+            host: host.to_path_buf(),
+            running: now.then(|| thread::spawn(move || audit::walk_whole_root(&owned))),
             done: None,
         }
     }
 
     /// What the walk saw, once it is done. (A thread that could not start ran the walk at
-    /// once; one that was never started is never asked.)
+    /// once; one that was never started runs it now.)
     fn get(&mut self) -> &mut WholeRoot {
         let running = &mut self.running;
-        self.done
-            .get_or_insert_with(|| running.take().and_then(Thread::join).unwrap_or_default())
+        let host = &self.host;
+        self.done.get_or_insert_with(|| match running.take() {
+            Some(thread) => thread.join().unwrap_or_default(),
+            None => audit::walk_whole_root(host),
+        })
     }
 }
 
-/// Lists the bin folders, discovers and audits, given what the walk of the whole root found.
-fn audit_root(root: &mut Root, from_walk: Vec<audit::Finding>) -> Result<Vec<audit::Finding>> {
+/// Lists the bin folders, discovers and audits, given what the walk of the whole root found
+/// (its findings of the modes apart).
+fn audit_root(root: &mut Root, from_walk: Vec<Finding>, whole: &WholeRoot) -> Result<Vec<Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins)?;
-    audit::audit(root, &bins, &found, from_walk)
+    let found = discover::discover(root, &bins, || whole)?;
+    audit::audit(root, &bins, &found, from_walk, &whole.files)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {
@@ -236,20 +342,4 @@ fn loops(found: &Found) -> Vec<Skip> {
             ),
         })
         .collect()
-}
-
-fn note_db(report: &mut Report, db: &Db) {
-    match db {
-        Db::Absent => report.db.status = Some(DbStatus::Absent),
-        Db::Kept => report.db.status = Some(DbStatus::Kept),
-        Db::Planned(c) => {
-            report.db.dropped = c.dropped.clone();
-            report.db.trimmed = c.trimmed.clone();
-            report.db.status = Some(if c.new_installed.is_none() && c.world.is_none() {
-                DbStatus::Unchanged
-            } else {
-                DbStatus::Updated
-            });
-        }
-    }
 }

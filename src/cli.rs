@@ -1,55 +1,132 @@
-//! The command line: options, `--help` and `--version`.
+//! The command line: what the arguments ask for (a [`Mode`] with its settings, not a set of
+//! bools), `--help` and `--version`. A flag another one makes meaningless is a usage error
+//! naming both, never ignored. `--help` is made from one table of options and [`Exit`]'s
+//! table, which README.md shows too.
 
 use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Exit, Result};
 
 /// What the user asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// The root to strip or check (`--root`, `/` by default).
     pub root: PathBuf,
-    /// `--dry-run`: plan, change nothing.
-    pub dry_run: bool,
-    /// `--force`: strip `/` without a sign of a container build.
-    pub force: bool,
-    /// `--check`: audit only.
-    pub check: bool,
-    /// `--strict`: any finding fails the run.
-    pub strict: bool,
-    /// `--json`: the report on stdout as JSON.
+    /// Check or strip, with their settings.
+    pub mode: Mode,
+    /// How much the report for people says.
+    pub verbosity: Verbosity,
+    /// `--json`: the report on stdout as JSON too.
     pub json: bool,
-    /// `--keep-apk-db`: leave the database and world alone.
-    pub keep_apk_db: bool,
-    /// `--no-audit`: no audit after the strip.
-    pub no_audit: bool,
-    /// `--verbose`: every path.
-    pub verbose: bool,
-    /// `--quiet`: nothing on success.
-    pub quiet: bool,
-    /// `--prune`: the packages only what the strip removes needed go too.
-    pub prune: bool,
-    /// `--keep NAME`: packages `--prune` keeps, with their dependencies.
+    /// `--entrypoint PATH` (repeatable): the programs the image starts, paths inside the root.
+    pub entrypoints: Vec<PathBuf>,
+}
+
+/// The two things a run can do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `--check`: audit only, change nothing.
+    Check(Check),
+    /// Strip the root (or plan it, `--dry-run`).
+    Strip(Strip),
+}
+
+/// `--check`'s settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Check {
+    /// `--strict`: a warning fails the check too.
+    pub strict: bool,
+}
+
+/// A strip's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Strip {
+    /// Remove, or only plan.
+    pub run: Run,
+    /// What becomes of the apk database.
+    pub db: DbMode,
+    /// The audit after the strip.
+    pub audit: Audit,
+    /// `--prune`, with the packages `--keep` keeps.
+    pub prune: Option<Prune>,
+}
+
+/// Remove, or only plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Run {
+    /// Remove; `force` (`--force`) strips `/` without a sign of a container build.
+    Apply {
+        /// `--force`.
+        force: bool,
+    },
+    /// `--dry-run`: plan, change nothing (no lock, no container guard).
+    DryRun,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run::Apply { force: false }
+    }
+}
+
+/// What becomes of the apk database.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DbMode {
+    /// Read it and keep it true: packages that leave are dropped, others trimmed.
+    #[default]
+    Update,
+    /// `--keep-apk-db`: not read, not written.
+    Keep,
+}
+
+/// The audit after a strip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audit {
+    /// `--no-audit`: none (and no `--prune` note).
+    Off,
+    /// The audit runs; with `strict` (`--strict`) any finding fails the run.
+    On {
+        /// `--strict`.
+        strict: bool,
+    },
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit::On { strict: false }
+    }
+}
+
+/// `--prune`'s settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prune {
+    /// `--keep NAME`: packages kept, with their dependencies.
     pub keep: Vec<String>,
+}
+
+/// How much the report for people says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// `-q`: nothing unless the run fails.
+    Quiet,
+    /// The summary and the notes.
+    #[default]
+    Normal,
+    /// `-v`: every path too.
+    Verbose,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             root: PathBuf::from("/"),
-            dry_run: false,
-            force: false,
-            check: false,
-            strict: false,
+            mode: Mode::Strip(Strip::default()),
+            verbosity: Verbosity::Normal,
             json: false,
-            keep_apk_db: false,
-            no_audit: false,
-            verbose: false,
-            quiet: false,
-            prune: false,
-            keep: Vec::new(),
+            entrypoints: Vec::new(),
         }
     }
 }
@@ -65,81 +142,348 @@ pub enum Command {
     Version,
 }
 
-/// The `--help` text.
-pub const HELP: &str = "\
-alpine-strip: make an Alpine root distroless (no busybox, no shell, no apk), then remove itself.
+/// Every option that is not `--help` or `--version`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flag {
+    Root,
+    DryRun,
+    Check,
+    Strict,
+    Json,
+    Prune,
+    Keep,
+    KeepApkDb,
+    NoAudit,
+    Force,
+    Entrypoint,
+    Verbose,
+    Quiet,
+}
 
-Usage: /strip [OPTIONS]          (as the last RUN step of an image build: RUN [\"/strip\"])
+/// One row of `--help`: the flag, its short letter, its value's name, what it does.
+struct Row {
+    flag: Flag,
+    long: &'static str,
+    short: Option<char>,
+    value: Option<&'static str>,
+    help: &'static str,
+}
 
-Options:
-  --root DIR      strip (or check) the tree at DIR instead of /
-  -n, --dry-run   print the plan, change nothing
-  --check         audit only: exit 4 unless the root is distroless; change nothing
-  --strict        exit 4 when the audit warns (dangling links, missing #! interpreters, ...)
-  --json          print the report as one JSON document on stdout
-  --prune         also remove the packages only busybox and apk needed (OpenSSL, zlib, ...),
-                  as `apk del` would; without it the report names them in a note
-  --keep NAME     with --prune: keep package NAME and its dependencies (repeatable)
-  --keep-apk-db   leave /lib/apk/db/installed and /etc/apk/world alone
-  --no-audit      skip the audit after the strip
-  --force         strip / even where no container build is detected
-  -v, --verbose   list every path
-  -q, --quiet     print nothing on success
-  -h, --help      print this help
-  -V, --version   print the version
+const fn row(
+    flag: Flag,
+    long: &'static str,
+    short: Option<char>,
+    value: Option<&'static str>,
+    help: &'static str,
+) -> Row {
+    Row {
+        flag,
+        long,
+        short,
+        value,
+        help,
+    }
+}
 
-Exit status: 0 stripped (or already stripped, or distroless), 1 a filesystem operation failed,
-2 bad usage, 3 refused to strip / outside a container, 4 audit failed, 5 stripped but the apk
-database is malformed and was left untouched.
-";
+/// The options, in `--help`'s order.
+const ROWS: [Row; 13] = [
+    row(
+        Flag::Root,
+        "root",
+        None,
+        Some("DIR"),
+        "strip (or check) the tree at DIR instead of /",
+    ),
+    row(
+        Flag::DryRun,
+        "dry-run",
+        Some('n'),
+        None,
+        "print the plan, change nothing",
+    ),
+    row(
+        Flag::Check,
+        "check",
+        None,
+        None,
+        "audit only: exit 4 unless the root is distroless; change nothing",
+    ),
+    row(
+        Flag::Strict,
+        "strict",
+        None,
+        None,
+        "exit 4 when the audit warns (dangling links, missing #! interpreters, ...)",
+    ),
+    row(
+        Flag::Json,
+        "json",
+        None,
+        None,
+        "print the report as one JSON document on stdout",
+    ),
+    row(
+        Flag::Prune,
+        "prune",
+        None,
+        None,
+        "also remove the packages only busybox and apk needed (OpenSSL, zlib, ...),\n\
+         as `apk del` would; without it the report names them in a note",
+    ),
+    row(
+        Flag::Keep,
+        "keep",
+        None,
+        Some("NAME"),
+        "with --prune: keep package NAME and its dependencies (repeatable)",
+    ),
+    row(
+        Flag::KeepApkDb,
+        "keep-apk-db",
+        None,
+        None,
+        "leave /lib/apk/db/installed and /etc/apk/world alone",
+    ),
+    row(
+        Flag::NoAudit,
+        "no-audit",
+        None,
+        None,
+        "skip the audit after the strip",
+    ),
+    row(
+        Flag::Force,
+        "force",
+        None,
+        None,
+        "strip / even where no container build is detected",
+    ),
+    row(
+        Flag::Entrypoint,
+        "entrypoint",
+        None,
+        Some("PATH"),
+        "a program the image starts, inside the root (repeatable)",
+    ),
+    row(Flag::Verbose, "verbose", Some('v'), None, "list every path"),
+    row(
+        Flag::Quiet,
+        "quiet",
+        Some('q'),
+        None,
+        "print nothing on success",
+    ),
+];
+
+/// Pairs of flags of which one makes the other meaningless: a usage error naming both.
+const EXCLUDE: [(Flag, Flag, &str); 11] = [
+    (Flag::Check, Flag::DryRun, "--check changes nothing"),
+    (Flag::Check, Flag::Force, "--check changes nothing"),
+    (Flag::Check, Flag::Prune, "--check removes nothing"),
+    (Flag::Check, Flag::Keep, "--check removes nothing"),
+    (Flag::Check, Flag::KeepApkDb, "--check writes nothing"),
+    (Flag::Check, Flag::NoAudit, "--check is the audit"),
+    (Flag::DryRun, Flag::Force, "a dry run strips nothing"),
+    (Flag::DryRun, Flag::Strict, "a dry run does not audit"),
+    (Flag::NoAudit, Flag::Strict, "--strict is about the audit"),
+    (
+        Flag::Prune,
+        Flag::KeepApkDb,
+        "--prune needs the apk database",
+    ),
+    (Flag::Verbose, Flag::Quiet, "say more or say less"),
+];
+
+fn long(flag: Flag) -> &'static str {
+    ROWS.iter().find(|r| r.flag == flag).map_or("", |r| r.long)
+}
+
+/// The `--help` text: the options' table, then [`Exit`]'s.
+pub fn help() -> String {
+    let mut o = String::from(
+        "alpine-strip: make an Alpine root distroless (no busybox, no shell, no apk), then remove itself.\n\n\
+         Usage: /strip [OPTIONS]          (as the last RUN step of an image build: RUN [\"/strip\"])\n\n\
+         Options:\n",
+    );
+    let mut rows: Vec<(String, &str)> = ROWS
+        .iter()
+        .map(|r| {
+            let short = r.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+            let value = r.value.map(|v| format!(" {v}")).unwrap_or_default();
+            (format!("{short}--{}{value}", r.long), r.help)
+        })
+        .collect();
+    rows.push(("-h, --help".into(), "print this help"));
+    rows.push(("-V, --version".into(), "print the version"));
+    for (left, text) in rows {
+        let mut lines = text.lines();
+        let _ = writeln!(o, "  {left:<18} {}", lines.next().unwrap_or(""));
+        for more in lines {
+            let _ = writeln!(o, "  {:<18} {more}", "");
+        }
+    }
+    o.push_str("\nExit status:\n");
+    for e in Exit::ALL {
+        let _ = writeln!(o, "  {}  {}", e.code(), e.meaning());
+    }
+    o
+}
+
+/// What the arguments set, before it becomes a mode.
+#[derive(Default)]
+struct Seen {
+    flags: Vec<Flag>,
+    root: Option<PathBuf>,
+    keep: Vec<String>,
+    entrypoints: Vec<PathBuf>,
+}
+
+impl Seen {
+    fn has(&self, f: Flag) -> bool {
+        self.flags.contains(&f)
+    }
+
+    fn set(&mut self, f: Flag, value: Option<OsString>) -> Result<()> {
+        match f {
+            Flag::Root if self.root.is_some() => {
+                return Err(Error::Usage("--root is given twice".into()));
+            }
+            Flag::Root => self.root = Some(nonempty(f, value)?.into()),
+            Flag::Keep => self.keep.push(package(value)?),
+            Flag::Entrypoint => self.entrypoints.push(nonempty(f, value)?.into()),
+            _ => {}
+        }
+        if !self.has(f) {
+            self.flags.push(f);
+        }
+        Ok(())
+    }
+
+    fn into_options(self) -> Result<Options> {
+        for (a, b, why) in EXCLUDE {
+            if self.has(a) && self.has(b) {
+                return Err(Error::Usage(format!(
+                    "--{} and --{} exclude each other ({why})",
+                    long(a),
+                    long(b)
+                )));
+            }
+        }
+        if self.has(Flag::Keep) && !self.has(Flag::Prune) {
+            return Err(Error::Usage(
+                "--keep needs --prune (it names what --prune keeps)".into(),
+            ));
+        }
+        let strict = self.has(Flag::Strict);
+        let verbosity = if self.has(Flag::Verbose) {
+            Verbosity::Verbose
+        } else if self.has(Flag::Quiet) {
+            Verbosity::Quiet
+        } else {
+            Verbosity::Normal
+        };
+        let json = self.has(Flag::Json);
+        let mode = if self.has(Flag::Check) {
+            Mode::Check(Check { strict })
+        } else {
+            Mode::Strip(Strip {
+                run: if self.has(Flag::DryRun) {
+                    Run::DryRun
+                } else {
+                    Run::Apply {
+                        force: self.has(Flag::Force),
+                    }
+                },
+                db: if self.has(Flag::KeepApkDb) {
+                    DbMode::Keep
+                } else {
+                    DbMode::Update
+                },
+                audit: if self.has(Flag::NoAudit) {
+                    Audit::Off
+                } else {
+                    Audit::On { strict }
+                },
+                prune: self.has(Flag::Prune).then_some(Prune { keep: self.keep }),
+            })
+        };
+        Ok(Options {
+            root: self.root.unwrap_or_else(|| PathBuf::from("/")),
+            mode,
+            verbosity,
+            json,
+            entrypoints: self.entrypoints,
+        })
+    }
+}
 
 /// Parses the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command> {
-    let mut o = Options::default();
+    let mut seen = Seen::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        if let Some(dir) = arg.as_bytes().strip_prefix(b"--root=") {
-            o.root = root_dir(OsStr::from_bytes(dir))?;
-            continue;
+        let bytes = arg.as_bytes();
+        if bytes == b"-h" || bytes == b"--help" {
+            return Ok(Command::Help);
         }
-        if let Some(name) = arg.as_bytes().strip_prefix(b"--keep=") {
-            o.keep
-                .push(package(Some(OsStr::from_bytes(name).to_owned()))?);
-            continue;
+        if bytes == b"-V" || bytes == b"--version" {
+            return Ok(Command::Version);
         }
-        let Some(s) = arg.to_str() else {
-            return Err(usage(&arg.to_string_lossy()));
-        };
-        match s {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "-n" | "--dry-run" => o.dry_run = true,
-            "--force" => o.force = true,
-            "--check" => o.check = true,
-            "--strict" => o.strict = true,
-            "--json" => o.json = true,
-            "--keep-apk-db" => o.keep_apk_db = true,
-            "--no-audit" => o.no_audit = true,
-            "-v" | "--verbose" => o.verbose = true,
-            "-q" | "--quiet" => o.quiet = true,
-            "--root" => o.root = root_dir(&args.next().unwrap_or_default())?,
-            "--prune" => o.prune = true,
-            "--keep" => o.keep.push(package(args.next())?),
-            _ => return Err(usage(s)),
+        if let Some(name) = bytes.strip_prefix(b"--") {
+            // `--flag` or `--flag=value`.
+            let (name, inline) = match name.iter().position(|&b| b == b'=') {
+                Some(i) => (
+                    &name[..i],
+                    Some(OsStr::from_bytes(&name[i + 1..]).to_owned()),
+                ),
+                None => (name, None),
+            };
+            let Some(r) = ROWS.iter().find(|r| r.long.as_bytes() == name) else {
+                return Err(unknown(&arg));
+            };
+            let value = match (r.value, inline) {
+                (Some(_), Some(v)) => Some(v),
+                (Some(_), None) => args.next(),
+                (None, Some(_)) => {
+                    return Err(Error::Usage(format!("--{} takes no value", r.long)));
+                }
+                (None, None) => None,
+            };
+            seen.set(r.flag, value)?;
+        } else if let Some(letters) = bytes.strip_prefix(b"-").filter(|l| !l.is_empty()) {
+            // Short flags combine: `-nv`, `-qn`.
+            for &l in letters {
+                if l == b'h' {
+                    return Ok(Command::Help);
+                }
+                if l == b'V' {
+                    return Ok(Command::Version);
+                }
+                let Some(r) = ROWS.iter().find(|r| r.short == Some(char::from(l))) else {
+                    return Err(unknown(&arg));
+                };
+                seen.set(r.flag, None)?;
+            }
+        } else {
+            return Err(unknown(&arg));
         }
     }
-    if o.verbose && o.quiet {
-        return Err(Error::Usage("-v and -q exclude each other".into()));
-    }
-    Ok(Command::Run(o))
+    seen.into_options().map(Command::Run)
 }
 
-/// The folder of `--root`; an empty one is a usage error, not a path.
-fn root_dir(dir: &OsStr) -> Result<PathBuf> {
-    if dir.is_empty() {
-        return Err(Error::Usage("--root needs a folder".into()));
+/// The value of `--root` or `--entrypoint`: present and not empty.
+fn nonempty(flag: Flag, value: Option<OsString>) -> Result<OsString> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => {
+            let what = if flag == Flag::Root {
+                "a folder"
+            } else {
+                "a path"
+            };
+            Err(Error::Usage(format!("--{} needs {what}", long(flag))))
+        }
     }
-    Ok(PathBuf::from(dir))
 }
 
 /// The package name of `--keep`: not empty, UTF-8 (Alpine's names are ASCII).
@@ -155,8 +499,11 @@ pub fn wants_json(args: &[OsString]) -> bool {
     args.iter().any(|a| a == "--json")
 }
 
-fn usage(arg: &str) -> Error {
-    Error::Usage(format!("unknown option \"{arg}\" (see --help)"))
+fn unknown(arg: &OsStr) -> Error {
+    Error::Usage(format!(
+        "unknown option \"{}\" (see --help)",
+        arg.to_string_lossy()
+    ))
 }
 
 #[cfg(test)]
@@ -167,38 +514,127 @@ mod tests {
         parse(args.iter().map(OsString::from))
     }
 
+    fn opts(args: &[&str]) -> Options {
+        match p(args) {
+            Ok(Command::Run(o)) => o,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    fn strip(args: &[&str]) -> Strip {
+        match opts(args).mode {
+            Mode::Strip(s) => s,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
     #[test]
     fn no_arguments_strip_slash() {
-        assert_eq!(p(&[]).unwrap(), Command::Run(Options::default()));
+        assert_eq!(opts(&[]), Options::default());
+        assert_eq!(
+            strip(&[]),
+            Strip {
+                run: Run::Apply { force: false },
+                db: DbMode::Update,
+                audit: Audit::On { strict: false },
+                prune: None,
+            }
+        );
     }
 
     #[test]
     fn options_are_read_in_both_spellings() {
-        let Command::Run(o) = p(&["--root", "/x", "-n", "--json", "-v"]).unwrap() else {
-            panic!()
-        };
+        let o = opts(&["--root", "/x", "-n", "--json", "-v"]);
         assert_eq!(o.root, PathBuf::from("/x"));
-        assert!(o.dry_run && o.json && o.verbose && !o.force);
-        let Command::Run(o) = p(&["--root=/y", "--check", "--strict"]).unwrap() else {
-            panic!()
-        };
+        assert!(o.json);
+        assert_eq!(o.verbosity, Verbosity::Verbose);
+        assert_eq!(strip(&["-n"]).run, Run::DryRun);
+        let o = opts(&["--root=/y", "--check", "--strict"]);
         assert_eq!(o.root, PathBuf::from("/y"));
-        assert!(o.check && o.strict);
-        let Command::Run(o) = p(&["--prune", "--keep", "python3", "--keep=tzdata"]).unwrap() else {
-            panic!()
-        };
-        assert!(o.prune);
-        assert_eq!(o.keep, ["python3", "tzdata"]);
-        assert!(matches!(p(&["--keep"]), Err(Error::Usage(_))));
+        assert_eq!(o.mode, Mode::Check(Check { strict: true }));
+        let s = strip(&["--prune", "--keep", "python3", "--keep=tzdata"]);
+        assert_eq!(
+            s.prune.map(|p| p.keep).unwrap_or_default(),
+            ["python3", "tzdata"]
+        );
+        let s = strip(&["--force", "--keep-apk-db", "--no-audit"]);
+        assert_eq!(
+            (s.run, s.db, s.audit),
+            (Run::Apply { force: true }, DbMode::Keep, Audit::Off)
+        );
+        assert_eq!(strip(&["--strict"]).audit, Audit::On { strict: true });
+        assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
+    }
+
+    #[test]
+    fn short_flags_combine() {
+        for args in [&["-nv"][..], &["-vn"], &["-n", "-v"]] {
+            let o = opts(args);
+            assert_eq!(o.verbosity, Verbosity::Verbose, "{args:?}");
+            assert_eq!(strip(args).run, Run::DryRun, "{args:?}");
+        }
+        assert_eq!(opts(&["-nq"]).verbosity, Verbosity::Quiet);
+        assert_eq!(p(&["-nh"]).unwrap(), Command::Help);
+        assert!(matches!(p(&["-nx"]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn entrypoints_are_read_for_strip_and_check() {
+        let o = opts(&["--entrypoint", "/app/run", "--entrypoint=/usr/bin/node"]);
+        assert_eq!(
+            o.entrypoints,
+            [PathBuf::from("/app/run"), PathBuf::from("/usr/bin/node")]
+        );
+        let o = opts(&["--check", "--entrypoint", "/app/run"]);
+        assert_eq!(o.entrypoints, [PathBuf::from("/app/run")]);
+        assert!(matches!(p(&["--entrypoint"]), Err(Error::Usage(_))));
+        assert!(matches!(p(&["--entrypoint="]), Err(Error::Usage(_))));
+    }
+
+    /// `--flag`, with a value when it takes one.
+    fn spell(f: Flag) -> Vec<String> {
+        let r = ROWS.iter().find(|r| r.flag == f).unwrap();
+        let mut v = vec![format!("--{}", r.long)];
+        v.extend(r.value.map(|_| "x".to_string()));
+        v
+    }
+
+    #[test]
+    fn every_contradiction_names_both_flags_in_one_line() {
+        for (a, b, _) in EXCLUDE {
+            for (x, y) in [(a, b), (b, a)] {
+                let args = [spell(x), spell(y)].concat();
+                let e = match parse(args.iter().map(OsString::from)) {
+                    Err(Error::Usage(e)) => e,
+                    other => panic!("{args:?}: {other:?}"),
+                };
+                let (la, lb) = (format!("--{}", long(a)), format!("--{}", long(b)));
+                assert!(e.contains(&la) && e.contains(&lb), "{args:?}: {e}");
+                assert_eq!(e.lines().count(), 1);
+            }
+        }
+        let e = p(&["--keep", "x"]).unwrap_err().to_string();
+        assert!(e.contains("--keep") && e.contains("--prune"), "{e}");
     }
 
     #[test]
     fn bad_usage_is_an_error() {
-        assert!(matches!(p(&["--frobnicate"]), Err(Error::Usage(_))));
-        assert!(matches!(p(&["--root"]), Err(Error::Usage(_))));
-        assert!(matches!(p(&["-v", "-q"]), Err(Error::Usage(_))));
-        assert!(matches!(p(&["--root", ""]), Err(Error::Usage(_))));
-        assert!(matches!(p(&["--root="]), Err(Error::Usage(_))));
+        for args in [
+            &["--frobnicate"][..],
+            &["--root"],
+            &["-v", "-q"],
+            &["-vq"],
+            &["--root", ""],
+            &["--root="],
+            &["--root", "/a", "--root", "/b"],
+            &["--keep", "x"],
+            &["--keep"],
+            &["--json=yes"],
+            &["-"],
+            &["stray"],
+        ] {
+            assert!(matches!(p(args), Err(Error::Usage(_))), "{args:?}");
+        }
         assert_eq!(p(&["--help", "--bogus"]).unwrap(), Command::Help);
     }
 
@@ -209,10 +645,22 @@ mod tests {
         let mut eq = OsString::from("--root=");
         eq.push(&dir);
         for args in [vec![OsString::from("--root"), dir.clone()], vec![eq]] {
-            let Command::Run(o) = parse(args).unwrap() else {
+            let Ok(Command::Run(o)) = parse(args) else {
                 panic!()
             };
             assert_eq!(o.root.as_os_str(), dir);
         }
+    }
+
+    #[test]
+    fn help_lists_every_option_and_every_exit_status() {
+        let h = help();
+        for r in &ROWS {
+            assert!(h.contains(&format!("--{}", r.long)), "{}", r.long);
+        }
+        for e in Exit::ALL {
+            assert!(h.contains(&format!("  {}  {}\n", e.code(), e.meaning())));
+        }
+        assert!(!h.contains("stripped but"), "exit 5 removes nothing");
     }
 }

@@ -1,14 +1,14 @@
 //! The `/strip` binary: parse the command line, run the pipeline, report, exit.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use alpine_strip::app;
-use alpine_strip::cli::{self, Command, HELP};
-use alpine_strip::error::exit;
+use alpine_strip::cli::{self, Command};
+use alpine_strip::error::Exit;
 use alpine_strip::os::alloc::Bump;
-use alpine_strip::report::{Mode, Report, human, json};
-use std::path::PathBuf;
+use alpine_strip::report::{Kind, Report, human, json};
 
 #[global_allocator]
 static ALLOC: Bump = Bump::new();
@@ -20,18 +20,18 @@ fn main() -> ExitCode {
         Ok(cmd) => cmd,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "alpine-strip: error: {e}");
+            let exit = e.exit();
             if json_asked {
-                let mut report = Report::new(Mode::Strip, PathBuf::from("/"));
-                report.fail(&e);
+                let report = Report::failed(Kind::Strip, PathBuf::from("/"), e);
                 let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
             }
-            return code(e.exit_code());
+            return code(exit);
         }
     };
     let opts = match cmd {
         Command::Help => {
-            let _ = std::io::stdout().write_all(HELP.as_bytes());
-            return code(exit::OK);
+            let _ = std::io::stdout().write_all(cli::help().as_bytes());
+            return code(Exit::Ok);
         }
         Command::Version => {
             let _ = writeln!(
@@ -39,23 +39,18 @@ fn main() -> ExitCode {
                 "alpine-strip {}",
                 env!("CARGO_PKG_VERSION")
             );
-            return code(exit::OK);
+            return code(Exit::Ok);
         }
         Command::Run(opts) => opts,
     };
     let report = app::run(&opts);
-    let _ = human::write(
-        &mut std::io::stderr().lock(),
-        &report,
-        opts.verbose,
-        opts.quiet,
-    );
+    let _ = human::write(&mut std::io::stderr().lock(), &report, opts.verbosity);
     if opts.json {
         let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
     }
-    code(report.exit_code)
+    code(report.exit())
 }
 
-fn code(c: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(c).unwrap_or(1))
+fn code(e: Exit) -> ExitCode {
+    ExitCode::from(e.code())
 }

@@ -70,6 +70,48 @@ if command -v strace >/dev/null; then
     sort -k2 -n -r | head -6
 fi
 
+# An application image at scale: the tree plus a node_modules-like folder of 50,300 files
+# (250 ELF `.node` addons, copies of the tree's libz; 50 `#!/usr/bin/env node` scripts; the
+# rest small .js files in 2,500 folders), through chroot without /proc. The audit's cost is
+# put beside `find -xdev` of the same tree: the goal is (default - --no-audit) <= 2 x find.
+echo "bench: application scale (3.20.3 + node_modules-like tree of 50,300 files), median of ${SCALE_RUNS:-5}"
+rm -rf "$work/app"; cp -a "$work/pristine" "$work/app"
+python3 - "$work/app/usr/local/lib/node_modules" "$work/pristine/lib/libz.so.1.3.1" <<'PY'
+import os, shutil, sys
+top, elf = sys.argv[1], sys.argv[2]
+n = 0
+for d in range(2500):
+    folder = os.path.join(top, f"pkg{d // 50}", "node_modules", f"dep{d}", "lib")
+    os.makedirs(folder, exist_ok=True)
+    for f in range(20):
+        path = os.path.join(folder, f"f{f}.js")
+        if d % 10 == 0 and f == 0:
+            shutil.copyfile(elf, path[:-3] + ".node"); os.chmod(path[:-3] + ".node", 0o755)
+        elif d % 50 == 1 and f == 1:
+            open(path, "w").write("#!/usr/bin/env node\nconsole.log(1)\n"); os.chmod(path, 0o755)
+        else:
+            open(path, "w").write("module.exports = 1;\n")
+        n += 1
+for i in range(n, 50300):
+    open(os.path.join(top, f"extra{i}.js"), "w").write("\n")
+PY
+: >"$work/a-full"; : >"$work/a-noaudit"; : >"$work/a-check"; : >"$work/a-find"
+afresh() { rm -rf "$work/t"; cp -a "$work/app" "$work/t"; sync; }
+for i in $(seq "${SCALE_RUNS:-5}"); do
+  afresh; time_ns chroot "$work/t" /strip -q >>"$work/a-full"
+  cp "$bin" "$work/t/strip"; time_ns chroot "$work/t" /strip --check >>"$work/a-check"
+  afresh; time_ns chroot "$work/t" /strip -q --no-audit >>"$work/a-noaudit"
+  time_ns find "$work/t" -xdev >>"$work/a-find"
+done
+a_full=$(median <"$work/a-full"); a_no=$(median <"$work/a-noaudit")
+a_check=$(median <"$work/a-check"); a_find=$(median <"$work/a-find")
+printf '  %-52s %8s ms\n' "/strip (default: strip + audit + start checks)" "$(ms "$a_full")"
+printf '  %-52s %8s ms\n' "/strip --no-audit" "$(ms "$a_no")"
+printf '  %-52s %8s ms\n' "/strip --check (of the stripped tree)" "$(ms "$a_check")"
+printf '  %-52s %8s ms\n' "find -xdev of the same tree" "$(ms "$a_find")"
+awk -v f="$a_full" -v n="$a_no" -v x="$a_find" \
+  'BEGIN{printf "  audit cost (default - --no-audit) / find = %.2f (goal <= 2)\n", (f-n)/x}'
+
 echo "bench: scaling, one bin folder of N applet links (+ busybox), strip --root, median of 3"
 printf '  %8s %10s %12s\n' entries ms us/entry
 for n in 1000 10000 100000; do

@@ -3,10 +3,10 @@
 # over the 256 KiB budget, is not static, or is not built for the architecture it is named for.
 set -euo pipefail
 out=${1:?usage: size.sh OUT_DIR}
-budget=262144   # 256 KiB, for every architecture (issue #19)
+budget=262144   # 256 KiB, for every architecture
 nightly=$(grep -oE 'nightly-[0-9-]+' "$(dirname "$0")/../Makefile" | head -1)
 fail=0
-printf '%-16s %9s %7s %7s  %s\n' binary bytes KiB budget machine
+printf '%-16s %9s %7s %7s %10s  %s\n' binary bytes KiB budget 'bytes left' machine
 for arch in x86_64 x86 aarch64 armhf armv7 ppc64le riscv64 s390x; do
   p=$out/strip-$arch
   [ -f "$p" ] || { echo "size: $p is missing (make build)"; fail=1; continue; }
@@ -17,8 +17,8 @@ for arch in x86_64 x86 aarch64 armhf armv7 ppc64le riscv64 s390x; do
     armhf|armv7) want='ARM';; ppc64le) want='PowerPC64';; riscv64) want='RISC-V';;
     s390x) want='S/390';;
   esac
-  printf '%-16s %9d %7.1f %6d%%  %s\n' "strip-$arch" "$bytes" "$(awk "BEGIN{print $bytes/1024}")" \
-    "$((bytes * 100 / budget))" "$machine"
+  printf '%-16s %9d %7.1f %6d%% %10d  %s\n' "strip-$arch" "$bytes" "$(awk "BEGIN{print $bytes/1024}")" \
+    "$((bytes * 100 / budget))" "$((budget - bytes))" "$machine"
   case $machine in *"$want"*) ;; *) echo "size: strip-$arch is built for $machine"; fail=1;; esac
   if readelf -lW "$p" | grep -q 'Requesting program interpreter'; then
     echo "size: strip-$arch is not static"; fail=1

@@ -22,7 +22,7 @@ use nix::sys::stat::{Mode, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::error::{Error, Result};
-use crate::os::sys::{self, Thread};
+use crate::os::thread::{self, Thread};
 
 /// A file to replace: its folder, open and confined to the root
 /// ([`crate::root::Root::open_folder`]), and its name there; every call is relative to the
@@ -116,7 +116,7 @@ type SyncResult = std::result::Result<(), (usize, io::Error)>;
 /// files and closes them once they are synced.
 pub fn sync_behind(mut files: Vec<Staged>) -> Syncing {
     let open: Vec<File> = files.iter_mut().filter_map(|f| f.file.take()).collect();
-    let thread = (!open.is_empty()).then(|| sys::spawn(move || sync_all(&open)));
+    let thread = (!open.is_empty()).then(|| thread::spawn(move || sync_all(&open)));
     Syncing { files, thread }
 }
 

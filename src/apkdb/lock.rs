@@ -1,4 +1,5 @@
-//! One writer per root: the lock apk itself takes, `flock` on `/lib/apk/db/lock`.
+//! One writer per root: the lock apk itself takes, `flock` on `/lib/apk/db/lock` (beside the
+//! database: `/usr/lib/apk/db/lock` in a tree that moved it there).
 //!
 //! Two strips on one root (or a strip and an apk) would replace each other's staged database
 //! and remove each other's files. The lock is taken before anything is written; a second run
@@ -16,11 +17,13 @@ use nix::fcntl::{Flock, FlockArg, OFlag, openat};
 use nix::sys::stat::Mode;
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
-use crate::error::{Error, Result};
+use crate::apkdb::Location;
+use crate::error::{Error, Result, is_would_block};
 use crate::root::{FileKind, Root};
 
-/// apk's lock file, inside the root.
-pub const LOCK: &str = "lib/apk/db/lock";
+/// apk's lock file, inside the root (where apk keeps its database).
+#[cfg(test)]
+const LOCK: &str = "lib/apk/db/lock";
 
 /// The held lock; released (and the file removed, when this run created it) on drop.
 pub struct Lock {
@@ -29,10 +32,12 @@ pub struct Lock {
     created: Option<(OwnedFd, OsString)>,
 }
 
-/// Takes apk's lock on `root`; `None` when the root has no apk database folder. The file is
-/// opened (or created) relative to its folder, itself opened confined to the root.
+/// Takes apk's lock on `root`, beside its database; `None` when the root has no apk database
+/// folder. The file is opened (or created) relative to its folder, itself opened confined to
+/// the root.
 pub fn take(root: &mut Root) -> Result<Option<Lock>> {
-    let Some(real) = root.resolve_parent(Path::new(LOCK))? else {
+    let lock = Location::of(root)?.lock();
+    let Some(real) = root.resolve_parent(Path::new(lock))? else {
         return Ok(None);
     };
     let host = root.host(&real);
@@ -58,12 +63,12 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     let created = (!existed).then(|| (folder, name.to_os_string()));
     let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
         remove(&created);
-        let op = if errno == Errno::EWOULDBLOCK {
-            "held by another apk or strip; refusing to run beside it"
+        let e = std::io::Error::from(errno);
+        if is_would_block(&e) {
+            Error::LockHeld { path: host.clone() }
         } else {
-            "cannot lock"
-        };
-        Error::io(op, &host, errno.into())
+            Error::io("cannot lock", &host, e)
+        }
     })?;
     Ok(Some(Lock {
         _held: held,
@@ -97,12 +102,16 @@ mod tests {
         let mut b = Root::open(t.path()).unwrap();
         let held = take(&mut a).unwrap().unwrap();
         assert!(t.path().join(LOCK).exists());
-        let e = take(&mut b).err().unwrap().to_string();
+        let e = take(&mut b).err().unwrap();
         assert!(
-            e.contains("lib/apk/db/lock: held by another apk or strip"),
+            matches!(&e, Error::LockHeld { path } if path.ends_with(LOCK)),
             "{e}"
         );
-        assert!(e.contains("os error 11"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("lib/apk/db/lock: held by another apk or strip"),
+            "{e}"
+        );
         drop(held);
         assert!(!t.path().join(LOCK).exists(), "the created file is gone");
         // An existing lock file (apk's) stays.

@@ -1,29 +1,34 @@
 //! Keeping the apk database true after a strip.
 //!
-//! Scanners decide which packages an image has from `/lib/apk/db/installed`. Which packages
+//! Scanners decide which packages an image has from `/lib/apk/db/installed` (or
+//! `/usr/lib/apk/db/installed` in a tree that moved it, see [`Location`]). Which packages
 //! leave it follows from what the strip removes, not from a list of names that Alpine renames
 //! from release to release (`libapk2`, `libapk`): a package whose files the strip removed and
 //! of which no file is left leaves the database and `/etc/apk/world`; one that keeps some files
 //! stays without the entries of the removed ones. busybox, ssl_client and apk leave by
 //! definition ([`BY_DEFINITION`]), and their files (unless another package owns them too)
-//! leave the root. Without a database the strip works from discovery alone; a malformed one
-//! stops the run before anything is removed.
+//! leave the root. The packages that leave also leave the triggers file and the scripts
+//! archive beside the database ([`triggers`], [`scripts`]), as `apk del` leaves them. Without
+//! a database the strip works from discovery alone; a malformed one, or a scripts archive
+//! that does not read, stops the run before anything is removed.
 
 pub mod atomic;
+pub mod checksum;
 pub mod lock;
 pub mod parse;
 pub mod prune;
+pub mod scripts;
+pub mod triggers;
 pub mod world;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::hash::FastSet;
-use crate::report::show;
+use crate::error::{Error, Malformed, Result};
 use crate::root::{InRoot, Root};
-use parse::{Database, ParseError, Record};
+use parse::{Database, Record};
+use rustc_hash::FxHashSet;
 
 /// Packages the strip removes by definition, whatever files they own: busybox and its
 /// subpackages, busybox wget's TLS helper, apk itself.
@@ -38,8 +43,11 @@ pub const BY_DEFINITION: [&[u8]; 8] = [
     b"apk-tools-static",
 ];
 
-/// The installed database, inside the root.
+/// The installed database, inside the root, where apk keeps it.
 pub const INSTALLED: &str = "lib/apk/db/installed";
+/// The installed database of a tree that moved it under /usr (read only when [`INSTALLED`]
+/// does not exist).
+pub const USR_INSTALLED: &str = "usr/lib/apk/db/installed";
 /// The user's package list, inside the root.
 pub const WORLD: &str = "etc/apk/world";
 /// The most bytes read of the installed database (a desktop install's is about 5 MB).
@@ -65,17 +73,6 @@ impl Package {
     }
 }
 
-/// The installed database as read from the root.
-#[derive(Debug)]
-pub enum Source {
-    /// There is no database (not Alpine, or already removed).
-    Absent,
-    /// `--keep-apk-db`: left alone on purpose.
-    Kept,
-    /// The database parsed.
-    Read(Installed),
-}
-
 /// A parsed installed database and where it lies.
 #[derive(Debug)]
 pub struct Installed {
@@ -84,15 +81,63 @@ pub struct Installed {
     db: Database<'static>,
 }
 
-/// What the strip does to the database.
+/// The apk database over a run, the one type for its state: what the run found, what it
+/// plans and what it did. The report shows it as `apk_db.status`.
 #[derive(Debug)]
-pub enum Db {
-    /// There is no database.
+pub enum DbState {
+    /// There is no database (not Alpine, or already removed).
     Absent,
-    /// `--keep-apk-db`: left alone.
+    /// `--keep-apk-db`: not read, left alone.
     Kept,
-    /// The database parsed; these are the changes.
+    /// It could not be parsed; nothing was removed.
+    Malformed(Malformed),
+    /// Nothing in it changes.
+    Unchanged,
+    /// These changes are planned (and, in a dry run, not made).
     Planned(Changes),
+    /// These changes were made.
+    Updated(Changes),
+}
+
+impl DbState {
+    /// The state after planning `changes`: [`DbState::Unchanged`] when they change nothing.
+    pub fn planned(changes: Changes) -> DbState {
+        if changes.new_installed.is_none() && changes.world.is_none() {
+            DbState::Unchanged
+        } else {
+            DbState::Planned(changes)
+        }
+    }
+
+    /// The planned changes, if any.
+    pub fn changes(&self) -> Option<&Changes> {
+        match self {
+            DbState::Planned(c) | DbState::Updated(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Packages that leave the database.
+    pub fn dropped(&self) -> &[Package] {
+        self.changes().map_or(&[], |c| &c.dropped)
+    }
+
+    /// Packages that stay with the entries of removed files taken out.
+    pub fn trimmed(&self) -> &[Package] {
+        self.changes().map_or(&[], |c| &c.trimmed)
+    }
+
+    /// The name in both reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DbState::Absent => "absent",
+            DbState::Kept => "kept",
+            DbState::Malformed(_) => "malformed",
+            DbState::Unchanged => "unchanged",
+            DbState::Planned(_) => "planned",
+            DbState::Updated(_) => "updated",
+        }
+    }
 }
 
 /// The new database and world, and what leaves them.
@@ -104,31 +149,78 @@ pub struct Changes {
     pub new_installed: Option<Vec<u8>>,
     /// Real path of world and its new bytes, when world changes.
     pub world: Option<(InRoot, Vec<u8>)>,
+    /// apk's state beside the database that changes (the triggers file, the scripts
+    /// archives): real path and new bytes of each.
+    pub state_files: Vec<(InRoot, Vec<u8>)>,
     /// Packages that leave the database, in database order.
     pub dropped: Vec<Package>,
     /// Packages that stay with the entries of removed files taken out.
     pub trimmed: Vec<Package>,
 }
 
-/// Reads and parses the installed database of `root`, confined to it; a database that is not a
-/// regular file, too large, or malformed is an error that stops the run before any removal.
-pub fn load(root: &mut Root, keep: bool) -> Result<Source> {
-    if keep {
-        return Ok(Source::Kept);
+/// Where the root keeps apk's database folder (the installed database and apk's lock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// `/lib/apk/db`, apk's own place (also when neither place holds a database).
+    Lib,
+    /// `/usr/lib/apk/db`: `/lib/apk/db/installed` does not exist and this one does.
+    UsrLib,
+}
+
+impl Location {
+    /// Where `root` keeps the database: [`INSTALLED`] when it exists (even as a link that
+    /// leads nowhere inside the root), else [`USR_INSTALLED`] when that exists.
+    pub fn of(root: &mut Root) -> Result<Location> {
+        let exists = |root: &mut Root, path: &str| -> Result<bool> {
+            match root.resolve_parent(Path::new(path))? {
+                Some(real) => Ok(root.lstat(&real)?.is_some()),
+                None => Ok(false),
+            }
+        };
+        Ok(
+            if !exists(root, INSTALLED)? && exists(root, USR_INSTALLED)? {
+                Location::UsrLib
+            } else {
+                Location::Lib
+            },
+        )
     }
-    let Some((path, bytes)) = root.read_regular(Path::new(INSTALLED), INSTALLED_LIMIT)? else {
-        return Ok(Source::Absent);
+
+    /// The installed database, inside the root.
+    pub fn installed(self) -> &'static str {
+        match self {
+            Location::Lib => INSTALLED,
+            Location::UsrLib => USR_INSTALLED,
+        }
+    }
+
+    /// apk's lock, beside the database.
+    pub fn lock(self) -> &'static str {
+        match self {
+            Location::Lib => "lib/apk/db/lock",
+            Location::UsrLib => "usr/lib/apk/db/lock",
+        }
+    }
+}
+
+/// Reads and parses the installed database of `root` (at its [`Location`]), confined to it;
+/// `None` when there is none. A database that is not a regular file, too large, or malformed
+/// is an error that stops the run before any removal.
+pub fn load(root: &mut Root) -> Result<Option<Installed>> {
+    let installed = Location::of(root)?.installed();
+    let Some((path, bytes)) = root.read_regular(Path::new(installed), INSTALLED_LIMIT)? else {
+        return Ok(None);
     };
     // The bytes live as long as the run: one process, one database.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     match Database::parse(bytes) {
-        Ok(db) => Ok(Source::Read(Installed { path, db })),
-        Err(error) => Err(malformed(&path, &error)),
+        Ok(db) => Ok(Some(Installed { path, db })),
+        Err(e) => Err(Error::MalformedDb(Malformed {
+            path: path.into(),
+            line: Some(e.line),
+            what: e.what.to_string(),
+        })),
     }
-}
-
-fn malformed(path: &Path, error: &ParseError) -> Error {
-    Error::MalformedDb(format!("{}: {error}", show(path)))
 }
 
 /// A path the database names, as a path inside the root.
@@ -153,7 +245,8 @@ impl Installed {
             .records
             .iter()
             .partition(|r| BY_DEFINITION.contains(&r.name()));
-        let mut owned: FastSet<(&[u8], &[u8])> = gone.iter().flat_map(|r| r.file_pairs()).collect();
+        let mut owned: FxHashSet<(&[u8], &[u8])> =
+            gone.iter().flat_map(|r| r.file_pairs()).collect();
         if !owned.is_empty() {
             for pair in stay.iter().flat_map(|r| r.file_pairs()) {
                 owned.remove(&pair);
@@ -175,22 +268,27 @@ impl Installed {
     pub fn plan(
         &self,
         root: &mut Root,
-        removed: &FastSet<&OsStr>,
+        removed: &FxHashSet<&OsStr>,
         pruned: &[usize],
     ) -> Result<Changes> {
         let mut dropped = Vec::new();
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
         let mut dropped_names: Vec<&[u8]> = Vec::new();
+        let mut dropped_sums: Vec<Vec<u8>> = Vec::new();
+        let mut drop = |r: &Record<'static>| {
+            dropped.push(Package::of(r));
+            dropped_names.push(r.name());
+            dropped_sums.extend(r.get(b'C').and_then(checksum::decode));
+        };
         for (i, r) in self.db.records.iter().enumerate() {
             if BY_DEFINITION.contains(&r.name()) || pruned.contains(&i) {
-                dropped.push(Package::of(r));
-                dropped_names.push(r.name());
+                drop(r);
                 continue;
             }
             // Which of its files the strip removes: the folders' resolution is cached, so a
             // package the strip does not touch costs no syscall.
-            let mut gone: FastSet<(&[u8], &[u8])> = FastSet::default();
+            let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
             for (dir, name) in r.file_pairs() {
                 if let Some(real) = root.resolve_parent(&db_path(dir, name))?
                     && removed.contains(real.as_os_str())
@@ -207,8 +305,7 @@ impl Installed {
                 present |= is_present(root, dir, name)?;
             }
             if !present {
-                dropped.push(Package::of(r));
-                dropped_names.push(r.name());
+                drop(r);
             } else {
                 trimmed.push(Package::of(r));
                 r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
@@ -219,13 +316,77 @@ impl Installed {
             Some((path, bytes)) => world::without(&bytes, &dropped_names).map(|new| (path, new)),
             None => None,
         };
+        let state_files = self.state_files(root, &dropped_sums)?;
         Ok(Changes {
             installed: self.path.clone(),
             new_installed,
             world,
+            state_files,
             dropped,
             trimmed,
         })
+    }
+
+    /// The triggers file and the scripts archives beside the database, without the lines and
+    /// entries of the packages whose checksums are `dropped`: each one that changes, with its
+    /// real path. An archive that cannot be read is [`Error::MalformedDb`] naming it.
+    fn state_files(&self, root: &mut Root, dropped: &[Vec<u8>]) -> Result<Vec<(InRoot, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if dropped.is_empty() {
+            return Ok(out);
+        }
+        let folder = self.path.parent().unwrap_or_default();
+        if let Some((path, bytes)) =
+            root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT)?
+        {
+            out.extend(triggers::without(&bytes, dropped).map(|new| (path, new)));
+        }
+        for (name, packing) in scripts::FILES {
+            let Some((path, bytes)) = root.read_regular(&folder.join(name), scripts::LIMIT)? else {
+                continue;
+            };
+            match scripts::without(&bytes, packing, dropped) {
+                Ok(Some(new)) => out.push((path, new)),
+                Ok(None) => {}
+                Err(what) => {
+                    return Err(Error::MalformedDb(Malformed {
+                        path: path.into(),
+                        line: None,
+                        what,
+                    }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The files the packages that stay own (every record but those removed by definition),
+    /// as real paths inside the root (the folders resolved, the last name not followed).
+    pub fn staying_files(&self, root: &mut Root) -> Result<FxHashSet<InRoot>> {
+        let mut out = FxHashSet::default();
+        let staying = self.db.records.iter();
+        for r in staying.filter(|r| !BY_DEFINITION.contains(&r.name())) {
+            for (dir, name) in r.file_pairs() {
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                    out.insert(real);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `each` with the real path inside the root (its folder resolved, the file itself
+    /// not followed) and the package name of every file a record claims, in database order.
+    /// Reads nothing but cached folder lookups.
+    pub fn each_file(&self, root: &mut Root, each: &mut dyn FnMut(&Path, &[u8])) -> Result<()> {
+        for r in &self.db.records {
+            for (dir, name) in r.file_pairs() {
+                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                    each(&real, r.name());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every file a record claims that is not in the root: the package and the path.
@@ -242,19 +403,23 @@ impl Installed {
     }
 }
 
-/// The new database and world, written beside the old ones and being fsynced, not yet in place.
+/// The new database, world, triggers file and scripts archives, written beside the old ones and
+/// being fsynced, not yet in place.
 pub struct Staged(atomic::Syncing);
 
-/// Writes the planned database and world next to the old ones and starts syncing them; nothing
-/// when nothing changes. Done before the removals: the fsync then waits for the disk while the
-/// removals go on. Dropping the result without [`Staged::commit`] removes the new files.
+/// Writes the planned database, world, triggers file and scripts archives next to the old ones
+/// and starts syncing them; nothing when nothing changes. Done before the removals: the fsync
+/// then waits for the disk while the removals go on. Dropping the result without
+/// [`Staged::commit`] removes the new files. The installed database is renamed last: a run
+/// killed between two renames still lists the packages that leave, so the next run finishes
+/// the job (the files renamed before already lack their entries).
 pub fn stage(root: &mut Root, changes: &Changes) -> Result<Staged> {
     let mut staged = Vec::new();
+    for (path, bytes) in changes.state_files.iter().chain(&changes.world) {
+        staged.push(atomic::stage(target(root, path)?, bytes)?);
+    }
     if let Some(bytes) = &changes.new_installed {
         staged.push(atomic::stage(target(root, &changes.installed)?, bytes)?);
-    }
-    if let Some((path, bytes)) = &changes.world {
-        staged.push(atomic::stage(target(root, path)?, bytes)?);
     }
     Ok(Staged(atomic::sync_behind(staged)))
 }
@@ -303,10 +468,7 @@ mod tests {
     }
 
     fn installed(root: &mut Root) -> Installed {
-        match load(root, false).unwrap() {
-            Source::Read(i) => i,
-            other => panic!("expected a database, got {other:?}"),
-        }
+        load(root).unwrap().expect("a database")
     }
 
     fn names(p: &[Package]) -> Vec<&str> {
@@ -323,7 +485,8 @@ mod tests {
             db.files_by_definition(),
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
-        let removed: FastSet<&OsStr> = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
+        let removed: FxHashSet<&OsStr> =
+            ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
         assert_eq!(c.dropped[1].version, "2.14.4-r0");
@@ -349,7 +512,7 @@ mod tests {
         fs::write(t.path().join("usr/lib/libapk.so.3.0.0"), b"x").unwrap();
         fs::write(t.path().join("usr/lib/keep.so"), b"x").unwrap();
         let db = installed(&mut root);
-        let removed: FastSet<&OsStr> = [OsStr::new("usr/lib/libapk.so.3.0.0")]
+        let removed: FxHashSet<&OsStr> = [OsStr::new("usr/lib/libapk.so.3.0.0")]
             .into_iter()
             .collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
@@ -376,11 +539,56 @@ mod tests {
     }
 
     #[test]
+    fn the_dropped_packages_leave_the_triggers_file_and_the_scripts_archive() {
+        use crate::format::tar::{self, tests::entry};
+        let db = b"C:Q1TWFu\nP:busybox\nV:1\nF:bin\nR:busybox\n\nC:Q1TWE=\nP:musl\nV:1\nF:lib\nR:libc.so\n\n";
+        let (t, mut root) = root_with(db, b"busybox\n");
+        let trig = b"Q1TWFu /bin /usr/bin\nQ1TWE= /lib\n";
+        fs::write(t.path().join("lib/apk/db/triggers"), trig).unwrap();
+        let bb = entry(b"busybox-1.Q1TWFu.post-install", b"#!/bin/sh\n");
+        let musl = entry(b"musl-1.X14d61.trigger", b"#!/bin/sh\n");
+        let scripts = [&bb[..], &musl, &tar::END].concat();
+        fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
+        let removed: rustc_hash::FxHashSet<&OsStr> =
+            [OsStr::new("bin/busybox")].into_iter().collect();
+        let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
+        let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(
+            paths,
+            [
+                Path::new("lib/apk/db/triggers"),
+                Path::new("lib/apk/db/scripts.tar")
+            ]
+        );
+        assert_eq!(c.state_files[0].1, b"Q1TWE= /lib\n");
+        apply(&mut root, &c).unwrap();
+        let db_dir = t.path().join("lib/apk/db");
+        assert_eq!(fs::read(db_dir.join("triggers")).unwrap(), b"Q1TWE= /lib\n");
+        assert_eq!(
+            fs::read(db_dir.join("scripts.tar")).unwrap(),
+            [&musl[..], &tar::END].concat()
+        );
+        assert!(!db_dir.join("scripts.tar.gz").exists());
+
+        // A malformed archive stops the plan, naming the file.
+        fs::write(t.path().join(INSTALLED), db).unwrap();
+        fs::write(db_dir.join("scripts.tar"), &scripts[..700]).unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        match installed(&mut root).plan(&mut root, &removed, &[]) {
+            Err(Error::MalformedDb(why)) => assert_eq!(
+                why.to_string(),
+                "/lib/apk/db/scripts.tar: tar header at byte 0: entry larger than the rest of the archive"
+            ),
+            other => panic!("expected MalformedDb, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn nothing_removed_changes_nothing() {
         let db = b"P:musl\nV:1\nF:lib\nR:libc.so\n\n";
         let (_t, mut root) = root_with(db, b"musl\n");
         let c = installed(&mut root)
-            .plan(&mut root, &FastSet::default(), &[])
+            .plan(&mut root, &FxHashSet::default(), &[])
             .unwrap();
         assert!(c.new_installed.is_none() && c.world.is_none() && c.dropped.is_empty());
     }
@@ -388,20 +596,43 @@ mod tests {
     #[test]
     fn a_malformed_database_is_an_error_naming_path_and_line() {
         let (_t, mut root) = root_with(b"P:musl\nV:1\n\nP:busybox\ngarbage\n", b"");
-        match load(&mut root, false) {
-            Err(Error::MalformedDb(why)) => {
-                assert_eq!(why, "/lib/apk/db/installed: line 5: not a `X:value` line")
+        match load(&mut root) {
+            Err(Error::MalformedDb(m)) => {
+                assert_eq!(
+                    m.to_string(),
+                    "/lib/apk/db/installed: line 5: not a `X:value` line"
+                );
+                assert_eq!((m.line, m.what.as_str()), (Some(5), "not a `X:value` line"));
             }
             other => panic!("expected MalformedDb, got {other:?}"),
         }
     }
 
     #[test]
-    fn keep_and_absent_are_told_apart() {
-        let (_t, mut root) = root_with(DB, b"");
-        assert!(matches!(load(&mut root, true).unwrap(), Source::Kept));
+    fn a_database_under_usr_lib_is_used_only_when_lib_has_none() {
+        let (t, mut root) = root_with(DB, b"busybox\n");
+        assert_eq!(Location::of(&mut root).unwrap(), Location::Lib);
+        fs::create_dir_all(t.path().join("usr/lib/apk/db")).unwrap();
+        fs::write(t.path().join(USR_INSTALLED), b"P:musl\nV:1\n\n").unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        assert_eq!(Location::of(&mut root).unwrap(), Location::Lib);
+        fs::remove_file(t.path().join(INSTALLED)).unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        assert_eq!(Location::of(&mut root).unwrap(), Location::UsrLib);
+        assert_eq!(Location::UsrLib.lock(), "usr/lib/apk/db/lock");
+        let db = installed(&mut root);
+        assert_eq!(db.path, InRoot::unchecked(USR_INSTALLED));
+        // A link at the old place that leads nowhere still names the place: nothing is read.
+        std::os::unix::fs::symlink("/nowhere", t.path().join(INSTALLED)).unwrap();
+        let mut root = Root::open(t.path()).unwrap();
+        assert_eq!(Location::of(&mut root).unwrap(), Location::Lib);
+        assert!(load(&mut root).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_absent_database_is_none() {
         let t = tempfile::tempdir().unwrap();
         let mut bare = Root::open(t.path()).unwrap();
-        assert!(matches!(load(&mut bare, false).unwrap(), Source::Absent));
+        assert!(load(&mut bare).unwrap().is_none());
     }
 }

@@ -18,9 +18,9 @@ use super::{BY_DEFINITION, Installed, Package, db_path};
 use crate::error::Result;
 use crate::format::elf;
 use crate::format::script;
-use crate::hash::FastSet;
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, InRoot, Item, Root};
+use rustc_hash::FxHashSet;
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
 pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];
@@ -68,12 +68,7 @@ fn slash(path: &Path) -> Vec<u8> {
 impl Installed {
     /// Works out the prunable packages of `root` (see the module docs); reads, writes nothing.
     /// `files` are the root's regular files (from the walk of the whole root).
-    pub fn prunable(
-        &self,
-        root: &mut Root,
-        keep: &[String],
-        files: &[PathBuf],
-    ) -> Result<Prunable> {
+    pub fn prunable(&self, root: &mut Root, keep: &[String], files: &[Item]) -> Result<Prunable> {
         let records = &self.db.records;
         let by_definition: Vec<bool> = records
             .iter()
@@ -116,6 +111,7 @@ impl Installed {
         wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
         let unowned = files
             .iter()
+            .map(|f| &f.path)
             .filter(|f| provided(&slash(f)).next().is_none());
         wanted.extend(unowned_needs(root, unowned)?);
 
@@ -147,7 +143,7 @@ impl Installed {
         let leaving: Vec<usize> = (0..records.len())
             .filter(|&i| !stay[i] && !by_definition[i])
             .collect();
-        let kept_files: FastSet<(&[u8], &[u8])> = records
+        let kept_files: FxHashSet<(&[u8], &[u8])> = records
             .iter()
             .zip(&stay)
             .filter(|(_, s)| **s)
@@ -188,7 +184,7 @@ impl Installed {
 /// since the walk needs nothing.
 fn unowned_needs<'a>(
     root: &mut Root,
-    unowned: impl Iterator<Item = &'a PathBuf>,
+    unowned: impl Iterator<Item = &'a InRoot>,
 ) -> Result<Vec<Vec<u8>>> {
     let mut needs = Vec::new();
     for rel in unowned {
@@ -214,7 +210,7 @@ fn unowned_needs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apkdb::{INSTALLED, Source, WORLD, load};
+    use crate::apkdb::{INSTALLED, WORLD, load};
     use std::fs;
 
     /// A root with `db` as its database, `world`, and the files the records name.
@@ -243,13 +239,18 @@ mod tests {
             fs::write(t.path().join(path), bytes).unwrap();
         }
         let mut root = Root::open(t.path()).unwrap();
-        let Source::Read(installed) = load(&mut root, false).unwrap() else {
+        let Some(installed) = load(&mut root).unwrap() else {
             panic!("no database")
         };
-        let files: Vec<PathBuf> = ["usr/local/bin/app", "usr/local/bin/tool"]
+        let files: Vec<Item> = ["usr/local/bin/app", "usr/local/bin/tool"]
             .iter()
-            .map(PathBuf::from)
-            .filter(|p| t.path().join(p).exists())
+            .map(|p| InRoot::unchecked(p))
+            .filter_map(|p| {
+                Some(Item {
+                    meta: root.lstat(&p).unwrap()?,
+                    path: p,
+                })
+            })
             .collect();
         let keep: Vec<String> = keep.iter().map(|k| k.to_string()).collect();
         let p = installed.prunable(&mut root, &keep, &files).unwrap();

@@ -1,8 +1,9 @@
-//! What an ELF file needs: the `DT_NEEDED` sonames of its dynamic section, for any of Alpine's
-//! architectures (32 or 64 bits, either byte order).
+//! What an ELF file needs to start: its machine and type, its `PT_INTERP` (the loader), the
+//! `DT_NEEDED` sonames and the `DT_RPATH`/`DT_RUNPATH` search paths of its dynamic section, for
+//! any of Alpine's architectures (32 or 64 bits, either byte order).
 //!
-//! Only the file header, the program headers, the dynamic section and the string table it
-//! names are read, each at most [`MAX_PART`] bytes and checked against the file's size before
+//! Only the file header, the program headers, the interpreter's name, the dynamic section and
+//! the string table it names are read, each at most [`MAX_PART`] bytes and checked against the file's size before
 //! it is read; an offset or a size from the file is never trusted. A file that is not ELF, or a
 //! malformed one, needs nothing: the answer is an empty list, never a crash.
 
@@ -12,18 +13,71 @@ use std::os::unix::fs::FileExt;
 /// The most bytes read of one part (program headers, dynamic section, string table).
 pub const MAX_PART: u64 = 1 << 20;
 
+/// The longest `PT_INTERP` read (the kernel's own limit is `PATH_MAX`).
+const MAX_INTERP: u64 = 4096;
+
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
 const DT_STRSZ: u64 = 10;
+const DT_RPATH: u64 = 15;
+const DT_RUNPATH: u64 = 29;
+const ET_EXEC: u64 = 2;
+const ET_DYN: u64 = 3;
 
 /// The sonames `file` (of `len` bytes) needs, in the order its dynamic section lists them.
 pub fn needed(file: &File, len: u64) -> Vec<Vec<u8>> {
-    Elf::open(file, len)
-        .and_then(|elf| elf.needed())
-        .unwrap_or_default()
+    object(file, len).map(|o| o.needed).unwrap_or_default()
+}
+
+/// Which machine an object is built for: word size, byte order and `e_machine`. Objects of
+/// another machine cannot be loaded by this root's loader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Machine {
+    /// 64-bit (`ELFCLASS64`).
+    pub wide: bool,
+    /// Big-endian (`ELFDATA2MSB`).
+    pub big: bool,
+    /// `e_machine` (62 x86_64, 183 aarch64, 21 ppc64, ...).
+    pub id: u16,
+}
+
+/// What a loadable ELF object (an executable or a shared object) needs to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Object {
+    /// The machine it is built for.
+    pub machine: Machine,
+    /// Its `PT_INTERP`: the loader the kernel starts it with; `None` for a shared library or
+    /// a static executable.
+    pub interp: Option<Vec<u8>>,
+    /// Its `DT_NEEDED` sonames, in order.
+    pub needed: Vec<Vec<u8>>,
+    /// Its `DT_RPATH` and `DT_RUNPATH` strings, in order (musl treats both alike); each is a
+    /// colon-separated list that may hold `$ORIGIN`.
+    pub rpath: Vec<Vec<u8>>,
+}
+
+/// The machine of `file` (of `len` bytes), when it is an ELF file; only its header is read.
+pub fn machine(file: &File, len: u64) -> Option<Machine> {
+    let elf = Elf::open(file, len)?;
+    Some(elf.machine())
+}
+
+/// What the executable or shared object `file` (of `len` bytes) needs; `None` when it is not
+/// ELF, not an executable or shared object (`ET_EXEC`, `ET_DYN`), or malformed.
+pub fn object(file: &File, len: u64) -> Option<Object> {
+    Elf::open(file, len)?.object()
+}
+
+/// Where `file` (of `len` bytes) keeps its constant data: the file ranges (offset, size) of its
+/// read-only data sections (allocated `SHT_PROGBITS`, neither writable nor executable:
+/// `.rodata` and the like), each inside the file. `None` when it is not ELF, or has no section
+/// table or no such section (a caller then looks at the whole file).
+pub fn read_only_data(file: &File, len: u64) -> Option<Vec<(u64, u64)>> {
+    Elf::open(file, len).and_then(|elf| elf.read_only_data())
 }
 
 /// An ELF file's layout: word size and byte order.
@@ -96,7 +150,22 @@ impl<'a> Elf<'a> {
         }
     }
 
-    fn needed(&self) -> Option<Vec<Vec<u8>>> {
+    fn machine(&self) -> Machine {
+        Machine {
+            wide: self.wide,
+            big: self.big,
+            id: self
+                .field(&self.header, 18, 2)
+                .and_then(|m| u16::try_from(m).ok())
+                .unwrap_or(0),
+        }
+    }
+
+    fn object(&self) -> Option<Object> {
+        match self.field(&self.header, 16, 2)? {
+            ET_EXEC | ET_DYN => {}
+            _ => return None,
+        }
         let h = &self.header;
         let phoff = self.word(h, 32, 28)?;
         let (entsize, count) = if self.wide {
@@ -110,7 +179,7 @@ impl<'a> Elf<'a> {
         let table = self.read(phoff, entsize.checked_mul(count)?)?;
         // (virtual address, file offset, size in the file) of each loaded segment.
         let mut loads = Vec::new();
-        let mut dynamic = None;
+        let (mut dynamic, mut interp) = (None, None);
         for ph in table.chunks_exact(usize::try_from(entsize).ok()?) {
             let kind = self.field(ph, 0, 4)?;
             let offset = self.word(ph, 8, 4)?;
@@ -119,26 +188,41 @@ impl<'a> Elf<'a> {
             match u32::try_from(kind).ok()? {
                 PT_LOAD => loads.push((vaddr, offset, filesz)),
                 PT_DYNAMIC => dynamic = Some((offset, filesz)),
+                PT_INTERP => interp = Some((offset, filesz)),
                 _ => {}
             }
         }
-        let (offset, size) = dynamic?;
+        let mut object = Object {
+            machine: self.machine(),
+            interp: None,
+            needed: Vec::new(),
+            rpath: Vec::new(),
+        };
+        if let Some((offset, size)) = interp {
+            let name = self.read(offset, size.min(MAX_INTERP))?;
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            object.interp = Some(name[..end].to_vec());
+        }
+        let Some((offset, size)) = dynamic else {
+            return Some(object);
+        };
         let entries = self.read(offset, size)?;
         let step = if self.wide { 16 } else { 8 };
-        let (mut names, mut strtab, mut strsz) = (Vec::new(), None, None);
+        let (mut names, mut paths, mut strtab, mut strsz) = (Vec::new(), Vec::new(), None, None);
         for d in entries.chunks_exact(step) {
             let tag = self.word(d, 0, 0)?;
             let val = self.word(d, 8, 4)?;
             match tag {
                 DT_NULL => break,
                 DT_NEEDED => names.push(val),
+                DT_RPATH | DT_RUNPATH => paths.push(val),
                 DT_STRTAB => strtab = Some(val),
                 DT_STRSZ => strsz = Some(val),
                 _ => {}
             }
         }
-        if names.is_empty() {
-            return Some(Vec::new());
+        if names.is_empty() && paths.is_empty() {
+            return Some(object);
         }
         let addr = strtab?;
         let (vaddr, file_off, filesz) = loads
@@ -146,16 +230,110 @@ impl<'a> Elf<'a> {
             .find(|&(v, _, n)| addr >= v && addr - v < n)?;
         let start = file_off.checked_add(addr - vaddr)?;
         let strings = self.read(start, strsz?.min(filesz - (addr - vaddr)))?;
-        Some(
-            names
-                .into_iter()
-                .filter_map(|at| {
-                    let rest = strings.get(usize::try_from(at).ok()?..)?;
-                    let end = rest.iter().position(|&b| b == 0)?;
-                    Some(rest[..end].to_vec())
-                })
-                .collect(),
-        )
+        let string = |at: u64| {
+            let rest = strings.get(usize::try_from(at).ok()?..)?;
+            let end = rest.iter().position(|&b| b == 0)?;
+            Some(rest[..end].to_vec())
+        };
+        object.needed = names.into_iter().filter_map(string).collect();
+        object.rpath = paths.into_iter().filter_map(string).collect();
+        Some(object)
+    }
+
+    fn read_only_data(&self) -> Option<Vec<(u64, u64)>> {
+        const SHT_PROGBITS: u64 = 1;
+        const SHF_WRITE: u64 = 1;
+        const SHF_ALLOC: u64 = 2;
+        const SHF_EXECINSTR: u64 = 4;
+        let h = &self.header;
+        let shoff = self.word(h, 0x28, 0x20)?;
+        let (entsize, count) = if self.wide {
+            (self.field(h, 0x3a, 2)?, self.field(h, 0x3c, 2)?)
+        } else {
+            (self.field(h, 0x2e, 2)?, self.field(h, 0x30, 2)?)
+        };
+        if shoff == 0 || entsize < if self.wide { 64 } else { 40 } {
+            return None;
+        }
+        let table = self.read(shoff, entsize.checked_mul(count)?)?;
+        let mut out = Vec::new();
+        for sh in table.chunks_exact(usize::try_from(entsize).ok()?) {
+            let kind = self.field(sh, 4, 4)?;
+            let flags = self.word(sh, 8, 8)?;
+            let offset = self.word(sh, 0x18, 0x10)?;
+            let size = self.word(sh, 0x20, 0x14)?;
+            let data = kind == SHT_PROGBITS
+                && flags & SHF_ALLOC != 0
+                && flags & (SHF_WRITE | SHF_EXECINSTR) == 0;
+            if data && size > 0 && offset.checked_add(size)? <= self.len {
+                out.push((offset, size));
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// Small made-up ELF files for the tests of this crate.
+#[cfg(test)]
+pub mod fake {
+    /// A 64-bit little-endian ELF object of `machine` (62 is x86_64): `ET_DYN`, one PT_LOAD
+    /// over the whole file, a PT_INTERP when `interp` is given, a PT_DYNAMIC with a DT_NEEDED
+    /// for each of `needed` and a DT_RUNPATH when `rpath` is given.
+    pub fn object(
+        machine: u16,
+        interp: Option<&str>,
+        needed: &[&str],
+        rpath: Option<&str>,
+    ) -> Vec<u8> {
+        let mut b = vec![0u8; 0x400];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        let put = |b: &mut Vec<u8>, at: usize, v: u64, n: usize| {
+            b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
+        };
+        put(&mut b, 16, 3, 2); // e_type ET_DYN
+        put(&mut b, 18, u64::from(machine), 2);
+        put(&mut b, 32, 64, 8); // e_phoff
+        put(&mut b, 54, 56, 2); // e_phentsize
+        put(&mut b, 56, 3, 2); // e_phnum
+        // PT_LOAD at vaddr 0x1000, offset 0, the whole file.
+        put(&mut b, 64, 1, 4);
+        put(&mut b, 64 + 16, 0x1000, 8);
+        put(&mut b, 64 + 32, 0x400, 8);
+        // Strings at 0x300: the interpreter's, then the dynamic ones.
+        let mut strings = vec![0u8];
+        let mut add = |s: &str| {
+            let at = strings.len() as u64;
+            strings.extend_from_slice(s.as_bytes());
+            strings.push(0);
+            at
+        };
+        let mut dynamic: Vec<(u64, u64)> = needed.iter().map(|n| (1, add(n))).collect();
+        if let Some(r) = rpath {
+            dynamic.push((29, add(r)));
+        }
+        let interp_at = interp.map(&mut add);
+        dynamic.push((5, 0x1300));
+        dynamic.push((10, strings.len() as u64));
+        dynamic.push((0, 0));
+        b[0x300..0x300 + strings.len()].copy_from_slice(&strings);
+        // PT_DYNAMIC at offset 0x100.
+        put(&mut b, 120, 2, 4);
+        put(&mut b, 120 + 8, 0x100, 8);
+        put(&mut b, 120 + 16, 0x1100, 8);
+        put(&mut b, 120 + 32, dynamic.len() as u64 * 16, 8);
+        for (i, (tag, val)) in dynamic.iter().enumerate() {
+            put(&mut b, 0x100 + i * 16, *tag, 8);
+            put(&mut b, 0x100 + i * 16 + 8, *val, 8);
+        }
+        // PT_INTERP, or a PT_NULL entry.
+        if let (Some(at), Some(i)) = (interp_at, interp) {
+            put(&mut b, 176, 3, 4);
+            put(&mut b, 176 + 8, 0x300 + at, 8);
+            put(&mut b, 176 + 32, i.len() as u64 + 1, 8);
+        }
+        b
     }
 }
 
@@ -164,42 +342,29 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    #[test]
+    fn read_only_data_is_found_in_a_real_program_and_not_in_a_file_without_sections() {
+        let me = File::open(std::env::current_exe().unwrap()).unwrap();
+        let len = me.metadata().unwrap().len();
+        let ranges = read_only_data(&me, len).unwrap();
+        assert!(ranges.iter().all(|&(at, n)| n > 0 && at + n <= len));
+        let total: u64 = ranges.iter().map(|r| r.1).sum();
+        assert!(total < len, "{total} of {len}");
+        let (f, n) = file_of(&tiny_elf64());
+        assert_eq!(read_only_data(f.as_file(), n), None);
+        let (f, n) = file_of(b"#!/bin/sh\n");
+        assert_eq!(read_only_data(f.as_file(), n), None);
+    }
+
     fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, u64) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(bytes).unwrap();
         (f, bytes.len() as u64)
     }
 
-    /// A minimal 64-bit little-endian ELF: one PT_LOAD over the whole file, a PT_DYNAMIC with
-    /// two DT_NEEDED, a string table.
+    /// A minimal 64-bit little-endian ELF with two DT_NEEDED.
     fn tiny_elf64() -> Vec<u8> {
-        let mut b = vec![0u8; 0x200];
-        b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[5] = 1;
-        let put = |b: &mut Vec<u8>, at: usize, v: u64, n: usize| {
-            b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
-        };
-        put(&mut b, 32, 64, 8); // e_phoff
-        put(&mut b, 54, 56, 2); // e_phentsize
-        put(&mut b, 56, 2, 2); // e_phnum
-        // PT_LOAD at vaddr 0x1000, offset 0, the whole file.
-        put(&mut b, 64, 1, 4);
-        put(&mut b, 64 + 8, 0, 8);
-        put(&mut b, 64 + 16, 0x1000, 8);
-        put(&mut b, 64 + 32, 0x200, 8);
-        // PT_DYNAMIC at offset 0x100, 5 entries.
-        put(&mut b, 120, 2, 4);
-        put(&mut b, 120 + 8, 0x100, 8);
-        put(&mut b, 120 + 16, 0x1100, 8);
-        put(&mut b, 120 + 32, 5 * 16, 8);
-        let dynamic = [(1u64, 1u64), (1, 11), (5, 0x1180), (10, 32), (0, 0)];
-        for (i, (tag, val)) in dynamic.iter().enumerate() {
-            put(&mut b, 0x100 + i * 16, *tag, 8);
-            put(&mut b, 0x100 + i * 16 + 8, *val, 8);
-        }
-        b[0x180..0x180 + 22].copy_from_slice(b"\0libssl.so\0libc.so.1\0\0");
-        b
+        fake::object(62, None, &["libssl.so", "libc.so.1"], None)
     }
 
     #[test]
@@ -221,7 +386,7 @@ mod tests {
             good[..0x110].to_vec(),
         ];
         // Every header byte flipped, one at a time; offsets pointing past the end or wrapping.
-        for at in 0..0x200 {
+        for at in 0..good.len() {
             let mut bad = good.clone();
             bad[at] ^= 0xff;
             cases.push(bad);
@@ -237,5 +402,47 @@ mod tests {
         // A length larger than the file: reads past the end fail, nothing is made up.
         let (f, _) = file_of(&good[..0x150]);
         assert!(needed(f.as_file(), 1 << 40).is_empty());
+    }
+
+    #[test]
+    fn interpreter_machine_and_rpath_are_read() {
+        let bytes = fake::object(
+            183,
+            Some("/lib/ld-musl-aarch64.so.1"),
+            &["libvips-cpp.so.42", "libc.musl-aarch64.so.1"],
+            Some("$ORIGIN/../lib:/opt/x"),
+        );
+        let (f, len) = file_of(&bytes);
+        let o = object(f.as_file(), len).unwrap();
+        assert_eq!(
+            o.machine,
+            Machine {
+                wide: true,
+                big: false,
+                id: 183
+            }
+        );
+        assert_eq!(o.interp.as_deref(), Some(&b"/lib/ld-musl-aarch64.so.1"[..]));
+        assert_eq!(
+            o.needed,
+            [
+                b"libvips-cpp.so.42".to_vec(),
+                b"libc.musl-aarch64.so.1".to_vec()
+            ]
+        );
+        assert_eq!(o.rpath, [b"$ORIGIN/../lib:/opt/x".to_vec()]);
+        assert_eq!(machine(f.as_file(), len), Some(o.machine));
+        // A relocatable object (ET_REL) is no program.
+        let mut rel = bytes.clone();
+        rel[16] = 1;
+        let (f, len) = file_of(&rel);
+        assert_eq!(object(f.as_file(), len), None);
+        // Every byte flipped, one at a time: an answer or none, never a crash.
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0xff;
+            let (f, len) = file_of(&bad);
+            let _ = object(f.as_file(), len);
+        }
     }
 }

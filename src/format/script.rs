@@ -6,17 +6,63 @@ use std::path::{Path, PathBuf};
 
 use crate::root::Root;
 
+/// The bytes of a file the kernel reads for its `#!` line (`BINPRM_BUF_SIZE`).
+pub const HEAD: usize = 256;
+
+/// A script's `#!` line as the kernel reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shebang {
+    /// The interpreter: the first word after `#!`.
+    pub interpreter: PathBuf,
+    /// The rest of the line, trimmed: one argument to the interpreter (the kernel does not
+    /// split it), or none.
+    pub arg: Option<Vec<u8>>,
+}
+
 /// The `#!` interpreter of a script, if the file is one: its first 256 bytes, read confined to
 /// the root.
 pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
-    let mut head = [0u8; 256];
+    let mut head = [0u8; HEAD];
     let n = root.read_head(rel, &mut head);
-    let rest = head[..n].strip_prefix(b"#!")?;
+    shebang(&head[..n]).map(|s| s.interpreter)
+}
+
+/// The `#!` line at the start of `head` (the first [`HEAD`] bytes of a file), if there is one.
+pub fn shebang(head: &[u8]) -> Option<Shebang> {
+    let rest = head.strip_prefix(b"#!")?;
     let line = rest.split(|&b| b == b'\n').next()?;
-    let word = line
+    let line = line.trim_ascii();
+    let end = line
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let (word, arg) = line.split_at(end);
+    if word.is_empty() {
+        return None;
+    }
+    let arg = arg.trim_ascii();
+    Some(Shebang {
+        interpreter: PathBuf::from(OsStr::from_bytes(word)),
+        arg: (!arg.is_empty()).then(|| arg.to_vec()),
+    })
+}
+
+/// The program `env` starts, given the argument of a `#!/usr/bin/env ...` line: with `-S`
+/// (`--split-string`) the line is split into words; options and `NAME=VALUE` settings are
+/// passed over; the first other word is the program.
+pub fn env_command(arg: &[u8]) -> Option<&[u8]> {
+    let words = arg
         .split(|b| b.is_ascii_whitespace())
-        .find(|w| !w.is_empty())?;
-    Some(PathBuf::from(OsStr::from_bytes(word)))
+        .filter(|w| !w.is_empty());
+    let mut words = words.peekable();
+    if let Some(first) = words.peek()
+        && let Some(joined) = first.strip_prefix(b"-S")
+        && !joined.is_empty()
+    {
+        // `-Snode`: the program is glued to the option.
+        return Some(joined);
+    }
+    words.find(|w| !w.starts_with(b"-") && !w.contains(&b'='))
 }
 
 #[cfg(test)]
@@ -36,5 +82,24 @@ mod tests {
         assert_eq!(of(&mut root, "etc/b"), Some(PathBuf::from("/bin/sh")));
         assert_eq!(of(&mut root, "etc/c"), None);
         assert_eq!(of(&mut root, "etc/none"), None);
+    }
+
+    #[test]
+    fn the_rest_of_the_line_is_one_argument_and_env_finds_its_program() {
+        let s = shebang(b"#!/usr/bin/env  node \nrest").unwrap();
+        assert_eq!(s.interpreter, PathBuf::from("/usr/bin/env"));
+        assert_eq!(s.arg.as_deref(), Some(&b"node"[..]));
+        assert_eq!(shebang(b"#!/bin/sh\n").unwrap().arg, None);
+        assert_eq!(shebang(b"#!   \n/bin/sh"), None);
+        assert_eq!(shebang(b"\x7fELF"), None);
+        for (arg, want) in [
+            (&b"node"[..], Some(&b"node"[..])),
+            (b"-S node --harmony", Some(b"node")),
+            (b"-Snode", Some(b"node")),
+            (b"-S NODE_ENV=production node", Some(b"node")),
+            (b"-i", None),
+        ] {
+            assert_eq!(env_command(arg), want, "{}", String::from_utf8_lossy(arg));
+        }
     }
 }

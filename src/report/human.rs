@@ -3,22 +3,27 @@
 use std::io::Write;
 
 use crate::apkdb::prune::Pruned;
+use crate::cli::Verbosity;
+use crate::error::Exit;
 use crate::report::show;
-use crate::report::{Mode, Outcome, Report};
+use crate::report::{Kind, Outcome, Report};
 use crate::stage::audit::FindingKind;
 use crate::stage::plan::StepKind;
+use crate::stage::start::Text;
 
-/// Writes the report; `verbose` lists every path, `quiet` prints only a failure.
-pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> std::io::Result<()> {
-    if quiet && r.exit_code == 0 {
+/// Writes the report; [`Verbosity::Verbose`] lists every path, [`Verbosity::Quiet`] prints
+/// only a failure.
+pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io::Result<()> {
+    if verbosity == Verbosity::Quiet && r.exit() == Exit::Ok {
         return Ok(());
     }
+    let verbose = verbosity == Verbosity::Verbose;
     let p = "alpine-strip";
-    if let Some(e) = &r.error {
+    if let Some(e) = r.error() {
         return writeln!(out, "{p}: error: {e}");
     }
     if verbose {
-        let verb = if r.mode == Mode::DryRun {
+        let verb = if r.kind == Kind::DryRun {
             "would remove"
         } else {
             "removed"
@@ -33,29 +38,32 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
     let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
     let root = r.root.display();
-    match r.mode {
-        Mode::Strip if r.outcome == Outcome::AlreadyStripped => {
+    match r.kind {
+        Kind::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
             writeln!(out, "{p}: {root} is already stripped: nothing to remove")?
         }
-        Mode::Strip => writeln!(
+        Kind::Strip => writeln!(
             out,
             "{p}: stripped {root}: removed {links} applet links and {files} files, freed {} bytes",
             r.bytes_freed
         )?,
-        Mode::DryRun => writeln!(
+        Kind::DryRun => writeln!(
             out,
             "{p}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {} bytes",
             r.bytes_freed
         )?,
-        Mode::Check => {}
+        Kind::Check => {}
     }
-    if !r.db.dropped.is_empty() {
-        let names: Vec<String> =
-            r.db.dropped
-                .iter()
-                .map(|d| format!("{} {}", d.name, d.version))
-                .collect();
-        let verb = if r.mode == Mode::DryRun {
+    let (dropped, trimmed) = match &r.db {
+        Some(db) => (db.dropped(), db.trimmed()),
+        None => (&[][..], &[][..]),
+    };
+    if !dropped.is_empty() {
+        let names: Vec<String> = dropped
+            .iter()
+            .map(|d| format!("{} {}", d.name, d.version))
+            .collect();
+        let verb = if r.kind == Kind::DryRun {
             "would drop"
         } else {
             "dropped"
@@ -63,7 +71,7 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
         writeln!(out, "{p}: apk database: {verb} {}", names.join(", "))?;
     }
     if !r.pruned.is_empty() {
-        let verb = if r.mode == Mode::DryRun {
+        let verb = if r.kind == Kind::DryRun {
             "would prune"
         } else {
             "pruned"
@@ -75,8 +83,8 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
         write!(out, "{p}: note: --prune would also remove")?;
         packages(out, &r.prunable)?;
     }
-    if !r.db.trimmed.is_empty() {
-        let names: Vec<&str> = r.db.trimmed.iter().map(|d| d.name.as_str()).collect();
+    if !trimmed.is_empty() {
+        let names: Vec<&str> = trimmed.iter().map(|d| d.name.as_str()).collect();
         writeln!(
             out,
             "{p}: apk database: {} kept without the entries of removed files",
@@ -120,8 +128,9 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             show(&f.path)
         )?;
     }
+    broken(out, r, verbose)?;
     let (errors, warnings) = r.tally();
-    if r.mode == Mode::Check {
+    if r.kind == Kind::Check {
         let verdict = if errors == 0 {
             "is distroless"
         } else {
@@ -131,12 +140,40 @@ pub fn write(out: &mut impl Write, r: &Report, verbose: bool, quiet: bool) -> st
             out,
             "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
         )?;
-    } else if r.outcome == Outcome::Strict {
+    } else if matches!(r.outcome, Outcome::Strict) {
         writeln!(
             out,
             "{p}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
             errors + warnings
         )?;
+    }
+    Ok(())
+}
+
+/// One line per program that will not start, naming its first missing piece (`-v`: one line
+/// per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE CAUSE[ (and N more; -v
+/// lists them)]`.
+fn broken(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()> {
+    let p = "alpine-strip";
+    for b in &r.broken {
+        let mut program = show(&b.program);
+        if let Some(t) = &b.target {
+            program.push_str(&format!(" (-> {})", show(t)));
+        }
+        let shown = if verbose { b.missing.len() } else { 1 };
+        for m in b.missing.iter().take(shown) {
+            let kind = if verbose { m.piece.kind() } else { b.kind() };
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            let mut line = format!("{p}: warning: {} {program}: {text}", kind.label());
+            let more = b.missing.len() - shown;
+            if more > 0 {
+                line.push_str(&format!(" (and {more} more; -v lists them)"));
+            }
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }

@@ -7,8 +7,11 @@ use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::report::{DbStatus, Report};
+use crate::apkdb::DbState;
+use crate::report::Report;
 use crate::stage::plan::StepKind;
+use crate::stage::start::locate::Cause;
+use crate::stage::start::{Piece, Text};
 
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {
@@ -17,15 +20,15 @@ pub fn render(r: &Report) -> String {
     o.push_str("\"schema\":1,\"tool\":");
     string(&mut o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
     o.push_str(",\"mode\":");
-    string(&mut o, r.mode.label());
+    string(&mut o, r.kind.label());
     o.push_str(",\"root\":");
     host_path(&mut o, &r.root);
     o.push_str(",\"outcome\":");
     string(&mut o, r.outcome.label());
-    let _ = write!(o, ",\"exit_code\":{}", r.exit_code);
+    let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
     o.push_str(",\"error\":");
-    match &r.error {
-        Some(e) => string(&mut o, e),
+    match r.error() {
+        Some(e) => string(&mut o, &e.to_string()),
         None => o.push_str("null"),
     }
     o.push_str(",\"removed\":{");
@@ -50,18 +53,12 @@ pub fn render(r: &Report) -> String {
         string(o, &s.reason);
         o.push('}');
     });
-    o.push_str(",\"apk_db\":{\"status\":");
-    string(&mut o, r.db.status.map_or("", DbStatus::label));
-    o.push_str(",\"dropped\":");
-    list(&mut o, r.db.dropped.iter(), package);
-    o.push_str(",\"trimmed\":");
-    list(&mut o, r.db.trimmed.iter(), package);
-    o.push_str(",\"error\":");
-    match &r.db.error {
-        Some(e) => string(&mut o, e),
+    o.push_str(",\"apk_db\":");
+    match &r.db {
+        Some(db) => apk_db(&mut o, db),
         None => o.push_str("null"),
     }
-    o.push_str("},\"findings\":");
+    o.push_str(",\"findings\":");
     list(&mut o, r.findings.iter(), |o, f| {
         o.push_str("{\"severity\":");
         string(
@@ -80,6 +77,7 @@ pub fn render(r: &Report) -> String {
         string(o, &f.detail);
         o.push('}');
     });
+    broken(&mut o, r);
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
         list(&mut o, packages.iter(), |o, p| {
@@ -92,6 +90,77 @@ pub fn render(r: &Report) -> String {
     list(&mut o, r.signals.iter(), |o, s| string(o, s));
     o.push_str("}\n");
     o
+}
+
+/// `{"status":..,"dropped":[..],"trimmed":[..],"error":..}`.
+fn apk_db(o: &mut String, db: &DbState) {
+    o.push_str("{\"status\":");
+    string(o, db.label());
+    o.push_str(",\"dropped\":");
+    list(o, db.dropped().iter(), package);
+    o.push_str(",\"trimmed\":");
+    list(o, db.trimmed().iter(), package);
+    o.push_str(",\"error\":");
+    match db {
+        DbState::Malformed(m) => string(o, &m.to_string()),
+        _ => o.push_str("null"),
+    }
+    o.push('}');
+}
+
+/// Each missing piece of each program that will not start, appended to the findings list just
+/// written: the keys of every finding, then `missing` (the piece: interpreter path, command
+/// name or soname), `cause` (`removed-by-strip` or `already-missing`), `package` (the package
+/// the strip removed it with, or null), `needed_by` (a library's needer, or null) and `target`
+/// (where a program that is a link ends, or null).
+fn broken(o: &mut String, r: &Report) {
+    let mut first = r.findings.is_empty();
+    o.pop();
+    for b in &r.broken {
+        for m in &b.missing {
+            if !first {
+                o.push(',');
+            }
+            first = false;
+            o.push_str("{\"severity\":\"warning\",\"kind\":");
+            string(o, m.piece.kind().label());
+            o.push_str(",\"path\":");
+            path(o, &b.program);
+            o.push_str(",\"detail\":");
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            string(o, &text.to_string());
+            o.push_str(",\"missing\":");
+            let (missing, needed_by) = match &m.piece {
+                Piece::Interpreter(p) | Piece::Loader(p) => (p, None),
+                Piece::Command { name, .. } => (name, None),
+                Piece::Library { soname, needed_by } => (soname, Some(needed_by)),
+            };
+            raw(o, missing.as_os_str().as_bytes());
+            let (cause, package) = match &m.cause {
+                Cause::Removed(r) => ("removed-by-strip", r.package.as_deref()),
+                Cause::AlreadyMissing => ("already-missing", None),
+            };
+            o.push_str(",\"cause\":");
+            string(o, cause);
+            o.push_str(",\"package\":");
+            match package {
+                Some(p) => string(o, p),
+                None => o.push_str("null"),
+            }
+            for (key, p) in [("needed_by", needed_by), ("target", b.target.as_ref())] {
+                let _ = write!(o, ",\"{key}\":");
+                match p {
+                    Some(p) => path(o, p),
+                    None => o.push_str("null"),
+                }
+            }
+            o.push('}');
+        }
+    }
+    o.push(']');
 }
 
 fn list<T>(o: &mut String, items: impl Iterator<Item = T>, mut each: impl FnMut(&mut String, T)) {

@@ -7,12 +7,14 @@ pub mod json;
 
 use std::path::PathBuf;
 
-use crate::apkdb::Package;
+use crate::apkdb::DbState;
 use crate::apkdb::prune::Pruned;
-use crate::error::{Error, exit};
+use crate::cli;
+use crate::error::{Error, Exit};
 use crate::stage::apply::Skip;
 use crate::stage::audit::Finding;
 use crate::stage::plan::{Step, StepKind};
+use crate::stage::start::Broken;
 
 /// Shows a path inside the root the way a process in the root would name it.
 pub fn show(rel: &std::path::Path) -> String {
@@ -21,7 +23,7 @@ pub fn show(rel: &std::path::Path) -> String {
 
 /// What kind of run this was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub enum Kind {
     /// Strip the root.
     Strip,
     /// Plan only (`--dry-run`).
@@ -30,19 +32,28 @@ pub enum Mode {
     Check,
 }
 
-impl Mode {
-    /// The name in both reports.
+impl Kind {
+    /// The kind of run `mode` asks for.
+    pub fn of(mode: &cli::Mode) -> Kind {
+        match mode {
+            cli::Mode::Check(_) => Kind::Check,
+            cli::Mode::Strip(s) if s.run == cli::Run::DryRun => Kind::DryRun,
+            cli::Mode::Strip(_) => Kind::Strip,
+        }
+    }
+
+    /// The name in both reports (`mode` in JSON).
     pub fn label(self) -> &'static str {
         match self {
-            Mode::Strip => "strip",
-            Mode::DryRun => "dry-run",
-            Mode::Check => "check",
+            Kind::Strip => "strip",
+            Kind::DryRun => "dry-run",
+            Kind::Check => "check",
         }
     }
 }
 
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a run ended; the exit status follows from it ([`Outcome::exit`]).
+#[derive(Debug)]
 pub enum Outcome {
     /// The strip removed what it found.
     Stripped,
@@ -56,17 +67,13 @@ pub enum Outcome {
     NotDistroless,
     /// `--strict` and the audit found something.
     Strict,
-    /// An error ended the run.
-    Failed,
-    /// Stripping `/` was refused outside a container build.
-    Refused,
-    /// The command line was not understood.
-    Usage,
+    /// An error ended the run (a refusal and bad usage too).
+    Error(Error),
 }
 
 impl Outcome {
     /// The name in both reports.
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> &'static str {
         match self {
             Outcome::Stripped => "stripped",
             Outcome::AlreadyStripped => "already-stripped",
@@ -74,62 +81,29 @@ impl Outcome {
             Outcome::Distroless => "distroless",
             Outcome::NotDistroless => "not-distroless",
             Outcome::Strict => "strict",
-            Outcome::Failed => "failed",
-            Outcome::Refused => "refused",
-            Outcome::Usage => "usage",
+            Outcome::Error(Error::Refused(_)) => "refused",
+            Outcome::Error(Error::Usage(_)) => "usage",
+            Outcome::Error(Error::WillNotStart(_)) => "will-not-start",
+            Outcome::Error(_) => "failed",
         }
     }
-}
 
-/// What happened to the apk database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DbStatus {
-    /// There is none.
-    Absent,
-    /// `--keep-apk-db`.
-    Kept,
-    /// It could not be parsed; nothing was removed.
-    Malformed,
-    /// Records or world changed.
-    Updated,
-    /// Nothing in it changed.
-    Unchanged,
-    /// A dry run: it would change.
-    Planned,
-}
-
-impl DbStatus {
-    /// The name in both reports.
-    pub fn label(self) -> &'static str {
+    /// The exit status of a run that ended so.
+    pub fn exit(&self) -> Exit {
         match self {
-            DbStatus::Absent => "absent",
-            DbStatus::Kept => "kept",
-            DbStatus::Malformed => "malformed",
-            DbStatus::Updated => "updated",
-            DbStatus::Unchanged => "unchanged",
-            DbStatus::Planned => "planned",
+            Outcome::Stripped | Outcome::AlreadyStripped | Outcome::Planned => Exit::Ok,
+            Outcome::Distroless => Exit::Ok,
+            Outcome::NotDistroless | Outcome::Strict => Exit::Audit,
+            Outcome::Error(e) => e.exit(),
         }
     }
-}
-
-/// What happened to the apk database.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DbReport {
-    /// What became of it; `None` where the run did not look (`--check`, a refusal).
-    pub status: Option<DbStatus>,
-    /// Packages that left the database.
-    pub dropped: Vec<Package>,
-    /// Packages that stay without the entries of files the strip removed.
-    pub trimmed: Vec<Package>,
-    /// The parse error of a malformed database, with its path.
-    pub error: Option<String>,
 }
 
 /// Everything a run reports.
 #[derive(Debug)]
 pub struct Report {
     /// What kind of run.
-    pub mode: Mode,
+    pub kind: Kind,
     /// The root, as the host sees it.
     pub root: PathBuf,
     /// Removed paths (planned ones in a dry run), in removal order.
@@ -138,10 +112,14 @@ pub struct Report {
     pub skipped: Vec<Skip>,
     /// Bytes of the regular files whose last link went.
     pub bytes_freed: u64,
-    /// What became of the apk database.
-    pub db: DbReport,
+    /// What became of the apk database; `None` where the run did not look (`--check`, a
+    /// refusal, bad usage).
+    pub db: Option<DbState>,
     /// What the audit found.
     pub findings: Vec<Finding>,
+    /// The programs that will not start (warnings of the audit: `missing-interpreter`,
+    /// `missing-library`).
+    pub broken: Vec<Broken>,
     /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
     pub pruned: Vec<Pruned>,
     /// Without `--prune`: the packages it would remove (a note, not a finding).
@@ -150,41 +128,50 @@ pub struct Report {
     pub signals: Vec<String>,
     /// How the run ended.
     pub outcome: Outcome,
-    /// The exit status.
-    pub exit_code: i32,
-    /// The one-line error that ended the run.
-    pub error: Option<String>,
 }
 
 impl Report {
-    /// An empty report of a run of `mode` on `root`.
-    pub fn new(mode: Mode, root: PathBuf) -> Self {
+    /// A report of a run of `kind` on `root` that ended with `outcome`, nothing else said yet.
+    pub fn new(kind: Kind, root: PathBuf, outcome: Outcome) -> Self {
         Report {
-            mode,
+            kind,
             root,
             steps: Vec::new(),
             skipped: Vec::new(),
             bytes_freed: 0,
-            db: DbReport::default(),
+            db: None,
             findings: Vec::new(),
+            broken: Vec::new(),
             pruned: Vec::new(),
             prunable: Vec::new(),
             signals: Vec::new(),
-            outcome: Outcome::Failed,
-            exit_code: exit::OK,
-            error: None,
+            outcome,
         }
     }
 
-    /// Ends the report with an error.
-    pub fn fail(&mut self, e: &Error) {
-        self.outcome = match e {
-            Error::Refused(_) => Outcome::Refused,
-            Error::Usage(_) => Outcome::Usage,
-            Error::Io { .. } | Error::Input { .. } | Error::MalformedDb(_) => Outcome::Failed,
+    /// The report of a run that `e` ended; a malformed database is its state too.
+    pub fn failed(kind: Kind, root: PathBuf, e: Error) -> Self {
+        let db = match &e {
+            Error::MalformedDb(m) => Some(DbState::Malformed(m.clone())),
+            _ => None,
         };
-        self.exit_code = e.exit_code();
-        self.error = Some(e.to_string());
+        Report {
+            db,
+            ..Report::new(kind, root, Outcome::Error(e))
+        }
+    }
+
+    /// The exit status.
+    pub fn exit(&self) -> Exit {
+        self.outcome.exit()
+    }
+
+    /// The error that ended the run.
+    pub fn error(&self) -> Option<&Error> {
+        match &self.outcome {
+            Outcome::Error(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// How many removals of `kind`.
@@ -194,7 +181,62 @@ impl Report {
 
     /// Errors and warnings among the findings.
     pub fn tally(&self) -> (usize, usize) {
-        let errors = self.findings.iter().filter(|f| f.kind.is_error()).count();
-        (errors, self.findings.len() - errors)
+        tally(&self.findings, &self.broken)
+    }
+
+    /// Whether a strip is part of the run: a missing piece then "was already missing".
+    pub fn strips(&self) -> bool {
+        self.kind != Kind::Check
+    }
+}
+
+/// Errors and warnings among `findings`; a program that will not start is one warning.
+pub fn tally(findings: &[Finding], broken: &[Broken]) -> (usize, usize) {
+    let errors = findings.iter().filter(|f| f.kind.is_error()).count();
+    (errors, findings.len() - errors + broken.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Malformed;
+
+    #[test]
+    fn the_exit_status_follows_from_the_outcome() {
+        let ok = [
+            Outcome::Stripped,
+            Outcome::AlreadyStripped,
+            Outcome::Planned,
+        ];
+        for o in ok.into_iter().chain([Outcome::Distroless]) {
+            assert_eq!(o.exit(), Exit::Ok, "{o:?}");
+        }
+        for o in [Outcome::NotDistroless, Outcome::Strict] {
+            assert_eq!(o.exit(), Exit::Audit, "{o:?}");
+        }
+        let refused = Outcome::Error(Error::Refused("no".into()));
+        assert_eq!(
+            (refused.label(), refused.exit()),
+            ("refused", Exit::Refused)
+        );
+        let usage = Outcome::Error(Error::Usage("no".into()));
+        assert_eq!((usage.label(), usage.exit()), ("usage", Exit::Usage));
+    }
+
+    #[test]
+    fn a_malformed_database_is_the_reports_db_state_and_exit_5() {
+        let m = Malformed {
+            path: PathBuf::from("lib/apk/db/installed"),
+            line: Some(3),
+            what: "no package name".into(),
+        };
+        let r = Report::failed(
+            Kind::Strip,
+            PathBuf::from("/r"),
+            Error::MalformedDb(m.clone()),
+        );
+        assert_eq!((r.outcome.label(), r.exit()), ("failed", Exit::ApkDb));
+        assert!(matches!(&r.db, Some(DbState::Malformed(got)) if *got == m));
+        assert!(r.error().is_some());
     }
 }

@@ -3,8 +3,9 @@
 //! two things (with the resolver) that make such paths.
 //!
 //! `std::fs::read_dir` goes through musl's `opendir`, which adds an `fcntl` and a heap buffer of
-//! 2 KiB per folder (so an `mmap`/`munmap` pair and, for a bin folder of 300 links, five
-//! `getdents64` calls instead of one). The entries come with their type from the kernel
+//! 2 KiB per folder (so, for a bin folder of 300 links, five `getdents64` calls instead of one;
+//! under musl's own allocator each buffer also cost an `mmap`/`munmap` pair, which the binary's
+//! bump allocator, `os/alloc.rs`, no longer makes). The entries come with their type from the kernel
 //! (`d_type`), so a listing needs no `lstat` per entry; where the filesystem does not give the
 //! type, one `fstatat` relative to the open folder does.
 
@@ -16,7 +17,7 @@ use nix::libc;
 use nix::sys::stat::{FileStat, fstatat};
 
 use crate::os::sys;
-use crate::root::{FileKind, InRoot};
+use crate::root::{FileKind, InRoot, Meta};
 
 /// Bytes of entries read per `getdents64` call: a 300-link bin folder in one call.
 const BUF: usize = 16 * 1024;
@@ -40,6 +41,12 @@ impl Dir {
             name,
             nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
         )?)
+    }
+
+    /// `statx` of the entry `name` of this folder, not following a link: its facts with the
+    /// attributes (a mount root among them).
+    pub fn meta_at(&self, name: &CStr) -> io::Result<Meta> {
+        sys::lstatx_at(self.fd.as_fd(), name).map(|st| Meta::from_statx(&st))
     }
 
     /// Calls `f` with the path and kind of every entry but `.` and `..`, in the folder's order.

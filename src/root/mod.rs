@@ -31,11 +31,11 @@ use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
-use crate::hash::FastMap;
 use crate::os::sys;
 use crate::root::dir::Dir;
 use crate::root::open::Confine;
 pub use crate::root::path::InRoot;
+use rustc_hash::FxHashMap;
 
 /// What kind of filesystem object a path is, without following it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +85,8 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn from_statx(st: &nix::libc::statx) -> Self {
+    /// The facts a `statx` gave.
+    pub fn from_statx(st: &nix::libc::statx) -> Self {
         let pinned = (nix::libc::STATX_ATTR_IMMUTABLE | nix::libc::STATX_ATTR_APPEND) as u64;
         let mode = u32::from(st.stx_mode);
         Meta {
@@ -106,6 +107,15 @@ impl Meta {
     }
 }
 
+/// A path inside the root with its `lstat` facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// The real path inside the root.
+    pub path: InRoot,
+    /// Its `lstat` facts.
+    pub meta: Meta,
+}
+
 /// The target root, held open, with a cache of what has been looked up inside it.
 pub struct Root {
     host: PathBuf,
@@ -113,7 +123,7 @@ pub struct Root {
     fd: OwnedFd,
     /// How opens are kept inside the root (the kernel's `openat2`, or a walk).
     confine: Confine,
-    lstat_cache: FastMap<OsString, Option<Meta>>,
+    lstat_cache: FxHashMap<OsString, Option<Meta>>,
     /// The NUL-terminated relative path of the last call, reused so that a syscall allocates
     /// nothing.
     scratch: Vec<u8>,
@@ -137,9 +147,10 @@ impl Root {
             host,
             fd,
             confine,
-            // Sized for an Alpine root's few hundred bin entries: growing the table one
-            // doubling at a time makes musl's allocator map and unmap memory at every step.
-            lstat_cache: FastMap::with_capacity_and_hasher(1024, Default::default()),
+            // Sized for an Alpine root's few hundred bin entries: growing the table one doubling
+            // at a time would copy it at every step, and the bump allocator (os/alloc.rs)
+            // reuses none of the tables left behind.
+            lstat_cache: FxHashMap::with_capacity_and_hasher(1024, Default::default()),
             scratch: Vec::with_capacity(4096),
             folder: None,
         }

@@ -6,11 +6,9 @@
 //! removal allowed to fail: under `RUN --mount=type=bind,...` it is a read-only mount point,
 //! and it is then left in place with a note.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::error::is_absent;
-use crate::error::{Error, Result};
+use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
 use crate::root::Root;
 use crate::stage::plan::{Plan, Step, StepKind};
 
@@ -67,25 +65,20 @@ pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
         root.writable(&dir)
             .map_err(|e| Error::io("cannot remove entries", &host, e))?;
         if root.lstat(&dir)?.is_some_and(|m| m.pinned) {
-            return Err(pinned(
-                "cannot remove entries (folder is immutable or append-only, see lsattr)",
-                &host,
-            ));
+            return Err(Error::Pinned {
+                path: host,
+                what: Pinned::Folder,
+            });
         }
     }
     let mut removed = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);
     if let Some(s) = removed.find(|s| s.item.meta.pinned) {
-        return Err(pinned(
-            "cannot remove (immutable or append-only, see lsattr)",
-            &root.host(&s.item.path),
-        ));
+        return Err(Error::Pinned {
+            path: root.host(&s.item.path),
+            what: Pinned::File,
+        });
     }
     Ok(())
-}
-
-/// An EPERM error for an immutable or append-only file or folder.
-fn pinned(op: &'static str, host: &Path) -> Error {
-    Error::io(op, host, io::Error::from_raw_os_error(nix::libc::EPERM))
 }
 
 /// Removes every planned path, in order.
@@ -105,13 +98,4 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
         }
     }
     Ok(done)
-}
-
-/// Errors that mean "this is a bind mount or on a read-only filesystem" (a kernel without
-/// `STATX_ATTR_MOUNT_ROOT` tells a mounted file only here).
-fn is_unremovable_mount(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(nix::libc::EBUSY) | Some(nix::libc::EROFS)
-    )
 }

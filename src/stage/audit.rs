@@ -1,22 +1,28 @@
 //! The audit: what keeps a root from being distroless, and what a strip leaves behind.
 //!
-//! Errors (the root is not distroless): busybox binaries and applet links, apk, and any shell in
-//! the bin folders. Warnings: dangling symlinks in the bin folders, scripts whose `#!`
-//! interpreter is missing in the root, setuid/setgid files anywhere in the root, world-writable
-//! files outside /tmp and /var/tmp, every file the apk database lists that is not in the root
-//! (naming package and path), and a database that cannot be read or parsed. The whole-root walk stays on the root's filesystem and skips /proc, /sys, /dev.
+//! Errors (the root is not distroless): busybox binaries (their hard links and copies too) and
+//! applet links, another busybox build (an executable ELF file no staying package owns that
+//! carries busybox's banner), apk, and any shell in the bin folders. Warnings: dangling
+//! symlinks in the bin folders, programs that will not start (their findings come from
+//! [`crate::stage::start`]), setuid/setgid files anywhere in the root, world-writable files
+//! outside /tmp and /var/tmp, every file the apk database lists that is not in the root (naming
+//! package and path), and a database that cannot be read or parsed. The modes come from the
+//! walk of the whole root ([`walk`]), which sees the root's own filesystem and nothing mounted
+//! into it.
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::apkdb::{self, Source};
+use crate::apkdb;
 use crate::error::{Error, Result};
-use crate::format::script;
+use crate::format::busybox;
 use crate::root::resolve::Resolved;
 use crate::root::walk;
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, InRoot, Item, Root};
 use crate::stage::discover::Found;
 use crate::stage::scan::Listing;
+use crate::stage::start;
+use rustc_hash::FxHashSet;
 
 /// Names of shells, and of busybox builds that carry one.
 pub const SHELLS: [&[u8]; 12] = [
@@ -47,8 +53,10 @@ pub enum FindingKind {
     Shell,
     /// A symlink in a bin folder that ends nowhere, or loops.
     DanglingLink,
-    /// A script whose `#!` interpreter is not in the root.
+    /// A program whose interpreter (`#!`, `PT_INTERP`, `env`'s program) is not in the root.
     MissingInterpreter,
+    /// A program or library whose `DT_NEEDED` library the loader would not find.
+    MissingLibrary,
     /// A setuid or setgid file.
     Setuid,
     /// A world-writable file outside /tmp and /var/tmp.
@@ -77,6 +85,7 @@ impl FindingKind {
             FindingKind::Shell => "shell",
             FindingKind::DanglingLink => "dangling-link",
             FindingKind::MissingInterpreter => "missing-interpreter",
+            FindingKind::MissingLibrary => "missing-library",
             FindingKind::Setuid => "setuid",
             FindingKind::WorldWritable => "world-writable",
             FindingKind::StaleApkRecord => "stale-apk-record",
@@ -97,12 +106,14 @@ pub struct Finding {
 }
 
 /// Audits `root`, given the listing of its bin folders, what discovery found there, and what
-/// [`walk_whole_root`] found in the whole root.
+/// [`walk_whole_root`] found in the whole root: the findings of the modes and the regular files
+/// (another busybox build is looked for among them).
 pub fn audit(
     root: &mut Root,
     bins: &Listing,
     found: &Found,
     from_walk: Vec<Finding>,
+    files: &[Item],
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let mut push = |kind, path: &Path, detail: String| {
@@ -149,26 +160,15 @@ pub fn audit(
                 if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
                     push(FindingKind::Shell, &e.path, String::new());
                 }
-                if let Some(interp) = script::interpreter(root, &e.path) {
-                    let present = matches!(
-                        root.resolve(&interp)?,
-                        Resolved::Found(_, m) if m.kind == FileKind::File
-                    );
-                    if !present {
-                        push(
-                            FindingKind::MissingInterpreter,
-                            &e.path,
-                            format!("#!{} is missing", interp.display()),
-                        );
-                    }
-                }
             }
             FileKind::Dir | FileKind::Other => {}
         }
     }
 
-    match apkdb::load(root, false) {
-        Ok(Source::Read(installed)) => {
+    let mut owned = FxHashSet::default();
+    let db = Path::new(apkdb::Location::of(root)?.installed());
+    match apkdb::load(root) {
+        Ok(Some(installed)) => {
             for (p, path) in installed.missing_files(root)? {
                 push(
                     FindingKind::StaleApkRecord,
@@ -176,27 +176,49 @@ pub fn audit(
                     format!("listed by {} {} but missing", p.name, p.version),
                 );
             }
+            owned = installed.staying_files(root)?;
         }
-        Ok(Source::Absent | Source::Kept) => {}
+        Ok(None) => {}
         // A database scanners cannot read either: said, not fatal to the audit.
-        Err(Error::MalformedDb(why)) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            why,
-        ),
-        Err(Error::Input { why, .. }) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            why,
-        ),
-        Err(e) => push(
-            FindingKind::UnreadableApkDb,
-            Path::new(apkdb::INSTALLED),
-            e.to_string(),
-        ),
+        Err(e) => push(FindingKind::UnreadableApkDb, db, e.reason()),
+    }
+    for path in other_builds(root, files, found, &owned) {
+        push(
+            FindingKind::Busybox,
+            &path,
+            "another busybox build (its banner), owned by no package".into(),
+        );
     }
     out.extend(from_walk);
     Ok(out)
+}
+
+/// Other busybox builds: executable ELF files no staying package owns (`owned`, real paths)
+/// that carry busybox's banner, but for those discovery already named. Only such files are
+/// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
+/// over.
+fn other_builds(
+    root: &mut Root,
+    files: &[Item],
+    found: &Found,
+    owned: &FxHashSet<InRoot>,
+) -> Vec<PathBuf> {
+    let named: FxHashSet<&Path> = found.busybox.iter().map(|i| i.path.as_path()).collect();
+    let mut out = Vec::new();
+    for f in files {
+        let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
+        if !candidate || named.contains(f.path.as_path()) || owned.contains(&f.path) {
+            continue;
+        }
+        if let Ok(Some(o)) = root.open_regular(&f.path) {
+            let mut magic = [0u8; 4];
+            let elf = o.file.read_exact_at(&mut magic, 0).is_ok() && &magic == b"\x7fELF";
+            if elf && busybox::has_banner(&o.file, o.len) {
+                out.push(f.path.to_path_buf());
+            }
+        }
+    }
+    out
 }
 
 /// What the walk of the whole root saw.
@@ -204,23 +226,42 @@ pub fn audit(
 pub struct WholeRoot {
     /// Setuid/setgid files anywhere, world-writable files outside the temp folders.
     pub findings: Vec<Finding>,
-    /// Every regular file, as a path inside the root (for `--prune`'s files no package owns).
-    pub files: Vec<PathBuf>,
+    /// Every regular file of the root's filesystem, as a path inside the root with its facts
+    /// (for busybox's hard links and copies, `--prune`'s files no package owns).
+    pub files: Vec<Item>,
+    /// The regular files that may be programs: executable ones, and shared objects by name
+    /// (`.so`, `.so.N`, Node.js's `.node`), for the start check.
+    pub programs: Vec<PathBuf>,
+    /// Folders the walk could not read.
+    pub unread: walk::Unread,
 }
 
 /// Walks the whole root once ([`walk::regular_files`]): the modes of its regular files and
-/// their paths. A folder that cannot be read is passed over. The strip never adds a file nor
-/// changes a mode, so this can run beside the removals.
+/// their paths. A folder that cannot be read is passed over and listed. The strip never adds
+/// a file nor changes a mode, so this can run beside the removals.
 pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
     let mut seen = WholeRoot::default();
-    let _ = walk::regular_files(host_root, false, &mut |rel, entry| {
-        let mode = entry.metadata().map_or(0, |m| m.mode() & 0o7777);
+    let walked = walk::regular_files(host_root, false, &mut |item| {
+        let mode = item.meta.mode & 0o7777;
         if mode & 0o6002 != 0 {
-            mode_findings(&mut seen.findings, rel.to_path_buf(), mode);
+            mode_findings(&mut seen.findings, item.path.to_path_buf(), mode);
         }
-        seen.files.push(rel.into());
+        if mode & 0o111 != 0
+            || item
+                .path
+                .file_name()
+                .is_some_and(start::is_shared_object_name)
+        {
+            seen.programs.push(item.path.to_path_buf());
+        }
+        seen.files.push(item);
         Ok(())
     });
+    match walked {
+        Ok(unread) => seen.unread = unread,
+        Err(Error::Io { path, source, .. }) => seen.unread.push((path, source)),
+        Err(_) => {}
+    }
     seen
 }
 
@@ -258,13 +299,15 @@ mod tests {
     fn run(p: &Path) -> Vec<(FindingKind, String)> {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let found = discover(&mut root, &bins).unwrap();
-        let from_walk = walk_whole_root(root.host_root()).findings;
-        let mut v: Vec<(FindingKind, String)> = audit(&mut root, &bins, &found, from_walk)
-            .unwrap()
-            .into_iter()
-            .map(|f| (f.kind, f.path.display().to_string()))
-            .collect();
+        let whole = walk_whole_root(root.host_root());
+        let found = discover(&mut root, &bins, || &whole).unwrap();
+        let from_walk = whole.findings.clone();
+        let mut v: Vec<(FindingKind, String)> =
+            audit(&mut root, &bins, &found, from_walk, &whole.files)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.kind, f.path.display().to_string()))
+                .collect();
         v.sort_by(|a, b| a.1.cmp(&b.1));
         v
     }
@@ -296,7 +339,6 @@ mod tests {
                 (FindingKind::Shell, "bin/bash".into()),
                 (FindingKind::Shell, "bin/sh".into()),
                 (FindingKind::WorldWritable, "etc/open".into()),
-                (FindingKind::MissingInterpreter, "usr/bin/ldd".into()),
                 (FindingKind::Setuid, "usr/bin/su".into()),
                 (FindingKind::Shell, "usr/bin/zsh".into()),
                 (FindingKind::DanglingLink, "usr/local/bin/dangle".into()),

@@ -1,40 +1,45 @@
 //! Discovery: what in the root belongs to busybox and apk, found by looking, never by a list.
 //!
-//! Busybox binaries are regular files named `busybox`, `busybox.static` or `busybox-extras` in
-//! the bin folders, or the files such names there resolve to inside the root, plus every hard
-//! link to the same inode anywhere on the root's filesystem. Applet links are the symlinks of
-//! the bin folders whose chain, resolved inside the root, ends at one of those inodes. apk is
-//! `apk` (or `apk.static`) in a bin folder and `libapk.so*` in /lib or /usr/lib; `ssl_client`
-//! serves only busybox wget. The running binary is found through `/proc/self/exe` (or `AT_EXECFN`
-//! where /proc is not mounted, never `argv[0]`) and counts only when it lies inside the root.
+//! Busybox binaries are regular files named `busybox`, `busybox.static`, `busybox-extras` or
+//! `bbsuid` (busybox-suid's setuid helper) in the bin folders, or the files such names there
+//! resolve to inside the root, plus every hard link to the same inode and every byte-for-byte
+//! copy of one (`cp /bin/busybox /bin/sh.real`) anywhere on the root's filesystem. Applet links
+//! are the symlinks of the bin folders whose chain, resolved inside the root, ends at one of
+//! those inodes, or that dangle and whose chain names a busybox binary by its last component
+//! (`-> /bin/busybox` once busybox is gone). apk is `apk` (or `apk.static`) in a bin folder and
+//! `libapk.so*` in /lib or /usr/lib; `ssl_client` serves only busybox wget. The running binary is
+//! found through `/proc/self/exe` (or `AT_EXECFN` where /proc is not mounted, never `argv[0]`)
+//! and counts only when it lies inside the root.
+//!
+//! Hard links and copies can lie anywhere: the walk of the whole root is asked for only when
+//! the bin folders hold busybox, and only the files of a busybox binary's size are read.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::format::busybox::{self as bytes, MAX_READ};
 use crate::os::sys;
-use crate::root::resolve::{End, Resolved};
-use crate::root::walk;
-use crate::root::{FileKind, InRoot, Meta, Root};
+use crate::root::resolve::{End, MAX_HOPS, Resolved};
+use crate::root::{FileKind, InRoot, Root};
+use crate::stage::audit::WholeRoot;
 use crate::stage::scan::{LIB_DIRS, Listing};
+use rustc_hash::FxHashSet;
 
-const BUSYBOX_NAMES: [&[u8]; 3] = [b"busybox", b"busybox.static", b"busybox-extras"];
+/// Names of busybox binaries (and of busybox-suid's helper, which runs busybox).
+pub const BUSYBOX_NAMES: [&[u8]; 4] = [b"busybox", b"busybox.static", b"busybox-extras", b"bbsuid"];
 const APK_NAMES: [&[u8]; 2] = [b"apk", b"apk.static"];
 
-/// A path inside the root with its `lstat` facts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Item {
-    /// The real path inside the root.
-    pub path: InRoot,
-    /// Its `lstat` facts.
-    pub meta: Meta,
-}
+pub use crate::root::Item;
 
 /// What discovery found.
 #[derive(Debug, Default)]
 pub struct Found {
-    /// Busybox binaries and their hard links.
+    /// Busybox binaries, their hard links and their copies.
     pub busybox: Vec<Item>,
-    /// Symlinks that end at a busybox binary.
+    /// Symlinks that end at a busybox binary, or dangle naming one.
     pub links: Vec<Item>,
     /// apk and its private library.
     pub apk: Vec<Item>,
@@ -54,8 +59,13 @@ impl Found {
     }
 }
 
-/// Looks through the listed bin folders (and the lib folders) of `root`.
-pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
+/// Looks through the listed bin folders (and the lib folders) of `root`; `whole` gives the
+/// walk of the whole root, asked for only when there is busybox to look for elsewhere.
+pub fn discover<'w>(
+    root: &mut Root,
+    bins: &Listing,
+    whole: impl FnOnce() -> &'w WholeRoot,
+) -> Result<Found> {
     let mut found = Found::default();
 
     let mut files = Vec::new();
@@ -78,7 +88,7 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
         }
     }
     // One busybox inode, or a few: a list is all it takes.
-    let ids: Vec<(u64, u64)> = files
+    let mut ids: Vec<(u64, u64)> = files
         .iter()
         .filter(|(_, name, _)| BUSYBOX_NAMES.contains(&name.as_slice()))
         .map(|(_, _, m)| m.id())
@@ -93,31 +103,26 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
             found.ssl_client.push(item);
         }
     }
-    // Hard links of busybox outside the bin folders: only the whole root can tell, so it is
-    // walked only when the link counts say some are missing.
-    let seen = |id| found.busybox.iter().filter(|i| i.meta.id() == id).count() as u64;
-    let unseen = found
-        .busybox
-        .iter()
-        .any(|i| seen(i.meta.id()) < i.meta.nlink);
-    if unseen {
-        let mut elsewhere = hard_links(root, &ids)?;
-        elsewhere.retain(|i| !found.busybox.iter().any(|b| b.path == i.path));
+    if !found.busybox.is_empty() {
+        let elsewhere = elsewhere(root, &found.busybox, &ids, whole())?;
+        ids.extend(elsewhere.iter().map(|i| i.meta.id()));
         found.busybox.extend(elsewhere);
     }
 
     for e in bins.of_kind(FileKind::Symlink) {
-        match root.link_end(&e.path)? {
-            End::Found(end) if end.kind == FileKind::File && ids.contains(&end.id()) => {
-                if let Some(meta) = root.lstat(&e.path)? {
-                    found.links.push(Item {
-                        path: e.path.clone(),
-                        meta,
-                    });
-                }
+        let applet = match root.link_end(&e.path)? {
+            End::Found(end) => end.kind == FileKind::File && ids.contains(&end.id()),
+            End::Missing => names_busybox(root, &e.path)?,
+            End::Loop => {
+                found.loops.push(e.path.to_path_buf());
+                false
             }
-            End::Loop => found.loops.push(e.path.to_path_buf()),
-            _ => {}
+        };
+        if applet && let Some(meta) = root.lstat(&e.path)? {
+            found.links.push(Item {
+                path: e.path.clone(),
+                meta,
+            });
         }
     }
 
@@ -140,20 +145,109 @@ pub fn discover(root: &mut Root, bins: &Listing) -> Result<Found> {
     Ok(found)
 }
 
-/// Every regular file on the root's filesystem whose inode is in `ids`, found by a walk of
-/// the whole root that does not leave its filesystem and skips /proc, /sys and /dev.
-fn hard_links(root: &mut Root, ids: &[(u64, u64)]) -> Result<Vec<Item>> {
-    let mut out = Vec::new();
-    let host = root.host_root().to_path_buf();
-    walk::regular_files(&host, true, &mut |rel, _| {
-        if let Some(meta) = root.lstat(&rel)?
-            && ids.contains(&meta.id())
+/// Busybox outside the bin folders' names: every hard link of `busybox` (whose inodes are
+/// `ids`) and every byte-for-byte copy of one, anywhere in the walk. A copy is read only when
+/// its size is a busybox binary's; each inode is compared once. When some hard links were not
+/// seen and the walk could not read a folder, that folder is the error: the strip cannot
+/// promise busybox is gone.
+fn elsewhere(
+    root: &mut Root,
+    busybox: &[Item],
+    ids: &[(u64, u64)],
+    whole: &WholeRoot,
+) -> Result<Vec<Item>> {
+    let known: FxHashSet<&OsStr> = busybox.iter().map(|i| i.path.as_os_str()).collect();
+    let mut out: Vec<Item> = Vec::new();
+    for f in &whole.files {
+        // The walk may be older than this look (the audit after a strip): a link is still there.
+        let id = f.meta.id();
+        if ids.contains(&id)
+            && !known.contains(f.path.as_os_str())
+            && root.lstat(&f.path)?.is_some_and(|m| m.id() == id)
         {
-            out.push(Item { path: rel, meta });
+            out.push(f.clone());
         }
-        Ok(())
-    })?;
+    }
+    let seen = |id| {
+        let n = busybox.iter().chain(&out).filter(|i| i.meta.id() == id);
+        n.count() as u64
+    };
+    let missing = busybox.iter().any(|i| seen(i.meta.id()) < i.meta.nlink);
+    if let (true, Some((dir, e))) = (missing, whole.unread.first()) {
+        let errno = e.raw_os_error().unwrap_or(nix::libc::EIO);
+        let source = io::Error::from_raw_os_error(errno);
+        return Err(Error::io("cannot walk", &root.host(dir), source));
+    }
+
+    // (inode, size, path) of each busybox inode: the reference its copies are compared with.
+    let mut originals: Vec<((u64, u64), u64, &Path)> = Vec::new();
+    for i in busybox {
+        if i.meta.size > 0 && !originals.iter().any(|(id, _, _)| *id == i.meta.id()) {
+            originals.push((i.meta.id(), i.meta.size, &i.path));
+        }
+    }
+    let mut compared: Vec<(u64, u64)> = Vec::new();
+    for f in &whole.files {
+        let id = f.meta.id();
+        if ids.contains(&id) || f.meta.size > MAX_READ || compared.contains(&id) {
+            continue;
+        }
+        for &(_, size, original) in &originals {
+            if size == f.meta.size {
+                compared.push(id);
+                if same_file_bytes(root, original, &f.path)? {
+                    // Every link of the copy is a copy too.
+                    let links = whole.files.iter().filter(|g| g.meta.id() == id);
+                    out.extend(links.cloned());
+                    break;
+                }
+            }
+        }
+    }
     Ok(out)
+}
+
+/// Whether `copy` holds the bytes of `original`, both read confined to the root. A file that
+/// is gone, or is no longer a regular file of the same size, is no copy.
+fn same_file_bytes(root: &mut Root, original: &Path, copy: &Path) -> Result<bool> {
+    let Some(a) = root.open_regular(original)? else {
+        return Ok(false);
+    };
+    let b = match root.open_regular(copy) {
+        Ok(Some(b)) if b.len == a.len => b,
+        Ok(_) | Err(Error::Input { .. }) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    Ok(bytes::same_bytes(&a.file, &b.file, a.len))
+}
+
+/// Whether the dangling symlink `link` names a busybox binary: the last component of its
+/// target, or of the target of a link its chain passes through, is one of [`BUSYBOX_NAMES`].
+fn names_busybox(root: &mut Root, link: &InRoot) -> Result<bool> {
+    let mut cur = link.clone();
+    for _ in 0..MAX_HOPS {
+        let target = root.readlink(&cur)?;
+        // The text's last component; a trailing slash names a folder (`/bin/busybox/`), no binary.
+        let text = target.as_os_str().as_bytes();
+        if BUSYBOX_NAMES.contains(&text.rsplit(|&b| b == b'/').next().unwrap_or(text)) {
+            return Ok(true);
+        }
+        let next = match target.strip_prefix("/") {
+            Ok(abs) => abs.to_path_buf(),
+            Err(_) => cur.parent().unwrap_or_default().join(&target),
+        };
+        match root.resolve_parent(&next)? {
+            Some(real)
+                if root
+                    .lstat(&real)?
+                    .is_some_and(|m| m.kind == FileKind::Symlink) =>
+            {
+                cur = real
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 /// The running binary, when it lies inside the root.
@@ -226,9 +320,7 @@ mod tests {
         symlink("loop2", p.join("usr/sbin/loop1")).unwrap();
         symlink("loop1", p.join("usr/sbin/loop2")).unwrap();
 
-        let mut root = Root::open(p).unwrap();
-        let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let f = discover(&mut root, &bins).unwrap();
+        let f = found(p);
         assert_eq!(paths(&f.busybox), ["bin/busybox", "usr/bin/bbhard"]);
         assert_eq!(
             paths(&f.links),
@@ -247,6 +339,94 @@ mod tests {
         symlink("python3.12", t.path().join("usr/bin/python3")).unwrap();
         let mut root = Root::open(t.path()).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        assert!(discover(&mut root, &bins).unwrap().is_empty());
+        let f = discover(&mut root, &bins, || panic!("no busybox, no walk")).unwrap();
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn bbsuid_copies_and_dangling_links_naming_busybox_are_busybox() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path();
+        for d in ["bin", "usr/bin", "usr/sbin", "usr/local/bin", "opt/app"] {
+            fs::create_dir_all(p.join(d)).unwrap();
+        }
+        let bb: Vec<u8> = (0..5000u32).map(|i| (i % 253) as u8).collect();
+        fs::write(p.join("bin/busybox"), &bb).unwrap();
+        fs::write(p.join("bin/bbsuid"), b"suid helper").unwrap();
+        symlink("/bin/bbsuid", p.join("bin/su")).unwrap();
+        symlink("/bin/bbsuid", p.join("usr/bin/passwd")).unwrap();
+        // Copies, one with a hard link of its own; a file of the same size is no copy.
+        fs::write(p.join("bin/sh.real"), &bb).unwrap();
+        fs::write(p.join("usr/local/bin/wget"), &bb).unwrap();
+        fs::hard_link(p.join("usr/local/bin/wget"), p.join("opt/app/wget2")).unwrap();
+        let mut other = bb.clone();
+        other[4999] ^= 1;
+        fs::write(p.join("opt/app/same-size"), &other).unwrap();
+        symlink("/bin/sh.real", p.join("usr/bin/sh")).unwrap();
+        // Dangling: named busybox at the end of the target, directly or down the chain.
+        symlink("/usr/lib/busybox.static", p.join("usr/sbin/gone1")).unwrap();
+        symlink("gone1", p.join("usr/sbin/gone2")).unwrap();
+        symlink("/opt/busybox/missing", p.join("usr/sbin/other")).unwrap();
+        symlink("/bin/gone/busybox/", p.join("usr/sbin/folder")).unwrap();
+
+        let f = found(p);
+        assert_eq!(
+            paths(&f.busybox),
+            [
+                "bin/bbsuid",
+                "bin/busybox",
+                "bin/sh.real",
+                "opt/app/wget2",
+                "usr/local/bin/wget"
+            ]
+        );
+        assert_eq!(
+            paths(&f.links),
+            [
+                "bin/su",
+                "usr/bin/passwd",
+                "usr/bin/sh",
+                "usr/sbin/gone1",
+                "usr/sbin/gone2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hard_link_the_walk_could_not_see_is_an_error_naming_the_folder() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path();
+        fs::create_dir_all(p.join("bin")).unwrap();
+        fs::create_dir_all(p.join("opt/x")).unwrap();
+        fs::write(p.join("bin/busybox"), b"bb").unwrap();
+        fs::hard_link(p.join("bin/busybox"), p.join("opt/x/bb")).unwrap();
+        let mut root = Root::open(p).unwrap();
+        let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
+        let denied = std::io::Error::from_raw_os_error(nix::libc::EACCES);
+        let whole = WholeRoot {
+            unread: vec![(PathBuf::from("opt/x"), denied)],
+            ..WholeRoot::default()
+        };
+        let e = discover(&mut root, &bins, || &whole)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("opt/x: cannot walk"), "{e}");
+        assert!(e.contains("os error 13"), "{e}");
+        // Every link seen: a folder the walk could not read does not matter.
+        let whole = crate::stage::audit::walk_whole_root(p);
+        let whole = WholeRoot {
+            unread: vec![(PathBuf::from("srv"), std::io::Error::from_raw_os_error(13))],
+            ..whole
+        };
+        let f = discover(&mut root, &bins, || &whole).unwrap();
+        assert_eq!(paths(&f.busybox), ["bin/busybox", "opt/x/bb"]);
+    }
+
+    /// What discovery finds in the tree at `p`, with the walk of the whole root.
+    fn found(p: &std::path::Path) -> Found {
+        let mut root = Root::open(p).unwrap();
+        let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
+        let whole = crate::stage::audit::walk_whole_root(p);
+        discover(&mut root, &bins, || &whole).unwrap()
     }
 }

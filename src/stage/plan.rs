@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::hash::FastSet;
 use crate::root::{FileKind, InRoot, Root};
 use crate::stage::discover::{Found, Item};
+use rustc_hash::FxHashSet;
 
 /// Why a path is removed; the order of the variants is the order of removal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,7 +124,7 @@ impl Plan {
         }
         // The first kind that claims a path wins; package files come last among claims.
         let first: Vec<bool> = {
-            let mut seen = FastSet::default();
+            let mut seen = FxHashSet::default();
             steps
                 .iter()
                 .map(|s| seen.insert(s.item.path.as_os_str()))
@@ -142,7 +142,7 @@ impl Plan {
     }
 
     /// Every planned path, as a set.
-    pub fn paths(&self) -> FastSet<&std::ffi::OsStr> {
+    pub fn paths(&self) -> FxHashSet<&std::ffi::OsStr> {
         self.steps.iter().map(|s| s.item.path.as_os_str()).collect()
     }
 

@@ -1,11 +1,11 @@
-//! Helpers shared by the integration tests: the real Alpine tree, its /usr-merged variant,
-//! snapshots of a tree, and running the tool.
+//! Helpers shared by the integration tests: the fixtures, the real Alpine tree, its /usr-merged
+//! variant, snapshots of a tree, and running the tool.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -33,39 +33,61 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// An environment variable naming a file; prints SKIPPED and returns None when unset.
-pub fn need_env(var: &str, test: &str) -> Option<PathBuf> {
+/// The file an environment variable names. A test that calls this is marked
+/// `#[cfg_attr(not(fixture_...), ignore = ...)]` (build.rs): it runs only where the variable is
+/// set, or under `CI=true`, where a missing input fails it.
+pub fn need_env(var: &str) -> PathBuf {
     match std::env::var_os(var) {
         Some(v) if !v.is_empty() => {
             let p = PathBuf::from(v);
             assert!(p.exists(), "{var}={} does not exist", p.display());
-            Some(p)
+            p
         }
-        _ => {
-            // Under CI a missing input is a failure, never a silent pass.
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: {var} is unset under CI"
-            );
-            eprintln!("\n*** SKIPPED {test}: {var} is unset ***\n");
-            None
-        }
+        _ => panic!("{var} is unset: a test that needs it runs only with it (CI=true runs all)"),
     }
 }
 
-/// The minirootfs tarball (x86_64), when the environment names it.
-pub fn minirootfs(test: &str) -> Option<PathBuf> {
-    need_env("ALPINE_MINIROOTFS", test)
+/// Whether this run is CI's (`CI=true`, as .ci/run exports it), where nothing may be skipped.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true")
 }
 
-/// The export of a real Alpine 3.23.3 root (x86_64), when the environment names it.
-pub fn rootfs_323(test: &str) -> Option<PathBuf> {
-    need_env("ALPINE_ROOTFS_3_23", test)
+/// A test that cannot run here for a reason outside the fixtures (not root, no `chattr`):
+/// fails under CI, and otherwise says so on stderr (shown with `--nocapture`).
+pub fn cannot_run(test: &str, why: &str) {
+    assert!(!under_ci(), "{test}: {why} (CI=true runs every test)");
+    eprintln!("\n*** SKIPPED {test}: {why} ***\n");
 }
 
-/// The static release binary, when the environment names it.
-pub fn static_bin(test: &str) -> Option<PathBuf> {
-    need_env("ALPINE_STRIP_BIN", test)
+/// The minirootfs tarball (x86_64).
+pub fn minirootfs() -> PathBuf {
+    need_env("ALPINE_MINIROOTFS")
+}
+
+/// The export of a real Alpine 3.23.3 root (x86_64).
+pub fn rootfs_323() -> PathBuf {
+    need_env("ALPINE_ROOTFS_3_23")
+}
+
+/// The static release binary.
+pub fn static_bin() -> PathBuf {
+    need_env("ALPINE_STRIP_BIN")
+}
+
+/// The installed database, inside a root.
+pub const DB: &str = "lib/apk/db/installed";
+
+/// Packages a strip removes whatever files they own (written out here, not taken from the
+/// tool: the expected outcome must not come from the tool's own list).
+pub const BY_DEFINITION: [&str; 4] = ["busybox", "busybox-binsh", "ssl_client", "apk-tools"];
+
+/// Where a classic path lies in the /usr-merged tree.
+pub fn real(p: &Path, merged: bool) -> PathBuf {
+    let top = p.components().next().map(|c| c.as_os_str().to_owned());
+    match top.as_ref().and_then(|t| t.to_str()) {
+        Some("bin" | "sbin" | "lib") if merged => Path::new("usr").join(p),
+        _ => p.to_path_buf(),
+    }
 }
 
 /// Unpacks a minirootfs tarball into a new temp dir.
@@ -255,6 +277,15 @@ pub fn chroot(root: &Path, cmd: &[&str], env: &[(&str, &str)], as_pid1: bool) ->
     c.output().unwrap()
 }
 
+/// A fresh copy of the 3.20.3 minirootfs with the static binary in it as `/strip`, and the
+/// binary's path.
+pub fn tree_with_strip() -> (tempfile::TempDir, PathBuf) {
+    let (tar, bin) = (minirootfs(), static_bin());
+    let t = unpack(&tar);
+    install_strip(&bin, t.path());
+    (t, bin)
+}
+
 /// Copies the static binary into `root` as `/strip`.
 pub fn install_strip(bin: &Path, root: &Path) {
     fs::copy(bin, root.join("strip")).unwrap();
@@ -263,4 +294,204 @@ pub fn install_strip(bin: &Path, root: &Path) {
 /// Args as OsStrings (for paths that are not UTF-8).
 pub fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
+}
+
+/// The entries of a tar archive as (name, raw bytes: header, data, padding), and the bytes
+/// after the last entry; read independently of the tool's reader (no long names: the fixtures'
+/// archives have none).
+pub fn tar_entries(tar: &[u8]) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 512 <= tar.len() && tar[pos..pos + 512].iter().any(|&b| b != 0) {
+        let h = &tar[pos..pos + 512];
+        let name: Vec<u8> = h[..100].iter().take_while(|&&b| b != 0).copied().collect();
+        let size_field = String::from_utf8_lossy(&h[124..136]).into_owned();
+        let size = usize::from_str_radix(size_field.trim_matches(['\0', ' ']), 8).unwrap();
+        assert_ne!(h[156], b'L', "long names are not expected here");
+        let end = pos + 512 + size.div_ceil(512) * 512;
+        out.push((String::from_utf8(name).unwrap(), tar[pos..end].to_vec()));
+        pos = end;
+    }
+    (out, tar[pos..].to_vec())
+}
+
+/// What `gzip -dc` makes of `file`.
+pub fn gunzip(file: &Path) -> Vec<u8> {
+    let o = Command::new("gzip").arg("-dc").arg(file).output().unwrap();
+    assert!(
+        o.status.success(),
+        "gzip -dc {}: {}",
+        file.display(),
+        stderr(&o)
+    );
+    o.stdout
+}
+
+/// The `C:` checksum of package `name` in an installed database.
+pub fn apk_checksum(db: &[u8], name: &str) -> String {
+    apk_records(db)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, rec)| {
+            rec.lines()
+                .find_map(|l| l.strip_prefix("C:"))
+                .map(String::from)
+        })
+        .unwrap_or_else(|| panic!("no C: for {name}"))
+}
+
+/// Runs Alpine's own `apk del --no-network PACKAGES` in `root` through chroot, after taking
+/// `/bin/sh` out of alpine-baselayout's dependencies there (else apk keeps busybox for it).
+pub fn apk_del(root: &Path, packages: &[&str]) {
+    let db = root.join("lib/apk/db/installed");
+    let text = fs::read_to_string(&db).unwrap();
+    let edited: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("D:alpine-baselayout-data=") {
+            Some(_) => l.trim_end_matches(" /bin/sh").to_string(),
+            None => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(edited, text, "alpine-baselayout depends on /bin/sh");
+    fs::write(&db, edited).unwrap();
+    let mut cmd = vec!["/sbin/apk", "del", "--no-network", "--quiet"];
+    cmd.extend_from_slice(packages);
+    let o = chroot(root, &cmd, &[], false);
+    assert!(o.status.success(), "apk del: {}", stderr(&o));
+}
+
+/// The files an engine binds over `/etc` in a RUN step, with the bytes the helper gives them.
+/// They are world-writable and setuid here, on purpose: a walk that looked at them would say so.
+pub const ENGINE_FILES: [(&str, &str); 3] = [
+    (
+        "etc/hosts",
+        "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.88.0.7\tbuildhost\n",
+    ),
+    ("etc/resolv.conf", "nameserver 10.88.0.1\n"),
+    ("etc/hostname", "buildhost\n"),
+];
+
+/// The mounts of a RUN step (proc, sysfs, a tmpfs /dev with a few nodes, devpts, shm, and the
+/// engine's files bound over /etc/hosts, /etc/resolv.conf, /etc/hostname), made in a private
+/// mount namespace before `chroot ROOT /strip ARGS`, which runs as PID 1 of its own PID
+/// namespace (rootful BuildKit's way). The namespaces end with the strip, and with them every
+/// mount; mount points the tree lacked are made (as engines make them) and removed again, so the
+/// tree afterwards holds only what the strip left. `/strip` must be installed already.
+pub fn run_step(root: &Path, args: &[&str]) -> Output {
+    const SCRIPT: &str = r#"set -e
+r=$1; h=$2; shift 2
+mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$r/sys"
+mount -t tmpfs -o nosuid,mode=755 tmpfs "$r/dev"
+mknod -m 666 "$r/dev/null" c 1 3; mknod -m 666 "$r/dev/zero" c 1 5
+mknod -m 666 "$r/dev/full" c 1 7; mknod -m 666 "$r/dev/random" c 1 8
+mknod -m 666 "$r/dev/urandom" c 1 9; mknod -m 666 "$r/dev/tty" c 5 0
+mkdir "$r/dev/pts" "$r/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts"
+mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$r/dev/shm"
+for f in hosts resolv.conf hostname; do mount --bind "$h/$f" "$r/etc/$f"; done
+exec chroot "$r" /strip "$@""#;
+    let engine = tempfile::tempdir().unwrap();
+    for (path, bytes) in ENGINE_FILES {
+        let host = engine.path().join(Path::new(path).file_name().unwrap());
+        fs::write(&host, bytes).unwrap();
+        fs::set_permissions(&host, fs::Permissions::from_mode(0o4777)).unwrap();
+    }
+    let mut made = Vec::new();
+    for dir in ["proc", "sys", "dev", "etc"] {
+        if fs::symlink_metadata(root.join(dir)).is_err() {
+            fs::create_dir(root.join(dir)).unwrap();
+            made.push(root.join(dir));
+        }
+    }
+    for (path, _) in ENGINE_FILES {
+        if fs::symlink_metadata(root.join(path)).is_err() {
+            fs::write(root.join(path), b"").unwrap();
+            made.push(root.join(path));
+        }
+    }
+    let o = Command::new("timeout")
+        .args([
+            "120",
+            "unshare",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--kill-child",
+        ])
+        .args(["--propagation", "private", "sh", "-c", SCRIPT, "sh"])
+        .arg(root)
+        .arg(engine.path())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .unwrap();
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let host = root.to_string_lossy().into_owned();
+    assert!(
+        !mounts.lines().any(|l| l.contains(&host)),
+        "still mounted in {host}: {mounts}"
+    );
+    // Made last, removed first: a file made in a folder that was made too.
+    for p in made.iter().rev() {
+        if p.is_dir() {
+            fs::remove_dir(p).unwrap();
+        } else {
+            fs::remove_file(p).unwrap();
+        }
+    }
+    o
+}
+
+// Written out again, not imported: the expected removals must not come from the tool's own list.
+pub const BIN_DIRS: [&str; 6] = [
+    "bin",
+    "sbin",
+    "usr/bin",
+    "usr/sbin",
+    "usr/local/bin",
+    "usr/local/sbin",
+];
+
+/// What the strip must remove, worked out independently of the tool: every symlink of the bin
+/// folders that names busybox, the busybox binary, apk, libapk, ssl_client, /strip, and every
+/// file the four dropped packages own.
+pub fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("strip")];
+    let mut seen_dirs = Vec::new();
+    for d in BIN_DIRS {
+        let Ok(real_dir) = fs::canonicalize(root.join(d)) else {
+            continue;
+        };
+        if seen_dirs.contains(&real_dir) {
+            continue;
+        }
+        seen_dirs.push(real_dir.clone());
+        for e in fs::read_dir(&real_dir).unwrap() {
+            let e = e.unwrap();
+            if let Ok(target) = fs::read_link(e.path())
+                && target.file_name() == Some("busybox".as_ref())
+            {
+                out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    for f in [
+        "bin/busybox",
+        "sbin/apk",
+        "lib/libapk.so.2.14.0",
+        "usr/bin/ssl_client",
+    ] {
+        out.push(real(Path::new(f), merged));
+    }
+    for (name, rec) in apk_records(db) {
+        if BY_DEFINITION.contains(&name.as_str()) {
+            out.extend(record_files(&rec).iter().map(|f| real(f, merged)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }

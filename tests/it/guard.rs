@@ -2,14 +2,12 @@
 //! signal alone is enough (and is the one reported). Runs the static binary in a chroot of a
 //! small tree, where the host's own signals (its /.dockerenv, its /proc) are out of sight.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 
 fn tree(bin: &Path) -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
@@ -52,10 +50,9 @@ fn accepted_with(o: &Output, root: &Path, signal: &str) {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn no_signal_is_refused_and_changes_nothing() {
-    let Some(bin) = static_bin("guard: no signal") else {
-        return;
-    };
+    let bin = static_bin();
     let t = tree(&bin);
     let before = snapshot(t.path());
     let o = chroot(t.path(), &["/strip", "-v"], &[], false);
@@ -65,10 +62,9 @@ fn no_signal_is_refused_and_changes_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn marker_files_each_suffice() {
-    let Some(bin) = static_bin("guard: marker files") else {
-        return;
-    };
+    let bin = static_bin();
     for (marker, dir) in [
         (".dockerenv", false),
         ("run/.containerenv", false),
@@ -86,10 +82,9 @@ fn marker_files_each_suffice() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn the_container_variable_suffices() {
-    let Some(bin) = static_bin("guard: $container") else {
-        return;
-    };
+    let bin = static_bin();
     let t = tree(&bin);
     let o = chroot(
         t.path(),
@@ -101,20 +96,18 @@ fn the_container_variable_suffices() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn pid_1_suffices() {
-    let Some(bin) = static_bin("guard: PID 1") else {
-        return;
-    };
+    let bin = static_bin();
     let t = tree(&bin);
     let o = chroot(t.path(), &["/strip", "-v"], &[], true);
     accepted_with(&o, t.path(), "running as PID 1");
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn a_user_namespace_suffices() {
-    let Some(bin) = static_bin("guard: user namespace") else {
-        return;
-    };
+    let bin = static_bin();
     let t = tree(&bin);
     let script = r#"mount --rbind /proc "$1/proc" && exec chroot "$1" /strip -v"#;
     let o = unshare(
@@ -126,10 +119,9 @@ fn a_user_namespace_suffices() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn an_overlay_root_suffices() {
-    let Some(bin) = static_bin("guard: overlay root") else {
-        return;
-    };
+    let bin = static_bin();
     let lower = tree(&bin);
     let work = tempfile::tempdir().unwrap();
     for d in ["upper", "work", "merged"] {

@@ -3,25 +3,10 @@
 //! and a /usr-merged 3.23, each stripped through chroot as a RUN step. What must leave the
 //! database is worked out here from the trees before and after, not from the tool's rules.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::*;
-
-const DB: &str = "lib/apk/db/installed";
-/// Packages a strip removes whatever files they own.
-const BY_DEFINITION: [&str; 3] = ["busybox", "busybox-binsh", "ssl_client"];
-
-/// Where a classic path lies in the merged tree.
-fn real(p: &Path, merged: bool) -> PathBuf {
-    let top = p.components().next().map(|c| c.as_os_str().to_owned());
-    match top.as_ref().and_then(|t| t.to_str()) {
-        Some("bin" | "sbin" | "lib") if merged => Path::new("usr").join(p),
-        _ => p.to_path_buf(),
-    }
-}
+use crate::common::*;
 
 /// Turns the 3.23.3 tree into what 3.22 installs: apk-tools 2.14.9 with its library split out
 /// as `libapk2`, owning `/usr/lib/libapk.so.2.14.9`.
@@ -69,10 +54,7 @@ fn strip_and_check_truth(root: &Path, bin: &Path, merged: bool, libapk: &str) {
         let files: Vec<PathBuf> = record_files(&rec).iter().map(|f| real(f, merged)).collect();
         let touched = files.iter().any(|f| removed.contains(&f));
         let still_there = files.iter().any(|f| after.contains_key(f));
-        if BY_DEFINITION.contains(&name.as_str())
-            || name == "apk-tools"
-            || (touched && !still_there)
-        {
+        if BY_DEFINITION.contains(&name.as_str()) || (touched && !still_there) {
             left.push(name);
         } else {
             // Every file of a staying package is still there, unless it was missing before.
@@ -143,42 +125,54 @@ fn strip_and_check_truth(root: &Path, bin: &Path, merged: bool, libapk: &str) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-fn unpack_323(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let (tar, bin) = (rootfs_323(test)?, static_bin(test)?);
-    Some((unpack(&tar), bin))
+/// The 3.23.3 tree unpacked, and the static binary.
+fn unpack_323() -> (tempfile::TempDir, PathBuf) {
+    let (tar, bin) = (rootfs_323(), static_bin());
+    (unpack(&tar), bin)
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
 fn alpine_3_23_drops_libapk_by_ownership() {
-    if let Some((t, bin)) = unpack_323("3.23 classic") {
-        strip_and_check_truth(t.path(), &bin, false, "libapk");
-    }
+    let (t, bin) = unpack_323();
+    strip_and_check_truth(t.path(), &bin, false, "libapk");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
 fn alpine_3_22_drops_libapk2_by_ownership() {
-    if let Some((t, bin)) = unpack_323("3.22 layout") {
-        as_alpine_322(t.path());
-        strip_and_check_truth(t.path(), &bin, false, "libapk2");
-    }
+    let (t, bin) = unpack_323();
+    as_alpine_322(t.path());
+    strip_and_check_truth(t.path(), &bin, false, "libapk2");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
 fn usr_merged_alpine_3_23_keeps_a_true_database() {
-    if let Some((t, bin)) = unpack_323("3.23 /usr-merged") {
-        usr_merge(t.path());
-        strip_and_check_truth(t.path(), &bin, true, "libapk");
-        for d in ["bin", "sbin", "lib"] {
-            assert!(fs::symlink_metadata(t.path().join(d)).unwrap().is_symlink());
-        }
+    let (t, bin) = unpack_323();
+    usr_merge(t.path());
+    strip_and_check_truth(t.path(), &bin, true, "libapk");
+    for d in ["bin", "sbin", "lib"] {
+        assert!(fs::symlink_metadata(t.path().join(d)).unwrap().is_symlink());
     }
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
 fn check_names_a_staying_packages_file_deleted_by_hand() {
-    let Some((t, bin)) = unpack_323("stale record") else {
-        return;
-    };
+    let (t, bin) = unpack_323();
     install_strip(&bin, t.path());
     let o = chroot(t.path(), &["/strip", "-q"], &[], true);
     assert!(o.status.success(), "{}", stderr(&o));

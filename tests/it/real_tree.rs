@@ -1,33 +1,11 @@
 //! The official Alpine 3.20.3 minirootfs (`$ALPINE_MINIROOTFS`), classic and /usr-merged,
 //! stripped by the static binary (`$ALPINE_STRIP_BIN`) through chroot, as a RUN step would.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use common::*;
-
-const GONE_PACKAGES: [&str; 4] = ["busybox", "busybox-binsh", "ssl_client", "apk-tools"];
-// Written out again, not imported: the expected removals must not come from the tool's own list.
-const BIN_DIRS: [&str; 6] = [
-    "bin",
-    "sbin",
-    "usr/bin",
-    "usr/sbin",
-    "usr/local/bin",
-    "usr/local/sbin",
-];
-
-/// Where a classic path lies in the merged tree.
-fn real(p: &Path, merged: bool) -> PathBuf {
-    let top = p.components().next().map(|c| c.as_os_str().to_owned());
-    match top.as_ref().and_then(|t| t.to_str()) {
-        Some("bin" | "sbin" | "lib") if merged => Path::new("usr").join(p),
-        _ => p.to_path_buf(),
-    }
-}
+use crate::common::*;
 
 /// Unpacks the tree (merged or not) with `/strip` in it; in the merged tree a third of the
 /// applet links are made relative (`busybox`) and a third point at `/usr/bin/busybox`.
@@ -53,47 +31,6 @@ fn prepare(tar: &Path, bin: &Path, merged: bool) -> tempfile::TempDir {
     }
     install_strip(bin, t.path());
     t
-}
-
-/// What the strip must remove, worked out independently of the tool: every symlink of the bin
-/// folders that names busybox, the busybox binary, apk, libapk, ssl_client, /strip, and every
-/// file the four dropped packages own.
-fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("strip")];
-    let mut seen_dirs = Vec::new();
-    for d in BIN_DIRS {
-        let Ok(real_dir) = fs::canonicalize(root.join(d)) else {
-            continue;
-        };
-        if seen_dirs.contains(&real_dir) {
-            continue;
-        }
-        seen_dirs.push(real_dir.clone());
-        for e in fs::read_dir(&real_dir).unwrap() {
-            let e = e.unwrap();
-            if let Ok(target) = fs::read_link(e.path())
-                && target.file_name() == Some("busybox".as_ref())
-            {
-                out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    for f in [
-        "bin/busybox",
-        "sbin/apk",
-        "lib/libapk.so.2.14.0",
-        "usr/bin/ssl_client",
-    ] {
-        out.push(real(Path::new(f), merged));
-    }
-    for (name, rec) in apk_records(db) {
-        if GONE_PACKAGES.contains(&name.as_str()) {
-            out.extend(record_files(&rec).iter().map(|f| real(f, merged)));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// `cmd` in the chroot, through qemu (copied to the root's top, e.g. `qemu-s390x-static`)
@@ -141,7 +78,13 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: Option<&str>) {
     );
 
     let after = snapshot(root);
-    let changed = [db_path.clone(), PathBuf::from("etc/apk/world")];
+    // apk's state beside the database loses busybox's trigger and scripts (tests/apk_state.rs).
+    let changed = [
+        db_path.clone(),
+        PathBuf::from("etc/apk/world"),
+        real(Path::new("lib/apk/db/triggers"), merged),
+        real(Path::new("lib/apk/db/scripts.tar"), merged),
+    ];
     assert_only_removed(&before, &after, &removed, &changed);
     for p in ["bin/sh", "bin/busybox", "sbin/apk", "strip"] {
         assert!(
@@ -159,7 +102,7 @@ fn strip_real_tree(tar: &Path, bin: &Path, merged: bool, qemu: Option<&str>) {
     let db_after = fs::read(root.join(&db_path)).unwrap();
     let expected: Vec<(String, String)> = apk_records(&db_before)
         .into_iter()
-        .filter(|(n, _)| !GONE_PACKAGES.contains(&n.as_str()))
+        .filter(|(n, _)| !BY_DEFINITION.contains(&n.as_str()))
         .collect();
     assert_eq!(expected.len(), 10);
     assert_eq!(apk_records(&db_after), expected);
@@ -203,29 +146,29 @@ fn which(cmd: &str) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn classic_tree_is_stripped_in_a_chroot() {
-    if let (Some(tar), Some(bin)) = (minirootfs("classic"), static_bin("classic")) {
-        strip_real_tree(&tar, &bin, false, None);
-    }
+    let (tar, bin) = (minirootfs(), static_bin());
+    strip_real_tree(&tar, &bin, false, None);
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn usr_merged_tree_is_stripped_in_a_chroot() {
-    if let (Some(tar), Some(bin)) = (minirootfs("usr-merged"), static_bin("usr-merged")) {
-        strip_real_tree(&tar, &bin, true, None);
-    }
+    let (tar, bin) = (minirootfs(), static_bin());
+    strip_real_tree(&tar, &bin, true, None);
 }
 
 /// Each architecture's official minirootfs, classic and /usr-merged, stripped by the binary
 /// built for it, under its qemu user emulator in a chroot.
 fn architecture(arch: &str, qemu: &str) {
-    let test = format!("{arch} under qemu");
-    let (Some(fixtures), Some(out)) = (
-        need_env("ALPINE_FIXTURES", &test),
-        need_env("ALPINE_STRIP_OUT", &test),
-    ) else {
-        return;
-    };
+    let (fixtures, out) = (need_env("ALPINE_FIXTURES"), need_env("ALPINE_STRIP_OUT"));
     let tar = fixtures.join(format!("alpine-minirootfs-3.20.3-{arch}.tar.gz"));
     let bin = out.join(format!("strip-{arch}"));
     assert!(tar.exists(), "{} is missing", tar.display());
@@ -235,45 +178,75 @@ fn architecture(arch: &str, qemu: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn x86_tree_is_stripped_under_qemu() {
     architecture("x86", "qemu-i386-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn aarch64_tree_is_stripped_under_qemu() {
     architecture("aarch64", "qemu-aarch64-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn armhf_tree_is_stripped_under_qemu() {
     architecture("armhf", "qemu-arm-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn armv7_tree_is_stripped_under_qemu() {
     architecture("armv7", "qemu-arm-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn ppc64le_tree_is_stripped_under_qemu() {
     architecture("ppc64le", "qemu-ppc64le-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn riscv64_tree_is_stripped_under_qemu() {
     architecture("riscv64", "qemu-riscv64-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_archs),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_OUT"
+)]
 fn s390x_tree_is_stripped_under_qemu() {
     architecture("s390x", "qemu-s390x-static");
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn stripping_a_hosts_slash_is_refused_and_force_overrides() {
-    let (Some(tar), Some(bin)) = (minirootfs("refusal"), static_bin("refusal")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let t = prepare(&tar, &bin, false);
     let before = snapshot(t.path());
     let o = chroot(t.path(), &["/strip"], &[], false);
@@ -291,10 +264,12 @@ fn stripping_a_hosts_slash_is_refused_and_force_overrides() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn alpines_own_apk_reads_the_new_database() {
-    let (Some(tar), Some(bin)) = (minirootfs("apk reads db"), static_bin("apk reads db")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let stripped = prepare(&tar, &bin, false);
     let o = chroot(stripped.path(), &["/strip"], &[], true);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -322,7 +297,7 @@ fn alpines_own_apk_reads_the_new_database() {
             "{n}-{v} not in {listed}"
         );
     }
-    for gone in GONE_PACKAGES {
+    for gone in BY_DEFINITION {
         assert!(!listed.lines().any(|l| l.starts_with(&format!("{gone}-1")) || l.starts_with(&format!("{gone}-2"))), "{listed}");
     }
     let o = chroot(
@@ -336,10 +311,12 @@ fn alpines_own_apk_reads_the_new_database() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
-    let (Some(tar), Some(bin)) = (minirootfs("check"), static_bin("check")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let t = prepare(&tar, &bin, false);
     let o = run_on(t.path(), &["--check"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
@@ -379,10 +356,9 @@ fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
 fn a_strip_killed_at_any_moment_leaves_the_old_database_or_the_new_one() {
-    let Some(tar) = minirootfs("killed strip") else {
-        return;
-    };
+    let tar = minirootfs();
     let pristine = unpack(&tar);
     let db = "lib/apk/db/installed";
     let old = fs::read(pristine.path().join(db)).unwrap();
@@ -425,6 +401,15 @@ fn a_strip_killed_at_any_moment_leaves_the_old_database_or_the_new_one() {
         let o = run_on(t.path(), &["-q"]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(fs::read(t.path().join(db)).unwrap(), new);
+        // The database is renamed last: whatever the kill left, the triggers file and the
+        // scripts archive end as a finished strip leaves them.
+        for f in ["lib/apk/db/triggers", "lib/apk/db/scripts.tar"] {
+            assert_eq!(
+                fs::read(t.path().join(f)).unwrap(),
+                fs::read(done.path().join(f)).unwrap(),
+                "{f} after a kill at {delay_us} us and a second run"
+            );
+        }
         assert!(
             !t.path()
                 .join("lib/apk/db/installed.alpine-strip.tmp")

@@ -2,18 +2,14 @@
 //! purge (asked with `apk del --simulate` in a pristine copy), the database stays true, what
 //! stays still runs; and the ELF reader on the real binaries of all eight architectures.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
-const DB: &str = "lib/apk/db/installed";
-/// What the strip removes by definition, and what --prune keeps whatever apk says.
-const BY_DEFINITION: [&str; 4] = ["busybox", "busybox-binsh", "ssl_client", "apk-tools"];
+/// What --prune keeps whatever apk says.
 const ALWAYS_KEPT: [&str; 3] = ["ca-certificates-bundle", "ca-certificates", "tzdata"];
 
 /// The `name` of every package in a JSON list of the report.
@@ -102,10 +98,12 @@ fn regular_bytes(root: &Path) -> u64 {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn prune_leaves_what_apk_del_would_and_a_base_under_1_25_mb() {
-    let (Some(tar), Some(bin)) = (minirootfs("prune"), static_bin("prune")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let t = unpack(&tar);
     let before = paths(t.path());
     let db_before = fs::read(t.path().join(DB)).unwrap();
@@ -154,10 +152,12 @@ fn prune_leaves_what_apk_del_would_and_a_base_under_1_25_mb() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn without_prune_the_report_names_what_it_would_remove_and_nothing_more_goes() {
-    let (Some(tar), Some(bin)) = (minirootfs("prune note"), static_bin("prune note")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let t = unpack(&tar);
     install_strip(&bin, t.path());
     let o = chroot(t.path(), &["/strip", "--strict", "--json"], &[], true);
@@ -177,10 +177,12 @@ fn without_prune_the_report_names_what_it_would_remove_and_nothing_more_goes() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn an_unowned_elf_that_links_libssl_keeps_openssl_and_still_loads() {
-    let (Some(tar), Some(bin)) = (minirootfs("unowned elf"), static_bin("unowned elf")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let t = unpack(&tar);
     // ssl_client links libssl and libcrypto; a copy in /usr/local/bin belongs to no package.
     fs::copy(
@@ -197,10 +199,12 @@ fn an_unowned_elf_that_links_libssl_keeps_openssl_and_still_loads() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn world_and_keep_keep_a_package_with_its_dependencies() {
-    let (Some(tar), Some(bin)) = (minirootfs("keep"), static_bin("keep")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     // zlib in world stays; --keep libssl3 keeps libcrypto3 too (a dependency).
     let t = unpack(&tar);
     let w = t.path().join("etc/apk/world");
@@ -225,10 +229,12 @@ fn world_and_keep_keep_a_package_with_its_dependencies() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
 fn prune_on_alpine_3_23_drops_libapk_and_openssl() {
-    let (Some(tar), Some(bin)) = (rootfs_323("prune 3.23"), static_bin("prune 3.23")) else {
-        return;
-    };
+    let (tar, bin) = (rootfs_323(), static_bin());
     let t = unpack(&tar);
     let before = paths(t.path());
     // The note of a plain run names what --prune adds, not libapk, which the strip drops.
@@ -278,10 +284,9 @@ const LOADERS: [(&str, &str); 8] = [
 ];
 
 #[test]
+#[cfg_attr(not(fixture_fixtures), ignore = "needs ALPINE_FIXTURES")]
 fn the_elf_reader_reads_every_architectures_real_binaries() {
-    let Some(fixtures) = need_env("ALPINE_FIXTURES", "elf reader") else {
-        return;
-    };
+    let fixtures = need_env("ALPINE_FIXTURES");
     for (arch, loader) in LOADERS {
         let tar = fixtures.join(format!("alpine-minirootfs-3.20.3-{arch}.tar.gz"));
         let t = tempfile::tempdir().unwrap();

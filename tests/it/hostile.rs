@@ -3,24 +3,12 @@
 //! checks the tree afterwards path by path: nothing outside touched, nothing half done, or
 //! exactly a correct strip. These tests need root (chroot, mknod, mounts, chattr).
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
-
-const DB: &str = "lib/apk/db/installed";
-
-/// A fresh minirootfs with `/strip` in it, when the fixtures are there.
-fn tree(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let (tar, bin) = (minirootfs(test)?, static_bin(test)?);
-    let t = unpack(&tar);
-    install_strip(&bin, t.path());
-    Some((t, bin))
-}
+use crate::common::*;
 
 /// `cmd` in a chroot at `root`, stopped after 20 s (a hang fails the test instead of CI).
 fn chroot_timed(root: &Path, cmd: &[&str]) -> Output {
@@ -50,15 +38,15 @@ fn distroless(root: &Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
-    let Some((outer, _)) = tree("db escape") else {
-        return;
-    };
+    let (outer, _) = tree_with_strip();
     let o = outer.path();
     // The target root lies inside the outer tree; the fake record would delete its passwd.
-    let Some(tar) = minirootfs("db escape") else {
-        return;
-    };
+    let tar = minirootfs();
     let inner = unpack(&tar);
     let target = o.join("target");
     fs::rename(inner.path(), &target).unwrap();
@@ -94,10 +82,12 @@ fn a_database_linked_outside_the_root_counts_as_absent_and_is_never_read() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
-    let Some((t, _)) = tree("fifo db") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     fs::remove_file(r.join(DB)).unwrap();
     nix::unistd::mkfifo(&r.join(DB), nix::sys::stat::Mode::S_IRUSR).unwrap();
@@ -126,9 +116,7 @@ fn a_database_that_is_a_fifo_or_a_device_stops_every_mode_at_once() {
     );
     assert!(!r.join("bin/busybox").exists());
 
-    let Some((t, _)) = tree("device db") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     let zero = Command::new("mknod")
         .arg(r.join("dev/zero"))
@@ -167,10 +155,12 @@ list() {{ find "$1" -path "$1/lost+found" -prune -o -printf '%P %y %s %m\n' | so
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn an_append_only_folder_stops_the_run_before_any_removal() {
-    let (Some(tar), Some(bin)) = (minirootfs("append-only"), static_bin("append-only")) else {
-        return;
-    };
+    let (tar, bin) = (minirootfs(), static_bin());
     let o = on_ext4(
         &tar,
         &bin,
@@ -199,10 +189,12 @@ chattr -a "$1/usr/sbin""#,
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
-    let Some((t, _)) = tree("mounted file") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     let o = Command::new("unshare")
         .args([
@@ -228,11 +220,13 @@ fn a_file_mounted_over_a_package_file_is_left_in_place_and_noted() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
     for target in ["/usr/lib/busybox/busybox", "../usr/lib/busybox/busybox"] {
-        let Some((t, _)) = tree("busybox via symlink") else {
-            return;
-        };
+        let (t, _) = tree_with_strip();
         let r = t.path();
         fs::create_dir_all(r.join("usr/lib/busybox")).unwrap();
         fs::rename(r.join("bin/busybox"), r.join("usr/lib/busybox/busybox")).unwrap();
@@ -249,10 +243,12 @@ fn a_busybox_reached_through_a_symlink_goes_with_every_link() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn argv0_never_decides_what_itself_is() {
-    let Some((t, _)) = tree("argv0") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     fs::write(r.join("etc/important.conf"), b"keep me").unwrap();
     // No /proc in the chroot: the kernel's AT_EXECFN names the binary, not argv[0].
@@ -272,10 +268,12 @@ fn argv0_never_decides_what_itself_is() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
-    let Some((t, _)) = tree("lock") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     let before = snapshot(r);
     // flock(1) holds apk's lock while the strip runs, as a running apk would.
@@ -298,10 +296,12 @@ fn a_second_strip_beside_a_lock_holder_refuses_and_changes_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
-    let Some((t, _)) = tree("hard link") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     fs::create_dir_all(r.join("usr/libexec")).unwrap();
     fs::hard_link(r.join("bin/busybox"), r.join("usr/libexec/bb")).unwrap();
@@ -319,10 +319,12 @@ fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
 }
 
 #[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn small_faults_each_fixed() {
-    let Some((t, _)) = tree("small faults") else {
-        return;
-    };
+    let (t, _) = tree_with_strip();
     let r = t.path();
     // A link to `/bin/busybox/` is dead for the kernel (ENOTDIR): not an applet link.
     symlink("/bin/busybox/", r.join("usr/bin/slash")).unwrap();

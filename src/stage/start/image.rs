@@ -1,0 +1,82 @@
+//! The start check as the pipeline asks for it: the whole image's programs (those the walk of
+//! the whole root found, and the links of the bin folders), the removals named with the
+//! packages that owned them, and the `--entrypoint`s: refused when they will not start, and
+//! what `--prune` must keep for them.
+
+use std::path::PathBuf;
+
+use crate::apkdb::Installed;
+use crate::error::{Error, Result};
+use crate::root::{FileKind, Root};
+use crate::stage::plan::Step;
+use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::locate::Gone;
+use crate::stage::start::{Broken, check, entrypoints};
+
+/// The removals of `steps` (planned or made), each named with the package that owned it when
+/// the database says so.
+pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> Result<Gone> {
+    let mut gone = Gone::of(steps);
+    if let Some(i) = installed {
+        i.each_file(root, &mut |path, package| gone.owned(path, package))?;
+    }
+    Ok(gone)
+}
+
+/// Every program of the image that will not start once `gone` is removed: `programs` (from the
+/// walk of the whole root) and every file and link in the bin folders, links followed inside
+/// the root.
+pub fn broken(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<Broken>> {
+    let bins = Listing::of(root, &BIN_DIRS)?;
+    let mut all = programs.to_vec();
+    // The bin folders' own files too: their listing does not depend on the walk.
+    let listed = bins.entries.iter();
+    all.extend(
+        listed
+            .filter(|e| matches!(e.kind, FileKind::Symlink | FileKind::File))
+            .map(|e| e.path.to_path_buf()),
+    );
+    all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    all.dedup();
+    check(root, &all, gone)
+}
+
+/// Stops the run when one of `paths` will not start once `gone` is removed (or does not exist,
+/// or is not executable): an error naming the first such program and what it lacks. `strip`:
+/// a strip is part of the run (see [`crate::stage::start::Text`]).
+pub fn require(root: &mut Root, paths: &[PathBuf], gone: &Gone, strip: bool) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let (refused, _) = entrypoints(root, paths, gone)?;
+    let Some(first) = refused.first() else {
+        return Ok(());
+    };
+    let mut line = first.line(strip);
+    if refused.len() > 1 {
+        line.push_str(&format!(" (and {} more entrypoints)", refused.len() - 1));
+    }
+    Err(Error::WillNotStart(line))
+}
+
+/// The packages `--prune` keeps: `keep`, and those owning what `paths` use to start (their
+/// interpreters, `env`'s programs, their libraries), as the tree is now.
+pub fn keep(
+    root: &mut Root,
+    installed: &Installed,
+    keep: &[String],
+    paths: &[PathBuf],
+) -> Result<Vec<String>> {
+    let mut out = keep.to_vec();
+    if paths.is_empty() {
+        return Ok(out);
+    }
+    let (_, used) = entrypoints(root, paths, &Gone::default())?;
+    installed.each_file(root, &mut |path, package| {
+        let package = String::from_utf8_lossy(package);
+        if used.iter().any(|u| u == path) && !out.iter().any(|k| *k == package) {
+            out.push(package.into_owned());
+        }
+    })?;
+    Ok(out)
+}

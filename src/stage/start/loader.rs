@@ -1,0 +1,312 @@
+//! Finding a shared library the way musl's loader does (`ldso/dynlink.c`), inside the root.
+//!
+//! A `DT_NEEDED` name without a slash is looked for in the `DT_RPATH`/`DT_RUNPATH` of the object
+//! that needs it and of the objects that needed that one in turn (`$ORIGIN` is the folder the
+//! object was found in), then in the lines (or colon-separated entries) of
+//! `/etc/ld-musl-ARCH.path` when that file exists, else in `/lib:/usr/local/lib:/usr/lib`; the
+//! first regular file found is loaded. A name that starts like libc's own (`libc.`, `libm.`,
+//! ...) is the loader itself. A name once loaded satisfies every later need of that name.
+//! `LD_LIBRARY_PATH` is not known here: a program started with one may find more.
+//!
+//! Answers are cached: each soname is looked up in each folder once, and each library's ELF
+//! headers are read once, however many programs need it.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::error::Result;
+use crate::format::elf::{self, Machine, Object};
+use crate::root::{FileKind, Root};
+use crate::stage::start::locate::{Cause, Gone, Presence, locate};
+use rustc_hash::FxHashMap;
+
+/// The names musl's loader answers itself (its reserved list).
+const RESERVED: [&[u8]; 7] = [
+    b"libc.",
+    b"libpthread.",
+    b"librt.",
+    b"libm.",
+    b"libdl.",
+    b"libutil.",
+    b"libxnet.",
+];
+
+/// musl's search path when `/etc/ld-musl-ARCH.path` does not exist.
+const DEFAULT_PATH: [&str; 3] = ["/lib", "/usr/local/lib", "/usr/lib"];
+
+/// The names musl gives its loader on Alpine's architectures (`/lib/ld-musl-ARCH.so.1`).
+const ARCHES: [&str; 10] = [
+    "x86_64",
+    "aarch64",
+    "armhf",
+    "arm",
+    "i386",
+    "powerpc64le",
+    "riscv64",
+    "s390x",
+    "loongarch64",
+    "powerpc",
+];
+
+/// The most objects one program loads before the check gives up on it (a bound, not a limit
+/// any real program reaches).
+const MAX_OBJECTS: usize = 4096;
+
+/// The most bytes read of `/etc/ld-musl-ARCH.path`.
+const PATH_FILE_LIMIT: u64 = 64 << 10;
+
+/// A library a program needs that its loader would not find.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unfound {
+    /// The `DT_NEEDED` name.
+    pub soname: PathBuf,
+    /// The real path of the object that needs it.
+    pub needed_by: PathBuf,
+    /// Why it is not there.
+    pub cause: Cause,
+}
+
+/// A regular file found inside the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The real path of the entry named (a library's folder is its `$ORIGIN`).
+    pub entry: PathBuf,
+    /// The real path of the file at the end of its links.
+    pub end: PathBuf,
+    /// The file's `st_mode`.
+    pub mode: u32,
+}
+
+/// A regular file found, or why there is none.
+pub type Lookup = std::result::Result<Found, Cause>;
+
+/// One object loaded for a program: its headers, and the search folders of its `DT_RPATH`
+/// with `$ORIGIN` expanded.
+struct Loaded {
+    object: Rc<Object>,
+    path: PathBuf,
+    rpath: Rc<Vec<PathBuf>>,
+    needed_by: Option<usize>,
+}
+
+/// The root's loader: its machine, its search path, and what it has looked up so far.
+pub struct Loader {
+    /// The machine of the root's own loader (or busybox); `None` when neither is there.
+    pub machine: Option<Machine>,
+    system: Vec<PathBuf>,
+    /// Path -> the regular file there, or why there is none: each path is looked up once.
+    files: FxHashMap<PathBuf, Lookup>,
+    objects: FxHashMap<PathBuf, Option<Rc<Object>>>,
+    /// Every library found, by real path (what `--prune` must keep for an entrypoint).
+    pub used: Vec<PathBuf>,
+}
+
+impl Loader {
+    /// The loader of `root`: its machine from `/lib/ld-musl-ARCH.so.1` (or `/bin/busybox`), and
+    /// its search path. `gone` is not consulted: the loader's own machine does not change.
+    pub fn of(root: &mut Root) -> Result<Loader> {
+        let mut machine = None;
+        let mut system: Vec<PathBuf> = DEFAULT_PATH.iter().map(PathBuf::from).collect();
+        for arch in ARCHES {
+            let ld = format!("lib/ld-musl-{arch}.so.1");
+            let Some(m) = machine_of(root, Path::new(&ld)) else {
+                continue;
+            };
+            machine = Some(m);
+            let file = format!("etc/ld-musl-{arch}.path");
+            if let Ok(Some((_, bytes))) = root.read_regular(Path::new(&file), PATH_FILE_LIMIT) {
+                system = bytes
+                    .split(|&b| b == b'\n' || b == b':')
+                    .filter(|e| !e.is_empty())
+                    .map(|e| PathBuf::from(OsStr::from_bytes(e)))
+                    .collect();
+            }
+            break;
+        }
+        if machine.is_none() {
+            machine = machine_of(root, Path::new("bin/busybox"));
+        }
+        Ok(Loader {
+            machine,
+            system,
+            files: FxHashMap::default(),
+            objects: FxHashMap::default(),
+            used: Vec::new(),
+        })
+    }
+
+    /// The headers of the executable or shared object at the real path `rel`, read once.
+    pub fn object(&mut self, root: &mut Root, rel: &Path) -> Option<Rc<Object>> {
+        if let Some(o) = self.objects.get(rel) {
+            return o.clone();
+        }
+        let o = match root.open_regular(rel) {
+            Ok(Some(o)) => elf::object(&o.file, o.len).map(Rc::new),
+            _ => None,
+        };
+        self.objects.insert(rel.to_path_buf(), o.clone());
+        o
+    }
+
+    /// Every library `object` (at the real path `path`, found in the real folder `origin`)
+    /// needs that would not load, following the libraries it loads in turn.
+    pub fn unfound(
+        &mut self,
+        root: &mut Root,
+        object: Rc<Object>,
+        path: &Path,
+        origin: &Path,
+        gone: &Gone,
+    ) -> Result<Vec<Unfound>> {
+        let mut out = Vec::new();
+        let rpath = Rc::new(expand(&object.rpath, origin));
+        let mut loaded = vec![Loaded {
+            object,
+            path: path.to_path_buf(),
+            rpath,
+            needed_by: None,
+        }];
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let mut next = 0;
+        while next < loaded.len() && loaded.len() < MAX_OBJECTS {
+            let object = Rc::clone(&loaded[next].object);
+            for name in &object.needed {
+                if RESERVED.iter().any(|r| name.starts_with(r)) || names.contains(name) {
+                    continue;
+                }
+                names.push(name.clone());
+                match self.find(root, name, &loaded, next, gone)? {
+                    Ok(Found { entry, end, .. }) => {
+                        self.used.push(end.clone());
+                        let Some(lib) = self.object(root, &end) else {
+                            continue;
+                        };
+                        let origin = entry.parent().unwrap_or(Path::new(""));
+                        let rpath = Rc::new(expand(&lib.rpath, origin));
+                        loaded.push(Loaded {
+                            object: lib,
+                            path: end,
+                            rpath,
+                            needed_by: Some(next),
+                        });
+                    }
+                    Err(cause) => out.push(Unfound {
+                        soname: PathBuf::from(OsStr::from_bytes(name)),
+                        needed_by: loaded[next].path.clone(),
+                        cause,
+                    }),
+                }
+            }
+            next += 1;
+        }
+        Ok(out)
+    }
+
+    /// Where the loader finds `name` for the object `at` of `loaded`.
+    fn find(
+        &mut self,
+        root: &mut Root,
+        name: &[u8],
+        loaded: &[Loaded],
+        at: usize,
+        gone: &Gone,
+    ) -> Result<Lookup> {
+        if name.contains(&b'/') {
+            return self.file(root, Path::new(OsStr::from_bytes(name)), gone);
+        }
+        let mut dirs: Vec<Rc<Vec<PathBuf>>> = Vec::new();
+        let mut cur = Some(at);
+        while let Some(i) = cur {
+            dirs.push(Rc::clone(&loaded[i].rpath));
+            cur = loaded[i].needed_by;
+        }
+        let mut why = Cause::AlreadyMissing;
+        let system = self.system.clone();
+        for dir in dirs.iter().flat_map(|d| d.iter()).chain(system.iter()) {
+            match self.file(root, &dir.join(OsStr::from_bytes(name)), gone)? {
+                Ok(found) => return Ok(Ok(found)),
+                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
+                Err(_) => {}
+            }
+        }
+        Ok(Err(why))
+    }
+
+    /// The regular file at `path` once its links are followed and `gone` is removed, looked
+    /// up once; anything else there counts as missing.
+    pub fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
+        if let Some(found) = self.files.get(path) {
+            return Ok(found.clone());
+        }
+        let found = match locate(root, path, gone)? {
+            Presence::There { entry, end, meta } if meta.kind == FileKind::File => Ok(Found {
+                entry,
+                end,
+                mode: meta.mode,
+            }),
+            Presence::There { .. } => Err(Cause::AlreadyMissing),
+            Presence::Absent(cause) => Err(cause),
+        };
+        self.files.insert(path.to_path_buf(), found.clone());
+        Ok(found)
+    }
+}
+
+/// The machine of the regular file `rel`, if it is ELF.
+fn machine_of(root: &mut Root, rel: &Path) -> Option<Machine> {
+    let o = root.open_regular(rel).ok()??;
+    elf::machine(&o.file, o.len)
+}
+
+/// The folders of `DT_RPATH`/`DT_RUNPATH` strings, split on `:` (musl also splits on newlines),
+/// with `$ORIGIN` and `${ORIGIN}` replaced by `origin`, the real folder the object was found in.
+fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
+    let mut slash_origin = b"/".to_vec();
+    slash_origin.extend_from_slice(origin.as_os_str().as_bytes());
+    let mut out = Vec::new();
+    for entry in rpath
+        .iter()
+        .flat_map(|r| r.split(|&b| b == b':' || b == b'\n'))
+        .filter(|e| !e.is_empty())
+    {
+        let mut dir = Vec::with_capacity(entry.len() + slash_origin.len());
+        let mut rest = entry;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix(b"${ORIGIN}") {
+                dir.extend_from_slice(&slash_origin);
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix(b"$ORIGIN") {
+                dir.extend_from_slice(&slash_origin);
+                rest = after;
+            } else if let Some((&b, after)) = rest.split_first() {
+                dir.push(b);
+                rest = after;
+            }
+        }
+        out.push(PathBuf::from(OsStr::from_bytes(&dir)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_is_expanded_in_both_spellings_and_entries_split() {
+        let got = expand(
+            &[b"$ORIGIN/../lib:/opt/x".to_vec(), b"${ORIGIN}\n::".to_vec()],
+            Path::new("app/bin"),
+        );
+        assert_eq!(
+            got,
+            [
+                PathBuf::from("/app/bin/../lib"),
+                PathBuf::from("/opt/x"),
+                PathBuf::from("/app/bin")
+            ]
+        );
+    }
+}

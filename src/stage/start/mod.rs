@@ -1,0 +1,416 @@
+//! "Will it still start?": for every program of the image, whether what the kernel and musl's
+//! loader need to start it is there once the strip's removals are made. A script's `#!`
+//! interpreter must exist (and for `#!/usr/bin/env NAME`, NAME must be found on the image's
+//! `PATH`); an ELF executable's `PT_INTERP` must exist and every `DT_NEEDED` of an executable or
+//! shared object must load ([`loader`]). Objects built for another machine than the root's own
+//! loader are not programs of this image and are passed over.
+//!
+//! The same check answers before the first removal (against the plan: `gone` holds what it
+//! removes) and after the strip or in `--check` (`gone` holds what was removed, or nothing):
+//! a missing piece is named with its cause, removed by this strip or already missing
+//! ([`locate`]). What it cannot see: programs started by name from code, `sh -c` inside an
+//! application, `LD_LIBRARY_PATH` and `dlopen` by name.
+
+pub mod image;
+pub mod loader;
+pub mod locate;
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::format::script::{self, HEAD};
+use crate::report::show;
+use crate::root::{FileKind, Root};
+use crate::stage::audit::FindingKind;
+use crate::stage::plan::StepKind;
+use loader::Loader;
+use locate::{Cause, Gone, Presence, locate};
+
+/// The image's `PATH` where `#!/usr/bin/env NAME` looks for NAME (Docker's default).
+pub const PATH: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// The most interpreters followed from an entrypoint (the kernel's own limit is 4).
+const MAX_CHAIN: usize = 5;
+
+/// A piece a program needs to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// A script's `#!` interpreter.
+    Interpreter(PathBuf),
+    /// An ELF executable's `PT_INTERP`, the loader.
+    Loader(PathBuf),
+    /// The program `#!/usr/bin/env NAME` starts, looked for on [`PATH`].
+    Command {
+        /// The `env` of the `#!` line.
+        env: PathBuf,
+        /// NAME.
+        name: PathBuf,
+    },
+    /// A `DT_NEEDED` library.
+    Library {
+        /// The name it is needed by.
+        soname: PathBuf,
+        /// The real path of the object that needs it (the program or one of its libraries).
+        needed_by: PathBuf,
+    },
+}
+
+impl Piece {
+    /// The finding a missing piece of this kind is.
+    pub fn kind(&self) -> FindingKind {
+        match self {
+            Piece::Library { .. } => FindingKind::MissingLibrary,
+            Piece::Interpreter(_) | Piece::Loader(_) | Piece::Command { .. } => {
+                FindingKind::MissingInterpreter
+            }
+        }
+    }
+}
+
+/// A piece a program lacks, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    /// What is missing.
+    pub piece: Piece,
+    /// Why.
+    pub cause: Cause,
+}
+
+/// A program that will not start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broken {
+    /// The program, as a path inside the root (a link in a bin folder stays the link).
+    pub program: PathBuf,
+    /// Where it ends when it is a link.
+    pub target: Option<PathBuf>,
+    /// Everything it lacks, interpreters first.
+    pub missing: Vec<Missing>,
+}
+
+impl Broken {
+    /// The finding this program is: `missing-interpreter` when an interpreter is missing, else
+    /// `missing-library`.
+    pub fn kind(&self) -> FindingKind {
+        self.missing
+            .iter()
+            .map(|m| m.piece.kind())
+            .min_by_key(|k| *k != FindingKind::MissingInterpreter)
+            .unwrap_or(FindingKind::MissingLibrary)
+    }
+}
+
+/// How a missing piece reads for people, in the tense of the run.
+pub struct Text<'a> {
+    /// The missing piece.
+    pub missing: &'a Missing,
+    /// Whether a strip is (or was) part of the run: an absent piece then "was already missing".
+    pub strip: bool,
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.missing.piece {
+            Piece::Interpreter(p) => write!(f, "#!{}", p.display())?,
+            Piece::Loader(p) => write!(f, "{} (PT_INTERP)", p.display())?,
+            Piece::Command { env, name } => write!(
+                f,
+                "{} (#!{} {}, on PATH)",
+                name.display(),
+                env.display(),
+                name.display()
+            )?,
+            Piece::Library { soname, .. } => write!(f, "{}", soname.display())?,
+        }
+        f.write_str(" ")?;
+        because(f, &self.missing.cause, self.strip)
+    }
+}
+
+/// `is removed by the strip (PACKAGE)`, `was already missing` (a strip run) or `is missing`.
+fn because(f: &mut impl fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
+    match (cause, strip) {
+        (Cause::Removed(r), _) => {
+            let by = match (&r.package, r.step) {
+                (Some(package), _) => package.as_str(),
+                (None, StepKind::AppletLink) => "busybox applet link",
+                (None, step) => step.noun(),
+            };
+            write!(f, "is removed by the strip ({by})")
+        }
+        (Cause::AlreadyMissing, true) => f.write_str("was already missing"),
+        (Cause::AlreadyMissing, false) => f.write_str("is missing"),
+    }
+}
+
+/// The start check over one root, with its caches.
+struct Checker<'a> {
+    loader: Loader,
+    gone: &'a Gone,
+}
+
+/// Every program among `programs` (paths inside the root: regular files, or links followed
+/// inside the root) that will not start once the paths in `gone` are removed, in the order
+/// given. A path that is not there, not a regular file, or neither an ELF object of the root's
+/// machine nor a script is passed over.
+pub fn check(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<Broken>> {
+    let mut checker = Checker::new(root, gone)?;
+    let mut out = Vec::new();
+    for p in programs {
+        if let Some(b) = checker.program(root, p)? {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// What is wrong with an entrypoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The path does not exist in the root (once the removals are made).
+    Absent(PathBuf, Cause),
+    /// It is not an executable regular file.
+    NotExecutable(PathBuf),
+    /// It (or the interpreter it runs through) will not start.
+    WillNotStart(PathBuf, Broken),
+}
+
+impl Refusal {
+    /// One line naming the entrypoint and what it lacks (`strip`: see [`Text`]).
+    pub fn line(&self, strip: bool) -> String {
+        match self {
+            Refusal::Absent(p, Cause::AlreadyMissing) => {
+                format!("{}: the entrypoint does not exist in the root", show(p))
+            }
+            Refusal::Absent(p, cause) => {
+                let mut line = format!("{}: the entrypoint ", show(p));
+                let _ = because(&mut line, cause, strip);
+                line
+            }
+            Refusal::NotExecutable(p) => {
+                format!("{}: the entrypoint is not an executable file", show(p))
+            }
+            Refusal::WillNotStart(p, b) => {
+                let mut line = show(p);
+                if b.program != *p {
+                    line.push_str(&format!(": {}", show(&b.program)));
+                }
+                for (i, m) in b.missing.iter().enumerate() {
+                    let sep = if i == 0 { ": " } else { ", " };
+                    line.push_str(&format!("{sep}{}", Text { missing: m, strip }));
+                }
+                line
+            }
+        }
+    }
+}
+
+/// What is wrong with each of `entrypoints` once `gone` is removed: each must be an executable
+/// regular file that starts, and so must the interpreters it runs through. Also returns every
+/// real path they use (interpreters, `env`'s program, libraries), for `--prune` to keep.
+pub fn entrypoints(
+    root: &mut Root,
+    entrypoints: &[PathBuf],
+    gone: &Gone,
+) -> Result<(Vec<Refusal>, Vec<PathBuf>)> {
+    let mut checker = Checker::new(root, gone)?;
+    let mut refused = Vec::new();
+    let mut used = Vec::new();
+    for ep in entrypoints {
+        let rel = ep.strip_prefix("/").unwrap_or(ep).to_path_buf();
+        match locate(root, &rel, gone)? {
+            Presence::Absent(cause) => refused.push(Refusal::Absent(rel, cause)),
+            Presence::There { meta, end, .. } => {
+                if meta.kind != FileKind::File || meta.mode & 0o111 == 0 {
+                    refused.push(Refusal::NotExecutable(rel));
+                    continue;
+                }
+                used.push(end);
+                let mut program = rel.clone();
+                for _ in 0..MAX_CHAIN {
+                    if let Some(b) = checker.program(root, &program)? {
+                        refused.push(Refusal::WillNotStart(rel.clone(), b));
+                        break;
+                    }
+                    let Some(next) = checker.runs_through(root, &program)? else {
+                        break;
+                    };
+                    used.push(next.clone());
+                    program = next;
+                }
+            }
+        }
+    }
+    used.append(&mut checker.loader.used);
+    Ok((refused, used))
+}
+
+impl<'a> Checker<'a> {
+    fn new(root: &mut Root, gone: &'a Gone) -> Result<Checker<'a>> {
+        Ok(Checker {
+            loader: Loader::of(root)?,
+            gone,
+        })
+    }
+
+    /// The program at `path`, if it is one and will not start.
+    fn program(&mut self, root: &mut Root, path: &Path) -> Result<Option<Broken>> {
+        let Presence::There { end, meta, .. } = locate(root, path, self.gone)? else {
+            return Ok(None);
+        };
+        if meta.kind != FileKind::File {
+            return Ok(None);
+        }
+        let Ok(Some(opened)) = root.open_regular(&end) else {
+            return Ok(None);
+        };
+        let (file, len) = (opened.file, opened.len);
+        let mut head = [0u8; HEAD];
+        let n = file.read_at(&mut head, 0).unwrap_or(0);
+        let head = &head[..n];
+        let mut missing = Vec::new();
+        if head.starts_with(b"\x7fELF") {
+            let Some(object) = crate::format::elf::object(&file, len) else {
+                return Ok(None);
+            };
+            if self.loader.machine.is_some_and(|m| m != object.machine) {
+                return Ok(None);
+            }
+            if let Some(interp) = &object.interp {
+                let interp = PathBuf::from(OsStr::from_bytes(interp));
+                if let Presence::Absent(cause) = locate(root, &interp, self.gone)? {
+                    missing.push(Missing {
+                        piece: Piece::Loader(interp),
+                        cause,
+                    });
+                }
+            }
+            let origin = end.parent().unwrap_or(Path::new("")).to_path_buf();
+            let object = std::rc::Rc::new(object);
+            for u in self
+                .loader
+                .unfound(root, object, &end, &origin, self.gone)?
+            {
+                missing.push(Missing {
+                    piece: Piece::Library {
+                        soname: u.soname,
+                        needed_by: u.needed_by,
+                    },
+                    cause: u.cause,
+                });
+            }
+        } else if let Some(shebang) = script::shebang(head) {
+            missing.extend(self.script(root, &shebang)?);
+        }
+        if missing.is_empty() {
+            return Ok(None);
+        }
+        let target = (end != path.strip_prefix("/").unwrap_or(path)).then_some(end);
+        Ok(Some(Broken {
+            program: path.to_path_buf(),
+            target,
+            missing,
+        }))
+    }
+
+    /// What the `#!` line `shebang` lacks.
+    fn script(&mut self, root: &mut Root, shebang: &script::Shebang) -> Result<Option<Missing>> {
+        let interp = &shebang.interpreter;
+        if let Err(cause) = self.loader.file(root, interp, self.gone)? {
+            return Ok(Some(Missing {
+                piece: Piece::Interpreter(interp.clone()),
+                cause,
+            }));
+        }
+        let Some(name) = env_name(shebang) else {
+            return Ok(None);
+        };
+        Ok(match self.command(root, &name)? {
+            Ok(_) => None,
+            Err(cause) => Some(Missing {
+                piece: Piece::Command {
+                    env: interp.clone(),
+                    name,
+                },
+                cause,
+            }),
+        })
+    }
+
+    /// Where NAME of `#!/usr/bin/env NAME` is found on [`PATH`] (an executable regular file),
+    /// or why it is not.
+    fn command(
+        &mut self,
+        root: &mut Root,
+        name: &Path,
+    ) -> Result<std::result::Result<PathBuf, Cause>> {
+        let dirs: &[&str] = if name.as_os_str().as_bytes().contains(&b'/') {
+            &[""]
+        } else {
+            &PATH
+        };
+        let mut why = Cause::AlreadyMissing;
+        for dir in dirs {
+            match self
+                .loader
+                .file(root, &Path::new(dir).join(name), self.gone)?
+            {
+                Ok(found) if found.mode & 0o111 != 0 => return Ok(Ok(found.end)),
+                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
+                _ => {}
+            }
+        }
+        Ok(Err(why))
+    }
+
+    /// The interpreter the program at `path` runs through (a script's `#!` interpreter, or
+    /// `env`'s program), as a path inside the root, if any.
+    fn runs_through(&mut self, root: &mut Root, path: &Path) -> Result<Option<PathBuf>> {
+        let mut head = [0u8; HEAD];
+        let n = match locate(root, path, self.gone)? {
+            Presence::There { end, .. } => root.read_head(&end, &mut head),
+            Presence::Absent(_) => 0,
+        };
+        let Some(shebang) = script::shebang(&head[..n]) else {
+            return Ok(None);
+        };
+        if let Some(name) = env_name(&shebang)
+            && let Ok(found) = self.command(root, &name)?
+        {
+            return Ok(Some(found));
+        }
+        let interp = &shebang.interpreter;
+        Ok(Some(
+            interp.strip_prefix("/").unwrap_or(interp).to_path_buf(),
+        ))
+    }
+}
+
+/// Whether a file name is a shared object's (`libz.so`, `libz.so.1.3`, `sharp.node`): such
+/// files are checked even when they are not executable.
+pub fn is_shared_object_name(name: &OsStr) -> bool {
+    let name = name.as_bytes();
+    name.ends_with(b".so") || name.ends_with(b".node") || name.windows(4).any(|w| w == b".so.")
+}
+
+/// NAME, when the `#!` line runs `env NAME`.
+fn env_name(shebang: &script::Shebang) -> Option<PathBuf> {
+    if shebang.interpreter.file_name() != Some(OsStr::new("env")) {
+        return None;
+    }
+    let name = script::env_command(shebang.arg.as_deref()?)?;
+    Some(PathBuf::from(OsStr::from_bytes(name)))
+}
+
+#[cfg(test)]
+mod tests;

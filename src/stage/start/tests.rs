@@ -1,0 +1,308 @@
+//! The start check on made-up trees: scripts, `env`, ELF objects with `$ORIGIN`, causes.
+
+use super::locate::{Cause, Gone, Removal};
+use super::*;
+use crate::format::elf::fake;
+use crate::root::InRoot;
+use crate::stage::discover::Item;
+use crate::stage::plan::Step;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+const LD: &str = "/lib/ld-musl-x86_64.so.1";
+
+fn put(root: &Path, rel: &str, bytes: &[u8], mode: u32) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(&p, bytes).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A root with musl's loader, busybox with `/bin/sh` and `/usr/bin/env` linked to it.
+fn image() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path();
+    put(p, &LD[1..], &fake::object(62, None, &[], None), 0o755);
+    put(
+        p,
+        "bin/busybox",
+        &fake::object(62, Some(LD), &["libc.musl-x86_64.so.1"], None),
+        0o755,
+    );
+    symlink("/bin/busybox", p.join("bin/sh")).unwrap();
+    fs::create_dir_all(p.join("usr/bin")).unwrap();
+    symlink("/bin/busybox", p.join("usr/bin/env")).unwrap();
+    t
+}
+
+/// `paths` removed by the strip as applet links, each owned by `package`.
+fn removing(root: &mut Root, paths: &[&str], package: Option<&str>) -> Gone {
+    let steps: Vec<Step> = paths
+        .iter()
+        .map(|p| Step {
+            kind: StepKind::AppletLink,
+            item: Item {
+                path: InRoot::unchecked(p),
+                meta: root.lstat(&InRoot::unchecked(p)).unwrap().unwrap(),
+            },
+        })
+        .collect();
+    let mut gone = Gone::of(&steps);
+    for p in paths {
+        if let Some(package) = package {
+            gone.owned(Path::new(p), package.as_bytes());
+        }
+    }
+    gone
+}
+
+/// (program, missing pieces as text) of every broken program among `programs`.
+fn broken(t: &tempfile::TempDir, programs: &[&str], gone: Option<&Gone>) -> Vec<(String, String)> {
+    let mut root = Root::open(t.path()).unwrap();
+    let none = Gone::default();
+    let programs: Vec<PathBuf> = programs.iter().map(PathBuf::from).collect();
+    check(&mut root, &programs, gone.unwrap_or(&none))
+        .unwrap()
+        .into_iter()
+        .map(|b| {
+            let texts: Vec<String> = b
+                .missing
+                .iter()
+                .map(|m| {
+                    Text {
+                        missing: m,
+                        strip: true,
+                    }
+                    .to_string()
+                })
+                .collect();
+            (b.program.display().to_string(), texts.join("; "))
+        })
+        .collect()
+}
+
+#[test]
+fn scripts_need_their_interpreter_and_env_its_program_on_path() {
+    let t = image();
+    let p = t.path();
+    put(p, "app/run.sh", b"#!/bin/sh\nexec app\n", 0o755);
+    put(p, "app/cli.js", b"#!/usr/bin/env node\n", 0o755);
+    put(p, "app/tool.py", b"#!/usr/bin/env -S python3 -u\n", 0o755);
+    put(p, "usr/bin/python3", b"#!/bin/sh\n", 0o755);
+    put(p, "app/plain", b"#!/usr/bin/env plain\n", 0o755);
+    put(p, "usr/local/bin/plain", b"not executable", 0o644);
+    put(p, "app/data", b"just data", 0o755);
+    let all = [
+        "app/run.sh",
+        "app/cli.js",
+        "app/tool.py",
+        "app/plain",
+        "app/data",
+        "app/none",
+    ];
+    assert_eq!(
+        broken(&t, &all, None),
+        [
+            (
+                "app/cli.js".into(),
+                "node (#!/usr/bin/env node, on PATH) was already missing".into()
+            ),
+            (
+                "app/plain".into(),
+                "plain (#!/usr/bin/env plain, on PATH) was already missing".into()
+            ),
+        ]
+    );
+    let mut root = Root::open(p).unwrap();
+    let gone = removing(&mut root, &["bin/sh", "usr/bin/env"], Some("busybox-binsh"));
+    assert_eq!(
+        broken(&t, &all, Some(&gone)),
+        [
+            (
+                "app/run.sh".into(),
+                "#!/bin/sh is removed by the strip (busybox-binsh)".into()
+            ),
+            (
+                "app/cli.js".into(),
+                "#!/usr/bin/env is removed by the strip (busybox-binsh)".into()
+            ),
+            (
+                "app/tool.py".into(),
+                "#!/usr/bin/env is removed by the strip (busybox-binsh)".into()
+            ),
+            (
+                "app/plain".into(),
+                "#!/usr/bin/env is removed by the strip (busybox-binsh)".into()
+            ),
+        ]
+    );
+    // NAME removed from PATH by the strip: named with its removal.
+    let gone = removing(&mut root, &["usr/bin/python3"], None);
+    assert_eq!(
+        broken(&t, &["app/tool.py"], Some(&gone)),
+        [(
+            "app/tool.py".into(),
+            "python3 (#!/usr/bin/env python3, on PATH) is removed by the strip (busybox applet link)"
+                .into()
+        )]
+    );
+}
+
+#[test]
+fn libraries_are_found_through_origin_the_needers_rpath_and_the_system_path() {
+    let t = image();
+    let p = t.path();
+    let prog = fake::object(
+        62,
+        Some(LD),
+        &["libfoo.so.1", "libc.musl-x86_64.so.1"],
+        Some("$ORIGIN/../lib"),
+    );
+    put(p, "app/bin/prog", &prog, 0o755);
+    // libfoo has no rpath: libbar is found through prog's, the object that needed libfoo.
+    put(
+        p,
+        "app/lib/libfoo.so.1",
+        &fake::object(62, None, &["libbar.so.2"], None),
+        0o644,
+    );
+    put(
+        p,
+        "app/lib/libbar.so.2",
+        &fake::object(62, None, &[], None),
+        0o644,
+    );
+    // Another machine's binary (aarch64) is not a program of this image.
+    put(
+        p,
+        "app/bin/arm",
+        &fake::object(183, Some("/lib/ld-arm"), &["libnone.so"], None),
+        0o755,
+    );
+    let progs = ["app/bin/prog", "app/bin/arm", "bin/busybox"];
+    assert_eq!(broken(&t, &progs, None), []);
+
+    fs::remove_file(p.join("app/lib/libbar.so.2")).unwrap();
+    assert_eq!(
+        broken(&t, &progs, None),
+        [(
+            "app/bin/prog".into(),
+            "libbar.so.2 was already missing".into()
+        )]
+    );
+    let mut root = Root::open(p).unwrap();
+    let b = check(
+        &mut root,
+        &[PathBuf::from("app/bin/prog")],
+        &Gone::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        b[0].missing[0].piece,
+        Piece::Library {
+            soname: "libbar.so.2".into(),
+            needed_by: "app/lib/libfoo.so.1".into()
+        }
+    );
+    assert_eq!(b[0].kind(), FindingKind::MissingLibrary);
+
+    // The system path: /usr/lib by default, what /etc/ld-musl-ARCH.path says when it exists.
+    put(
+        p,
+        "usr/lib/libbar.so.2",
+        &fake::object(62, None, &[], None),
+        0o644,
+    );
+    assert_eq!(broken(&t, &progs, None), []);
+    put(
+        p,
+        "etc/ld-musl-x86_64.path",
+        b"/opt/lib\n/usr/local/lib",
+        0o644,
+    );
+    assert_eq!(
+        broken(&t, &progs, None),
+        [(
+            "app/bin/prog".into(),
+            "libbar.so.2 was already missing".into()
+        )]
+    );
+    fs::create_dir_all(p.join("opt/lib")).unwrap();
+    symlink("/usr/lib/libbar.so.2", p.join("opt/lib/libbar.so.2")).unwrap();
+    assert_eq!(broken(&t, &progs, None), []);
+
+    // The loader removed: every executable that names it will not start.
+    let mut root = Root::open(p).unwrap();
+    let gone = removing(&mut root, &[&LD[1..]], Some("musl"));
+    let got = broken(&t, &progs, Some(&gone));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[0].1,
+        "/lib/ld-musl-x86_64.so.1 (PT_INTERP) is removed by the strip (musl)"
+    );
+}
+
+#[test]
+fn an_entrypoint_is_refused_with_the_interpreter_it_runs_through() {
+    let t = image();
+    let p = t.path();
+    put(p, "app/ep", b"#!/usr/bin/env node\n", 0o755);
+    put(
+        p,
+        "usr/local/bin/node",
+        &fake::object(62, Some(LD), &["libnode.so"], None),
+        0o755,
+    );
+    put(p, "etc/conf", b"x", 0o644);
+    let mut root = Root::open(p).unwrap();
+    let eps: Vec<PathBuf> = ["/app/ep", "/etc/conf", "/nowhere"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    let (refused, _) = entrypoints(&mut root, &eps, &Gone::default()).unwrap();
+    let lines: Vec<String> = refused.iter().map(|r| r.line(true)).collect();
+    assert_eq!(
+        lines,
+        [
+            "/app/ep: /usr/local/bin/node: libnode.so was already missing",
+            "/etc/conf: the entrypoint is not an executable file",
+            "/nowhere: the entrypoint does not exist in the root",
+        ]
+    );
+    // With the library there, it starts; what it uses is named for --prune to keep.
+    put(
+        p,
+        "usr/lib/libnode.so",
+        &fake::object(62, None, &[], None),
+        0o644,
+    );
+    let mut root = Root::open(p).unwrap();
+    let (refused, used) = entrypoints(&mut root, &eps[..1], &Gone::default()).unwrap();
+    assert_eq!(refused, []);
+    for u in ["app/ep", "usr/local/bin/node", "usr/lib/libnode.so"] {
+        assert!(used.contains(&PathBuf::from(u)), "{u} in {used:?}");
+    }
+    // The strip removing env: refused before anything is removed, naming the package.
+    let gone = removing(&mut root, &["usr/bin/env"], Some("busybox"));
+    let (refused, _) = entrypoints(&mut root, &eps[..1], &gone).unwrap();
+    assert_eq!(
+        refused[0].line(true),
+        "/app/ep: #!/usr/bin/env is removed by the strip (busybox)"
+    );
+    assert!(
+        matches!(&refused[0], Refusal::WillNotStart(_, b) if matches!(b.missing[0].cause, Cause::Removed(Removal { .. })))
+    );
+}
+
+#[test]
+fn shared_objects_are_known_by_name() {
+    for (name, is) in [
+        ("libz.so", true),
+        ("libz.so.1.3.1", true),
+        ("sharp-linuxmusl-x64.node", true),
+        ("libsomething.sox", false),
+        ("readme.md", false),
+    ] {
+        assert_eq!(is_shared_object_name(OsStr::new(name)), is, "{name}");
+    }
+}

@@ -1,0 +1,431 @@
+//! The strip where it runs: a RUN step, with proc, sysfs, a /dev and the engine's files bound
+//! over /etc/hosts, /etc/resolv.conf and /etc/hostname ([`common::run_step`]). Every feature
+//! that reads the walk of the whole root, every form busybox takes, and a database that moved
+//! to /usr/lib, on copies of the official 3.20.3 minirootfs; the trees afterwards are checked
+//! file by file. These tests need root (mounts, namespaces, chroot).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::*;
+
+const DB: &str = "lib/apk/db/installed";
+const WORLD: &str = "etc/apk/world";
+
+/// The JSON report of a run (`--json` among its arguments).
+fn report(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", String::from_utf8_lossy(&o.stdout), stderr(o)))
+}
+
+/// The paths of the findings of `kind`.
+fn findings(v: &serde_json::Value, kind: &str) -> BTreeSet<String> {
+    let all = v["findings"].as_array().unwrap();
+    all.iter()
+        .filter(|f| f["kind"] == kind)
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The paths removed as `label` (`busybox`, `applet_links`, ...).
+fn removed(v: &serde_json::Value, label: &str) -> BTreeSet<String> {
+    let list = v["removed"][label].as_array().unwrap();
+    list.iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `paths` inside the root, shown with a leading slash.
+fn slashed(paths: &[&str]) -> BTreeSet<String> {
+    paths.iter().map(|p| format!("/{p}")).collect()
+}
+
+/// What a strip of the 3.20.3 tree removes (worked out without the tool) that is there, plus
+/// `more`.
+fn removals(root: &Path, db: &[u8], more: &[&str]) -> Vec<PathBuf> {
+    let mut out = expected_removals(root, db, false);
+    out.retain(|p| fs::symlink_metadata(root.join(p)).is_ok());
+    out.extend(more.iter().map(PathBuf::from));
+    out
+}
+
+/// Strips `root` in a RUN step, checks the tree lost exactly `gone` (the database and world
+/// may change), and gives the report.
+fn strip_exactly(root: &Path, args: &[&str], gone: &[PathBuf]) -> serde_json::Value {
+    let before = snapshot(root);
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = run_step(root, &all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = snapshot(root);
+    assert_only_removed(&before, &after, gone, &apk_state(Path::new(DB)));
+    report(&o)
+}
+
+/// The files a strip rewrites: the database at `db`, world, and the triggers file and scripts
+/// archives beside the database (tests/it/apk_state.rs).
+fn apk_state(db: &Path) -> Vec<PathBuf> {
+    let dir = db.parent().unwrap();
+    let mut out = vec![db.to_path_buf(), PathBuf::from(WORLD)];
+    out.extend(["triggers", "scripts.tar", "scripts.tar.gz"].map(|f| dir.join(f)));
+    out
+}
+
+/// `--check` in a RUN step, with the binary put back first: the report, the tree unchanged.
+fn check(root: &Path, bin: &Path) -> (Option<i32>, serde_json::Value) {
+    install_strip(bin, root);
+    let before = snapshot(root);
+    let o = run_step(root, &["--check", "--json"]);
+    assert_eq!(snapshot(root), before, "--check changed the tree");
+    fs::remove_file(root.join("strip")).unwrap();
+    (o.status.code(), report(&o))
+}
+
+/// Asserts `--check` passes the tree in a RUN step.
+fn distroless(root: &Path, bin: &Path) {
+    let (code, v) = check(root, bin);
+    assert_eq!(code, Some(0), "{v}");
+}
+
+/// Writes `bytes` at `path` inside `root` with `mode`.
+fn plant(root: &Path, path: &str, bytes: &[u8], mode: u32) {
+    let host = root.join(path);
+    fs::create_dir_all(host.parent().unwrap()).unwrap();
+    fs::write(&host, bytes).unwrap();
+    fs::set_permissions(&host, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn the_audit_sees_every_folder_and_not_the_files_the_engine_mounts() {
+    let (t, bin) = tree_with_strip();
+    let r = t.path();
+    let planted = [
+        "etc/ww",
+        "home/ww",
+        "lib/ww",
+        "opt/ww",
+        "root/ww",
+        "srv/ww",
+        "usr/local/ww",
+        "var/ww",
+        "var/lib/deep/er/ww",
+    ];
+    for p in planted {
+        plant(r, p, b"open to all", 0o666);
+    }
+    plant(r, "var/lib/suid", b"", 0o4755);
+    plant(r, "tmp/scratch", b"", 0o666);
+    let (code, v) = check(r, &bin);
+    assert_eq!(code, Some(4));
+    assert_eq!(findings(&v, "world-writable"), slashed(&planted));
+    assert_eq!(findings(&v, "setuid"), slashed(&["var/lib/suid"]));
+    install_strip(&bin, r);
+
+    let db = fs::read(r.join(DB)).unwrap();
+    let v = strip_exactly(r, &[], &removals(r, &db, &[]));
+    assert_eq!(findings(&v, "world-writable"), slashed(&planted));
+    assert_eq!(findings(&v, "setuid"), slashed(&["var/lib/suid"]));
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_hard_link_of_busybox_outside_the_bin_folders_goes_and_check_sees_it() {
+    let (t, bin) = tree_with_strip();
+    let r = t.path();
+    fs::create_dir_all(r.join("usr/libexec")).unwrap();
+    fs::hard_link(r.join("bin/busybox"), r.join("usr/libexec/bb")).unwrap();
+    let (code, v) = check(r, &bin);
+    assert_eq!(code, Some(4));
+    assert!(findings(&v, "busybox").contains("/usr/libexec/bb"), "{v}");
+    install_strip(&bin, r);
+
+    let db = fs::read(r.join(DB)).unwrap();
+    let v = strip_exactly(r, &[], &removals(r, &db, &["usr/libexec/bb"]));
+    assert_eq!(
+        removed(&v, "busybox"),
+        slashed(&["bin/busybox", "usr/libexec/bb"])
+    );
+    distroless(r, &bin);
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn prune_keeps_what_an_unowned_program_needs_and_the_program_still_loads() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    // ssl_client links libssl and libcrypto; a copy in /usr/local/bin belongs to no package.
+    fs::copy(
+        r.join("usr/bin/ssl_client"),
+        r.join("usr/local/bin/tlsclient"),
+    )
+    .unwrap();
+    let db = fs::read(r.join(DB)).unwrap();
+    let zlib: Vec<PathBuf> = apk_records(&db)
+        .into_iter()
+        .filter(|(n, _)| n == "zlib")
+        .flat_map(|(_, rec)| record_files(&rec))
+        .collect();
+    // The note of a plain run reads the walk too: it names only zlib, and changes nothing.
+    let before = snapshot(r);
+    let v = report(&run_step(r, &["--dry-run", "--json"]));
+    assert_eq!(snapshot(r), before);
+    let prunable: Vec<&str> = v["prunable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(prunable, ["zlib"]);
+    let mut gone = removals(r, &db, &[]);
+    gone.extend(zlib);
+    let v = strip_exactly(r, &["--prune"], &gone);
+    let pruned: Vec<&str> = v["pruned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(pruned, ["zlib"]);
+    let o = chroot(r, &["/usr/local/bin/tlsclient"], &[], false);
+    let out = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+    assert!(!out.contains("Error loading shared library"), "{out}");
+    assert_ne!(o.status.code(), Some(127), "{out}");
+}
+
+/// busybox-suid's helper and its eight links, as the package installs them.
+const SUID_LINKS: [&str; 8] = [
+    "bin/mount",
+    "bin/umount",
+    "bin/su",
+    "usr/bin/crontab",
+    "usr/bin/passwd",
+    "usr/bin/traceroute",
+    "usr/bin/traceroute6",
+    "usr/bin/vlock",
+];
+
+fn add_bbsuid(r: &Path) {
+    plant(r, "bin/bbsuid", b"\x7fELF stand-in for bbsuid", 0o4111);
+    for l in SUID_LINKS {
+        fs::remove_file(r.join(l)).unwrap();
+        symlink("/bin/bbsuid", r.join(l)).unwrap();
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn bbsuid_and_its_links_go_with_a_database_and_without() {
+    for with_db in [true, false] {
+        let (t, bin) = tree_with_strip();
+        let r = t.path();
+        add_bbsuid(r);
+        if with_db {
+            let mut db = fs::read(r.join(DB)).unwrap();
+            db.extend_from_slice(b"P:busybox-suid\nV:1.36.1-r29\nA:x86_64\nD:busybox=1.36.1-r29\nF:bin\nR:bbsuid\na:0:0:4111\n\n");
+            fs::write(r.join(DB), db).unwrap();
+        } else {
+            fs::remove_file(r.join(DB)).unwrap();
+        }
+        let db = fs::read(r.join(DB)).unwrap_or_default();
+        let mut more = SUID_LINKS.to_vec();
+        more.push("bin/bbsuid");
+        let v = strip_exactly(r, &[], &removals(r, &db, &more));
+        assert!(removed(&v, "busybox").contains("/bin/bbsuid"), "{v}");
+        assert!(removed(&v, "applet_links").is_superset(&slashed(&SUID_LINKS)));
+        if with_db {
+            let left = apk_records(&fs::read(r.join(DB)).unwrap());
+            assert!(left.iter().all(|(n, _)| n != "busybox-suid"));
+            let dropped = v["apk_db"]["dropped"].to_string();
+            assert!(dropped.contains("busybox-suid"), "{dropped}");
+        }
+        assert!(findings(&v, "dangling-link").is_empty(), "{v}");
+        distroless(r, &bin);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn applet_links_left_dangling_go() {
+    // `rm /bin/busybox` by hand, and the seed one-liner, which leaves /usr/sbin's links.
+    for seed in [false, true] {
+        let (t, bin) = tree_with_strip();
+        let r = t.path();
+        if seed {
+            let cmd = r"find /sbin /bin /usr/bin /usr/local/bin/ -type l -exec busybox rm -rf {} \;; busybox rm /sbin/apk /bin/busybox";
+            chroot(r, &["/bin/busybox", "sh", "-c", cmd], &[], false);
+            assert_eq!(fs::read_dir(r.join("usr/sbin")).unwrap().count(), 27);
+        } else {
+            fs::remove_file(r.join("bin/busybox")).unwrap();
+        }
+        let db = fs::read(r.join(DB)).unwrap();
+        let v = strip_exactly(r, &[], &removals(r, &db, &[]));
+        assert!(findings(&v, "dangling-link").is_empty(), "{v}");
+        assert_eq!(fs::read_dir(r.join("usr/sbin")).unwrap().count(), 0);
+        distroless(r, &bin);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn copies_of_busybox_go_and_another_build_is_named_and_kept() {
+    let (t, bin) = tree_with_strip();
+    let r = t.path();
+    let busybox = fs::read(r.join("bin/busybox")).unwrap();
+    plant(r, "bin/sh.real", &busybox, 0o755);
+    plant(r, "usr/local/bin/wget", &busybox, 0o755);
+    // Another build: not the same bytes, the banner still in it; a file of busybox's size is
+    // no copy.
+    let mut other = busybox.clone();
+    other.extend_from_slice(b"another build");
+    plant(r, "opt/tools/bb", &other, 0o755);
+    let mut same_size = busybox.clone();
+    let last = same_size.len() - 1;
+    same_size[last] ^= 0xff;
+    plant(r, "opt/tools/data.bin", &same_size, 0o644);
+    let (code, v) = check(r, &bin);
+    assert_eq!(code, Some(4));
+    let named = findings(&v, "busybox");
+    for p in ["/bin/sh.real", "/usr/local/bin/wget", "/opt/tools/bb"] {
+        assert!(named.contains(p), "{p} not named: {named:?}");
+    }
+    assert!(!named.contains("/strip"), "the tool carries no banner");
+    assert!(!named.contains("/opt/tools/data.bin"));
+    install_strip(&bin, r);
+
+    let db = fs::read(r.join(DB)).unwrap();
+    let gone = removals(r, &db, &["bin/sh.real", "usr/local/bin/wget"]);
+    let v = strip_exactly(r, &[], &gone);
+    assert_eq!(
+        removed(&v, "busybox"),
+        slashed(&["bin/busybox", "bin/sh.real", "usr/local/bin/wget"])
+    );
+    assert_eq!(findings(&v, "busybox"), slashed(&["opt/tools/bb"]));
+    let (code, v) = check(r, &bin);
+    assert_eq!(code, Some(4));
+    assert_eq!(findings(&v, "busybox"), slashed(&["opt/tools/bb"]));
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_database_under_usr_lib_is_read_updated_and_locked_there() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    fs::rename(r.join("lib/apk"), r.join("usr/lib/apk")).unwrap();
+    let db_path = PathBuf::from("usr/lib/apk/db/installed");
+    let db = fs::read(r.join(&db_path)).unwrap();
+
+    // apk's lock, held beside the database: the strip refuses and changes nothing.
+    let lock = r.join("usr/lib/apk/db/lock");
+    fs::write(&lock, b"").unwrap();
+    let holder = fs::File::open(&lock).unwrap();
+    holder.lock().unwrap();
+    let before = snapshot(r);
+    let o = run_step(r, &[]);
+    drop(holder);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/usr/lib/apk/db/lock: held by another apk or strip"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(r), before);
+
+    let gone = removals(r, &db, &[]);
+    let before = snapshot(r);
+    let o = run_step(r, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = snapshot(r);
+    assert_only_removed(&before, &after, &gone, &apk_state(&db_path));
+    let v = report(&o);
+    assert_eq!(v["apk_db"]["status"], "updated", "{v}");
+    let expected: Vec<(String, String)> = apk_records(&db)
+        .into_iter()
+        .filter(|(n, _)| !BY_DEFINITION.contains(&n.as_str()))
+        .collect();
+    assert_eq!(apk_records(&fs::read(r.join(&db_path)).unwrap()), expected);
+    assert!(!r.join("lib/apk").exists(), "nothing made at the old place");
+    let world = fs::read_to_string(r.join(WORLD)).unwrap();
+    assert!(
+        !world.contains("busybox") && !world.contains("apk-tools"),
+        "{world}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
+fn alpine_3_23_with_its_database_under_usr_lib_loses_busybox_in_every_form() {
+    let (tar, bin) = (rootfs_323(), static_bin());
+    let t = unpack(&tar);
+    let r = t.path();
+    install_strip(&bin, r);
+    fs::rename(r.join("lib/apk"), r.join("usr/lib/apk")).unwrap();
+    let db_path = PathBuf::from("usr/lib/apk/db/installed");
+    let db = fs::read(r.join(&db_path)).unwrap();
+    let busybox = fs::read(r.join("bin/busybox")).unwrap();
+    plant(r, "usr/local/bin/wget", &busybox, 0o755);
+    fs::create_dir_all(r.join("usr/libexec")).unwrap();
+    fs::hard_link(r.join("bin/busybox"), r.join("usr/libexec/bb")).unwrap();
+    plant(r, "var/ww", b"", 0o666);
+    let planted = ["usr/local/bin/wget", "usr/libexec/bb"];
+    let mut gone = removals(r, &db, &planted);
+    // 3.23 names apk's library package libapk: it goes with its only file.
+    for (name, rec) in apk_records(&db) {
+        if name == "libapk" {
+            gone.extend(record_files(&rec));
+        }
+    }
+
+    let before = snapshot(r);
+    let o = run_step(r, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_only_removed(&before, &snapshot(r), &gone, &apk_state(&db_path));
+    let v = report(&o);
+    let mut bb = slashed(&planted);
+    bb.insert("/bin/busybox".into());
+    assert_eq!(removed(&v, "busybox"), bb);
+    assert_eq!(findings(&v, "world-writable"), slashed(&["var/ww"]));
+    assert!(findings(&v, "dangling-link").is_empty(), "{v}");
+    let left: Vec<String> = apk_records(&fs::read(r.join(&db_path)).unwrap())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for name in [
+        "busybox",
+        "busybox-binsh",
+        "ssl_client",
+        "apk-tools",
+        "libapk",
+    ] {
+        assert!(!left.iter().any(|n| n == name), "{name} still listed");
+    }
+    assert!(!r.join("lib/apk").exists(), "nothing made at the old place");
+    distroless(r, &bin);
+}
