@@ -19,14 +19,14 @@ pub struct InRoot(PathBuf);
 
 impl InRoot {
     /// The root itself.
-    pub(in crate::root) fn top() -> InRoot {
+    pub(super) fn top() -> InRoot {
         InRoot(PathBuf::new())
     }
 
     /// `self/name`, in one allocation (`Path::join` makes two). `self` must be a real folder
     /// and `name` one plain name (as a listing or a path's components give), which the
     /// callers inside [`crate::root`] guarantee.
-    pub(in crate::root) fn child(&self, name: &[u8]) -> InRoot {
+    pub(super) fn child(&self, name: &[u8]) -> InRoot {
         let dir = self.0.as_os_str().as_bytes();
         let mut v = Vec::with_capacity(dir.len() + 1 + name.len());
         v.extend_from_slice(dir);
@@ -39,13 +39,13 @@ impl InRoot {
 
     /// A path a walk of the root listed (relative to it, plain names only, no symlink
     /// followed on the way); `None` for anything else.
-    pub(in crate::root) fn listed(rel: &Path) -> Option<InRoot> {
+    pub(super) fn listed(rel: &Path) -> Option<InRoot> {
         let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
         (plain && !rel.as_os_str().is_empty()).then(|| InRoot(rel.to_path_buf()))
     }
 
     /// Drops the last name (`..` of a real folder, which never climbs above the root).
-    pub(in crate::root) fn pop(&mut self) {
+    pub(super) fn pop(&mut self) {
         self.0.pop();
     }
 
@@ -79,7 +79,7 @@ impl InRoot {
 
     /// The path as given to an `*at` call relative to the root's descriptor: `.` for the root
     /// itself.
-    pub(in crate::root) fn at(&self) -> &Path {
+    pub(super) fn at(&self) -> &Path {
         if self.is_top() {
             Path::new(".")
         } else {
