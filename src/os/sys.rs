@@ -112,6 +112,19 @@ pub extern "C" fn fprintf() -> libc::c_int {
     0
 }
 
+/// `std::thread` names a thread only when given a name, and this binary gives none; the path
+/// that would call musl's `pthread_setname_np` (which formats `/proc/self/task/N/comm` with
+/// `snprintf`, and so links musl's printf machinery, ~9 KiB on ppc64le) is linked all the same.
+/// This definition takes its place: it is never called, and would name nothing.
+#[cfg(target_env = "musl")]
+// SAFETY: the symbol is defined once in the binary and replaces only musl's
+// `pthread_setname_np`, which only std's thread start can reach, for a name this binary never
+// sets; it reads none of its arguments and returns 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn pthread_setname_np() -> libc::c_int {
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
