@@ -9,12 +9,15 @@
 //! - [`stage`]: the pipeline's stages, scan and discover -> plan -> apply -> audit;
 //! - [`app`] strings the stages together, [`guard`] refuses to strip a host, [`cli`] reads the
 //!   command line, [`report`] renders the outcome, [`error`] is every failure with its path.
+//! - `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
 
 pub mod apkdb;
 pub mod app;
 pub mod cli;
 pub mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod hash;
 pub mod os;

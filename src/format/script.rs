@@ -6,12 +6,21 @@ use std::path::{Path, PathBuf};
 
 use crate::root::Root;
 
-/// The `#!` interpreter of a script, if the file is one: its first 256 bytes, read confined to
-/// the root.
+/// The most bytes of a file read to find its `#!` line.
+pub const HEAD: usize = 256;
+
+/// The `#!` interpreter of a script, if the file is one: its first [`HEAD`] bytes, read
+/// confined to the root.
 pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
-    let mut head = [0u8; 256];
+    let mut head = [0u8; HEAD];
     let n = root.read_head(rel, &mut head);
-    let rest = head[..n].strip_prefix(b"#!")?;
+    interpreter_of(&head[..n])
+}
+
+/// The `#!` interpreter named by a file's first bytes `head`: the first word after `#!` on
+/// the first line; `None` when `head` does not start with `#!` or names nothing.
+pub fn interpreter_of(head: &[u8]) -> Option<PathBuf> {
+    let rest = head.strip_prefix(b"#!")?;
     let line = rest.split(|&b| b == b'\n').next()?;
     let word = line
         .split(|b| b.is_ascii_whitespace())
