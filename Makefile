@@ -1,7 +1,8 @@
 # alpine-strip: build, test, measure.
 #   make demo   build the tool and strip a real Alpine image (the main job)
 #   make test   everything CI checks (lint, unit + real-tree tests on eight architectures,
-#               size, the multi-platform image, e2e)
+#               a short fuzz of every reader, size, the multi-platform image, e2e)
+#   make fuzz   every fuzz target for FUZZ_SECONDS each (README "Fuzzing")
 
 SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20
@@ -43,7 +44,7 @@ export ALPINE_MINIROOTFS ALPINE_ROOTFS_3_23 ALPINE_FIXTURES
 export ALPINE_STRIP_BIN := $(OUT)/strip-x86_64
 export ALPINE_STRIP_OUT := $(OUT)
 
-.PHONY: deps build image test lint unit size bench readme e2e demo clean
+.PHONY: deps build image test lint unit fuzz fuzz-ci size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -74,7 +75,18 @@ lint:
 unit: build
 	cargo test
 
-test: lint unit size e2e
+test: lint unit fuzz-ci size e2e
+
+# The readers of untrusted bytes under libFuzzer (tests/fuzz, pinned nightly, cargo-fuzz):
+# `make fuzz` for long, `fuzz-ci` briefly from the committed corpus (about 2 minutes with the
+# fuzz build done).
+FUZZ_SECONDS    ?= 300
+FUZZ_CI_SECONDS ?= 20
+fuzz: deps
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-ci: deps
+	bash tests/fuzz/run.sh $(FUZZ_CI_SECONDS)
 
 size: build
 	set -o pipefail; bash tests/size.sh $(OUT) | tee $(OUT)/size.txt

@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use alpine_strip::fuzzing;
@@ -15,13 +14,7 @@ use libfuzzer_sys::fuzz_target;
 fn scratch() -> &'static File {
     static FILE: OnceLock<File> = OnceLock::new();
     FILE.get_or_init(|| {
-        let dir = PathBuf::from("/dev/shm");
-        let dir = if dir.is_dir() {
-            dir
-        } else {
-            std::env::temp_dir()
-        };
-        let path = dir.join(format!("alpine-strip-fuzz-elf-{}", std::process::id()));
+        let path = alpine_strip_fuzz::scratch("elf");
         let file = File::options()
             .read(true)
             .write(true)

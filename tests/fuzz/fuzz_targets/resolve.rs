@@ -32,13 +32,7 @@ enum Make<'a> {
 fn base() -> &'static PathBuf {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = PathBuf::from("/dev/shm");
-        let dir = if dir.is_dir() {
-            dir
-        } else {
-            std::env::temp_dir()
-        };
-        let base = dir.join(format!("alpine-strip-fuzz-resolve-{}", std::process::id()));
+        let base = alpine_strip_fuzz::scratch("resolve");
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir(&base).expect("fuzz base folder");
         base
