@@ -83,7 +83,8 @@ test: lint unit fuzz-ci size e2e
 FUZZ_SECONDS    ?= 300
 FUZZ_CI_SECONDS ?= 20
 fuzz: deps
-	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@mkdir -p $(OUT)
+	set -o pipefail; bash tests/fuzz/run.sh $(FUZZ_SECONDS) | tee $(OUT)/fuzz.txt
 
 fuzz-ci: deps
 	bash tests/fuzz/run.sh $(FUZZ_CI_SECONDS)
@@ -95,7 +96,7 @@ size: build
 bench: build-x86_64
 	set -o pipefail; bash tests/bench.sh | tee $(OUT)/bench.txt
 
-# Copies the figures of the last `make size` and `make bench` into README.md.
+# Copies the figures of the last `make size`, `make bench` and `make fuzz` into README.md.
 readme:
 	python3 tests/readme.py
 
