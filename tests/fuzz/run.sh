@@ -11,11 +11,14 @@ cd "$(dirname "$0")"
 seconds=${1:?seconds per target}
 shift
 nightly=$(sed -n 's/^NIGHTLY *?= *//p' ../../Makefile)
-targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(installed world elf script resolve)
 fuzz=(cargo "+$nightly" fuzz)
+targets=("$@")
+# Every target of Cargo.toml: a new one is run without being named here.
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("${fuzz[@]}" list --fuzz-dir .)
+[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no target found" >&2; exit 1; }
 
 "${fuzz[@]}" build --fuzz-dir . -a
+echo "fuzz: ${targets[*]}, $seconds s each, one process ($nightly, libFuzzer, ASan, debug assertions)"
 # libFuzzer exits without cleaning up: the scratch of a target no longer running goes.
 clean() {
   local d
