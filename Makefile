@@ -1,7 +1,8 @@
 # alpine-strip: build, test, measure.
 #   make demo   build the tool and strip a real Alpine image (the main job)
 #   make test   everything CI checks (lint, unit + real-tree tests on eight architectures,
-#               size, the multi-platform image, e2e)
+#               a short fuzz of every reader, size, the multi-platform image, e2e)
+#   make fuzz   every fuzz target for FUZZ_SECONDS each (README "Fuzzing")
 
 SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20
@@ -46,7 +47,7 @@ export ALPINE_STRIP_OUT := $(OUT)
 # Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
 export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: npm deps build image test lint unit size bench readme e2e demo clean
+.PHONY: npm deps build image test lint unit fuzz fuzz-ci size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -81,7 +82,19 @@ unit: build npm
 npm:
 	bash tests/npm-fetch.sh $(ALPINE_NPM_CACHE)
 
-test: lint unit size e2e
+test: lint unit fuzz-ci size e2e
+
+# The readers of untrusted bytes under libFuzzer (tests/fuzz, pinned nightly, cargo-fuzz):
+# `make fuzz` for long, `fuzz-ci` briefly from the committed corpus (about 2 minutes with the
+# fuzz build done).
+FUZZ_SECONDS    ?= 300
+FUZZ_CI_SECONDS ?= 20
+fuzz: deps
+	@mkdir -p $(OUT)
+	set -o pipefail; bash tests/fuzz/run.sh $(FUZZ_SECONDS) | tee $(OUT)/fuzz.txt
+
+fuzz-ci: deps
+	bash tests/fuzz/run.sh $(FUZZ_CI_SECONDS)
 
 size: build
 	set -o pipefail; bash tests/size.sh $(OUT) | tee $(OUT)/size.txt
@@ -90,7 +103,7 @@ size: build
 bench: build-x86_64
 	set -o pipefail; bash tests/bench.sh | tee $(OUT)/bench.txt
 
-# Copies the figures of the last `make size` and `make bench` into README.md.
+# Copies the figures of the last `make size`, `make bench` and `make fuzz` into README.md.
 readme:
 	python3 tests/readme.py
 

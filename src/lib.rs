@@ -9,6 +9,7 @@
 //! - [`stage`]: the pipeline's stages, scan and discover -> plan -> apply -> audit;
 //! - [`app`] decides what a run does, then does it; [`guard`] refuses to strip a host, [`cli`] reads the
 //!   command line, [`report`] renders the outcome, [`error`] is every failure with its path.
+//! - `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -17,6 +18,8 @@ pub mod app;
 pub mod cli;
 pub mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod os;
 pub mod report;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: rustup components, the pinned nightly
 # with rust-src (every shipped binary rebuilds std for size), zig and cargo-zigbuild (static musl
-# links for the eight Alpine architectures), and (as root, with apt) buildah, docker.io, qemu-user-static,
+# links for the eight Alpine architectures), cargo-fuzz (`make fuzz`), and (as root, with apt)
+# buildah, docker.io, qemu-user-static,
 # strace, readelf, e2fsprogs (mkfs.ext4, chattr) and util-linux (unshare, flock).
 set -euo pipefail
 nightly=$(sed -n 's/^NIGHTLY *?= *//p' "$(dirname "$0")/../Makefile")
@@ -40,3 +41,7 @@ if ! python3 -c 'import ziglang' 2>/dev/null; then
   pip install -q ziglang 2>/dev/null || pip install -q --break-system-packages ziglang
 fi
 command -v cargo-zigbuild >/dev/null || cargo install -q --locked cargo-zigbuild
+# cargo-fuzz drives libFuzzer for `make fuzz` (with the pinned nightly).
+cargo_fuzz=0.13.1
+[ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $cargo_fuzz" ] ||
+  cargo install -q --locked cargo-fuzz --version "$cargo_fuzz"

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""make readme: puts the figures `make size` and `make bench` printed (out/size.txt,
-out/bench.txt) into README.md between their markers, so the README quotes the commands, not
-memory. `--check` only says which blocks differ from the files (exit 0 either way)."""
+"""make readme: puts the figures `make size`, `make bench` and `make fuzz` printed
+(out/size.txt, out/bench.txt, out/fuzz.txt) into README.md between their markers, so the
+README quotes the commands, not memory. `--check` only says which blocks differ from the files (exit 0 either way)."""
 import pathlib, sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
 readme = root / "README.md"
 text = readme.read_text()
 check = "--check" in sys.argv
-for name in ("size", "bench"):
+for name in ("size", "bench", "fuzz"):
     src = root / "out" / f"{name}.txt"
     begin, end = f"<!-- make {name} -->\n", f"<!-- /make {name} -->"
     if not src.exists() or begin not in text:

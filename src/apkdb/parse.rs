@@ -82,7 +82,13 @@ impl<'a> Record<'a> {
                 _ => (0, &line[..0]),
             };
             match key {
-                b'F' => dir = value,
+                // A folder line ends the entry of the file before it: were it skipped with a
+                // dropped file's `a:`/`Z:` lines, the files after it would move into the
+                // previous folder (found by the `installed` fuzz target).
+                b'F' => {
+                    dir = value;
+                    skipping = false;
+                }
                 b'R' => skipping = drop(dir, value),
                 b'a' | b'Z' => {}
                 _ => skipping = false,
@@ -221,6 +227,19 @@ mod tests {
             out,
             b"P:zlib\nV:1\nF:lib\nR:libz.so.1\na:0:0:755\nZ:Q1a=\nR:libz.so.1.3\nZ:Q1b=\nF:usr\nM:0:0:755\n\n"
         );
+    }
+
+    #[test]
+    fn dropping_the_last_file_of_a_folder_keeps_the_next_folder() {
+        let db = Database::parse(b"P:zlib\nF:lib\nR:libz.so.1\nZ:Q1a=\nF:usr\nR:x\n\n").unwrap();
+        let mut out = Vec::new();
+        db.records[0].write_without(|d, n| d == b"lib" && n == b"libz.so.1", &mut out);
+        assert_eq!(out, b"P:zlib\nF:lib\nF:usr\nR:x\n\n");
+        // The fuzz target's input: an empty file name dropped before the last folder.
+        let db = Database::parse(b"P:\nF:\nR:\nF:").unwrap();
+        out.clear();
+        db.records[0].write_without(|_, n| n.is_empty(), &mut out);
+        assert_eq!(out, b"P:\nF:\nF:");
     }
 
     #[test]
