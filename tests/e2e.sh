@@ -96,8 +96,9 @@ docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 echo $! >"$work/registry.pid"
 for _ in $(seq 50); do curl -sf "http://$reg/v2/" >/dev/null && break; sleep 0.2; done
 curl -sf "http://$reg/v2/" >/dev/null || { cat "$work/registry.log"; bad "registry: it did not start"; exit 1; }
-# Plain HTTP on loopback, for this test's own engines only (buildah, podman, skopeo read this
-# file through the variable; the test's dockerd gets --insecure-registry).
+# Plain HTTP on loopback, for this test's own engines only (buildah and podman read this
+# file through the variable, skopeo is told --tls-verify=false, the test's dockerd gets
+# --insecure-registry).
 printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$reg" >"$work/registries.conf"
 export CONTAINERS_REGISTRIES_CONF=$work/registries.conf
 # podman's defaults ask for limits this machine does not grant; its runtime is runc.
@@ -113,7 +114,7 @@ TLS_VERIFY=false bash "$here/tests/publish.sh" "$archive" "$reg/alpine-strip:e2e
 digest=$(sed -n 's/^publish: .*@//p' "$work/publish.txt")
 tool_tag=$reg/alpine-strip:e2e
 tool_digest=$reg/alpine-strip@$digest
-skopeo inspect --raw "docker://$tool_tag" >"$work/list.json"
+skopeo inspect --tls-verify=false --raw "docker://$tool_tag" >"$work/list.json"
 check "registry: the pushed list has the digest make publish printed ($digest)" \
   test "sha256:$(sha256sum <"$work/list.json" | cut -d' ' -f1)" = "$digest"
 check "registry: the list pulled back names the eight platforms" \
@@ -133,9 +134,9 @@ for arch in $archs; do
   B manifest add "$@" localhost/alpine-list "localhost/alpine:$arch" >/dev/null
 done
 set --
-B manifest push -q --all localhost/alpine-list "docker://$base"
+B manifest push -q --all --tls-verify=false localhost/alpine-list "docker://$base"
 check "registry: the Alpine 3.20.3 base lists the eight platforms" \
-  diff -u <(echo "$expected_platforms") <(skopeo inspect --raw "docker://$base" | python3 "$here/tests/e2e/platforms.py" -)
+  diff -u <(echo "$expected_platforms") <(skopeo inspect --tls-verify=false --raw "docker://$base" | python3 "$here/tests/e2e/platforms.py" -)
 
 # Registry requests since a mark (pulls of one block: each engine has its own storage).
 mark() { wc -l <"$work/registry.log" >"$work/registry.mark"; }
@@ -330,8 +331,8 @@ buildah_engine() {
     cp -a "$m/." "$2"; B umount "$c" >/dev/null; B rm "$c" >/dev/null
   }
   run() {
-    local cmd; mapfile -t cmd < <(B inspect --type image --format '{{json .OCIv1.Config}}' "$1" | python3 -c \
-      'import json,sys; c=json.load(sys.stdin); print("\n".join((c.get("Entrypoint") or []) + (c.get("Cmd") or [])))')
+    local cmd; mapfile -t cmd < <(B inspect --type image "$1" | python3 -c 'import json, sys
+c = json.load(sys.stdin)["OCIv1"]["config"]; print("\n".join((c.get("Entrypoint") or []) + (c.get("Cmd") or [])))')
     run_cmd "$1" "${cmd[@]}"
   }
   run_cmd() { local c rc=0; c=$(B from "$1"); B run --isolation chroot "$c" -- "${@:2}" || rc=$?; B rm "$c" >/dev/null; return $rc; }
