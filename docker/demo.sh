@@ -76,10 +76,10 @@ row() {
   fi
   if run "$1" /bin/sh -c true >/dev/null 2>&1; then shell=runs; else shell="does not run"; fi
   entry=$(run "$1" /usr/bin/getent hosts localhost 2>&1 | head -1 | tr -s ' ')
-  printf '  %-22s %10s %7s %9s  %-13s %s\n' "$1" "$files" "$layers" "$packages" "$shell" "$entry"
+  printf '  %-24s %10s %7s %9s  %-13s %s\n' "$1" "$files" "$layers" "$packages" "$shell" "$entry"
 }
 echo
-printf '  %-22s %10s %7s %9s  %-13s %s\n' image "files (B)" layers packages /bin/sh "entrypoint (getent hosts localhost)"
+printf '  %-24s %10s %7s %9s  %-13s %s\n' image "files (B)" layers packages /bin/sh "entrypoint (getent hosts localhost)"
 row localhost/demo-alpine
 row localhost/demo-stripped
 row localhost/demo-smallest

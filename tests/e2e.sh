@@ -140,7 +140,10 @@ check "registry: the Alpine 3.20.3 base lists the eight platforms" \
 
 # Registry requests since a mark (pulls of one block: each engine has its own storage).
 mark() { wc -l <"$work/registry.log" >"$work/registry.mark"; }
-pulled() { tail -n "+$(($(cat "$work/registry.mark") + 1))" "$work/registry.log" | grep -Eq "\"(GET|HEAD) /v2/$1"; }
+pulled() {
+  awk -v from="$(cat "$work/registry.mark")" -v re="\"(GET|HEAD) /v2/$1" \
+    'NR > from && $0 ~ re { found = 1 } END { exit !found }' "$work/registry.log"
+}
 
 # The engine functions each block defines:
 #   build IMG TARGET CTX [ARGS...]  build a target of an example (log on stdout), tool and base
