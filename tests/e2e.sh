@@ -238,7 +238,9 @@ examples() {
   for ex in plain app server smallest; do
     # The debug twin: the unstripped stage, its layers the base of copy and mount.
     img=localhost/e2e-$ex-debug
-    build "$img" debug "$work/ctx-$ex" >/dev/null 2>&1
+    if ! build "$img" debug "$work/ctx-$ex" >"$work/build.log" 2>&1; then
+      bad "$label $ex/debug: build"; cat "$work/build.log"; continue
+    fi
     rm -rf "$work/layers"; mkdir "$work/layers"; layers "$img" "$work/layers"
     facts "$work/layers" >"$work/debug-facts-$ex"
     awk '$1=="size"{print $2}' "$work/debug-facts-$ex" >"$work/base-size-$ex"
@@ -477,7 +479,8 @@ cross_platform() {
     fi
     ok "$label $p: build"
     check "$label $p: the image is for $p" test "$(arch_of "$img")" = "$p"
-    build "$img-debug" debug "$work/ctx-plain" --platform "$p" >/dev/null 2>&1
+    build "$img-debug" debug "$work/ctx-plain" --platform "$p" >"$work/build.log" 2>&1 ||
+      { bad "$label $p: debug build"; cat "$work/build.log"; continue; }
     rm -rf "$work/layers"; mkdir "$work/layers"; layers "$img-debug" "$work/layers"
     facts "$work/layers" >"$work/debug-facts-plain"
     tool_bin=$out/strip-$arch check_image plain copy "$img" "$work/build.log" "$label $p plain/copy"
