@@ -362,9 +362,10 @@ podman_engine() {
 # $1: 1 for BuildKit, 0 for the classic builder.
 docker_engine() {
   buildkit=$1
+  # The classic builder colours a step's stderr in pieces (ESC[91m): the log without them.
   build() {
     DOCKER_BUILDKIT=$buildkit D build --progress plain --network none --build-arg "BASE=$base" \
-      --build-arg "TOOL=$tool_ref" --target "$2" -t "$1" "${@:4}" "$3"
+      --build-arg "TOOL=$tool_ref" --target "$2" -t "$1" "${@:4}" "$3" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
   }
   rootfs() { local c; c=$(D create "$1"); D export "$c" | tar -x -C "$2"; D rm "$c" >/dev/null; }
   run() { D run --rm --network none "$@"; }
