@@ -15,7 +15,8 @@
 # that Syft's apk inventory is the packages whose files are in it. The app-entrypoint example
 # checks the strip's word on entrypoints (app_entrypoint below). The plain example built twice
 # with buildah --timestamp 0 must give the same image. The registry and dockerd are the test's
-# own (private port and socket, data in a temp folder, stopped on exit).
+# own (private port and socket, data in a temp folder, stopped on exit); binfmt_misc and the
+# qemu interpreters it registers stay registered, as qemu-user-static's own setup leaves them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -125,15 +126,14 @@ base=$reg/alpine:3.20
 B manifest create localhost/alpine-list >/dev/null
 for arch in $archs; do
   IFS=/ read -r os cpu variant <<<"$(platform "$arch")"
-  set -- --os "$os" --arch "$cpu" ${variant:+--variant "$variant"}
-  c=$(B from "$@" scratch)
+  plat=(--os "$os" --arch "$cpu" ${variant:+--variant "$variant"})
+  c=$(B from "${plat[@]}" scratch)
   B add "$c" "$ALPINE_FIXTURES/alpine-minirootfs-3.20.3-$arch.tar.gz" / >/dev/null
-  B config "$@" "$c"
+  B config "${plat[@]}" "$c"
   B commit -q "$c" "localhost/alpine:$arch" >/dev/null
   B rm "$c" >/dev/null
-  B manifest add "$@" localhost/alpine-list "localhost/alpine:$arch" >/dev/null
+  B manifest add "${plat[@]}" localhost/alpine-list "localhost/alpine:$arch" >/dev/null
 done
-set --
 B manifest push -q --all --tls-verify=false localhost/alpine-list "docker://$base"
 check "registry: the Alpine 3.20.3 base lists the eight platforms" \
   diff -u <(echo "$expected_platforms") <(skopeo inspect --tls-verify=false --raw "docker://$base" | python3 "$here/tests/e2e/platforms.py" -)
@@ -153,6 +153,8 @@ pulled() {
 #   no_shell IMG                    true when /bin/sh does not run in the image
 #   layers IMG DIR                  the image unpacked (OCI layout or docker save) in DIR
 #   sbom DIR                        Syft's JSON of the image `layers` unpacked in DIR
+#   image_exists IMG                true when the engine has the image
+#   arch_of IMG                     its platform, os/arch[/variant] (cross-platform engines)
 tool_ref=$tool_tag
 
 # Syft's apk inventory of the image against the packages whose files are in it ($1 name,
