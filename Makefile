@@ -75,10 +75,9 @@ publish: image
 	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=HOST[:PORT][/PATH] [TAG=$(TAG)]"; exit 2; }
 	bash tests/publish.sh $(OUT)/alpine-strip.oci.tar $(REGISTRY)/alpine-strip:$(TAG)
 
-# An SBOM of the tool image (Syft, SPDX JSON), for a release beside SHA256SUMS.
+# An SBOM of the tool image per platform (Syft, SPDX JSON, in out/sbom/), for a release.
 sbom: image
-	syft scan -q oci-archive:$(OUT)/alpine-strip.oci.tar -o spdx-json=$(OUT)/alpine-strip.spdx.json
-	@echo "sbom: $(OUT)/alpine-strip.spdx.json"
+	bash tests/sbom.sh $(OUT)
 
 lint:
 	cargo fmt --check

@@ -38,14 +38,7 @@ archive=$out/alpine-strip.oci.tar
 docker_cli=/usr/bin/docker
 [ -x "$docker_cli" ] && command -v dockerd >/dev/null || skip "docker.io is not installed (make deps)"
 
-archs="x86_64 x86 aarch64 armhf armv7 ppc64le riscv64 s390x"
-# Alpine's architecture name -> the OCI platform.
-platform() {
-  case $1 in
-    x86_64) echo linux/amd64;; x86) echo linux/386;; aarch64) echo linux/arm64;;
-    armhf) echo linux/arm/v6;; armv7) echo linux/arm/v7;; *) echo "linux/$1";;
-  esac
-}
+source "$here/tests/platform.sh"   # $ARCHS, platform ARCH
 
 work=$(mktemp -d /tmp/alpine-strip-e2e.XXXXXX)
 B() { buildah --root "$work/root" --runroot "$work/run" --storage-driver vfs "$@"; }
@@ -108,7 +101,7 @@ printf '%s\n' '[containers]' 'default_ulimits = ["nofile=1024:1024", "nproc=1024
 
 check "tool archive: SHA256SUMS verifies the binaries and the archive" \
   bash -c "cd '$out' && sha256sum -c --quiet SHA256SUMS"
-expected_platforms=$(for a in $archs; do platform "$a"; done | sort)
+expected_platforms=$(for a in $ARCHS; do platform "$a"; done | sort)
 check "tool archive: its index lists the eight platforms" \
   diff -u <(echo "$expected_platforms") <(python3 "$here/tests/e2e/platforms.py" "$archive")
 TLS_VERIFY=false bash "$here/tests/publish.sh" "$archive" "$reg/alpine-strip:e2e" | tee "$work/publish.txt"
@@ -124,7 +117,7 @@ check "registry: the list pulled back names the eight platforms" \
 # The base: the official minirootfs of each architecture, one list, pushed beside the tool.
 base=$reg/alpine:3.20
 B manifest create localhost/alpine-list >/dev/null
-for arch in $archs; do
+for arch in $ARCHS; do
   IFS=/ read -r os cpu variant <<<"$(platform "$arch")"
   plat=(--os "$os" --arch "$cpu" ${variant:+--variant "$variant"})
   c=$(B from "${plat[@]}" scratch)
@@ -475,7 +468,7 @@ check "binfmt_misc: linux/386 runs (natively or through qemu-i386)" "$out/strip-
 # one is, the tool's bytes in its layer being its own architecture's binary from the registry.
 cross_platform() {
   local arch img p
-  for arch in $archs; do
+  for arch in $ARCHS; do
     p=$(platform "$arch") img=localhost/e2e-xplat-$arch
     if ! build "$img" copy "$work/ctx-plain" --platform "$p" >"$work/build.log" 2>&1; then
       bad "$label $p: build"; cat "$work/build.log"; continue
