@@ -198,12 +198,13 @@ check_image() {
   rm -rf "$work/layers"; mkdir "$work/layers"; layers "$img" "$work/layers"
   facts "$work/layers" >"$work/facts"
   inventory "$name" "$m" "$work/layers"
-  local out; out=$(run "$img" 2>&1) || true
+  local out f0=$failed; out=$(run "$img" 2>&1) || true
   case $ex in
     plain|smallest) check "$name: ENTRYPOINT getent resolves localhost" grep -q localhost <<<"$out" ;;
     app) check "$name: ENTRYPOINT app runs" grep -q 'hello from /usr/local/bin/app' <<<"$out" ;;
     server) check "$name: ENTRYPOINT server runs as uid 101" grep -qP 'hello from /usr/local/bin/server; Uid:\t101\b' <<<"$out" ;;
   esac
+  [ "$failed" = "$f0" ] || sed -n '1,5s/^/     | /p' <<<"$out"
   case $form in
     copy)
       check "$name: the tool's layer is there" grep -q '^tool-bytes .* strip$' "$work/facts"
