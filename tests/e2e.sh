@@ -476,8 +476,8 @@ cross_platform() {
     fi
     ok "$label $p: build"
     check "$label $p: the image is for $p" test "$(arch_of "$img")" = "$p"
-    build "$img-debug" debug "$work/ctx-plain" --platform "$p" >"$work/build.log" 2>&1 ||
-      { bad "$label $p: debug build"; cat "$work/build.log"; continue; }
+    build "$img-debug" debug "$work/ctx-plain" --platform "$p" >"$work/debug.log" 2>&1 ||
+      { bad "$label $p: debug build"; cat "$work/debug.log"; continue; }
     rm -rf "$work/layers"; mkdir "$work/layers"; layers "$img-debug" "$work/layers"
     facts "$work/layers" >"$work/debug-facts-plain"
     tool_bin=$out/strip-$arch check_image plain copy "$img" "$work/build.log" "$label $p plain/copy"
