@@ -279,6 +279,8 @@ app_entrypoint() {
     check "$name: the build log names the #!/usr/bin/env tool (missing-interpreter)" \
       grep -Eq 'missing-interpreter (/usr/local/bin/tool|/opt/tool/tool.js)' "$work/build.log"
     check "$name: its ENTRYPOINT /docker-entrypoint.sh no longer runs" fails run "$img"
+    rm -rf "$m" "$work/layers"; mkdir "$m" "$work/layers"; rootfs "$img" "$m"; layers "$img" "$work/layers"
+    inventory "$name" "$m" "$work/layers"
   done
 
   name="$label app-entrypoint/guarded"
@@ -287,8 +289,9 @@ app_entrypoint() {
   else
     check "$name: the build fails: the strip exits 4" \
       grep -Eq 'exit status 4|exit code: 4|returned a non-zero code: 4' "$work/build.log"
-    check "$name: one line names /docker-entrypoint.sh" \
-      test "$(grep -c 'alpine-strip: .*/docker-entrypoint.sh' "$work/build.log")" = 1
+    # (The classic builder's log also holds the stages before the target: the last line counts.)
+    check "$name: the strip's last line names /docker-entrypoint.sh" \
+      grep -q /docker-entrypoint.sh <<<"$(grep 'alpine-strip: ' "$work/build.log" | tail -n 1)"
   fi
   check "$name: no image was produced" fails image_exists localhost/e2e-entry-guarded
 
@@ -298,7 +301,7 @@ app_entrypoint() {
     bad "$name: build (--prune --entrypoint /usr/local/bin/tlsclient)"; cat "$work/build.log"; return
   fi
   ok "$name: build (--prune --entrypoint /usr/local/bin/tlsclient)"
-  rm -rf "$m"; mkdir "$m"; rootfs "$img" "$m"
+  rm -rf "$m" "$work/layers"; mkdir "$m" "$work/layers"; rootfs "$img" "$m"; layers "$img" "$work/layers"
   out=$(run "$img" 2>&1) || true
   check "$name: tlsclient loads its libraries" fails grep -q 'Error loading shared library' <<<"$out"
   check "$name: and runs (its usage)" grep -q 'usage: /usr/local/bin/tlsclient' <<<"$out"
@@ -306,7 +309,6 @@ app_entrypoint() {
     check "$name: /$p stayed" test -f "$m/$p"
   done
   check "$name: /bin/sh does not run" no_shell "$img"
-  rm -rf "$work/layers"; mkdir "$work/layers"; layers "$img" "$work/layers"
   inventory "$name" "$m" "$work/layers"
 }
 
