@@ -61,7 +61,8 @@ ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
-fails() { ! "$@" >/dev/null 2>&1; }
+quietly() { "$@" >/dev/null 2>&1; }
+fails() { ! quietly "$@"; }
 # Facts about an unpacked image (tests/e2e/layers.py); $tool_bin is the binary whose bytes count
 # as the tool's (its own architecture's in the cross-platform block).
 facts() { python3 "$here/tests/e2e/layers.py" "$1" "${tool_bin:-$tool}"; }
@@ -464,7 +465,7 @@ xplat=yes
 for q in $qemus; do
   check "binfmt_misc: qemu-$q registered with flag F" grep -q '^flags: .*F' "$binfmt/qemu-$q" || xplat=
 done
-check "binfmt_misc: linux/386 runs (natively or through qemu-i386)" "$out/strip-x86" --version >/dev/null || xplat=
+check "binfmt_misc: linux/386 runs (natively or through qemu-i386)" quietly "$out/strip-x86" --version || xplat=
 [ -n "$xplat" ] || skip "binfmt_misc: qemu-user-static is not registered (mount -t binfmt_misc binfmt_misc $binfmt)"
 
 # Builds plain's copy target for every platform (one image each) and checks each as the amd64
