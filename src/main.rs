@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Command::Run(opts) => opts,
     };
     let report = app::run(&opts);
-    let _ = human::write(&mut std::io::stderr().lock(), &report, opts.verbosity);
+    let _ = std::io::stderr().write_all(human::render(&report, opts.verbosity).as_bytes());
     if opts.json {
         let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
     }
