@@ -3,6 +3,7 @@
 //! packages that owned them, and the `--entrypoint`s: refused when they will not start, and
 //! what `--prune` must keep for them.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::apkdb::Installed;
@@ -54,7 +55,7 @@ pub fn require(root: &mut Root, paths: &[PathBuf], gone: &Gone, strip: bool) -> 
     };
     let mut line = first.line(strip);
     if refused.len() > 1 {
-        line.push_str(&format!(" (and {} more entrypoints)", refused.len() - 1));
+        let _ = write!(line, " (and {} more entrypoints)", refused.len() - 1);
     }
     Err(Error::WillNotStart(line))
 }

@@ -16,14 +16,13 @@ pub mod loader;
 pub mod locate;
 
 use std::ffi::OsStr;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::format::script::{self, HEAD};
-use crate::report::show;
 use crate::root::{FileKind, Root};
 use crate::stage::audit::FindingKind;
 use crate::stage::plan::StepKind;
@@ -138,7 +137,7 @@ impl fmt::Display for Text<'_> {
 }
 
 /// `is removed by the strip (PACKAGE)`, `was already missing` (a strip run) or `is missing`.
-fn because(f: &mut impl fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
+fn because(f: &mut dyn fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
     match (cause, strip) {
         (Cause::Removed(r), _) => {
             let by = match (&r.package, r.step) {
@@ -188,30 +187,37 @@ pub enum Refusal {
 impl Refusal {
     /// One line naming the entrypoint and what it lacks (`strip`: see [`Text`]).
     pub fn line(&self, strip: bool) -> String {
+        let mut line = String::new();
+        let _ = self.write(&mut line, strip);
+        line
+    }
+
+    fn write(&self, line: &mut String, strip: bool) -> fmt::Result {
+        let (Refusal::Absent(p, _) | Refusal::NotExecutable(p) | Refusal::WillNotStart(p, _)) =
+            self;
+        write!(line, "/{}", p.display())?;
         match self {
-            Refusal::Absent(p, Cause::AlreadyMissing) => {
-                format!("{}: the entrypoint does not exist in the root", show(p))
+            Refusal::Absent(_, Cause::AlreadyMissing) => {
+                line.push_str(": the entrypoint does not exist in the root");
             }
-            Refusal::Absent(p, cause) => {
-                let mut line = format!("{}: the entrypoint ", show(p));
-                let _ = because(&mut line, cause, strip);
-                line
+            Refusal::Absent(_, cause) => {
+                line.push_str(": the entrypoint ");
+                because(line, cause, strip)?;
             }
-            Refusal::NotExecutable(p) => {
-                format!("{}: the entrypoint is not an executable file", show(p))
+            Refusal::NotExecutable(_) => {
+                line.push_str(": the entrypoint is not an executable file")
             }
             Refusal::WillNotStart(p, b) => {
-                let mut line = show(p);
                 if b.program != *p {
-                    line.push_str(&format!(": {}", show(&b.program)));
+                    write!(line, ": /{}", b.program.display())?;
                 }
                 for (i, m) in b.missing.iter().enumerate() {
                     let sep = if i == 0 { ": " } else { ", " };
-                    line.push_str(&format!("{sep}{}", Text { missing: m, strip }));
+                    write!(line, "{sep}{}", Text { missing: m, strip })?;
                 }
-                line
             }
         }
+        Ok(())
     }
 }
 
