@@ -87,7 +87,7 @@ pub type Lookup = std::result::Result<Found, Cause>;
 struct Loaded {
     object: Rc<Object>,
     path: PathBuf,
-    rpath: Rc<Vec<PathBuf>>,
+    rpath: Vec<PathBuf>,
     needed_by: Option<usize>,
 }
 
@@ -96,8 +96,7 @@ pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
-    /// Path -> the regular file there, or why there is none: each path is looked up once.
-    files: FxHashMap<PathBuf, Lookup>,
+    files: Files,
     objects: FxHashMap<PathBuf, Option<Rc<Object>>>,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
     pub used: Vec<PathBuf>,
@@ -131,7 +130,7 @@ impl Loader {
         Ok(Loader {
             machine,
             system,
-            files: FxHashMap::default(),
+            files: Files::default(),
             objects: FxHashMap::default(),
             used: Vec::new(),
         })
@@ -161,7 +160,7 @@ impl Loader {
         gone: &Gone,
     ) -> Result<Vec<Unfound>> {
         let mut out = Vec::new();
-        let rpath = Rc::new(expand(&object.rpath, origin));
+        let rpath = expand(&object.rpath, origin);
         let mut loaded = vec![Loaded {
             object,
             path: path.to_path_buf(),
@@ -184,7 +183,7 @@ impl Loader {
                             continue;
                         };
                         let origin = entry.parent().unwrap_or(Path::new(""));
-                        let rpath = Rc::new(expand(&lib.rpath, origin));
+                        let rpath = expand(&lib.rpath, origin);
                         loaded.push(Loaded {
                             object: lib,
                             path: end,
@@ -216,28 +215,58 @@ impl Loader {
         if name.contains(&b'/') {
             return self.file(root, Path::new(OsStr::from_bytes(name)), gone);
         }
-        let mut dirs: Vec<Rc<Vec<PathBuf>>> = Vec::new();
+        let name = Path::new(OsStr::from_bytes(name));
+        let mut why = Cause::AlreadyMissing;
         let mut cur = Some(at);
         while let Some(i) = cur {
-            dirs.push(Rc::clone(&loaded[i].rpath));
+            if let Some(found) = self
+                .files
+                .search(root, &loaded[i].rpath, name, gone, &mut why)?
+            {
+                return Ok(Ok(found));
+            }
             cur = loaded[i].needed_by;
         }
-        let mut why = Cause::AlreadyMissing;
-        let system = self.system.clone();
-        for dir in dirs.iter().flat_map(|d| d.iter()).chain(system.iter()) {
-            match self.file(root, &dir.join(OsStr::from_bytes(name)), gone)? {
-                Ok(found) => return Ok(Ok(found)),
-                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
-                Err(_) => {}
-            }
-        }
-        Ok(Err(why))
+        let found = self
+            .files
+            .search(root, &self.system, name, gone, &mut why)?;
+        Ok(found.ok_or(why))
     }
 
     /// The regular file at `path` once its links are followed and `gone` is removed, looked
     /// up once; anything else there counts as missing.
     pub fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
-        if let Some(found) = self.files.get(path) {
+        self.files.file(root, path, gone)
+    }
+}
+
+/// Path -> the regular file there, or why there is none: each path is looked up once.
+#[derive(Default)]
+struct Files(FxHashMap<PathBuf, Lookup>);
+
+impl Files {
+    /// The first of `dirs` holding a regular file `name`; else `None`, and `why` becomes the
+    /// first removal on the way (when it is still [`Cause::AlreadyMissing`]).
+    fn search(
+        &mut self,
+        root: &mut Root,
+        dirs: &[PathBuf],
+        name: &Path,
+        gone: &Gone,
+        why: &mut Cause,
+    ) -> Result<Option<Found>> {
+        for dir in dirs {
+            match self.file(root, &dir.join(name), gone)? {
+                Ok(found) => return Ok(Some(found)),
+                Err(removed @ Cause::Removed(_)) if *why == Cause::AlreadyMissing => *why = removed,
+                Err(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
+        if let Some(found) = self.0.get(path) {
             return Ok(found.clone());
         }
         let found = match locate(root, path, gone)? {
@@ -249,7 +278,7 @@ impl Loader {
             Presence::There { .. } => Err(Cause::AlreadyMissing),
             Presence::Absent(cause) => Err(cause),
         };
-        self.files.insert(path.to_path_buf(), found.clone());
+        self.0.insert(path.to_path_buf(), found.clone());
         Ok(found)
     }
 }
