@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::format::elf::{self, Machine, Object};
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
+use crate::stage::start::{Missing, Piece};
 use rustc_hash::FxHashMap;
 
 /// The names musl's loader answers itself (its reserved list).
@@ -56,17 +57,6 @@ const MAX_OBJECTS: usize = 4096;
 
 /// The most bytes read of `/etc/ld-musl-ARCH.path`.
 const PATH_FILE_LIMIT: u64 = 64 << 10;
-
-/// A library a program needs that its loader would not find.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unfound {
-    /// The `DT_NEEDED` name.
-    pub soname: PathBuf,
-    /// The real path of the object that needs it.
-    pub needed_by: PathBuf,
-    /// Why it is not there.
-    pub cause: Cause,
-}
 
 /// A regular file found inside the root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,8 +139,8 @@ impl Loader {
         o
     }
 
-    /// Every library `object` (at the real path `path`, found in the real folder `origin`)
-    /// needs that would not load, following the libraries it loads in turn.
+    /// Adds to `out` every library `object` (at the real path `path`, found in the real folder
+    /// `origin`) needs that would not load, following the libraries it loads in turn.
     pub fn unfound(
         &mut self,
         root: &mut Root,
@@ -158,8 +148,8 @@ impl Loader {
         path: &Path,
         origin: &Path,
         gone: &Gone,
-    ) -> Result<Vec<Unfound>> {
-        let mut out = Vec::new();
+        out: &mut Vec<Missing>,
+    ) -> Result<()> {
         let rpath = expand(&object.rpath, origin);
         let mut loaded = vec![Loaded {
             object,
@@ -191,16 +181,18 @@ impl Loader {
                             needed_by: Some(next),
                         });
                     }
-                    Err(cause) => out.push(Unfound {
-                        soname: PathBuf::from(OsStr::from_bytes(name)),
-                        needed_by: loaded[next].path.clone(),
+                    Err(cause) => out.push(Missing {
+                        piece: Piece::Library {
+                            soname: PathBuf::from(OsStr::from_bytes(name)),
+                            needed_by: loaded[next].path.clone(),
+                        },
                         cause,
                     }),
                 }
             }
             next += 1;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Where the loader finds `name` for the object `at` of `loaded`.

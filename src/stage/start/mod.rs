@@ -301,20 +301,10 @@ impl<'a> Checker<'a> {
                     });
                 }
             }
-            let origin = end.parent().unwrap_or(Path::new("")).to_path_buf();
+            let origin = end.parent().unwrap_or(Path::new(""));
             let object = std::rc::Rc::new(object);
-            for u in self
-                .loader
-                .unfound(root, object, &end, &origin, self.gone)?
-            {
-                missing.push(Missing {
-                    piece: Piece::Library {
-                        soname: u.soname,
-                        needed_by: u.needed_by,
-                    },
-                    cause: u.cause,
-                });
-            }
+            self.loader
+                .unfound(root, object, &end, origin, self.gone, &mut missing)?;
         } else if let Some(shebang) = script::shebang(head) {
             missing.extend(self.script(root, &shebang)?);
         }
