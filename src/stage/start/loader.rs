@@ -86,6 +86,8 @@ pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
+    /// The image's [`PATH`](super::PATH), where `#!/usr/bin/env NAME` looks for NAME.
+    path: Vec<PathBuf>,
     files: Files,
     objects: FxHashMap<PathBuf, Option<Rc<Object>>>,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
@@ -120,6 +122,7 @@ impl Loader {
         Ok(Loader {
             machine,
             system,
+            path: super::PATH.iter().map(PathBuf::from).collect(),
             files: Files::default(),
             objects: FxHashMap::default(),
             used: Vec::new(),
@@ -211,9 +214,9 @@ impl Loader {
         let mut why = Cause::AlreadyMissing;
         let mut cur = Some(at);
         while let Some(i) = cur {
-            if let Some(found) = self
-                .files
-                .search(root, &loaded[i].rpath, name, gone, &mut why)?
+            if let Some(found) =
+                self.files
+                    .search(root, &loaded[i].rpath, name, 0, gone, &mut why)?
             {
                 return Ok(Ok(found));
             }
@@ -221,7 +224,21 @@ impl Loader {
         }
         let found = self
             .files
-            .search(root, &self.system, name, gone, &mut why)?;
+            .search(root, &self.system, name, 0, gone, &mut why)?;
+        Ok(found.ok_or(why))
+    }
+
+    /// Where NAME of `#!/usr/bin/env NAME` is found on [`PATH`](super::PATH) (an executable
+    /// regular file; a NAME with a slash is that path), or why it is not.
+    pub fn command(&mut self, root: &mut Root, name: &Path, gone: &Gone) -> Result<Lookup> {
+        let here = [PathBuf::new()];
+        let dirs = if name.as_os_str().as_bytes().contains(&b'/') {
+            &here[..]
+        } else {
+            &self.path
+        };
+        let mut why = Cause::AlreadyMissing;
+        let found = self.files.search(root, dirs, name, 0o111, gone, &mut why)?;
         Ok(found.ok_or(why))
     }
 
@@ -237,21 +254,23 @@ impl Loader {
 struct Files(FxHashMap<PathBuf, Lookup>);
 
 impl Files {
-    /// The first of `dirs` holding a regular file `name`; else `None`, and `why` becomes the
-    /// first removal on the way (when it is still [`Cause::AlreadyMissing`]).
+    /// The first of `dirs` holding a regular file `name` with one of the mode bits `mode`
+    /// (`0o111`: an executable; 0: any file); else `None`, and `why` becomes the first removal
+    /// on the way (when it is still [`Cause::AlreadyMissing`]).
     fn search(
         &mut self,
         root: &mut Root,
         dirs: &[PathBuf],
         name: &Path,
+        mode: u32,
         gone: &Gone,
         why: &mut Cause,
     ) -> Result<Option<Found>> {
         for dir in dirs {
             match self.file(root, &dir.join(name), gone)? {
-                Ok(found) => return Ok(Some(found)),
+                Ok(found) if mode == 0 || found.mode & mode != 0 => return Ok(Some(found)),
                 Err(removed @ Cause::Removed(_)) if *why == Cause::AlreadyMissing => *why = removed,
-                Err(_) => {}
+                _ => {}
             }
         }
         Ok(None)

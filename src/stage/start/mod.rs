@@ -331,7 +331,7 @@ impl<'a> Checker<'a> {
         let Some(name) = env_name(shebang) else {
             return Ok(None);
         };
-        Ok(match self.command(root, &name)? {
+        Ok(match self.loader.command(root, &name, self.gone)? {
             Ok(_) => None,
             Err(cause) => Some(Missing {
                 piece: Piece::Command {
@@ -341,32 +341,6 @@ impl<'a> Checker<'a> {
                 cause,
             }),
         })
-    }
-
-    /// Where NAME of `#!/usr/bin/env NAME` is found on [`PATH`] (an executable regular file),
-    /// or why it is not.
-    fn command(
-        &mut self,
-        root: &mut Root,
-        name: &Path,
-    ) -> Result<std::result::Result<PathBuf, Cause>> {
-        let dirs: &[&str] = if name.as_os_str().as_bytes().contains(&b'/') {
-            &[""]
-        } else {
-            &PATH
-        };
-        let mut why = Cause::AlreadyMissing;
-        for dir in dirs {
-            match self
-                .loader
-                .file(root, &Path::new(dir).join(name), self.gone)?
-            {
-                Ok(found) if found.mode & 0o111 != 0 => return Ok(Ok(found.end)),
-                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
-                _ => {}
-            }
-        }
-        Ok(Err(why))
     }
 
     /// The interpreter the program at `path` runs through (a script's `#!` interpreter, or
@@ -381,9 +355,9 @@ impl<'a> Checker<'a> {
             return Ok(None);
         };
         if let Some(name) = env_name(&shebang)
-            && let Ok(found) = self.command(root, &name)?
+            && let Ok(found) = self.loader.command(root, &name, self.gone)?
         {
-            return Ok(Some(found));
+            return Ok(Some(found.end));
         }
         let interp = &shebang.interpreter;
         Ok(Some(
