@@ -108,11 +108,8 @@ impl Loader {
             machine = Some(m);
             let file = format!("etc/ld-musl-{arch}.path");
             if let Ok(Some((_, bytes))) = root.read_regular(Path::new(&file), PATH_FILE_LIMIT) {
-                system = bytes
-                    .split(|&b| b == b'\n' || b == b':')
-                    .filter(|e| !e.is_empty())
-                    .map(|e| PathBuf::from(OsStr::from_bytes(e)))
-                    .collect();
+                system.clear();
+                entries(&bytes, None, &mut system);
             }
             break;
         }
@@ -306,19 +303,31 @@ fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
     let mut slash_origin = b"/".to_vec();
     slash_origin.extend_from_slice(origin.as_os_str().as_bytes());
     let mut out = Vec::new();
-    for entry in rpath
-        .iter()
-        .flat_map(|r| r.split(|&b| b == b':' || b == b'\n'))
-        .filter(|e| !e.is_empty())
-    {
-        let mut dir = Vec::with_capacity(entry.len() + slash_origin.len());
+    for r in rpath {
+        entries(r, Some(&slash_origin), &mut out);
+    }
+    out
+}
+
+/// Adds to `out` the folders of the search list `list`, split on `:` and newlines, empty
+/// entries left out; with `origin`, `$ORIGIN` and `${ORIGIN}` are replaced by it.
+fn entries(list: &[u8], origin: Option<&[u8]>, out: &mut Vec<PathBuf>) {
+    for entry in list.split(|&b| b == b':' || b == b'\n') {
+        if entry.is_empty() {
+            continue;
+        }
+        let Some(origin) = origin else {
+            out.push(PathBuf::from(OsStr::from_bytes(entry)));
+            continue;
+        };
+        let mut dir = Vec::with_capacity(entry.len() + origin.len());
         let mut rest = entry;
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix(b"${ORIGIN}") {
-                dir.extend_from_slice(&slash_origin);
+                dir.extend_from_slice(origin);
                 rest = after;
             } else if let Some(after) = rest.strip_prefix(b"$ORIGIN") {
-                dir.extend_from_slice(&slash_origin);
+                dir.extend_from_slice(origin);
                 rest = after;
             } else if let Some((&b, after)) = rest.split_first() {
                 dir.push(b);
@@ -327,7 +336,6 @@ fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
         }
         out.push(PathBuf::from(OsStr::from_bytes(&dir)));
     }
-    out
 }
 
 #[cfg(test)]
