@@ -89,7 +89,6 @@ pub struct Loader {
     /// The image's [`PATH`](super::PATH), where `#!/usr/bin/env NAME` looks for NAME.
     path: Vec<PathBuf>,
     files: Files,
-    objects: FxHashMap<PathBuf, Option<Rc<Object>>>,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
     pub used: Vec<PathBuf>,
 }
@@ -121,21 +120,20 @@ impl Loader {
             system,
             path: super::PATH.iter().map(PathBuf::from).collect(),
             files: Files::default(),
-            objects: FxHashMap::default(),
             used: Vec::new(),
         })
     }
 
     /// The headers of the executable or shared object at the real path `rel`, read once.
     pub fn object(&mut self, root: &mut Root, rel: &Path) -> Option<Rc<Object>> {
-        if let Some(o) = self.objects.get(rel) {
-            return o.clone();
+        if let Some(o) = self.files.0.get(rel).and_then(|k| k.object.clone()) {
+            return o;
         }
         let o = match root.open_regular(rel) {
             Ok(Some(o)) => elf::object(&o.file, o.len).map(Rc::new),
             _ => None,
         };
-        self.objects.insert(rel.to_path_buf(), o.clone());
+        self.files.known(rel).object = Some(o.clone());
         o
     }
 
@@ -246,11 +244,26 @@ impl Loader {
     }
 }
 
-/// Path -> the regular file there, or why there is none: each path is looked up once.
+/// Path -> what the loader knows of it: each path is looked up once.
 #[derive(Default)]
-struct Files(FxHashMap<PathBuf, Lookup>);
+struct Files(FxHashMap<PathBuf, Known>);
+
+/// What the loader knows of one path inside the root.
+#[derive(Default)]
+struct Known {
+    /// The regular file there, or why there is none; `None` until looked up.
+    file: Option<Lookup>,
+    /// The ELF headers of the file at this real path (`Some(None)`: not an executable or
+    /// shared object); `None` until read.
+    object: Option<Option<Rc<Object>>>,
+}
 
 impl Files {
+    /// The entry of `path`, made when there is none yet.
+    fn known(&mut self, path: &Path) -> &mut Known {
+        self.0.entry(path.to_path_buf()).or_default()
+    }
+
     /// The first of `dirs` holding a regular file `name` with one of the mode bits `mode`
     /// (`0o111`: an executable; 0: any file); else `None`, and `why` becomes the first removal
     /// on the way (when it is still [`Cause::AlreadyMissing`]).
@@ -274,8 +287,8 @@ impl Files {
     }
 
     fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
-        if let Some(found) = self.0.get(path) {
-            return Ok(found.clone());
+        if let Some(found) = self.0.get(path).and_then(|k| k.file.clone()) {
+            return Ok(found);
         }
         let found = match locate(root, path, gone)? {
             Presence::There { entry, end, meta } if meta.kind == FileKind::File => Ok(Found {
@@ -286,7 +299,7 @@ impl Files {
             Presence::There { .. } => Err(Cause::AlreadyMissing),
             Presence::Absent(cause) => Err(cause),
         };
-        self.0.insert(path.to_path_buf(), found.clone());
+        self.known(path).file = Some(found.clone());
         Ok(found)
     }
 }
