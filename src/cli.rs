@@ -305,28 +305,44 @@ pub fn help() -> String {
          Usage: /strip [OPTIONS]          (as the last RUN step of an image build: RUN [\"/strip\"])\n\n\
          Options:\n",
     );
-    let mut rows: Vec<(String, &str)> = ROWS
-        .iter()
-        .map(|r| {
-            let short = r.short.map(|c| format!("-{c}, ")).unwrap_or_default();
-            let value = r.value.map(|v| format!(" {v}")).unwrap_or_default();
-            (format!("{short}--{}{value}", r.long), r.help)
-        })
-        .collect();
-    rows.push(("-h, --help".into(), "print this help"));
-    rows.push(("-V, --version".into(), "print the version"));
-    for (left, text) in rows {
-        let mut lines = text.lines();
-        let _ = writeln!(o, "  {left:<18} {}", lines.next().unwrap_or(""));
-        for more in lines {
-            let _ = writeln!(o, "  {:<18} {more}", "");
+    for r in &ROWS {
+        let start = o.len();
+        if let Some(c) = r.short {
+            let _ = write!(o, "  -{c}, --{}", r.long);
+        } else {
+            let _ = write!(o, "  --{}", r.long);
         }
+        if let Some(v) = r.value {
+            let _ = write!(o, " {v}");
+        }
+        option_help(&mut o, start, r.help);
+    }
+    for (left, text) in [
+        ("  -h, --help", "print this help"),
+        ("  -V, --version", "print the version"),
+    ] {
+        let start = o.len();
+        o.push_str(left);
+        option_help(&mut o, start, text);
     }
     o.push_str("\nExit status:\n");
     for e in Exit::ALL {
         let _ = writeln!(o, "  {}  {}", e.code(), e.meaning());
     }
     o
+}
+
+/// Pads the option that starts at `start` of `o` to its column, then writes `text` (a further
+/// line of it goes under the first).
+fn option_help(o: &mut String, start: usize, text: &str) {
+    const COLUMN: usize = 2 + 18 + 1;
+    let mut lines = text.lines();
+    let width = o.len() - start;
+    let pad = COLUMN.saturating_sub(width).max(1);
+    let _ = writeln!(o, "{:pad$}{}", "", lines.next().unwrap_or(""));
+    for more in lines {
+        let _ = writeln!(o, "{:COLUMN$}{more}", "");
+    }
 }
 
 /// What the arguments set, before it becomes a mode.

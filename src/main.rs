@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     let cmd = match cli::parse(args) {
         Ok(cmd) => cmd,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "alpine-strip: error: {e}");
+            let line = format!("alpine-strip: error: {e}\n");
+            let _ = std::io::stderr().write_all(line.as_bytes());
             let exit = e.exit();
             if json_asked {
                 let report = Report::failed(Kind::Strip, PathBuf::from("/"), e);
@@ -34,17 +35,14 @@ fn main() -> ExitCode {
             return code(Exit::Ok);
         }
         Command::Version => {
-            let _ = writeln!(
-                std::io::stdout(),
-                "alpine-strip {}",
-                env!("CARGO_PKG_VERSION")
-            );
+            let version = concat!("alpine-strip ", env!("CARGO_PKG_VERSION"), "\n");
+            let _ = std::io::stdout().write_all(version.as_bytes());
             return code(Exit::Ok);
         }
         Command::Run(opts) => opts,
     };
     let report = app::run(&opts);
-    let _ = human::write(&mut std::io::stderr().lock(), &report, opts.verbosity);
+    let _ = std::io::stderr().write_all(human::render(&report, opts.verbosity).as_bytes());
     if opts.json {
         let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
     }

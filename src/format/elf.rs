@@ -230,13 +230,8 @@ impl<'a> Elf<'a> {
             .find(|&(v, _, n)| addr >= v && addr - v < n)?;
         let start = file_off.checked_add(addr - vaddr)?;
         let strings = self.read(start, strsz?.min(filesz - (addr - vaddr)))?;
-        let string = |at: u64| {
-            let rest = strings.get(usize::try_from(at).ok()?..)?;
-            let end = rest.iter().position(|&b| b == 0)?;
-            Some(rest[..end].to_vec())
-        };
-        object.needed = names.into_iter().filter_map(string).collect();
-        object.rpath = paths.into_iter().filter_map(string).collect();
+        object.needed = strings_at(&strings, &names);
+        object.rpath = strings_at(&strings, &paths);
         Some(object)
     }
 
@@ -271,6 +266,21 @@ impl<'a> Elf<'a> {
         }
         (!out.is_empty()).then_some(out)
     }
+}
+
+/// The NUL-terminated strings of the string table `strings` at each of `offsets`, in order; an
+/// offset outside the table or a string without its NUL is passed over.
+fn strings_at(strings: &[u8], offsets: &[u64]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(offsets.len());
+    for &at in offsets {
+        let Some(rest) = usize::try_from(at).ok().and_then(|at| strings.get(at..)) else {
+            continue;
+        };
+        if let Some(end) = rest.iter().position(|&b| b == 0) {
+            out.push(rest[..end].to_vec());
+        }
+    }
+    out
 }
 
 /// Small made-up ELF files for the tests of this crate.

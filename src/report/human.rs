@@ -1,35 +1,42 @@
 //! The report for people, on stderr: one summary line, one line per note, `-v` for every path.
 
-use std::io::Write;
+use std::fmt::{self, Write as _};
 
 use crate::apkdb::prune::Pruned;
 use crate::cli::Verbosity;
 use crate::error::Exit;
-use crate::report::show;
 use crate::report::{Kind, Outcome, Report};
 use crate::stage::audit::FindingKind;
 use crate::stage::plan::StepKind;
 use crate::stage::start::Text;
 
-/// Writes the report; [`Verbosity::Verbose`] lists every path, [`Verbosity::Quiet`] prints
-/// only a failure.
-pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io::Result<()> {
+/// The report, one line per `\n`; [`Verbosity::Verbose`] lists every path,
+/// [`Verbosity::Quiet`] says only a failure (an empty string otherwise).
+pub fn render(r: &Report, verbosity: Verbosity) -> String {
+    let mut out = String::new();
     if verbosity == Verbosity::Quiet && r.exit() == Exit::Ok {
-        return Ok(());
+        return out;
     }
-    let verbose = verbosity == Verbosity::Verbose;
+    let _ = lines(&mut out, r, verbosity == Verbosity::Verbose);
+    out
+}
+
+/// Every line of the report (see [`render`]).
+fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     let p = "alpine-strip";
     if let Some(e) = r.error() {
         return writeln!(out, "{p}: error: {e}");
     }
+    let dry = r.kind == Kind::DryRun;
     if verbose {
-        let verb = if r.kind == Kind::DryRun {
-            "would remove"
-        } else {
-            "removed"
-        };
+        let verb = if dry { "would remove" } else { "removed" };
         for s in &r.steps {
-            writeln!(out, "{p}: {verb} {} {}", s.kind.noun(), show(&s.item.path))?;
+            writeln!(
+                out,
+                "{p}: {verb} {} /{}",
+                s.kind.noun(),
+                s.item.path.display()
+            )?;
         }
         for s in &r.signals {
             writeln!(out, "{p}: container detected: {s}")?;
@@ -59,23 +66,16 @@ pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io:
         None => (&[][..], &[][..]),
     };
     if !dropped.is_empty() {
-        let names: Vec<String> = dropped
-            .iter()
-            .map(|d| format!("{} {}", d.name, d.version))
-            .collect();
-        let verb = if r.kind == Kind::DryRun {
-            "would drop"
-        } else {
-            "dropped"
-        };
-        writeln!(out, "{p}: apk database: {verb} {}", names.join(", "))?;
+        let verb = if dry { "would drop" } else { "dropped" };
+        write!(out, "{p}: apk database: {verb}")?;
+        for (i, d) in dropped.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(out, "{sep}{} {}", d.name, d.version)?;
+        }
+        out.push('\n');
     }
     if !r.pruned.is_empty() {
-        let verb = if r.kind == Kind::DryRun {
-            "would prune"
-        } else {
-            "pruned"
-        };
+        let verb = if dry { "would prune" } else { "pruned" };
         write!(out, "{p}: {verb}")?;
         packages(out, &r.pruned)?;
     }
@@ -84,27 +84,26 @@ pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io:
         packages(out, &r.prunable)?;
     }
     if !trimmed.is_empty() {
-        let names: Vec<&str> = trimmed.iter().map(|d| d.name.as_str()).collect();
-        writeln!(
-            out,
-            "{p}: apk database: {} kept without the entries of removed files",
-            names.join(", ")
-        )?;
+        write!(out, "{p}: apk database:")?;
+        for (i, d) in trimmed.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(out, "{sep}{}", d.name)?;
+        }
+        out.push_str(" kept without the entries of removed files\n");
     }
     for s in &r.skipped {
-        writeln!(out, "{p}: skipped {}: {}", show(&s.path), s.reason)?;
+        writeln!(out, "{p}: skipped /{}: {}", s.path.display(), s.reason)?;
     }
-    let links: Vec<_> = r
+    let mut links = r
         .findings
         .iter()
-        .filter(|f| f.kind == FindingKind::AppletLink)
-        .collect();
-    if let (Some(first), false) = (links.first(), verbose) {
+        .filter(|f| f.kind == FindingKind::AppletLink);
+    if let (Some(first), false) = (links.next(), verbose) {
         writeln!(
             out,
-            "{p}: error: applet-link: {} symlinks end at busybox ({} and more; -v lists them)",
-            links.len(),
-            show(&first.path)
+            "{p}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
+            links.count() + 1,
+            first.path.display()
         )?;
     }
     for f in &r.findings {
@@ -116,16 +115,16 @@ pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io:
         } else {
             "warning"
         };
-        let detail = if f.detail.is_empty() {
-            String::new()
+        let (sep, detail) = if f.detail.is_empty() {
+            ("", "")
         } else {
-            format!(": {}", f.detail)
+            (": ", f.detail.as_str())
         };
         writeln!(
             out,
-            "{p}: {level}: {} {}{detail}",
+            "{p}: {level}: {} /{}{sep}{detail}",
             f.kind.label(),
-            show(&f.path)
+            f.path.display()
         )?;
     }
     broken(out, r, verbose)?;
@@ -153,33 +152,37 @@ pub fn write(out: &mut impl Write, r: &Report, verbosity: Verbosity) -> std::io:
 /// One line per program that will not start, naming its first missing piece (`-v`: one line
 /// per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE CAUSE[ (and N more; -v
 /// lists them)]`.
-fn broken(out: &mut impl Write, r: &Report, verbose: bool) -> std::io::Result<()> {
-    let p = "alpine-strip";
+fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     for b in &r.broken {
-        let mut program = show(&b.program);
-        if let Some(t) = &b.target {
-            program.push_str(&format!(" (-> {})", show(t)));
-        }
         let shown = if verbose { b.missing.len() } else { 1 };
         for m in b.missing.iter().take(shown) {
             let kind = if verbose { m.piece.kind() } else { b.kind() };
+            write!(
+                out,
+                "alpine-strip: warning: {} /{}",
+                kind.label(),
+                b.program.display()
+            )?;
+            if let Some(t) = &b.target {
+                write!(out, " (-> /{})", t.display())?;
+            }
             let text = Text {
                 missing: m,
                 strip: r.strips(),
             };
-            let mut line = format!("{p}: warning: {} {program}: {text}", kind.label());
+            write!(out, ": {text}")?;
             let more = b.missing.len() - shown;
             if more > 0 {
-                line.push_str(&format!(" (and {more} more; -v lists them)"));
+                write!(out, " (and {more} more; -v lists them)")?;
             }
-            writeln!(out, "{line}")?;
+            out.push('\n');
         }
     }
     Ok(())
 }
 
 /// ` NAME VERSION (N bytes), ...: TOTAL bytes` and the end of the line.
-fn packages(out: &mut impl Write, list: &[Pruned]) -> std::io::Result<()> {
+fn packages(out: &mut String, list: &[Pruned]) -> fmt::Result {
     let mut total = 0;
     for (i, p) in list.iter().enumerate() {
         let sep = if i == 0 { " " } else { ", " };

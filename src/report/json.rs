@@ -38,56 +38,62 @@ pub fn render(r: &Report) -> String {
         }
         string(&mut o, kind.label());
         o.push(':');
-        list(
-            &mut o,
-            r.steps.iter().filter(|s| s.kind == *kind),
-            |o, s| path(o, &s.item.path),
-        );
+        o.push('[');
+        for (i, s) in r.steps.iter().filter(|s| s.kind == *kind).enumerate() {
+            comma(&mut o, i);
+            path(&mut o, &s.item.path);
+        }
+        o.push(']');
     }
     let _ = write!(o, "}},\"bytes_freed\":{}", r.bytes_freed);
     o.push_str(",\"skipped\":");
-    list(&mut o, r.skipped.iter(), |o, s| {
+    o.push('[');
+    for (i, s) in r.skipped.iter().enumerate() {
+        comma(&mut o, i);
         o.push_str("{\"path\":");
-        path(o, &s.path);
+        path(&mut o, &s.path);
         o.push_str(",\"reason\":");
-        string(o, &s.reason);
+        string(&mut o, &s.reason);
         o.push('}');
-    });
+    }
+    o.push(']');
     o.push_str(",\"apk_db\":");
     match &r.db {
         Some(db) => apk_db(&mut o, db),
         None => o.push_str("null"),
     }
     o.push_str(",\"findings\":");
-    list(&mut o, r.findings.iter(), |o, f| {
-        o.push_str("{\"severity\":");
-        string(
-            o,
-            if f.kind.is_error() {
-                "error"
-            } else {
-                "warning"
-            },
-        );
-        o.push_str(",\"kind\":");
-        string(o, f.kind.label());
-        o.push_str(",\"path\":");
-        path(o, &f.path);
-        o.push_str(",\"detail\":");
-        string(o, &f.detail);
+    o.push('[');
+    for (i, f) in r.findings.iter().enumerate() {
+        comma(&mut o, i);
+        let severity = if f.kind.is_error() {
+            "error"
+        } else {
+            "warning"
+        };
+        finding(&mut o, severity, f.kind.label(), &f.path, &f.detail);
         o.push('}');
-    });
+    }
+    o.push(']');
     broken(&mut o, r);
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
-        list(&mut o, packages.iter(), |o, p| {
-            package(o, &p.package);
+        o.push('[');
+        for (i, p) in packages.iter().enumerate() {
+            comma(&mut o, i);
+            package(&mut o, &p.package);
             o.pop();
             let _ = write!(o, ",\"bytes\":{}}}", p.bytes);
-        });
+        }
+        o.push(']');
     }
     o.push_str(",\"container_signals\":");
-    list(&mut o, r.signals.iter(), |o, s| string(o, s));
+    o.push('[');
+    for (i, s) in r.signals.iter().enumerate() {
+        comma(&mut o, i);
+        string(&mut o, s);
+    }
+    o.push(']');
     o.push_str("}\n");
     o
 }
@@ -96,10 +102,14 @@ pub fn render(r: &Report) -> String {
 fn apk_db(o: &mut String, db: &DbState) {
     o.push_str("{\"status\":");
     string(o, db.label());
-    o.push_str(",\"dropped\":");
-    list(o, db.dropped().iter(), package);
-    o.push_str(",\"trimmed\":");
-    list(o, db.trimmed().iter(), package);
+    for (key, packages) in [("dropped", db.dropped()), ("trimmed", db.trimmed())] {
+        let _ = write!(o, ",\"{key}\":[");
+        for (i, p) in packages.iter().enumerate() {
+            comma(o, i);
+            package(o, p);
+        }
+        o.push(']');
+    }
     o.push_str(",\"error\":");
     match db {
         DbState::Malformed(m) => string(o, &m.to_string()),
@@ -122,16 +132,12 @@ fn broken(o: &mut String, r: &Report) {
                 o.push(',');
             }
             first = false;
-            o.push_str("{\"severity\":\"warning\",\"kind\":");
-            string(o, m.piece.kind().label());
-            o.push_str(",\"path\":");
-            path(o, &b.program);
-            o.push_str(",\"detail\":");
             let text = Text {
                 missing: m,
                 strip: r.strips(),
             };
-            string(o, &text.to_string());
+            let detail = text.to_string();
+            finding(o, "warning", m.piece.kind().label(), &b.program, &detail);
             o.push_str(",\"missing\":");
             let (missing, needed_by) = match &m.piece {
                 Piece::Interpreter(p) | Piece::Loader(p) => (p, None),
@@ -163,15 +169,23 @@ fn broken(o: &mut String, r: &Report) {
     o.push(']');
 }
 
-fn list<T>(o: &mut String, items: impl Iterator<Item = T>, mut each: impl FnMut(&mut String, T)) {
-    o.push('[');
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        each(o, item);
+/// The `,` before every item of a list but the first (`i` counts from 0).
+fn comma(o: &mut String, i: usize) {
+    if i > 0 {
+        o.push(',');
     }
-    o.push(']');
+}
+
+/// The keys every finding has, without the closing `}`.
+fn finding(o: &mut String, severity: &str, kind: &str, at: &Path, detail: &str) {
+    o.push_str("{\"severity\":");
+    string(o, severity);
+    o.push_str(",\"kind\":");
+    string(o, kind);
+    o.push_str(",\"path\":");
+    path(o, at);
+    o.push_str(",\"detail\":");
+    string(o, detail);
 }
 
 /// A path inside the root, shown with its leading slash.

@@ -16,11 +16,6 @@ use crate::stage::audit::Finding;
 use crate::stage::plan::{Step, StepKind};
 use crate::stage::start::Broken;
 
-/// Shows a path inside the root the way a process in the root would name it.
-pub fn show(rel: &std::path::Path) -> String {
-    format!("/{}", rel.display())
-}
-
 /// What kind of run this was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

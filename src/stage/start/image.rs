@@ -3,6 +3,7 @@
 //! packages that owned them, and the `--entrypoint`s: refused when they will not start, and
 //! what `--prune` must keep for them.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::apkdb::Installed;
@@ -30,12 +31,11 @@ pub fn broken(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<
     let bins = Listing::of(root, &BIN_DIRS)?;
     let mut all = programs.to_vec();
     // The bin folders' own files too: their listing does not depend on the walk.
-    let listed = bins.entries.iter();
-    all.extend(
-        listed
-            .filter(|e| matches!(e.kind, FileKind::Symlink | FileKind::File))
-            .map(|e| e.path.to_path_buf()),
-    );
+    for e in &bins.entries {
+        if matches!(e.kind, FileKind::Symlink | FileKind::File) {
+            all.push(e.path.to_path_buf());
+        }
+    }
     all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     all.dedup();
     check(root, &all, gone)
@@ -54,7 +54,7 @@ pub fn require(root: &mut Root, paths: &[PathBuf], gone: &Gone, strip: bool) -> 
     };
     let mut line = first.line(strip);
     if refused.len() > 1 {
-        line.push_str(&format!(" (and {} more entrypoints)", refused.len() - 1));
+        let _ = write!(line, " (and {} more entrypoints)", refused.len() - 1);
     }
     Err(Error::WillNotStart(line))
 }

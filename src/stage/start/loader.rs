@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::format::elf::{self, Machine, Object};
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
+use crate::stage::start::{Missing, Piece};
 use rustc_hash::FxHashMap;
 
 /// The names musl's loader answers itself (its reserved list).
@@ -57,17 +58,6 @@ const MAX_OBJECTS: usize = 4096;
 /// The most bytes read of `/etc/ld-musl-ARCH.path`.
 const PATH_FILE_LIMIT: u64 = 64 << 10;
 
-/// A library a program needs that its loader would not find.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unfound {
-    /// The `DT_NEEDED` name.
-    pub soname: PathBuf,
-    /// The real path of the object that needs it.
-    pub needed_by: PathBuf,
-    /// Why it is not there.
-    pub cause: Cause,
-}
-
 /// A regular file found inside the root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
@@ -87,7 +77,7 @@ pub type Lookup = std::result::Result<Found, Cause>;
 struct Loaded {
     object: Rc<Object>,
     path: PathBuf,
-    rpath: Rc<Vec<PathBuf>>,
+    rpath: Vec<PathBuf>,
     needed_by: Option<usize>,
 }
 
@@ -96,9 +86,9 @@ pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
-    /// Path -> the regular file there, or why there is none: each path is looked up once.
-    files: FxHashMap<PathBuf, Lookup>,
-    objects: FxHashMap<PathBuf, Option<Rc<Object>>>,
+    /// The image's [`PATH`](super::PATH), where `#!/usr/bin/env NAME` looks for NAME.
+    path: Vec<PathBuf>,
+    files: Files,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
     pub used: Vec<PathBuf>,
 }
@@ -117,11 +107,8 @@ impl Loader {
             machine = Some(m);
             let file = format!("etc/ld-musl-{arch}.path");
             if let Ok(Some((_, bytes))) = root.read_regular(Path::new(&file), PATH_FILE_LIMIT) {
-                system = bytes
-                    .split(|&b| b == b'\n' || b == b':')
-                    .filter(|e| !e.is_empty())
-                    .map(|e| PathBuf::from(OsStr::from_bytes(e)))
-                    .collect();
+                system.clear();
+                entries(&bytes, None, &mut system);
             }
             break;
         }
@@ -131,27 +118,27 @@ impl Loader {
         Ok(Loader {
             machine,
             system,
-            files: FxHashMap::default(),
-            objects: FxHashMap::default(),
+            path: super::PATH.iter().map(PathBuf::from).collect(),
+            files: Files::default(),
             used: Vec::new(),
         })
     }
 
     /// The headers of the executable or shared object at the real path `rel`, read once.
     pub fn object(&mut self, root: &mut Root, rel: &Path) -> Option<Rc<Object>> {
-        if let Some(o) = self.objects.get(rel) {
-            return o.clone();
+        if let Some(o) = self.files.0.get(rel).and_then(|k| k.object.clone()) {
+            return o;
         }
         let o = match root.open_regular(rel) {
             Ok(Some(o)) => elf::object(&o.file, o.len).map(Rc::new),
             _ => None,
         };
-        self.objects.insert(rel.to_path_buf(), o.clone());
+        self.files.known(rel).object = Some(o.clone());
         o
     }
 
-    /// Every library `object` (at the real path `path`, found in the real folder `origin`)
-    /// needs that would not load, following the libraries it loads in turn.
+    /// Adds to `out` every library `object` (at the real path `path`, found in the real folder
+    /// `origin`) needs that would not load, following the libraries it loads in turn.
     pub fn unfound(
         &mut self,
         root: &mut Root,
@@ -159,9 +146,9 @@ impl Loader {
         path: &Path,
         origin: &Path,
         gone: &Gone,
-    ) -> Result<Vec<Unfound>> {
-        let mut out = Vec::new();
-        let rpath = Rc::new(expand(&object.rpath, origin));
+        out: &mut Vec<Missing>,
+    ) -> Result<()> {
+        let rpath = expand(&object.rpath, origin);
         let mut loaded = vec![Loaded {
             object,
             path: path.to_path_buf(),
@@ -184,7 +171,7 @@ impl Loader {
                             continue;
                         };
                         let origin = entry.parent().unwrap_or(Path::new(""));
-                        let rpath = Rc::new(expand(&lib.rpath, origin));
+                        let rpath = expand(&lib.rpath, origin);
                         loaded.push(Loaded {
                             object: lib,
                             path: end,
@@ -192,16 +179,18 @@ impl Loader {
                             needed_by: Some(next),
                         });
                     }
-                    Err(cause) => out.push(Unfound {
-                        soname: PathBuf::from(OsStr::from_bytes(name)),
-                        needed_by: loaded[next].path.clone(),
+                    Err(cause) => out.push(Missing {
+                        piece: Piece::Library {
+                            soname: PathBuf::from(OsStr::from_bytes(name)),
+                            needed_by: loaded[next].path.clone(),
+                        },
                         cause,
                     }),
                 }
             }
             next += 1;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Where the loader finds `name` for the object `at` of `loaded`.
@@ -216,29 +205,90 @@ impl Loader {
         if name.contains(&b'/') {
             return self.file(root, Path::new(OsStr::from_bytes(name)), gone);
         }
-        let mut dirs: Vec<Rc<Vec<PathBuf>>> = Vec::new();
+        let name = Path::new(OsStr::from_bytes(name));
+        let mut why = Cause::AlreadyMissing;
         let mut cur = Some(at);
         while let Some(i) = cur {
-            dirs.push(Rc::clone(&loaded[i].rpath));
+            if let Some(found) =
+                self.files
+                    .search(root, &loaded[i].rpath, name, 0, gone, &mut why)?
+            {
+                return Ok(Ok(found));
+            }
             cur = loaded[i].needed_by;
         }
+        let found = self
+            .files
+            .search(root, &self.system, name, 0, gone, &mut why)?;
+        Ok(found.ok_or(why))
+    }
+
+    /// Where NAME of `#!/usr/bin/env NAME` is found on [`PATH`](super::PATH) (an executable
+    /// regular file; a NAME with a slash is that path), or why it is not.
+    pub fn command(&mut self, root: &mut Root, name: &Path, gone: &Gone) -> Result<Lookup> {
+        let here = [PathBuf::new()];
+        let dirs = if name.as_os_str().as_bytes().contains(&b'/') {
+            &here[..]
+        } else {
+            &self.path
+        };
         let mut why = Cause::AlreadyMissing;
-        let system = self.system.clone();
-        for dir in dirs.iter().flat_map(|d| d.iter()).chain(system.iter()) {
-            match self.file(root, &dir.join(OsStr::from_bytes(name)), gone)? {
-                Ok(found) => return Ok(Ok(found)),
-                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
-                Err(_) => {}
-            }
-        }
-        Ok(Err(why))
+        let found = self.files.search(root, dirs, name, 0o111, gone, &mut why)?;
+        Ok(found.ok_or(why))
     }
 
     /// The regular file at `path` once its links are followed and `gone` is removed, looked
     /// up once; anything else there counts as missing.
     pub fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
-        if let Some(found) = self.files.get(path) {
-            return Ok(found.clone());
+        self.files.file(root, path, gone)
+    }
+}
+
+/// Path -> what the loader knows of it: each path is looked up once.
+#[derive(Default)]
+struct Files(FxHashMap<PathBuf, Known>);
+
+/// What the loader knows of one path inside the root.
+#[derive(Default)]
+struct Known {
+    /// The regular file there, or why there is none; `None` until looked up.
+    file: Option<Lookup>,
+    /// The ELF headers of the file at this real path (`Some(None)`: not an executable or
+    /// shared object); `None` until read.
+    object: Option<Option<Rc<Object>>>,
+}
+
+impl Files {
+    /// The entry of `path`, made when there is none yet.
+    fn known(&mut self, path: &Path) -> &mut Known {
+        self.0.entry(path.to_path_buf()).or_default()
+    }
+
+    /// The first of `dirs` holding a regular file `name` with one of the mode bits `mode`
+    /// (`0o111`: an executable; 0: any file); else `None`, and `why` becomes the first removal
+    /// on the way (when it is still [`Cause::AlreadyMissing`]).
+    fn search(
+        &mut self,
+        root: &mut Root,
+        dirs: &[PathBuf],
+        name: &Path,
+        mode: u32,
+        gone: &Gone,
+        why: &mut Cause,
+    ) -> Result<Option<Found>> {
+        for dir in dirs {
+            match self.file(root, &dir.join(name), gone)? {
+                Ok(found) if mode == 0 || found.mode & mode != 0 => return Ok(Some(found)),
+                Err(removed @ Cause::Removed(_)) if *why == Cause::AlreadyMissing => *why = removed,
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
+        if let Some(found) = self.0.get(path).and_then(|k| k.file.clone()) {
+            return Ok(found);
         }
         let found = match locate(root, path, gone)? {
             Presence::There { entry, end, meta } if meta.kind == FileKind::File => Ok(Found {
@@ -249,7 +299,7 @@ impl Loader {
             Presence::There { .. } => Err(Cause::AlreadyMissing),
             Presence::Absent(cause) => Err(cause),
         };
-        self.files.insert(path.to_path_buf(), found.clone());
+        self.known(path).file = Some(found.clone());
         Ok(found)
     }
 }
@@ -266,19 +316,31 @@ fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
     let mut slash_origin = b"/".to_vec();
     slash_origin.extend_from_slice(origin.as_os_str().as_bytes());
     let mut out = Vec::new();
-    for entry in rpath
-        .iter()
-        .flat_map(|r| r.split(|&b| b == b':' || b == b'\n'))
-        .filter(|e| !e.is_empty())
-    {
-        let mut dir = Vec::with_capacity(entry.len() + slash_origin.len());
+    for r in rpath {
+        entries(r, Some(&slash_origin), &mut out);
+    }
+    out
+}
+
+/// Adds to `out` the folders of the search list `list`, split on `:` and newlines, empty
+/// entries left out; with `origin`, `$ORIGIN` and `${ORIGIN}` are replaced by it.
+fn entries(list: &[u8], origin: Option<&[u8]>, out: &mut Vec<PathBuf>) {
+    for entry in list.split(|&b| b == b':' || b == b'\n') {
+        if entry.is_empty() {
+            continue;
+        }
+        let Some(origin) = origin else {
+            out.push(PathBuf::from(OsStr::from_bytes(entry)));
+            continue;
+        };
+        let mut dir = Vec::with_capacity(entry.len() + origin.len());
         let mut rest = entry;
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix(b"${ORIGIN}") {
-                dir.extend_from_slice(&slash_origin);
+                dir.extend_from_slice(origin);
                 rest = after;
             } else if let Some(after) = rest.strip_prefix(b"$ORIGIN") {
-                dir.extend_from_slice(&slash_origin);
+                dir.extend_from_slice(origin);
                 rest = after;
             } else if let Some((&b, after)) = rest.split_first() {
                 dir.push(b);
@@ -287,7 +349,6 @@ fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
         }
         out.push(PathBuf::from(OsStr::from_bytes(&dir)));
     }
-    out
 }
 
 #[cfg(test)]

@@ -3,14 +3,12 @@
 //! or a path that was already missing. Links are followed one hop at a time inside the root, so
 //! that a removed link (`/bin/sh`, an applet link) is seen as removed even before the strip.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::root::resolve::MAX_HOPS;
 use crate::root::{FileKind, Meta, Root};
 use crate::stage::plan::{Step, StepKind};
-use rustc_hash::FxHashMap;
 
 /// One removal of the strip, as the start check names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,38 +32,45 @@ pub enum Cause {
 /// path of each removed entry (a link is its own entry, not its target's).
 #[derive(Debug, Default)]
 pub struct Gone {
-    paths: FxHashMap<OsString, Removal>,
+    /// Sorted by path, for a binary search (a plan names each path once).
+    paths: Vec<(PathBuf, Removal)>,
 }
 
 impl Gone {
     /// The removals of `steps`, no package named yet (see [`Gone::owned`]).
     pub fn of(steps: &[Step]) -> Gone {
-        let paths = steps
-            .iter()
-            .map(|s| {
-                let removal = Removal {
-                    step: s.kind,
-                    package: None,
-                };
-                (s.item.path.as_os_str().to_owned(), removal)
-            })
-            .collect();
+        let mut paths: Vec<(PathBuf, Removal)> = Vec::with_capacity(steps.len());
+        for s in steps {
+            let removal = Removal {
+                step: s.kind,
+                package: None,
+            };
+            paths.push((s.item.path.to_path_buf(), removal));
+        }
+        paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
         Gone { paths }
     }
 
     /// Records that `package` owns the real path `rel`, when the strip removes it (the first
     /// owner named stays).
     pub fn owned(&mut self, rel: &Path, package: &[u8]) {
-        if let Some(r) = self.paths.get_mut(rel.as_os_str())
-            && r.package.is_none()
+        if let Some(i) = self.index(rel)
+            && self.paths[i].1.package.is_none()
         {
-            r.package = Some(String::from_utf8_lossy(package).into_owned());
+            self.paths[i].1.package = Some(String::from_utf8_lossy(package).into_owned());
         }
     }
 
     /// The removal of the real path `rel`, if the strip removes it.
     pub fn get(&self, rel: &Path) -> Option<&Removal> {
-        self.paths.get(rel.as_os_str())
+        self.index(rel).map(|i| &self.paths[i].1)
+    }
+
+    fn index(&self, rel: &Path) -> Option<usize> {
+        let key = rel.as_os_str();
+        self.paths
+            .binary_search_by(|(p, _)| p.as_os_str().cmp(key))
+            .ok()
     }
 }
 

@@ -16,14 +16,13 @@ pub mod loader;
 pub mod locate;
 
 use std::ffi::OsStr;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::format::script::{self, HEAD};
-use crate::report::show;
 use crate::root::{FileKind, Root};
 use crate::stage::audit::FindingKind;
 use crate::stage::plan::StepKind;
@@ -138,7 +137,7 @@ impl fmt::Display for Text<'_> {
 }
 
 /// `is removed by the strip (PACKAGE)`, `was already missing` (a strip run) or `is missing`.
-fn because(f: &mut impl fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
+fn because(f: &mut dyn fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
     match (cause, strip) {
         (Cause::Removed(r), _) => {
             let by = match (&r.package, r.step) {
@@ -188,30 +187,37 @@ pub enum Refusal {
 impl Refusal {
     /// One line naming the entrypoint and what it lacks (`strip`: see [`Text`]).
     pub fn line(&self, strip: bool) -> String {
+        let mut line = String::new();
+        let _ = self.write(&mut line, strip);
+        line
+    }
+
+    fn write(&self, line: &mut String, strip: bool) -> fmt::Result {
+        let (Refusal::Absent(p, _) | Refusal::NotExecutable(p) | Refusal::WillNotStart(p, _)) =
+            self;
+        write!(line, "/{}", p.display())?;
         match self {
-            Refusal::Absent(p, Cause::AlreadyMissing) => {
-                format!("{}: the entrypoint does not exist in the root", show(p))
+            Refusal::Absent(_, Cause::AlreadyMissing) => {
+                line.push_str(": the entrypoint does not exist in the root");
             }
-            Refusal::Absent(p, cause) => {
-                let mut line = format!("{}: the entrypoint ", show(p));
-                let _ = because(&mut line, cause, strip);
-                line
+            Refusal::Absent(_, cause) => {
+                line.push_str(": the entrypoint ");
+                because(line, cause, strip)?;
             }
-            Refusal::NotExecutable(p) => {
-                format!("{}: the entrypoint is not an executable file", show(p))
+            Refusal::NotExecutable(_) => {
+                line.push_str(": the entrypoint is not an executable file")
             }
             Refusal::WillNotStart(p, b) => {
-                let mut line = show(p);
                 if b.program != *p {
-                    line.push_str(&format!(": {}", show(&b.program)));
+                    write!(line, ": /{}", b.program.display())?;
                 }
                 for (i, m) in b.missing.iter().enumerate() {
                     let sep = if i == 0 { ": " } else { ", " };
-                    line.push_str(&format!("{sep}{}", Text { missing: m, strip }));
+                    write!(line, "{sep}{}", Text { missing: m, strip })?;
                 }
-                line
             }
         }
+        Ok(())
     }
 }
 
@@ -295,20 +301,10 @@ impl<'a> Checker<'a> {
                     });
                 }
             }
-            let origin = end.parent().unwrap_or(Path::new("")).to_path_buf();
+            let origin = end.parent().unwrap_or(Path::new(""));
             let object = std::rc::Rc::new(object);
-            for u in self
-                .loader
-                .unfound(root, object, &end, &origin, self.gone)?
-            {
-                missing.push(Missing {
-                    piece: Piece::Library {
-                        soname: u.soname,
-                        needed_by: u.needed_by,
-                    },
-                    cause: u.cause,
-                });
-            }
+            self.loader
+                .unfound(root, object, &end, origin, self.gone, &mut missing)?;
         } else if let Some(shebang) = script::shebang(head) {
             missing.extend(self.script(root, &shebang)?);
         }
@@ -335,7 +331,7 @@ impl<'a> Checker<'a> {
         let Some(name) = env_name(shebang) else {
             return Ok(None);
         };
-        Ok(match self.command(root, &name)? {
+        Ok(match self.loader.command(root, &name, self.gone)? {
             Ok(_) => None,
             Err(cause) => Some(Missing {
                 piece: Piece::Command {
@@ -345,32 +341,6 @@ impl<'a> Checker<'a> {
                 cause,
             }),
         })
-    }
-
-    /// Where NAME of `#!/usr/bin/env NAME` is found on [`PATH`] (an executable regular file),
-    /// or why it is not.
-    fn command(
-        &mut self,
-        root: &mut Root,
-        name: &Path,
-    ) -> Result<std::result::Result<PathBuf, Cause>> {
-        let dirs: &[&str] = if name.as_os_str().as_bytes().contains(&b'/') {
-            &[""]
-        } else {
-            &PATH
-        };
-        let mut why = Cause::AlreadyMissing;
-        for dir in dirs {
-            match self
-                .loader
-                .file(root, &Path::new(dir).join(name), self.gone)?
-            {
-                Ok(found) if found.mode & 0o111 != 0 => return Ok(Ok(found.end)),
-                Err(removed @ Cause::Removed(_)) if why == Cause::AlreadyMissing => why = removed,
-                _ => {}
-            }
-        }
-        Ok(Err(why))
     }
 
     /// The interpreter the program at `path` runs through (a script's `#!` interpreter, or
@@ -385,9 +355,9 @@ impl<'a> Checker<'a> {
             return Ok(None);
         };
         if let Some(name) = env_name(&shebang)
-            && let Ok(found) = self.command(root, &name)?
+            && let Ok(found) = self.loader.command(root, &name, self.gone)?
         {
-            return Ok(Some(found));
+            return Ok(Some(found.end));
         }
         let interp = &shebang.interpreter;
         Ok(Some(
