@@ -191,7 +191,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
-        discover::discover(root, &bins, move || &*Walk::get(walk))?
+        discover::discover(root, &bins, Box::new(move || &*Walk::get(walk)))?
     };
     let by_definition = installed
         .as_ref()
@@ -326,7 +326,7 @@ impl Walk {
 /// (its findings of the modes apart).
 fn audit_root(root: &mut Root, from_walk: Vec<Finding>, whole: &WholeRoot) -> Result<Vec<Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins, || whole)?;
+    let found = discover::discover(root, &bins, Box::new(|| whole))?;
     audit::audit(root, &bins, &found, from_walk, &whole.files)
 }
 

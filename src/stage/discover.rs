@@ -60,11 +60,12 @@ impl Found {
 }
 
 /// Looks through the listed bin folders (and the lib folders) of `root`; `whole` gives the
-/// walk of the whole root, asked for only when there is busybox to look for elsewhere.
+/// walk of the whole root, asked for only when there is busybox to look for elsewhere (boxed:
+/// one copy of discovery serves every caller).
 pub fn discover<'w>(
     root: &mut Root,
     bins: &Listing,
-    whole: impl FnOnce() -> &'w WholeRoot,
+    whole: Box<dyn FnOnce() -> &'w WholeRoot + 'w>,
 ) -> Result<Found> {
     let mut found = Found::default();
 
@@ -339,7 +340,7 @@ mod tests {
         symlink("python3.12", t.path().join("usr/bin/python3")).unwrap();
         let mut root = Root::open(t.path()).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let f = discover(&mut root, &bins, || panic!("no busybox, no walk")).unwrap();
+        let f = discover(&mut root, &bins, Box::new(|| panic!("no busybox, no walk"))).unwrap();
         assert!(f.is_empty());
     }
 
@@ -407,7 +408,7 @@ mod tests {
             unread: vec![(PathBuf::from("opt/x"), denied)],
             ..WholeRoot::default()
         };
-        let e = discover(&mut root, &bins, || &whole)
+        let e = discover(&mut root, &bins, Box::new(|| &whole))
             .unwrap_err()
             .to_string();
         assert!(e.contains("opt/x: cannot walk"), "{e}");
@@ -418,7 +419,7 @@ mod tests {
             unread: vec![(PathBuf::from("srv"), std::io::Error::from_raw_os_error(13))],
             ..whole
         };
-        let f = discover(&mut root, &bins, || &whole).unwrap();
+        let f = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
         assert_eq!(paths(&f.busybox), ["bin/busybox", "opt/x/bb"]);
     }
 
@@ -427,6 +428,6 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let whole = crate::stage::audit::walk_whole_root(p);
-        discover(&mut root, &bins, || &whole).unwrap()
+        discover(&mut root, &bins, Box::new(|| &whole)).unwrap()
     }
 }
