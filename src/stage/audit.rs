@@ -10,6 +10,7 @@
 //! walk of the whole root ([`walk`]), which sees the root's own filesystem and nothing mounted
 //! into it.
 
+use std::ffi::OsStr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -203,11 +204,12 @@ fn other_builds(
     found: &Found,
     owned: &FxHashSet<InRoot>,
 ) -> Vec<PathBuf> {
-    let named: FxHashSet<&Path> = found.busybox.iter().map(|i| i.path.as_path()).collect();
+    // By bytes, as discovery keeps its paths (one set type for the whole program).
+    let named: FxHashSet<&OsStr> = found.busybox.iter().map(|i| i.path.as_os_str()).collect();
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
-        if !candidate || named.contains(f.path.as_path()) || owned.contains(&f.path) {
+        if !candidate || named.contains(f.path.as_os_str()) || owned.contains(&f.path) {
             continue;
         }
         if let Ok(Some(o)) = root.open_regular(&f.path) {
