@@ -132,7 +132,15 @@ impl Plan {
         };
         let mut first = first.into_iter();
         steps.retain(|_| first.next().unwrap_or(false));
-        steps.sort_by_key(|s| s.kind);
+        // Into removal order: the busybox binaries and this one, planned before the files so
+        // that they win their claims, go after them (the rest is in order already).
+        let mine = steps.iter().position(|s| s.kind >= StepKind::Busybox);
+        let mine = mine.unwrap_or(steps.len());
+        let files = steps[mine..]
+            .iter()
+            .take_while(|s| s.kind >= StepKind::Busybox);
+        let files = mine + files.count();
+        steps[mine..].rotate_left(files - mine);
         Ok(Plan { steps })
     }
 
