@@ -361,15 +361,14 @@ impl Installed {
     }
 
     /// The files the packages that stay own (every record but those removed by definition),
-    /// as real paths inside the root (the folders resolved, the last name not followed).
-    pub fn staying_files(&self, root: &mut Root) -> Result<FxHashSet<InRoot>> {
-        let mut out = FxHashSet::default();
+    /// as real paths inside the root (the folders resolved, the last name not followed), in
+    /// database order.
+    pub fn staying_files(&self, root: &mut Root) -> Result<Vec<InRoot>> {
+        let mut out = Vec::new();
         let staying = self.db.records.iter();
         for r in staying.filter(|r| !BY_DEFINITION.contains(&r.name())) {
             for (dir, name) in r.file_pairs() {
-                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
-                    out.insert(real);
-                }
+                out.extend(root.resolve_parent(&db_path(dir, name))?);
             }
         }
         Ok(out)

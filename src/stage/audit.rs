@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::format::busybox;
 use crate::root::resolve::Resolved;
 use crate::root::walk;
-use crate::root::{FileKind, InRoot, Item, Root};
+use crate::root::{FileKind, Item, Root};
 use crate::stage::discover::Found;
 use crate::stage::scan::Listing;
 use crate::stage::start;
@@ -166,7 +166,7 @@ pub fn audit(
         }
     }
 
-    let mut owned = FxHashSet::default();
+    let mut staying = Vec::new();
     let db = Path::new(apkdb::Location::of(root)?.installed());
     match apkdb::load(root) {
         Ok(Some(installed)) => {
@@ -177,12 +177,14 @@ pub fn audit(
                     format!("listed by {} {} but missing", p.name, p.version),
                 );
             }
-            owned = installed.staying_files(root)?;
+            staying = installed.staying_files(root)?;
         }
         Ok(None) => {}
         // A database scanners cannot read either: said, not fatal to the audit.
         Err(e) => push(FindingKind::UnreadableApkDb, db, e.reason()),
     }
+    // By bytes, as the other sets of paths (one set type for the whole program).
+    let owned: FxHashSet<&OsStr> = staying.iter().map(|p| p.as_os_str()).collect();
     for path in other_builds(root, files, found, &owned) {
         push(
             FindingKind::Busybox,
@@ -202,14 +204,14 @@ fn other_builds(
     root: &mut Root,
     files: &[Item],
     found: &Found,
-    owned: &FxHashSet<InRoot>,
+    owned: &FxHashSet<&OsStr>,
 ) -> Vec<PathBuf> {
     // By bytes, as discovery keeps its paths (one set type for the whole program).
     let named: FxHashSet<&OsStr> = found.busybox.iter().map(|i| i.path.as_os_str()).collect();
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
-        if !candidate || named.contains(f.path.as_os_str()) || owned.contains(&f.path) {
+        if !candidate || named.contains(f.path.as_os_str()) || owned.contains(f.path.as_os_str()) {
             continue;
         }
         if let Ok(Some(o)) = root.open_regular(&f.path) {
