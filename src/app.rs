@@ -156,7 +156,7 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
         other => other,
     };
     let mut r = d.report(Kind::Strip, shown, outcome);
-    r.bytes_freed = plan::bytes_freed(done.removed.iter().map(|s| &s.item));
+    r.bytes_freed = plan::bytes_freed(&done.removed);
     r.steps = done.removed;
     r.skipped.extend(done.skipped);
     r.prunable = prunable;

@@ -146,7 +146,7 @@ impl Plan {
 
     /// Bytes the removals free: the size of every regular file whose last link goes.
     pub fn bytes_freed(&self) -> u64 {
-        bytes_freed(self.steps.iter().map(|s| &s.item))
+        bytes_freed(&self.steps)
     }
 
     /// Every planned path, as a set.
@@ -177,11 +177,14 @@ impl Plan {
     }
 }
 
-/// The size of every regular file among `items` all of whose links are among `items`.
-pub fn bytes_freed<'a>(items: impl Iterator<Item = &'a Item>) -> u64 {
+/// The size of every regular file among the items of `steps` all of whose links are among
+/// them.
+pub fn bytes_freed(steps: &[Step]) -> u64 {
     // (device, inode, links, size) of each regular file, sorted: the links of one file are
     // next to each other.
-    let mut files: Vec<(u64, u64, u64, u64)> = items
+    let mut files: Vec<(u64, u64, u64, u64)> = steps
+        .iter()
+        .map(|s| &s.item)
         .filter(|i| i.meta.kind == FileKind::File)
         .map(|i| (i.meta.dev, i.meta.ino, i.meta.nlink, i.meta.size))
         .collect();
@@ -256,9 +259,13 @@ mod tests {
     fn a_file_counts_only_when_its_last_link_goes() {
         let a = item("bin/busybox", FileKind::File, 9, 2, 1000);
         let b = item("usr/bin/bb", FileKind::File, 9, 2, 1000);
-        assert_eq!(bytes_freed([&a].into_iter()), 0);
-        assert_eq!(bytes_freed([&a, &b].into_iter()), 1000);
+        let step = |item: &Item| Step {
+            kind: StepKind::Busybox,
+            item: item.clone(),
+        };
+        assert_eq!(bytes_freed(&[step(&a)]), 0);
+        assert_eq!(bytes_freed(&[step(&a), step(&b)]), 1000);
         let l = item("bin/ls", FileKind::Symlink, 4, 1, 12);
-        assert_eq!(bytes_freed([&l].into_iter()), 0);
+        assert_eq!(bytes_freed(&[step(&l)]), 0);
     }
 }
