@@ -5,7 +5,6 @@
 //! the exit status follows from its outcome. Two waits run on threads of their own beside the
 //! strip: the disk syncing the new database, and the walk of the whole root.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::lock::{self, Lock};
@@ -23,7 +22,6 @@ use crate::stage::discover::{self, Found};
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::{self, Broken, locate::Gone};
-use rustc_hash::FxHashSet;
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -129,11 +127,7 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     let (findings, broken) = match s.audit {
         Audit::On { .. } => {
             // The walk ran beside the removals: what they removed is not there any more.
-            let removed: FxHashSet<&OsStr> = done
-                .removed
-                .iter()
-                .map(|s| s.item.path.as_os_str())
-                .collect();
+            let removed = plan::paths(&done.removed);
             let walked = d.walk.get();
             let mut from_walk = std::mem::take(&mut walked.findings);
             from_walk.retain(|f| !removed.contains(f.path.as_os_str()));

@@ -151,7 +151,7 @@ impl Plan {
 
     /// Every planned path, as a set.
     pub fn paths(&self) -> FxHashSet<&std::ffi::OsStr> {
-        self.steps.iter().map(|s| s.item.path.as_os_str()).collect()
+        paths(&self.steps)
     }
 
     /// The steps of one kind.
@@ -175,6 +175,11 @@ impl Plan {
         paths.dedup_by(|a, b| folder(a) == folder(b));
         paths.iter().filter_map(|p| p.parent()).collect()
     }
+}
+
+/// The paths of `steps`, as a set.
+pub fn paths(steps: &[Step]) -> FxHashSet<&std::ffi::OsStr> {
+    steps.iter().map(|s| s.item.path.as_os_str()).collect()
 }
 
 /// The size of every regular file among the items of `steps` all of whose links are among
