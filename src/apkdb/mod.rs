@@ -276,40 +276,35 @@ impl Installed {
         let mut out = self.db.preamble.to_vec();
         let mut dropped_names: Vec<&[u8]> = Vec::new();
         let mut dropped_sums: Vec<Vec<u8>> = Vec::new();
-        let mut drop = |r: &Record<'static>| {
+        for (i, r) in self.db.records.iter().enumerate() {
+            if !BY_DEFINITION.contains(&r.name()) && !pruned.contains(&i) {
+                // Which of its files the strip removes: the folders' resolution is cached, so
+                // a package the strip does not touch costs no syscall.
+                let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+                for (dir, name) in r.file_pairs() {
+                    if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                        && removed.contains(real.as_os_str())
+                    {
+                        gone.insert((dir, name));
+                    }
+                }
+                if gone.is_empty() {
+                    out.extend_from_slice(r.raw);
+                    continue;
+                }
+                let mut present = false;
+                for (dir, name) in r.file_pairs().filter(|pair| !gone.contains(pair)) {
+                    present |= is_present(root, dir, name)?;
+                }
+                if present {
+                    trimmed.push(Package::of(r));
+                    r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
+                    continue;
+                }
+            }
             dropped.push(Package::of(r));
             dropped_names.push(r.name());
             dropped_sums.extend(r.get(b'C').and_then(checksum::decode));
-        };
-        for (i, r) in self.db.records.iter().enumerate() {
-            if BY_DEFINITION.contains(&r.name()) || pruned.contains(&i) {
-                drop(r);
-                continue;
-            }
-            // Which of its files the strip removes: the folders' resolution is cached, so a
-            // package the strip does not touch costs no syscall.
-            let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
-            for (dir, name) in r.file_pairs() {
-                if let Some(real) = root.resolve_parent(&db_path(dir, name))?
-                    && removed.contains(real.as_os_str())
-                {
-                    gone.insert((dir, name));
-                }
-            }
-            if gone.is_empty() {
-                out.extend_from_slice(r.raw);
-                continue;
-            }
-            let mut present = false;
-            for (dir, name) in r.file_pairs().filter(|pair| !gone.contains(pair)) {
-                present |= is_present(root, dir, name)?;
-            }
-            if !present {
-                drop(r);
-            } else {
-                trimmed.push(Package::of(r));
-                r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
-            }
         }
         let new_installed = (!dropped.is_empty() || !trimmed.is_empty()).then_some(out);
         let world = match root.read_regular(Path::new(WORLD), WORLD_LIMIT)? {
