@@ -240,23 +240,28 @@ impl Installed {
     /// The files of the packages the strip removes by definition that no other package owns,
     /// as the database names them.
     pub fn files_by_definition(&self) -> Vec<PathBuf> {
-        let (gone, stay): (Vec<_>, Vec<_>) = self
-            .db
-            .records
-            .iter()
-            .partition(|r| BY_DEFINITION.contains(&r.name()));
-        let mut owned: FxHashSet<(&[u8], &[u8])> =
-            gone.iter().flat_map(|r| r.file_pairs()).collect();
+        let records = &self.db.records;
+        let by_definition = |r: &&Record| BY_DEFINITION.contains(&r.name());
+        let mut owned: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+        for r in records.iter().filter(by_definition) {
+            owned.extend(r.file_pairs());
+        }
         if !owned.is_empty() {
-            for pair in stay.iter().flat_map(|r| r.file_pairs()) {
-                owned.remove(&pair);
+            for r in records.iter().filter(|r| !by_definition(r)) {
+                for pair in r.file_pairs() {
+                    owned.remove(&pair);
+                }
             }
         }
-        gone.iter()
-            .flat_map(|r| r.file_pairs())
-            .filter(|pair| owned.contains(pair))
-            .map(|(dir, name)| db_path(dir, name))
-            .collect()
+        let mut out = Vec::new();
+        for r in records.iter().filter(by_definition) {
+            for (dir, name) in r.file_pairs() {
+                if owned.contains(&(dir, name)) {
+                    out.push(db_path(dir, name));
+                }
+            }
+        }
+        out
     }
 
     /// Works out the database and world after the strip removes `removed` (real paths inside
