@@ -80,16 +80,17 @@ impl Installed {
         // files are owned) but never satisfy anything.
         let mut providers: Vec<(Vec<u8>, usize)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
-            let mut tokens: Vec<Vec<u8>> = vec![r.name().to_vec()];
-            tokens.extend(self::tokens(r, b'p').into_iter().map(<[u8]>::to_vec));
+            providers.push((r.name().to_vec(), i));
+            for t in self::tokens(r, b'p') {
+                providers.push((t.to_vec(), i));
+            }
             for (dir, name) in r.file_pairs() {
                 let path = db_path(dir, name);
                 if let Some(real) = root.resolve_parent(&path)? {
-                    tokens.push(slash(&real));
+                    providers.push((slash(&real), i));
                 }
-                tokens.push(slash(&path));
+                providers.push((slash(&path), i));
             }
-            providers.extend(tokens.into_iter().map(|t| (t, i)));
         }
         providers.sort_unstable();
         let provided = |t: &[u8]| {
@@ -143,12 +144,10 @@ impl Installed {
         let leaving: Vec<usize> = (0..records.len())
             .filter(|&i| !stay[i] && !by_definition[i])
             .collect();
-        let kept_files: FxHashSet<(&[u8], &[u8])> = records
-            .iter()
-            .zip(&stay)
-            .filter(|(_, s)| **s)
-            .flat_map(|(r, _)| r.file_pairs())
-            .collect();
+        let mut kept_files: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+        for (r, _) in records.iter().zip(&stay).filter(|(_, s)| **s) {
+            kept_files.extend(r.file_pairs());
+        }
         let mut files = Vec::new();
         let mut packages = Vec::new();
         for &i in &leaving {
