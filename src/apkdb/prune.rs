@@ -101,15 +101,16 @@ impl Installed {
 
         let mut wanted: Vec<Vec<u8>> = Vec::new();
         if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
-            wanted.extend(
-                world
-                    .split(|b| b.is_ascii_whitespace())
-                    .filter_map(token)
-                    .map(<[u8]>::to_vec),
-            );
+            for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
+                wanted.push(t.to_vec());
+            }
         }
-        wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
-        wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
+        for k in keep {
+            wanted.push(k.as_bytes().to_vec());
+        }
+        for n in ALWAYS_KEPT {
+            wanted.push(n.to_vec());
+        }
         let unowned = files
             .iter()
             .map(|f| &f.path)
