@@ -142,9 +142,12 @@ impl Installed {
             }
         }
 
-        let leaving: Vec<usize> = (0..records.len())
-            .filter(|&i| !stay[i] && !by_definition[i])
-            .collect();
+        let mut leaving = Vec::new();
+        for i in 0..records.len() {
+            if !stay[i] && !by_definition[i] {
+                leaving.push(i);
+            }
+        }
         let mut kept_files: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
         for (r, _) in records.iter().zip(&stay).filter(|(_, s)| **s) {
             kept_files.extend(r.file_pairs());

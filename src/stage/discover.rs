@@ -89,11 +89,12 @@ pub fn discover<'w>(
         }
     }
     // One busybox inode, or a few: a list is all it takes.
-    let mut ids: Vec<(u64, u64)> = files
-        .iter()
-        .filter(|(_, name, _)| BUSYBOX_NAMES.contains(&name.as_slice()))
-        .map(|(_, _, m)| m.id())
-        .collect();
+    let mut ids: Vec<(u64, u64)> = Vec::new();
+    for (_, name, meta) in &files {
+        if BUSYBOX_NAMES.contains(&name.as_slice()) {
+            ids.push(meta.id());
+        }
+    }
     for (path, name, meta) in files {
         let item = Item { path, meta };
         if ids.contains(&meta.id()) {

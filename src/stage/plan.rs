@@ -123,13 +123,12 @@ impl Plan {
             }
         }
         // The first kind that claims a path wins; package files come last among claims.
-        let first: Vec<bool> = {
-            let mut seen = FxHashSet::default();
-            steps
-                .iter()
-                .map(|s| seen.insert(s.item.path.as_os_str()))
-                .collect()
-        };
+        let mut first = Vec::with_capacity(steps.len());
+        let mut seen = FxHashSet::default();
+        for s in &steps {
+            first.push(seen.insert(s.item.path.as_os_str()));
+        }
+        drop(seen);
         let mut first = first.into_iter();
         steps.retain(|_| first.next().unwrap_or(false));
         // Into removal order: the busybox binaries and this one, planned before the files so
