@@ -135,13 +135,16 @@ pub fn audit(
     }
     // A shell that is an applet link is named as a shell too (`/bin/sh`); a busybox build named
     // like a shell (`busybox.static`) is already named as busybox.
-    let reported: Vec<&Path> = found.busybox.iter().map(|i| i.path.as_path()).collect();
+    let mut reported: FxHashSet<&OsStr> = FxHashSet::default();
+    for i in &found.busybox {
+        reported.insert(i.path.as_os_str());
+    }
 
     for e in &bins.entries {
         match e.kind {
             FileKind::Symlink => match root.resolve(&e.path)? {
                 Resolved::Found(end, m) if m.kind == FileKind::File => {
-                    if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
+                    if SHELLS.contains(&e.name()) && !reported.contains(e.path.as_os_str()) {
                         push(
                             FindingKind::Shell,
                             &e.path,
@@ -158,7 +161,7 @@ pub fn audit(
                 Resolved::Loop => push(FindingKind::DanglingLink, &e.path, "symlink loop".into()),
             },
             FileKind::File => {
-                if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
+                if SHELLS.contains(&e.name()) && !reported.contains(e.path.as_os_str()) {
                     push(FindingKind::Shell, &e.path, String::new());
                 }
             }
@@ -184,8 +187,11 @@ pub fn audit(
         Err(e) => push(FindingKind::UnreadableApkDb, db, e.reason()),
     }
     // By bytes, as the other sets of paths (one set type for the whole program).
-    let owned: FxHashSet<&OsStr> = staying.iter().map(|p| p.as_os_str()).collect();
-    for path in other_builds(root, files, found, &owned) {
+    let mut owned: FxHashSet<&OsStr> = FxHashSet::default();
+    for p in &staying {
+        owned.insert(p.as_os_str());
+    }
+    for path in other_builds(root, files, &reported, &owned) {
         push(
             FindingKind::Busybox,
             &path,
@@ -197,17 +203,16 @@ pub fn audit(
 }
 
 /// Other busybox builds: executable ELF files no staying package owns (`owned`, real paths)
-/// that carry busybox's banner, but for those discovery already named. Only such files are
+/// that carry busybox's banner, but for those discovery already named (`named`; both sets of
+/// paths by their bytes). Only such files are
 /// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
 /// over.
 fn other_builds(
     root: &mut Root,
     files: &[Item],
-    found: &Found,
+    named: &FxHashSet<&OsStr>,
     owned: &FxHashSet<&OsStr>,
 ) -> Vec<PathBuf> {
-    // By bytes, as discovery keeps its paths (one set type for the whole program).
-    let named: FxHashSet<&OsStr> = found.busybox.iter().map(|i| i.path.as_os_str()).collect();
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
