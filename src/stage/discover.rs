@@ -158,7 +158,10 @@ fn elsewhere(
     ids: &[(u64, u64)],
     whole: &WholeRoot,
 ) -> Result<Vec<Item>> {
-    let known: FxHashSet<&OsStr> = busybox.iter().map(|i| i.path.as_os_str()).collect();
+    let mut known: FxHashSet<&OsStr> = FxHashSet::default();
+    for i in busybox {
+        known.insert(i.path.as_os_str());
+    }
     let mut out: Vec<Item> = Vec::new();
     for f in &whole.files {
         // The walk may be older than this look (the audit after a strip): a link is still there.

@@ -178,7 +178,11 @@ impl Plan {
 
 /// The paths of `steps`, as a set.
 pub fn paths(steps: &[Step]) -> FxHashSet<&std::ffi::OsStr> {
-    steps.iter().map(|s| s.item.path.as_os_str()).collect()
+    let mut paths = FxHashSet::default();
+    for s in steps {
+        paths.insert(s.item.path.as_os_str());
+    }
+    paths
 }
 
 /// The size of every regular file among the items of `steps` all of whose links are among
