@@ -163,16 +163,20 @@ impl Plan {
         fn folder(p: &InRoot) -> Option<&std::ffi::OsStr> {
             p.as_path().parent().map(Path::as_os_str)
         }
-        let mut paths: Vec<&InRoot> = self
-            .steps
-            .iter()
-            .filter(|s| s.kind != StepKind::SelfExe)
-            .map(|s| &s.item.path)
-            .collect();
+        let mut paths: Vec<&InRoot> = Vec::new();
+        for s in &self.steps {
+            if s.kind != StepKind::SelfExe {
+                paths.push(&s.item.path);
+            }
+        }
         // One path per folder, then that folder: one allocation a folder, not a removal.
         paths.sort_unstable_by(|a, b| folder(a).cmp(&folder(b)));
         paths.dedup_by(|a, b| folder(a) == folder(b));
-        paths.iter().filter_map(|p| p.parent()).collect()
+        let mut folders = Vec::with_capacity(paths.len());
+        for p in paths {
+            folders.extend(p.parent());
+        }
+        folders
     }
 }
 
