@@ -325,15 +325,15 @@ fn audit_root(root: &mut Root, from_walk: Vec<Finding>, whole: &WholeRoot) -> Re
 }
 
 fn loops(found: &Found) -> Vec<Skip> {
-    found
-        .loops
-        .iter()
-        .map(|p| Skip {
+    let mut skipped = Vec::with_capacity(found.loops.len());
+    for p in &found.loops {
+        skipped.push(Skip {
             path: p.clone(),
             reason: format!(
                 "symlink loop (more than {} links), left alone",
                 crate::root::resolve::MAX_HOPS
             ),
-        })
-        .collect()
+        });
+    }
+    skipped
 }
