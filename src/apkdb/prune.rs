@@ -70,10 +70,10 @@ impl Installed {
     /// `files` are the root's regular files (from the walk of the whole root).
     pub fn prunable(&self, root: &mut Root, keep: &[String], files: &[Item]) -> Result<Prunable> {
         let records = &self.db.records;
-        let by_definition: Vec<bool> = records
-            .iter()
-            .map(|r| BY_DEFINITION.contains(&r.name()))
-            .collect();
+        let mut by_definition = Vec::with_capacity(records.len());
+        for r in records {
+            by_definition.push(BY_DEFINITION.contains(&r.name()));
+        }
 
         // What each token is provided by; a file by its path as the database names it and
         // as it lies in the root. The packages removed by definition are listed too (their
@@ -118,7 +118,10 @@ impl Installed {
         wanted.extend(unowned_needs(root, unowned)?);
 
         let mut stay = vec![false; records.len()];
-        let mut pending: Vec<&[u8]> = wanted.iter().map(Vec::as_slice).collect();
+        let mut pending: Vec<&[u8]> = Vec::with_capacity(wanted.len());
+        for w in &wanted {
+            pending.push(w);
+        }
         loop {
             while let Some(t) = pending.pop() {
                 for i in provided(t) {

@@ -107,7 +107,9 @@ pub fn discover<'w>(
     }
     if !found.busybox.is_empty() {
         let elsewhere = elsewhere(root, &found.busybox, &ids, whole())?;
-        ids.extend(elsewhere.iter().map(|i| i.meta.id()));
+        for i in &elsewhere {
+            ids.push(i.meta.id());
+        }
         found.busybox.extend(elsewhere);
     }
 

@@ -99,10 +99,10 @@ impl Plan {
     ) -> Result<Plan> {
         let mut steps: Vec<Step> = Vec::new();
         let mut add = |kind: StepKind, items: &[Item]| {
-            steps.extend(items.iter().map(|item| Step {
-                kind,
-                item: item.clone(),
-            }))
+            for item in items {
+                let item = item.clone();
+                steps.push(Step { kind, item });
+            }
         };
         add(StepKind::AppletLink, &found.links);
         add(StepKind::Apk, &found.apk);
