@@ -5,7 +5,6 @@
 //! the exit status follows from its outcome. Two waits run on threads of their own beside the
 //! strip: the disk syncing the new database, and the walk of the whole root.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::lock::{self, Lock};
@@ -23,7 +22,6 @@ use crate::stage::discover::{self, Found};
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::{self, Broken, locate::Gone};
-use rustc_hash::FxHashSet;
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -129,11 +127,7 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     let (findings, broken) = match s.audit {
         Audit::On { .. } => {
             // The walk ran beside the removals: what they removed is not there any more.
-            let removed: FxHashSet<&OsStr> = done
-                .removed
-                .iter()
-                .map(|s| s.item.path.as_os_str())
-                .collect();
+            let removed = plan::paths(&done.removed);
             let walked = d.walk.get();
             let mut from_walk = std::mem::take(&mut walked.findings);
             from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
@@ -156,7 +150,7 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
         other => other,
     };
     let mut r = d.report(Kind::Strip, shown, outcome);
-    r.bytes_freed = plan::bytes_freed(done.removed.iter().map(|s| &s.item));
+    r.bytes_freed = plan::bytes_freed(&done.removed);
     r.steps = done.removed;
     r.skipped.extend(done.skipped);
     r.prunable = prunable;
@@ -191,7 +185,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
-        discover::discover(root, &bins, move || &*Walk::get(walk))?
+        discover::discover(root, &bins, Box::new(move || &*Walk::get(walk)))?
     };
     let by_definition = installed
         .as_ref()
@@ -326,20 +320,20 @@ impl Walk {
 /// (its findings of the modes apart).
 fn audit_root(root: &mut Root, from_walk: Vec<Finding>, whole: &WholeRoot) -> Result<Vec<Finding>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins, || whole)?;
+    let found = discover::discover(root, &bins, Box::new(|| whole))?;
     audit::audit(root, &bins, &found, from_walk, &whole.files)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {
-    found
-        .loops
-        .iter()
-        .map(|p| Skip {
+    let mut skipped = Vec::with_capacity(found.loops.len());
+    for p in &found.loops {
+        skipped.push(Skip {
             path: p.clone(),
             reason: format!(
                 "symlink loop (more than {} links), left alone",
                 crate::root::resolve::MAX_HOPS
             ),
-        })
-        .collect()
+        });
+    }
+    skipped
 }

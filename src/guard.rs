@@ -7,6 +7,7 @@
 //! them is enough. Without any, stripping `/` is refused unless `--force` is given.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 /// Signs of a container, as named in messages and reports.
@@ -23,17 +24,29 @@ pub fn signals() -> Vec<String> {
     if let Some(v) = std::env::var_os("container").filter(|v| !v.is_empty()) {
         found.push(format!("$container={}", v.to_string_lossy()));
     }
-    if let Ok(map) = fs::read("/proc/self/uid_map")
+    if let Some(map) = read_proc("/proc/self/uid_map")
         && !uid_map_is_identity(&String::from_utf8_lossy(&map))
     {
         found.push("in a user namespace".to_string());
     }
-    if let Ok(info) = fs::read("/proc/self/mountinfo")
+    if let Some(info) = read_proc("/proc/self/mountinfo")
         && let Some(fs) = root_fstype(&String::from_utf8_lossy(&info)).filter(|fs| is_overlay(fs))
     {
         found.push(format!("/ is {fs}"));
     }
     found
+}
+
+/// The most bytes read of a `/proc` file (a mount table with thousands of mounts fits).
+const PROC_LIMIT: u64 = 16 << 20;
+
+/// The host's `/proc` file `path`, at most [`PROC_LIMIT`] bytes of it; `None` when it cannot be
+/// read (no `/proc`: no signal from it).
+fn read_proc(path: &str) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let file = fs::File::open(path).ok()?;
+    file.take(PROC_LIMIT).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// The refusal, when no signal was seen.

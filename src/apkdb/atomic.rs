@@ -115,7 +115,10 @@ type SyncResult = std::result::Result<(), (usize, io::Error)>;
 /// Starts fsyncing `files` on a second thread and returns at once. The thread owns the open
 /// files and closes them once they are synced.
 pub fn sync_behind(mut files: Vec<Staged>) -> Syncing {
-    let open: Vec<File> = files.iter_mut().filter_map(|f| f.file.take()).collect();
+    let mut open: Vec<File> = Vec::with_capacity(files.len());
+    for f in &mut files {
+        open.extend(f.file.take());
+    }
     let thread = (!open.is_empty()).then(|| thread::spawn(move || sync_all(&open)));
     Syncing { files, thread }
 }

@@ -51,9 +51,11 @@ fn hex(text: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16);
-    text.chunks(2)
-        .map(|p| Some((digit(p[0])? * 16 + digit(p[1])?) as u8))
-        .collect()
+    let mut out = Vec::with_capacity(text.len() / 2);
+    for p in text.chunks(2) {
+        out.push((digit(p[0])? * 16 + digit(p[1])?) as u8);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

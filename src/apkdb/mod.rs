@@ -240,23 +240,28 @@ impl Installed {
     /// The files of the packages the strip removes by definition that no other package owns,
     /// as the database names them.
     pub fn files_by_definition(&self) -> Vec<PathBuf> {
-        let (gone, stay): (Vec<_>, Vec<_>) = self
-            .db
-            .records
-            .iter()
-            .partition(|r| BY_DEFINITION.contains(&r.name()));
-        let mut owned: FxHashSet<(&[u8], &[u8])> =
-            gone.iter().flat_map(|r| r.file_pairs()).collect();
+        let records = &self.db.records;
+        let by_definition = |r: &&Record| BY_DEFINITION.contains(&r.name());
+        let mut owned: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+        for r in records.iter().filter(by_definition) {
+            owned.extend(r.file_pairs());
+        }
         if !owned.is_empty() {
-            for pair in stay.iter().flat_map(|r| r.file_pairs()) {
-                owned.remove(&pair);
+            for r in records.iter().filter(|r| !by_definition(r)) {
+                for pair in r.file_pairs() {
+                    owned.remove(&pair);
+                }
             }
         }
-        gone.iter()
-            .flat_map(|r| r.file_pairs())
-            .filter(|pair| owned.contains(pair))
-            .map(|(dir, name)| db_path(dir, name))
-            .collect()
+        let mut out = Vec::new();
+        for r in records.iter().filter(by_definition) {
+            for (dir, name) in r.file_pairs() {
+                if owned.contains(&(dir, name)) {
+                    out.push(db_path(dir, name));
+                }
+            }
+        }
+        out
     }
 
     /// Works out the database and world after the strip removes `removed` (real paths inside
@@ -276,40 +281,35 @@ impl Installed {
         let mut out = self.db.preamble.to_vec();
         let mut dropped_names: Vec<&[u8]> = Vec::new();
         let mut dropped_sums: Vec<Vec<u8>> = Vec::new();
-        let mut drop = |r: &Record<'static>| {
+        for (i, r) in self.db.records.iter().enumerate() {
+            if !BY_DEFINITION.contains(&r.name()) && !pruned.contains(&i) {
+                // Which of its files the strip removes: the folders' resolution is cached, so
+                // a package the strip does not touch costs no syscall.
+                let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+                for (dir, name) in r.file_pairs() {
+                    if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                        && removed.contains(real.as_os_str())
+                    {
+                        gone.insert((dir, name));
+                    }
+                }
+                if gone.is_empty() {
+                    out.extend_from_slice(r.raw);
+                    continue;
+                }
+                let mut present = false;
+                for (dir, name) in r.file_pairs().filter(|pair| !gone.contains(pair)) {
+                    present |= is_present(root, dir, name)?;
+                }
+                if present {
+                    trimmed.push(Package::of(r));
+                    r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
+                    continue;
+                }
+            }
             dropped.push(Package::of(r));
             dropped_names.push(r.name());
             dropped_sums.extend(r.get(b'C').and_then(checksum::decode));
-        };
-        for (i, r) in self.db.records.iter().enumerate() {
-            if BY_DEFINITION.contains(&r.name()) || pruned.contains(&i) {
-                drop(r);
-                continue;
-            }
-            // Which of its files the strip removes: the folders' resolution is cached, so a
-            // package the strip does not touch costs no syscall.
-            let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
-            for (dir, name) in r.file_pairs() {
-                if let Some(real) = root.resolve_parent(&db_path(dir, name))?
-                    && removed.contains(real.as_os_str())
-                {
-                    gone.insert((dir, name));
-                }
-            }
-            if gone.is_empty() {
-                out.extend_from_slice(r.raw);
-                continue;
-            }
-            let mut present = false;
-            for (dir, name) in r.file_pairs().filter(|pair| !gone.contains(pair)) {
-                present |= is_present(root, dir, name)?;
-            }
-            if !present {
-                drop(r);
-            } else {
-                trimmed.push(Package::of(r));
-                r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
-            }
         }
         let new_installed = (!dropped.is_empty() || !trimmed.is_empty()).then_some(out);
         let world = match root.read_regular(Path::new(WORLD), WORLD_LIMIT)? {
@@ -361,15 +361,14 @@ impl Installed {
     }
 
     /// The files the packages that stay own (every record but those removed by definition),
-    /// as real paths inside the root (the folders resolved, the last name not followed).
-    pub fn staying_files(&self, root: &mut Root) -> Result<FxHashSet<InRoot>> {
-        let mut out = FxHashSet::default();
+    /// as real paths inside the root (the folders resolved, the last name not followed), in
+    /// database order.
+    pub fn staying_files(&self, root: &mut Root) -> Result<Vec<InRoot>> {
+        let mut out = Vec::new();
         let staying = self.db.records.iter();
         for r in staying.filter(|r| !BY_DEFINITION.contains(&r.name())) {
             for (dir, name) in r.file_pairs() {
-                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
-                    out.insert(real);
-                }
+                out.extend(root.resolve_parent(&db_path(dir, name))?);
             }
         }
         Ok(out)

@@ -70,26 +70,27 @@ impl Installed {
     /// `files` are the root's regular files (from the walk of the whole root).
     pub fn prunable(&self, root: &mut Root, keep: &[String], files: &[Item]) -> Result<Prunable> {
         let records = &self.db.records;
-        let by_definition: Vec<bool> = records
-            .iter()
-            .map(|r| BY_DEFINITION.contains(&r.name()))
-            .collect();
+        let mut by_definition = Vec::with_capacity(records.len());
+        for r in records {
+            by_definition.push(BY_DEFINITION.contains(&r.name()));
+        }
 
         // What each token is provided by; a file by its path as the database names it and
         // as it lies in the root. The packages removed by definition are listed too (their
         // files are owned) but never satisfy anything.
         let mut providers: Vec<(Vec<u8>, usize)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
-            let mut tokens: Vec<Vec<u8>> = vec![r.name().to_vec()];
-            tokens.extend(self::tokens(r, b'p').into_iter().map(<[u8]>::to_vec));
+            providers.push((r.name().to_vec(), i));
+            for t in self::tokens(r, b'p') {
+                providers.push((t.to_vec(), i));
+            }
             for (dir, name) in r.file_pairs() {
                 let path = db_path(dir, name);
                 if let Some(real) = root.resolve_parent(&path)? {
-                    tokens.push(slash(&real));
+                    providers.push((slash(&real), i));
                 }
-                tokens.push(slash(&path));
+                providers.push((slash(&path), i));
             }
-            providers.extend(tokens.into_iter().map(|t| (t, i)));
         }
         providers.sort_unstable();
         let provided = |t: &[u8]| {
@@ -100,15 +101,16 @@ impl Installed {
 
         let mut wanted: Vec<Vec<u8>> = Vec::new();
         if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
-            wanted.extend(
-                world
-                    .split(|b| b.is_ascii_whitespace())
-                    .filter_map(token)
-                    .map(<[u8]>::to_vec),
-            );
+            for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
+                wanted.push(t.to_vec());
+            }
         }
-        wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
-        wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
+        for k in keep {
+            wanted.push(k.as_bytes().to_vec());
+        }
+        for n in ALWAYS_KEPT {
+            wanted.push(n.to_vec());
+        }
         let unowned = files
             .iter()
             .map(|f| &f.path)
@@ -116,7 +118,10 @@ impl Installed {
         wanted.extend(unowned_needs(root, unowned)?);
 
         let mut stay = vec![false; records.len()];
-        let mut pending: Vec<&[u8]> = wanted.iter().map(Vec::as_slice).collect();
+        let mut pending: Vec<&[u8]> = Vec::with_capacity(wanted.len());
+        for w in &wanted {
+            pending.push(w);
+        }
         loop {
             while let Some(t) = pending.pop() {
                 for i in provided(t) {
@@ -140,15 +145,16 @@ impl Installed {
             }
         }
 
-        let leaving: Vec<usize> = (0..records.len())
-            .filter(|&i| !stay[i] && !by_definition[i])
-            .collect();
-        let kept_files: FxHashSet<(&[u8], &[u8])> = records
-            .iter()
-            .zip(&stay)
-            .filter(|(_, s)| **s)
-            .flat_map(|(r, _)| r.file_pairs())
-            .collect();
+        let mut leaving = Vec::new();
+        for i in 0..records.len() {
+            if !stay[i] && !by_definition[i] {
+                leaving.push(i);
+            }
+        }
+        let mut kept_files: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+        for (r, _) in records.iter().zip(&stay).filter(|(_, s)| **s) {
+            kept_files.extend(r.file_pairs());
+        }
         let mut files = Vec::new();
         let mut packages = Vec::new();
         for &i in &leaving {

@@ -20,13 +20,15 @@ pub fn without(world: &[u8], drop: &[&[u8]]) -> Option<Vec<u8>> {
             Some(b) => (b, &b"\n"[..]),
             None => (line, &b""[..]),
         };
-        let words: Vec<&[u8]> = body.split(|&b| b == b' ').collect();
-        let kept: Vec<&[u8]> = words
-            .iter()
-            .copied()
-            .filter(|w| w.is_empty() || !drop.contains(&name_of(w)))
-            .collect();
-        if kept.len() == words.len() {
+        let mut words = 0;
+        let mut kept: Vec<&[u8]> = Vec::new();
+        for w in body.split(|&b| b == b' ') {
+            words += 1;
+            if w.is_empty() || !drop.contains(&name_of(w)) {
+                kept.push(w);
+            }
+        }
+        if kept.len() == words {
             out.extend_from_slice(line);
             continue;
         }

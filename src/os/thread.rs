@@ -13,12 +13,16 @@ use std::thread::{Builder, JoinHandle};
 pub const STACK: usize = 256 << 10;
 
 /// A closure running on its own thread, or already run; dropping it waits for the closure.
-pub struct Thread<T>(Option<Inner<T>>);
-
-enum Inner<T> {
-    Running(JoinHandle<Option<T>>),
-    Done(Option<T>),
+pub struct Thread<T> {
+    /// The thread, until it is joined (none when the closure ran at once).
+    running: Option<JoinHandle<()>>,
+    /// What the closure returned, once it has.
+    out: Arc<Mutex<Option<T>>>,
 }
+
+/// A closure with its result's slot, as the thread runs it: one type for every closure, so
+/// the program holds one copy of std's thread start.
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Starts `f` on a new thread (or runs it now, when none can be started).
 pub fn spawn<T, F>(f: F) -> Thread<T>
@@ -26,21 +30,43 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    // A failed spawn drops what it was given: the closure waits here to be run either side.
-    let job = Arc::new(Mutex::new(Some(f)));
-    let theirs = Arc::clone(&job);
-    let inner = match Builder::new()
-        .stack_size(STACK)
-        .spawn(move || take(&theirs).map(|f| f()))
-    {
-        Ok(handle) => Inner::Running(handle),
-        Err(_) => Inner::Done(take(&job).map(|f| f())),
-    };
-    Thread(Some(inner))
+    let out = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&out);
+    let job: Job = Box::new(move || {
+        let value = f();
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(value);
+        }
+    });
+    Thread {
+        running: start(job),
+        out,
+    }
 }
 
-/// The closure, once: whichever side takes it first runs it.
-fn take<F>(job: &Mutex<Option<F>>) -> Option<F> {
+/// Runs `job` on a new thread, or at once when none can be started (then `None`).
+fn start(job: Job) -> Option<JoinHandle<()>> {
+    // A failed spawn drops what it was given: the job waits here to be run either side.
+    let job = Arc::new(Mutex::new(Some(job)));
+    let theirs = Arc::clone(&job);
+    let spawned = Builder::new().stack_size(STACK).spawn(move || {
+        if let Some(job) = take(&theirs) {
+            job();
+        }
+    });
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(_) => {
+            if let Some(job) = take(&job) {
+                job();
+            }
+            None
+        }
+    }
+}
+
+/// The job, once: whichever side takes it first runs it.
+fn take(job: &Mutex<Option<Job>>) -> Option<Job> {
     job.lock().ok()?.take()
 }
 
@@ -48,20 +74,20 @@ impl<T> Thread<T> {
     /// Waits for the closure and returns what it returned; `None` only if the thread died
     /// without returning (a panic, which aborts the release binary first).
     pub fn join(mut self) -> Option<T> {
-        self.wait()
+        self.wait();
+        self.out.lock().ok()?.take()
     }
 
-    fn wait(&mut self) -> Option<T> {
-        match self.0.take()? {
-            Inner::Running(handle) => handle.join().ok().flatten(),
-            Inner::Done(out) => out,
+    fn wait(&mut self) {
+        if let Some(handle) = self.running.take() {
+            let _ = handle.join();
         }
     }
 }
 
 impl<T> Drop for Thread<T> {
     fn drop(&mut self) {
-        let _ = self.wait();
+        self.wait();
     }
 }
 

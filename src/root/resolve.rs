@@ -131,14 +131,14 @@ enum Step {
 
 /// Pushes the components of `path` onto the stack so that the first one is popped first.
 fn push_steps(stack: &mut Vec<Step>, path: &Path) {
-    let mut steps: Vec<Step> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(Step::Name(n.to_os_string())),
-            Component::ParentDir => Some(Step::Up),
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
-        })
-        .collect();
+    let mut steps: Vec<Step> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => steps.push(Step::Name(n.to_os_string())),
+            Component::ParentDir => steps.push(Step::Up),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
     let bytes = path.as_os_str().as_bytes();
     if bytes.ends_with(b"/") || bytes.ends_with(b"/.") {
         steps.push(Step::Dir);

@@ -10,6 +10,7 @@
 //! walk of the whole root ([`walk`]), which sees the root's own filesystem and nothing mounted
 //! into it.
 
+use std::ffi::OsStr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::format::busybox;
 use crate::root::resolve::Resolved;
 use crate::root::walk;
-use crate::root::{FileKind, InRoot, Item, Root};
+use crate::root::{FileKind, Item, Root};
 use crate::stage::discover::Found;
 use crate::stage::scan::Listing;
 use crate::stage::start;
@@ -134,13 +135,16 @@ pub fn audit(
     }
     // A shell that is an applet link is named as a shell too (`/bin/sh`); a busybox build named
     // like a shell (`busybox.static`) is already named as busybox.
-    let reported: Vec<&Path> = found.busybox.iter().map(|i| i.path.as_path()).collect();
+    let mut reported: FxHashSet<&OsStr> = FxHashSet::default();
+    for i in &found.busybox {
+        reported.insert(i.path.as_os_str());
+    }
 
     for e in &bins.entries {
         match e.kind {
             FileKind::Symlink => match root.resolve(&e.path)? {
                 Resolved::Found(end, m) if m.kind == FileKind::File => {
-                    if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
+                    if SHELLS.contains(&e.name()) && !reported.contains(e.path.as_os_str()) {
                         push(
                             FindingKind::Shell,
                             &e.path,
@@ -157,7 +161,7 @@ pub fn audit(
                 Resolved::Loop => push(FindingKind::DanglingLink, &e.path, "symlink loop".into()),
             },
             FileKind::File => {
-                if SHELLS.contains(&e.name()) && !reported.contains(&e.path.as_path()) {
+                if SHELLS.contains(&e.name()) && !reported.contains(e.path.as_os_str()) {
                     push(FindingKind::Shell, &e.path, String::new());
                 }
             }
@@ -165,7 +169,7 @@ pub fn audit(
         }
     }
 
-    let mut owned = FxHashSet::default();
+    let mut staying = Vec::new();
     let db = Path::new(apkdb::Location::of(root)?.installed());
     match apkdb::load(root) {
         Ok(Some(installed)) => {
@@ -176,13 +180,18 @@ pub fn audit(
                     format!("listed by {} {} but missing", p.name, p.version),
                 );
             }
-            owned = installed.staying_files(root)?;
+            staying = installed.staying_files(root)?;
         }
         Ok(None) => {}
         // A database scanners cannot read either: said, not fatal to the audit.
         Err(e) => push(FindingKind::UnreadableApkDb, db, e.reason()),
     }
-    for path in other_builds(root, files, found, &owned) {
+    // By bytes, as the other sets of paths (one set type for the whole program).
+    let mut owned: FxHashSet<&OsStr> = FxHashSet::default();
+    for p in &staying {
+        owned.insert(p.as_os_str());
+    }
+    for path in other_builds(root, files, &reported, &owned) {
         push(
             FindingKind::Busybox,
             &path,
@@ -194,20 +203,20 @@ pub fn audit(
 }
 
 /// Other busybox builds: executable ELF files no staying package owns (`owned`, real paths)
-/// that carry busybox's banner, but for those discovery already named. Only such files are
+/// that carry busybox's banner, but for those discovery already named (`named`; both sets of
+/// paths by their bytes). Only such files are
 /// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
 /// over.
 fn other_builds(
     root: &mut Root,
     files: &[Item],
-    found: &Found,
-    owned: &FxHashSet<InRoot>,
+    named: &FxHashSet<&OsStr>,
+    owned: &FxHashSet<&OsStr>,
 ) -> Vec<PathBuf> {
-    let named: FxHashSet<&Path> = found.busybox.iter().map(|i| i.path.as_path()).collect();
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
-        if !candidate || named.contains(f.path.as_path()) || owned.contains(&f.path) {
+        if !candidate || named.contains(f.path.as_os_str()) || owned.contains(f.path.as_os_str()) {
             continue;
         }
         if let Ok(Some(o)) = root.open_regular(&f.path) {
@@ -300,7 +309,7 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let whole = walk_whole_root(root.host_root());
-        let found = discover(&mut root, &bins, || &whole).unwrap();
+        let found = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
         let from_walk = whole.findings.clone();
         let mut v: Vec<(FindingKind, String)> =
             audit(&mut root, &bins, &found, from_walk, &whole.files)

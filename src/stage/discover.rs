@@ -60,11 +60,12 @@ impl Found {
 }
 
 /// Looks through the listed bin folders (and the lib folders) of `root`; `whole` gives the
-/// walk of the whole root, asked for only when there is busybox to look for elsewhere.
+/// walk of the whole root, asked for only when there is busybox to look for elsewhere (boxed:
+/// one copy of discovery serves every caller).
 pub fn discover<'w>(
     root: &mut Root,
     bins: &Listing,
-    whole: impl FnOnce() -> &'w WholeRoot,
+    whole: Box<dyn FnOnce() -> &'w WholeRoot + 'w>,
 ) -> Result<Found> {
     let mut found = Found::default();
 
@@ -88,11 +89,12 @@ pub fn discover<'w>(
         }
     }
     // One busybox inode, or a few: a list is all it takes.
-    let mut ids: Vec<(u64, u64)> = files
-        .iter()
-        .filter(|(_, name, _)| BUSYBOX_NAMES.contains(&name.as_slice()))
-        .map(|(_, _, m)| m.id())
-        .collect();
+    let mut ids: Vec<(u64, u64)> = Vec::new();
+    for (_, name, meta) in &files {
+        if BUSYBOX_NAMES.contains(&name.as_slice()) {
+            ids.push(meta.id());
+        }
+    }
     for (path, name, meta) in files {
         let item = Item { path, meta };
         if ids.contains(&meta.id()) {
@@ -105,7 +107,9 @@ pub fn discover<'w>(
     }
     if !found.busybox.is_empty() {
         let elsewhere = elsewhere(root, &found.busybox, &ids, whole())?;
-        ids.extend(elsewhere.iter().map(|i| i.meta.id()));
+        for i in &elsewhere {
+            ids.push(i.meta.id());
+        }
         found.busybox.extend(elsewhere);
     }
 
@@ -156,7 +160,10 @@ fn elsewhere(
     ids: &[(u64, u64)],
     whole: &WholeRoot,
 ) -> Result<Vec<Item>> {
-    let known: FxHashSet<&OsStr> = busybox.iter().map(|i| i.path.as_os_str()).collect();
+    let mut known: FxHashSet<&OsStr> = FxHashSet::default();
+    for i in busybox {
+        known.insert(i.path.as_os_str());
+    }
     let mut out: Vec<Item> = Vec::new();
     for f in &whole.files {
         // The walk may be older than this look (the audit after a strip): a link is still there.
@@ -339,7 +346,7 @@ mod tests {
         symlink("python3.12", t.path().join("usr/bin/python3")).unwrap();
         let mut root = Root::open(t.path()).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let f = discover(&mut root, &bins, || panic!("no busybox, no walk")).unwrap();
+        let f = discover(&mut root, &bins, Box::new(|| panic!("no busybox, no walk"))).unwrap();
         assert!(f.is_empty());
     }
 
@@ -407,7 +414,7 @@ mod tests {
             unread: vec![(PathBuf::from("opt/x"), denied)],
             ..WholeRoot::default()
         };
-        let e = discover(&mut root, &bins, || &whole)
+        let e = discover(&mut root, &bins, Box::new(|| &whole))
             .unwrap_err()
             .to_string();
         assert!(e.contains("opt/x: cannot walk"), "{e}");
@@ -418,7 +425,7 @@ mod tests {
             unread: vec![(PathBuf::from("srv"), std::io::Error::from_raw_os_error(13))],
             ..whole
         };
-        let f = discover(&mut root, &bins, || &whole).unwrap();
+        let f = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
         assert_eq!(paths(&f.busybox), ["bin/busybox", "opt/x/bb"]);
     }
 
@@ -427,6 +434,6 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let whole = crate::stage::audit::walk_whole_root(p);
-        discover(&mut root, &bins, || &whole).unwrap()
+        discover(&mut root, &bins, Box::new(|| &whole)).unwrap()
     }
 }

@@ -99,10 +99,10 @@ impl Plan {
     ) -> Result<Plan> {
         let mut steps: Vec<Step> = Vec::new();
         let mut add = |kind: StepKind, items: &[Item]| {
-            steps.extend(items.iter().map(|item| Step {
-                kind,
-                item: item.clone(),
-            }))
+            for item in items {
+                let item = item.clone();
+                steps.push(Step { kind, item });
+            }
         };
         add(StepKind::AppletLink, &found.links);
         add(StepKind::Apk, &found.apk);
@@ -123,27 +123,34 @@ impl Plan {
             }
         }
         // The first kind that claims a path wins; package files come last among claims.
-        let first: Vec<bool> = {
-            let mut seen = FxHashSet::default();
-            steps
-                .iter()
-                .map(|s| seen.insert(s.item.path.as_os_str()))
-                .collect()
-        };
+        let mut first = Vec::with_capacity(steps.len());
+        let mut seen = FxHashSet::default();
+        for s in &steps {
+            first.push(seen.insert(s.item.path.as_os_str()));
+        }
+        drop(seen);
         let mut first = first.into_iter();
         steps.retain(|_| first.next().unwrap_or(false));
-        steps.sort_by_key(|s| s.kind);
+        // Into removal order: the busybox binaries and this one, planned before the files so
+        // that they win their claims, go after them (the rest is in order already).
+        let mine = steps.iter().position(|s| s.kind >= StepKind::Busybox);
+        let mine = mine.unwrap_or(steps.len());
+        let files = steps[mine..]
+            .iter()
+            .take_while(|s| s.kind >= StepKind::Busybox);
+        let files = mine + files.count();
+        steps[mine..].rotate_left(files - mine);
         Ok(Plan { steps })
     }
 
     /// Bytes the removals free: the size of every regular file whose last link goes.
     pub fn bytes_freed(&self) -> u64 {
-        bytes_freed(self.steps.iter().map(|s| &s.item))
+        bytes_freed(&self.steps)
     }
 
     /// Every planned path, as a set.
     pub fn paths(&self) -> FxHashSet<&std::ffi::OsStr> {
-        self.steps.iter().map(|s| s.item.path.as_os_str()).collect()
+        paths(&self.steps)
     }
 
     /// The steps of one kind.
@@ -156,24 +163,40 @@ impl Plan {
         fn folder(p: &InRoot) -> Option<&std::ffi::OsStr> {
             p.as_path().parent().map(Path::as_os_str)
         }
-        let mut paths: Vec<&InRoot> = self
-            .steps
-            .iter()
-            .filter(|s| s.kind != StepKind::SelfExe)
-            .map(|s| &s.item.path)
-            .collect();
+        let mut paths: Vec<&InRoot> = Vec::new();
+        for s in &self.steps {
+            if s.kind != StepKind::SelfExe {
+                paths.push(&s.item.path);
+            }
+        }
         // One path per folder, then that folder: one allocation a folder, not a removal.
         paths.sort_unstable_by(|a, b| folder(a).cmp(&folder(b)));
         paths.dedup_by(|a, b| folder(a) == folder(b));
-        paths.iter().filter_map(|p| p.parent()).collect()
+        let mut folders = Vec::with_capacity(paths.len());
+        for p in paths {
+            folders.extend(p.parent());
+        }
+        folders
     }
 }
 
-/// The size of every regular file among `items` all of whose links are among `items`.
-pub fn bytes_freed<'a>(items: impl Iterator<Item = &'a Item>) -> u64 {
+/// The paths of `steps`, as a set.
+pub fn paths(steps: &[Step]) -> FxHashSet<&std::ffi::OsStr> {
+    let mut paths = FxHashSet::default();
+    for s in steps {
+        paths.insert(s.item.path.as_os_str());
+    }
+    paths
+}
+
+/// The size of every regular file among the items of `steps` all of whose links are among
+/// them.
+pub fn bytes_freed(steps: &[Step]) -> u64 {
     // (device, inode, links, size) of each regular file, sorted: the links of one file are
     // next to each other.
-    let mut files: Vec<(u64, u64, u64, u64)> = items
+    let mut files: Vec<(u64, u64, u64, u64)> = steps
+        .iter()
+        .map(|s| &s.item)
         .filter(|i| i.meta.kind == FileKind::File)
         .map(|i| (i.meta.dev, i.meta.ino, i.meta.nlink, i.meta.size))
         .collect();
@@ -248,9 +271,13 @@ mod tests {
     fn a_file_counts_only_when_its_last_link_goes() {
         let a = item("bin/busybox", FileKind::File, 9, 2, 1000);
         let b = item("usr/bin/bb", FileKind::File, 9, 2, 1000);
-        assert_eq!(bytes_freed([&a].into_iter()), 0);
-        assert_eq!(bytes_freed([&a, &b].into_iter()), 1000);
+        let step = |item: &Item| Step {
+            kind: StepKind::Busybox,
+            item: item.clone(),
+        };
+        assert_eq!(bytes_freed(&[step(&a)]), 0);
+        assert_eq!(bytes_freed(&[step(&a), step(&b)]), 1000);
         let l = item("bin/ls", FileKind::Symlink, 4, 1, 12);
-        assert_eq!(bytes_freed([&l].into_iter()), 0);
+        assert_eq!(bytes_freed(&[step(&l)]), 0);
     }
 }
