@@ -2,8 +2,9 @@
 //! (the guard, the lock, the removals, the prune set, the database's changes, what stays in
 //! place) and changes nothing: that is the dry run; [`act`] applies it (preflight, staging the
 //! new database, the removals, the commit). The report is built from what each returned, and
-//! the exit status follows from its outcome. Two waits run on threads of their own beside the
-//! strip: the disk syncing the new database, and the walk of the whole root.
+//! the exit status follows from its outcome. One process, one thread: the disk writes the new
+//! database back while the removals go on (the kernel's writeback, [`apkdb::atomic`]), and the
+//! walk of the whole root is made once, when first needed.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,6 @@ use crate::apkdb::{self, DbState, Installed};
 use crate::cli::{Audit, Check, DbMode, Mode, Options, Run, Strip};
 use crate::error::{Error, Result};
 use crate::guard;
-use crate::os::thread::{self, Thread};
 use crate::report::{Kind, Outcome, Report, tally};
 use crate::root::Root;
 use crate::stage::apply::{self, Skip};
@@ -76,7 +76,7 @@ struct Decisions {
     pruned: Vec<Pruned>,
     /// What stays in place, and why.
     skipped: Vec<Skip>,
-    /// The walk of the whole root, running beside the strip.
+    /// The walk of the whole root, made when first needed.
     walk: Walk,
 }
 
@@ -126,7 +126,8 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
     };
     let (findings, broken) = match s.audit {
         Audit::On { .. } => {
-            // The walk ran beside the removals: what they removed is not there any more.
+            // The walk may have been made before the removals: what they removed is not there
+            // any more.
             let removed = plan::paths(&done.removed);
             let walked = d.walk.get();
             let mut from_walk = std::mem::take(&mut walked.findings);
@@ -178,10 +179,11 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
         DbMode::Update => apkdb::load(root)?,
         DbMode::Keep => None,
     };
-    // The walk of the whole root (the audit's modes; the files no package owns, for --prune
-    // and its note) only reads: it runs on a thread of its own beside discovery and the
-    // removals, until it is needed. --no-audit skips it, and with it the note.
-    let mut walk = Walk::start(root.host_root(), s.prune.is_some() || s.audit != Audit::Off);
+    // The walk of the whole root (the audit's modes; busybox's hard links and copies; the files
+    // no package owns, for --prune and its note) only reads, and is made when first needed:
+    // discovery needs it when the bin folders hold busybox (a copy decides a removal, so it is
+    // known before the first one). --no-audit skips the note, and with it the walk otherwise.
+    let mut walk = Walk::new(root.host_root());
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
@@ -232,8 +234,8 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
 }
 
 /// Step two: makes the decided changes. Everything that could stop a removal half way is
-/// checked first; the new database is written and synced by a thread before the removals
-/// (the wait for the disk then overlaps the unlinks) and renamed into place after them.
+/// checked first; the new database is written before the removals, its writeback started (the
+/// disk then writes while the unlinks go on), and it is fsynced and renamed into place after them.
 fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
     // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
@@ -287,32 +289,26 @@ impl Decisions {
     }
 }
 
-/// The walk of the whole root, on a thread of its own (when started) until it is first needed.
+/// The walk of the whole root, made when it is first needed (discovery, when the bin folders
+/// hold busybox; `--prune`; the note; the audit), once.
 struct Walk {
     host: PathBuf,
-    running: Option<Thread<WholeRoot>>,
     done: Option<WholeRoot>,
 }
 
 impl Walk {
-    fn start(host: &Path, now: bool) -> Walk {
-        let owned = host.to_path_buf();
+    fn new(host: &Path) -> Walk {
         Walk {
             host: host.to_path_buf(),
-            running: now.then(|| thread::spawn(move || audit::walk_whole_root(&owned))),
             done: None,
         }
     }
 
-    /// What the walk saw, once it is done. (A thread that could not start ran the walk at
-    /// once; one that was never started runs it now.)
+    /// What the walk saw (walking now, the first time).
     fn get(&mut self) -> &mut WholeRoot {
-        let running = &mut self.running;
         let host = &self.host;
-        self.done.get_or_insert_with(|| match running.take() {
-            Some(thread) => thread.join().unwrap_or_default(),
-            None => audit::walk_whole_root(host),
-        })
+        self.done
+            .get_or_insert_with(|| audit::walk_whole_root(host))
     }
 }
 

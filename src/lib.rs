@@ -1,7 +1,7 @@
 //! alpine-strip: turns an Alpine root distroless in one process, then removes itself.
 //!
 //! The layers, from the bottom:
-//! - [`os`]: the only `unsafe` (syscall wrappers, the binary's allocator) and the second thread;
+//! - [`os`]: the only `unsafe` (syscall wrappers, the binary's allocator);
 //! - [`root`]: the root being stripped: paths resolved inside it, confined reads, folder
 //!   listings, the walk of the whole root;
 //! - [`format`]: readers of untrusted bytes found in the root (ELF, `#!`);

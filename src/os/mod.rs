@@ -1,7 +1,6 @@
 //! What the program asks of the operating system: the syscall wrappers ([`sys`], the crate's
-//! only `unsafe` besides the allocator), the allocator ([`alloc`]) and the second thread
-//! ([`thread`]).
+//! only `unsafe` besides the allocator) and the allocator ([`alloc`]). The binary runs on one
+//! thread.
 
 pub mod alloc;
 pub mod sys;
-pub mod thread;

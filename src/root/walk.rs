@@ -14,7 +14,7 @@
 //! mounted /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter
 //! it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
 //! `--prune` the files no package owns; it needs nothing but the root's host path, so it can run
-//! on a second thread. It only reads: nothing it yields reaches `unlink` or `open` as a host path.
+//! whenever it is first needed. It only reads: nothing it yields reaches `unlink` or `open` as a host path.
 //!
 //! This is the one reading of the root that goes by its host path rather than by the root's
 //! descriptor: walkdir cannot start from a descriptor. It only lists and reads modes (walkdir
