@@ -86,6 +86,7 @@ sbom: image
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	python3 tests/layers.py
 
 unit: build npm
 	cargo test

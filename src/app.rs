@@ -17,11 +17,13 @@ use crate::guard;
 use crate::report::{Kind, Outcome, Report, tally};
 use crate::root::Root;
 use crate::stage::apply::{self, Skip};
-use crate::stage::audit::{self, Finding, WholeRoot};
+use crate::stage::audit;
 use crate::stage::discover::{self, Found};
+use crate::stage::finding::Finding;
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::{self, Broken, locate::Gone};
+use crate::stage::survey::{self, WholeRoot};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report.
 pub fn run(opts: &Options) -> Report {
@@ -38,7 +40,7 @@ pub fn run(opts: &Options) -> Report {
 fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
     *shown = root.host_root().to_path_buf();
-    let mut whole = audit::walk_whole_root(root.host_root());
+    let mut whole = survey::walk_whole_root(root.host_root());
     let from_walk = std::mem::take(&mut whole.findings);
     let findings = audit_root(&mut root, from_walk, &whole)?;
     // Will it still start: nothing is removed, so whatever is missing was missing.
@@ -308,7 +310,7 @@ impl Walk {
     fn get(&mut self) -> &mut WholeRoot {
         let host = &self.host;
         self.done
-            .get_or_insert_with(|| audit::walk_whole_root(host))
+            .get_or_insert_with(|| survey::walk_whole_root(host))
     }
 }
 

@@ -403,12 +403,12 @@ impl Installed {
 }
 
 /// The new database, world, triggers file and scripts archives, written beside the old ones and
-/// being fsynced, not yet in place.
-pub struct Staged(atomic::Syncing);
+/// fsynced, not yet in place.
+pub struct Staged(atomic::Synced);
 
 /// Writes the planned database, world, triggers file and scripts archives next to the old ones
-/// and starts syncing them; nothing when nothing changes. Done before the removals: the fsync
-/// then waits for the disk while the removals go on. Dropping the result without
+/// and fsyncs them; nothing when nothing changes. Done before the removals (an fsync after them
+/// would flush the journal of every unlink too). Dropping the result without
 /// [`Staged::commit`] removes the new files. The installed database is renamed last: a run
 /// killed between two renames still lists the packages that leave, so the next run finishes
 /// the job (the files renamed before already lack their entries).
@@ -420,7 +420,7 @@ pub fn stage(root: &mut Root, changes: &Changes) -> Result<Staged> {
     if let Some(bytes) = &changes.new_installed {
         staged.push(atomic::stage(target(root, &changes.installed)?, bytes)?);
     }
-    Ok(Staged(atomic::sync_behind(staged)))
+    Ok(Staged(atomic::sync_all(staged)?))
 }
 
 /// The file `path` to replace, by its folder opened confined to the root.
@@ -435,7 +435,7 @@ fn target(root: &mut Root, path: &InRoot) -> Result<atomic::Target> {
 }
 
 impl Staged {
-    /// Once they are synced, renames the new files over the old ones (after the removals).
+    /// Renames the new files over the old ones (after the removals).
     pub fn commit(self) -> Result<()> {
         self.0.commit()
     }

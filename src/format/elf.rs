@@ -7,7 +7,9 @@
 //! it is read; an offset or a size from the file is never trusted. A file that is not ELF, or a
 //! malformed one, needs nothing: the answer is an empty list, never a crash.
 
+use std::ffi::OsStr;
 use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 
 /// The most bytes read of one part (program headers, dynamic section, string table).
@@ -78,6 +80,13 @@ pub fn object(file: &File, len: u64) -> Option<Object> {
 /// table or no such section (a caller then looks at the whole file).
 pub fn read_only_data(file: &File, len: u64) -> Option<Vec<(u64, u64)>> {
     Elf::open(file, len).and_then(|elf| elf.read_only_data())
+}
+
+/// Whether a file name is a shared object's (`libz.so`, `libz.so.1.3`, `sharp.node`): such
+/// files are checked even when they are not executable (the start check's rule).
+pub fn is_shared_object_name(name: &OsStr) -> bool {
+    let name = name.as_bytes();
+    name.ends_with(b".so") || name.ends_with(b".node") || name.windows(4).any(|w| w == b".so.")
 }
 
 /// An ELF file's layout: word size and byte order.

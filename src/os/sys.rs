@@ -82,21 +82,6 @@ pub fn getdents64(fd: BorrowedFd, buf: &mut [u8]) -> io::Result<usize> {
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
-/// Starts writing the dirty pages of the file `fd` to disk and returns at once
-/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` over the whole file): a later `fsync` then waits
-/// only for what is not written yet. A hint, not a guarantee: `fsync` is still what makes the
-/// file durable.
-pub fn start_writeback(fd: BorrowedFd) -> io::Result<()> {
-    // SAFETY: sync_file_range takes a descriptor the caller keeps open (borrowed) and plain
-    // integers; it reads and writes no memory of this process.
-    let r = unsafe { libc::sync_file_range(fd.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// `getauxval(AT_EXECFN)`: the path the kernel was asked to execute for this process, as given
 /// to `execve` (relative to the folder the process started in when it is relative). Needs no
 /// /proc, unlike `/proc/self/exe`; never `argv[0]`, which the caller chooses.

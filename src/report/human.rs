@@ -6,7 +6,7 @@ use crate::apkdb::prune::Pruned;
 use crate::cli::Verbosity;
 use crate::error::Exit;
 use crate::report::{Kind, Outcome, Report};
-use crate::stage::audit::FindingKind;
+use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
 use crate::stage::start::Text;
 

@@ -12,7 +12,7 @@ use crate::apkdb::prune::Pruned;
 use crate::cli;
 use crate::error::{Error, Exit};
 use crate::stage::apply::Skip;
-use crate::stage::audit::Finding;
+use crate::stage::finding::Finding;
 use crate::stage::plan::{Step, StepKind};
 use crate::stage::start::Broken;
 

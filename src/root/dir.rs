@@ -17,7 +17,8 @@ use nix::libc;
 use nix::sys::stat::{FileStat, fstatat};
 
 use crate::os::sys;
-use crate::root::{FileKind, InRoot, Meta};
+use crate::root::meta::{FileKind, Meta};
+use crate::root::path::InRoot;
 
 /// Bytes of entries read per `getdents64` call: a 300-link bin folder in one call.
 const BUF: usize = 16 * 1024;
@@ -30,7 +31,7 @@ pub struct Dir {
 
 impl Dir {
     /// The folder open as `fd`, at the real path `path` inside the root.
-    pub(in crate::root) fn new(fd: OwnedFd, path: InRoot) -> Dir {
+    pub(super) fn new(fd: OwnedFd, path: InRoot) -> Dir {
         Dir { fd, path }
     }
 

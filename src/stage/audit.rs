@@ -15,14 +15,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::apkdb;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::busybox;
 use crate::root::resolve::Resolved;
-use crate::root::walk;
 use crate::root::{FileKind, Item, Root};
 use crate::stage::discover::Found;
+use crate::stage::finding::{Finding, FindingKind};
 use crate::stage::scan::Listing;
-use crate::stage::start;
 use rustc_hash::FxHashSet;
 
 /// Names of shells, and of busybox builds that carry one.
@@ -41,73 +40,8 @@ pub const SHELLS: [&[u8]; 12] = [
     b"busybox.static",
 ];
 
-/// What a finding is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FindingKind {
-    /// A busybox binary or one of its hard links.
-    Busybox,
-    /// A symlink that ends at busybox.
-    AppletLink,
-    /// apk or its library.
-    Apk,
-    /// A shell in a bin folder.
-    Shell,
-    /// A symlink in a bin folder that ends nowhere, or loops.
-    DanglingLink,
-    /// A program whose interpreter (`#!`, `PT_INTERP`, `env`'s program) is not in the root.
-    MissingInterpreter,
-    /// A program or library whose `DT_NEEDED` library the loader would not find.
-    MissingLibrary,
-    /// A setuid or setgid file.
-    Setuid,
-    /// A world-writable file outside /tmp and /var/tmp.
-    WorldWritable,
-    /// A file the apk database lists that is not in the root.
-    StaleApkRecord,
-    /// An apk database that cannot be read or parsed.
-    UnreadableApkDb,
-}
-
-impl FindingKind {
-    /// Whether the finding keeps the root from being distroless.
-    pub fn is_error(self) -> bool {
-        matches!(
-            self,
-            FindingKind::Busybox | FindingKind::AppletLink | FindingKind::Apk | FindingKind::Shell
-        )
-    }
-
-    /// The name used in reports.
-    pub fn label(self) -> &'static str {
-        match self {
-            FindingKind::Busybox => "busybox",
-            FindingKind::AppletLink => "applet-link",
-            FindingKind::Apk => "apk",
-            FindingKind::Shell => "shell",
-            FindingKind::DanglingLink => "dangling-link",
-            FindingKind::MissingInterpreter => "missing-interpreter",
-            FindingKind::MissingLibrary => "missing-library",
-            FindingKind::Setuid => "setuid",
-            FindingKind::WorldWritable => "world-writable",
-            FindingKind::StaleApkRecord => "stale-apk-record",
-            FindingKind::UnreadableApkDb => "unreadable-apk-db",
-        }
-    }
-}
-
-/// One thing the audit saw.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
-    /// What it is about.
-    pub kind: FindingKind,
-    /// Path inside the root.
-    pub path: PathBuf,
-    /// What about it, e.g. the missing interpreter.
-    pub detail: String,
-}
-
 /// Audits `root`, given the listing of its bin folders, what discovery found there, and what
-/// [`walk_whole_root`] found in the whole root: the findings of the modes and the regular files
+/// [`crate::stage::survey::walk_whole_root`] found in the whole root: the findings of the modes and the regular files
 /// (another busybox build is looked for among them).
 pub fn audit(
     root: &mut Root,
@@ -230,73 +164,6 @@ fn other_builds(
     out
 }
 
-/// What the walk of the whole root saw.
-#[derive(Debug, Default)]
-pub struct WholeRoot {
-    /// Setuid/setgid files anywhere, world-writable files outside the temp folders.
-    pub findings: Vec<Finding>,
-    /// Every regular file of the root's filesystem, as a path inside the root with its facts
-    /// (for busybox's hard links and copies, `--prune`'s files no package owns).
-    pub files: Vec<Item>,
-    /// The regular files that may be programs: executable ones, and shared objects by name
-    /// (`.so`, `.so.N`, Node.js's `.node`), for the start check.
-    pub programs: Vec<PathBuf>,
-    /// Folders the walk could not read.
-    pub unread: walk::Unread,
-}
-
-/// Walks the whole root once ([`walk::regular_files`]): the modes of its regular files and
-/// their paths. A folder that cannot be read is passed over and listed. The strip never adds
-/// a file nor changes a mode, so this can run beside the removals.
-pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
-    let mut seen = WholeRoot::default();
-    let walked = walk::regular_files(host_root, false, &mut |item| {
-        let mode = item.meta.mode & 0o7777;
-        if mode & 0o6002 != 0 {
-            mode_findings(&mut seen.findings, item.path.to_path_buf(), mode);
-        }
-        if mode & 0o111 != 0
-            || item
-                .path
-                .file_name()
-                .is_some_and(start::is_shared_object_name)
-        {
-            seen.programs.push(item.path.to_path_buf());
-        }
-        seen.files.push(item);
-        Ok(())
-    });
-    match walked {
-        Ok(unread) => seen.unread = unread,
-        Err(Error::Io { path, source, .. }) => seen.unread.push((path, source)),
-        Err(_) => {}
-    }
-    seen
-}
-
-/// What a regular file's mode bits say about it.
-fn mode_findings(out: &mut Vec<Finding>, path: PathBuf, mode: u32) {
-    let special = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
-        (true, true) => Some("setuid and setgid"),
-        (true, false) => Some("setuid"),
-        (false, true) => Some("setgid"),
-        (false, false) => None,
-    };
-    if let Some(what) = special {
-        out.push(Finding {
-            kind: FindingKind::Setuid,
-            path: path.clone(),
-            detail: format!("{what}, mode {mode:o}"),
-        });
-    }
-    if mode & 0o002 != 0 && !path.starts_with("tmp") && !path.starts_with("var/tmp") {
-        out.push(Finding {
-            kind: FindingKind::WorldWritable,
-            path,
-            detail: format!("mode {mode:o}"),
-        });
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,7 +175,7 @@ mod tests {
     fn run(p: &Path) -> Vec<(FindingKind, String)> {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let whole = walk_whole_root(root.host_root());
+        let whole = crate::stage::survey::walk_whole_root(root.host_root());
         let found = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
         let from_walk = whole.findings.clone();
         let mut v: Vec<(FindingKind, String)> =

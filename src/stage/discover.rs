@@ -24,8 +24,8 @@ use crate::format::busybox::{self as bytes, MAX_READ};
 use crate::os::sys;
 use crate::root::resolve::{End, MAX_HOPS, Resolved};
 use crate::root::{FileKind, InRoot, Root};
-use crate::stage::audit::WholeRoot;
 use crate::stage::scan::{LIB_DIRS, Listing};
+use crate::stage::survey::WholeRoot;
 use rustc_hash::FxHashSet;
 
 /// Names of busybox binaries (and of busybox-suid's helper, which runs busybox).
@@ -420,7 +420,7 @@ mod tests {
         assert!(e.contains("opt/x: cannot walk"), "{e}");
         assert!(e.contains("os error 13"), "{e}");
         // Every link seen: a folder the walk could not read does not matter.
-        let whole = crate::stage::audit::walk_whole_root(p);
+        let whole = crate::stage::survey::walk_whole_root(p);
         let whole = WholeRoot {
             unread: vec![(PathBuf::from("srv"), std::io::Error::from_raw_os_error(13))],
             ..whole
@@ -433,7 +433,7 @@ mod tests {
     fn found(p: &std::path::Path) -> Found {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let whole = crate::stage::audit::walk_whole_root(p);
+        let whole = crate::stage::survey::walk_whole_root(p);
         discover(&mut root, &bins, Box::new(|| &whole)).unwrap()
     }
 }

@@ -6,6 +6,8 @@
 pub mod apply;
 pub mod audit;
 pub mod discover;
+pub mod finding;
 pub mod plan;
 pub mod scan;
 pub mod start;
+pub mod survey;

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 use crate::format::script::{self, HEAD};
 use crate::root::{FileKind, Root};
-use crate::stage::audit::FindingKind;
+use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
 use loader::Loader;
 use locate::{Cause, Gone, Presence, locate};
@@ -364,13 +364,6 @@ impl<'a> Checker<'a> {
             interp.strip_prefix("/").unwrap_or(interp).to_path_buf(),
         ))
     }
-}
-
-/// Whether a file name is a shared object's (`libz.so`, `libz.so.1.3`, `sharp.node`): such
-/// files are checked even when they are not executable.
-pub fn is_shared_object_name(name: &OsStr) -> bool {
-    let name = name.as_bytes();
-    name.ends_with(b".so") || name.ends_with(b".node") || name.windows(4).any(|w| w == b".so.")
 }
 
 /// NAME, when the `#!` line runs `env NAME`.

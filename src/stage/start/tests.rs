@@ -303,6 +303,10 @@ fn shared_objects_are_known_by_name() {
         ("libsomething.sox", false),
         ("readme.md", false),
     ] {
-        assert_eq!(is_shared_object_name(OsStr::new(name)), is, "{name}");
+        assert_eq!(
+            crate::format::elf::is_shared_object_name(OsStr::new(name)),
+            is,
+            "{name}"
+        );
     }
 }
