@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use alpine_strip::Bump;
 use alpine_strip::app;
 use alpine_strip::cli::{self, Command};
 use alpine_strip::error::Exit;
-use alpine_strip::os::alloc::Bump;
 use alpine_strip::report::{Kind, Report, human, json};
 
 #[global_allocator]

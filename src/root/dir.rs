@@ -17,7 +17,7 @@ use nix::libc;
 use nix::sys::stat::{FileStat, fstatat};
 
 use crate::os::sys;
-use crate::root::meta::{FileKind, Meta};
+use crate::root::meta::FileKind;
 use crate::root::path::InRoot;
 
 /// Bytes of entries read per `getdents64` call: a 300-link bin folder in one call.
@@ -42,12 +42,6 @@ impl Dir {
             name,
             nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
         )?)
-    }
-
-    /// `statx` of the entry `name` of this folder, not following a link: its facts with the
-    /// attributes (a mount root among them).
-    pub fn meta_at(&self, name: &CStr) -> io::Result<Meta> {
-        sys::lstatx_at(self.fd.as_fd(), name).map(|st| Meta::from_statx(&st))
     }
 
     /// Calls `f` with the path and kind of every entry but `.` and `..`, in the folder's order.

@@ -115,11 +115,6 @@ impl Root {
         }
     }
 
-    /// How opens are kept inside the root in this process.
-    pub fn confine(&self) -> Confine {
-        self.confine
-    }
-
     /// Confines opens by walking one folder at a time, as on a kernel without `openat2`: for
     /// the tests that compare both ways.
     #[cfg(test)]

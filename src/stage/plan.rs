@@ -153,11 +153,6 @@ impl Plan {
         paths(&self.steps)
     }
 
-    /// The steps of one kind.
-    pub fn of(&self, kind: StepKind) -> impl Iterator<Item = &Step> {
-        self.steps.iter().filter(move |s| s.kind == kind)
-    }
-
     /// The folders the removals write to, but for the binary's own (its removal may fail).
     pub fn folders(&self) -> Vec<InRoot> {
         fn folder(p: &InRoot) -> Option<&std::ffi::OsStr> {

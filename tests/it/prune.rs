@@ -302,7 +302,7 @@ fn the_elf_reader_reads_every_architectures_real_binaries() {
         let needed = |p: &str| {
             let f = fs::File::open(t.path().join(p)).unwrap();
             let len = f.metadata().unwrap().len();
-            alpine_strip::format::elf::needed(&f, len)
+            alpine_strip::fuzzing::elf_needed(&f, len)
                 .into_iter()
                 .map(|n| String::from_utf8(n).unwrap())
                 .collect::<Vec<_>>()
