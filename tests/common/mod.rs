@@ -495,3 +495,11 @@ pub fn expected_removals(root: &Path, db: &[u8], merged: bool) -> Vec<PathBuf> {
     out.dedup();
     out
 }
+
+/// The names of a package list of the JSON report (`pruned`, `prunable`, `dropped`...).
+pub fn names_in(list: &serde_json::Value) -> Vec<String> {
+    let list = list.as_array().unwrap();
+    list.iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -13,13 +13,6 @@ use crate::common::*;
 const ALWAYS_KEPT: [&str; 3] = ["ca-certificates-bundle", "ca-certificates", "tzdata"];
 
 /// The `name` of every package in a JSON list of the report.
-fn names_in(list: &serde_json::Value) -> Vec<String> {
-    let list = list.as_array().unwrap();
-    list.iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn names(db: &[u8]) -> BTreeSet<String> {
     apk_records(db).into_iter().map(|(n, _)| n).collect()
 }

@@ -182,12 +182,7 @@ fn prune_keeps_what_an_unowned_program_needs_and_the_program_still_loads() {
     let before = snapshot(r);
     let v = report(&run_step(r, &["--dry-run", "--json"]));
     assert_eq!(snapshot(r), before);
-    let prunable: Vec<&str> = v["prunable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let prunable = names_in(&v["prunable"]);
     assert_eq!(prunable, ["zlib"]);
     let mut gone = removals(r, &db, &[]);
     gone.extend(zlib);
