@@ -111,8 +111,14 @@ impl Installed {
         for n in ALWAYS_KEPT {
             wanted.push(n.to_vec());
         }
+        // Only a program can need anything: an executable file, or a shared object by name
+        // (the start check's rule); a data file no package owns is never opened.
         let unowned = files
             .iter()
+            .filter(|f| {
+                f.meta.mode & 0o111 != 0
+                    || f.path.file_name().is_some_and(elf::is_shared_object_name)
+            })
             .map(|f| &f.path)
             .filter(|f| provided(&slash(f)).next().is_none());
         wanted.extend(unowned_needs(root, unowned)?);
@@ -219,7 +225,8 @@ mod tests {
     use crate::apkdb::{INSTALLED, WORLD, load};
     use std::fs;
 
-    /// A root with `db` as its database, `world`, and the files the records name.
+    /// A root with `db` as its database, `world`, and the files the records name; of the
+    /// unowned files, `usr/local/bin/tool` is executable, `usr/local/bin/app` is not.
     fn prunable_of(db: &str, world: &str, keep: &[&str], unowned: &[(&str, &[u8])]) -> Vec<String> {
         let t = tempfile::tempdir().unwrap();
         for d in [
@@ -243,6 +250,11 @@ mod tests {
         }
         for (path, bytes) in unowned {
             fs::write(t.path().join(path), bytes).unwrap();
+            if *path == "usr/local/bin/tool" {
+                use std::os::unix::fs::PermissionsExt;
+                let exec = fs::Permissions::from_mode(0o755);
+                fs::set_permissions(t.path().join(path), exec).unwrap();
+            }
         }
         let mut root = Root::open(t.path()).unwrap();
         let Some(installed) = load(&mut root).unwrap() else {
@@ -311,6 +323,9 @@ P:ca-certificates-bundle\nV:1\nF:usr/lib\nR:cert.pem\n\n";
             got,
             ["libssl3", "libcrypto3", "zlib", "python3", "python3-tls"]
         );
+        // Nor does a script that is not executable (it is not a program: never opened).
+        let idle: (&str, &[u8]) = ("usr/local/bin/app", b"#!/usr/bin/python3\n");
+        assert_eq!(prunable_of(DB, "musl\n", &[], &[idle]), got);
     }
 
     #[test]
