@@ -2,16 +2,16 @@
 //! (the guard, the lock, the removals, the prune set, the database's changes, what stays in
 //! place) and changes nothing: that is the dry run; [`act`] applies it (preflight, staging the
 //! new database, the removals, the commit). The report is built from what each returned, and
-//! the exit status follows from its outcome. One process, one thread: the disk writes the new
-//! database back while the removals go on (the kernel's writeback, [`apkdb::atomic`]), and the
-//! walk of the whole root is made once, when first needed.
+//! the exit status follows from its outcome. One process, one thread: the walk of the whole
+//! root is made once, when first needed, and the new database is fsynced only where apk itself
+//! would sync ([`SyncPolicy`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::Pruned;
-use crate::apkdb::{self, DbState, Installed};
-use crate::cli::{Audit, Check, DbMode, Mode, Options, Run, Strip};
+use crate::apkdb::{self, DbState, Durability, Installed};
+use crate::cli::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::error::{Error, Result};
 use crate::guard;
 use crate::report::{Kind, Outcome, Report, tally};
@@ -72,6 +72,8 @@ struct Decisions {
     installed: Option<Installed>,
     /// What becomes of the database: absent, kept, unchanged or the planned changes.
     db: DbState,
+    /// Whether the new database is fsynced before the removals.
+    durability: Durability,
     /// The removals, in order.
     removals: Plan,
     /// `--prune`: the packages that go, with their bytes.
@@ -178,8 +180,18 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
         Run::Apply { .. } => lock::take(root)?,
     };
     let installed = match s.db {
-        DbMode::Update => apkdb::load(root)?,
+        DbMode::Update { .. } => apkdb::load(root)?,
         DbMode::Keep => None,
+    };
+    // apk's own rule: sync on the host's own `/`, not in a container build nor under --root.
+    let durability = match s.db {
+        DbMode::Update {
+            sync: SyncPolicy::Always,
+        } => Durability::Fsync,
+        DbMode::Update {
+            sync: SyncPolicy::Auto,
+        } if root.is_slash() && guard::on_host() => Durability::Fsync,
+        _ => Durability::Written,
     };
     // The walk of the whole root (the audit's modes; busybox's hard links and copies; the files
     // no package owns, for --prune and its note) only reads, and is made when first needed:
@@ -221,13 +233,14 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     let db = match (&installed, s.db) {
         (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), pruned_records)?),
         (None, DbMode::Keep) => DbState::Kept,
-        (None, DbMode::Update) => DbState::Absent,
+        (None, DbMode::Update { .. }) => DbState::Absent,
     };
     Ok(Decisions {
         signals,
         _lock: lock,
         installed,
         db,
+        durability,
         removals,
         pruned: prunable.map(|p| p.packages).unwrap_or_default(),
         skipped,
@@ -236,13 +249,13 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
 }
 
 /// Step two: makes the decided changes. Everything that could stop a removal half way is
-/// checked first; the new database is written before the removals, its writeback started (the
-/// disk then writes while the unlinks go on), and it is fsynced and renamed into place after them.
+/// checked first; the new database is written (and fsynced, when decided) before the removals,
+/// so a failed write or sync stops the run before any, and renamed into place after them.
 fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
     // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
     let staged = match &d.db {
-        DbState::Planned(c) => Some(apkdb::stage(root, c)?),
+        DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),
         _ => None,
     };
     let applied = apply::apply(root, &d.removals)?;

@@ -73,13 +73,37 @@ impl Default for Run {
 }
 
 /// What becomes of the apk database.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbMode {
-    /// Read it and keep it true: packages that leave are dropped, others trimmed.
-    #[default]
-    Update,
+    /// Read it and keep it true: packages that leave are dropped, others trimmed; the new
+    /// files are fsynced as `sync` says.
+    Update {
+        /// Whether the new files are fsynced before the removals.
+        sync: SyncPolicy,
+    },
     /// `--keep-apk-db`: not read, not written.
     Keep,
+}
+
+impl Default for DbMode {
+    fn default() -> Self {
+        DbMode::Update {
+            sync: SyncPolicy::Auto,
+        }
+    }
+}
+
+/// Whether the new database is fsynced before the removals, as apk 3 decides it for its own
+/// commits (`apk --sync`, apk-tools `src/commit.c`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Only when stripping `/` of the host itself (the root PID namespace, where
+    /// `/proc/2/stat` is `kthreadd`): not in a container build, whose step is discarded
+    /// whole when it does not finish, nor with `--root`. apk's `--sync=auto`.
+    #[default]
+    Auto,
+    /// `--sync`: always (a tree under `--root` that must survive a power cut as it is).
+    Always,
 }
 
 /// The audit after a strip.
@@ -156,6 +180,7 @@ enum Flag {
     NoAudit,
     Force,
     Entrypoint,
+    Sync,
     Verbose,
     Quiet,
 }
@@ -186,7 +211,7 @@ const fn row(
 }
 
 /// The options, in `--help`'s order.
-const ROWS: [Row; 13] = [
+const ROWS: [Row; 14] = [
     row(
         Flag::Root,
         "root",
@@ -265,6 +290,14 @@ const ROWS: [Row; 13] = [
         Some("PATH"),
         "a program the image starts, inside the root (repeatable)",
     ),
+    row(
+        Flag::Sync,
+        "sync",
+        None,
+        None,
+        "fsync the new apk database before the removals even in a container build\n\
+         or under --root (by default, as apk: only when stripping the host's own /)",
+    ),
     row(Flag::Verbose, "verbose", Some('v'), None, "list every path"),
     row(
         Flag::Quiet,
@@ -276,13 +309,20 @@ const ROWS: [Row; 13] = [
 ];
 
 /// Pairs of flags of which one makes the other meaningless: a usage error naming both.
-const EXCLUDE: [(Flag, Flag, &str); 11] = [
+const EXCLUDE: [(Flag, Flag, &str); 14] = [
     (Flag::Check, Flag::DryRun, "--check changes nothing"),
     (Flag::Check, Flag::Force, "--check changes nothing"),
     (Flag::Check, Flag::Prune, "--check removes nothing"),
     (Flag::Check, Flag::Keep, "--check removes nothing"),
     (Flag::Check, Flag::KeepApkDb, "--check writes nothing"),
     (Flag::Check, Flag::NoAudit, "--check is the audit"),
+    (Flag::Check, Flag::Sync, "--check writes nothing"),
+    (Flag::DryRun, Flag::Sync, "a dry run writes nothing"),
+    (
+        Flag::KeepApkDb,
+        Flag::Sync,
+        "--sync is about the new apk database",
+    ),
     (Flag::DryRun, Flag::Force, "a dry run strips nothing"),
     (Flag::DryRun, Flag::Strict, "a dry run does not audit"),
     (Flag::NoAudit, Flag::Strict, "--strict is about the audit"),
@@ -412,8 +452,14 @@ impl Seen {
                 },
                 db: if self.has(Flag::KeepApkDb) {
                     DbMode::Keep
+                } else if self.has(Flag::Sync) {
+                    DbMode::Update {
+                        sync: SyncPolicy::Always,
+                    }
                 } else {
-                    DbMode::Update
+                    DbMode::Update {
+                        sync: SyncPolicy::Auto,
+                    }
                 },
                 audit: if self.has(Flag::NoAudit) {
                     Audit::Off
@@ -551,7 +597,9 @@ mod tests {
             strip(&[]),
             Strip {
                 run: Run::Apply { force: false },
-                db: DbMode::Update,
+                db: DbMode::Update {
+                    sync: SyncPolicy::Auto
+                },
                 audit: Audit::On { strict: false },
                 prune: None,
             }
@@ -579,6 +627,12 @@ mod tests {
             (Run::Apply { force: true }, DbMode::Keep, Audit::Off)
         );
         assert_eq!(strip(&["--strict"]).audit, Audit::On { strict: true });
+        assert_eq!(
+            strip(&["--sync"]).db,
+            DbMode::Update {
+                sync: SyncPolicy::Always
+            }
+        );
         assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
     }
 

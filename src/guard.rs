@@ -37,6 +37,18 @@ pub fn signals() -> Vec<String> {
     found
 }
 
+/// Whether this process runs in the host's own PID namespace, as apk 3 tells it before it
+/// syncs (apk-tools `src/commit.c`, `running_on_host`): there PID 2 is the kernel's
+/// `kthreadd`. In a container (or a chroot without `/proc`) it is not.
+pub fn on_host() -> bool {
+    read_proc("/proc/2/stat").is_some_and(|stat| is_kthreadd(&stat))
+}
+
+/// Whether a `/proc/PID/stat` is the one of PID 2, the kernel's `kthreadd`.
+pub fn is_kthreadd(stat: &[u8]) -> bool {
+    stat.starts_with(b"2 (kthreadd) ")
+}
+
 /// The most bytes read of a `/proc` file (a mount table with thousands of mounts fits).
 const PROC_LIMIT: u64 = 16 << 20;
 
@@ -105,5 +117,17 @@ mod tests {
         let rootless = "2 1 0:51 / / rw - fuse.fuse-overlayfs fuse-overlayfs rw\n";
         assert_eq!(root_fstype(rootless).map(is_overlay), Some(true));
         assert_eq!(root_fstype("30 27 0:5 / /proc rw - proc proc rw\n"), None);
+    }
+
+    #[test]
+    fn pid_2_is_kthreadd_only_in_the_hosts_pid_namespace() {
+        assert!(is_kthreadd(b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0"));
+        // In a container PID 2 is whatever the step started second.
+        assert!(!is_kthreadd(b"2 (sh) S 1 1 1 0 -1 4194560 0 0 0 0"));
+        assert!(!is_kthreadd(b"22 (kthreadd) S"));
+        assert!(!is_kthreadd(b""));
+        // Where this test runs: /proc/2/stat says the same as the host's own answer.
+        let stat = std::fs::read("/proc/2/stat").unwrap_or_default();
+        assert_eq!(on_host(), is_kthreadd(&stat));
     }
 }

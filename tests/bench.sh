@@ -45,7 +45,7 @@ echo "bench: Alpine 3.20.3 minirootfs, $(nproc) cores, $(uname -r), medians of $
 printf '  %-52s %8s ms\n' "seed one-liner (find -exec busybox rm)" "$(ms "$seed")"
 printf '  %-52s %8s ms\n' "floor (busybox rm -f, the same ${#paths[@]} paths)" "$(ms "$floor")"
 printf '  %-52s %8s ms\n' "/strip --no-audit --keep-apk-db (discover, unlink)" "$(ms "$keep")"
-printf '  %-52s %8s ms\n' "/strip --no-audit (+ apk db, fsynced)" "$(ms "$strip")"
+printf '  %-52s %8s ms\n' "/strip --no-audit (+ apk db)" "$(ms "$strip")"
 printf '  %-52s %8s ms\n' "/strip (the same + the whole-root audit)" "$(ms "$full")"
 # Ratios are taken run by run (each strip against the floor measured just before it, on the
 # same machine state) and their median printed: steadier than a ratio of medians here.

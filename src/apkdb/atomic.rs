@@ -1,15 +1,16 @@
 //! Replacing files atomically, the way apk writes its own database.
 //!
 //! The new bytes go to a temporary file in the same folder, which is given the old file's mode
-//! and owner, fsynced, and renamed over the old one. A reader, or a crash, sees the old file or
-//! the new one, never a mix. A temporary file left by a run that was killed is removed by the
-//! next one.
+//! and owner, fsynced when asked ([`Durability`]), and renamed over the old one. A reader sees
+//! the old file or the new one, never a mix. A temporary file left by a run that was killed is
+//! removed by the next one.
 //!
-//! The staged files are fsynced before the strip's removals ([`sync_all`]) and renamed after
-//! them ([`Synced::commit`]): an fsync after the removals would flush the journal of every
-//! unlink with it (measured: 0.6x the floor more). The wait is not overlapped with the
-//! removals: that took a second thread, 21 KiB of the binary on ppc64le, which the size budget
-//! could not spare.
+//! The staged files are made ready (fsynced, when asked) before the strip's removals
+//! ([`ready`]) and renamed after them ([`Ready::commit`]): an fsync after the removals would
+//! flush the journal of every unlink with it (measured: 0.6x the floor more), and a failed
+//! fsync stops the run before anything is removed. Whether to fsync is apk's own rule (see
+//! [`crate::cli::SyncPolicy`]): a container build's step is discarded whole when it does not
+//! finish, so there the wait for the disk (as long as the removals themselves) buys nothing.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
@@ -103,24 +104,35 @@ impl Drop for Staged {
     }
 }
 
-/// Staged files, synced, not yet in place.
-pub struct Synced {
+/// Whether staged files reach the disk before they are renamed into place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Each is fsynced before the removals: a power cut leaves the old file or the new one.
+    Fsync,
+    /// Written, and left to the kernel's writeback: a reader sees the old file or the new
+    /// one; a power cut before the writeback may not (what apk itself does in a container).
+    Written,
+}
+
+/// Staged files, ready (fsynced, when asked), not yet in place.
+pub struct Ready {
     files: Vec<Staged>,
 }
 
-/// fsyncs every staged file, in order; the first that fails stops it, named with the errno
-/// (dropping what was staged removes the temporary files).
-pub fn sync_all(mut files: Vec<Staged>) -> Result<Synced> {
+/// Makes the staged files ready: with [`Durability::Fsync`], fsyncs each in order, and the
+/// first that fails stops it, named with the errno (dropping what was staged removes the
+/// temporary files). Every file is closed.
+pub fn ready(mut files: Vec<Staged>, durability: Durability) -> Result<Ready> {
     for f in &mut files {
-        if let Some(file) = f.file.take() {
+        if let (Some(file), Durability::Fsync) = (f.file.take(), durability) {
             file.sync_all()
                 .map_err(|e| Error::io("cannot fsync", &f.tmp_host(), e))?;
         }
     }
-    Ok(Synced { files })
+    Ok(Ready { files })
 }
 
-impl Synced {
+impl Ready {
     /// Renames every staged file over its target.
     pub fn commit(mut self) -> Result<()> {
         for f in &mut self.files {
@@ -157,7 +169,7 @@ mod tests {
 
     /// Replaces `f` with `bytes` atomically.
     fn replace(f: &Path, bytes: &[u8]) -> Result<()> {
-        sync_all(vec![stage(target(f), bytes)?])?.commit()
+        ready(vec![stage(target(f), bytes)?], Durability::Fsync)?.commit()
     }
 
     #[test]
@@ -177,7 +189,8 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let f = t.path().join("installed");
         fs::write(&f, b"old database").unwrap();
-        let staged = sync_all(vec![stage(target(&f), b"new database").unwrap()]).unwrap();
+        let staged = vec![stage(target(&f), b"new database").unwrap()];
+        let staged = ready(staged, Durability::Fsync).unwrap();
         // Killed here: the target is still the old file, the new one waits beside it.
         assert_eq!(fs::read(&f).unwrap(), b"old database");
         assert_eq!(fs::read(tmp_path(&f)).unwrap(), b"new database");
@@ -196,7 +209,7 @@ mod tests {
                 stage(target(&t.path().join(name)), b"new").unwrap()
             })
             .collect();
-        let synced = sync_all(files).unwrap();
+        let synced = ready(files, Durability::Fsync).unwrap();
         // Synced, not yet in place.
         assert_eq!(fs::read(t.path().join("world")).unwrap(), b"old");
         assert_eq!(fs::read(tmp_path(&t.path().join("world"))).unwrap(), b"new");
@@ -212,11 +225,24 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let f = t.path().join("world");
         fs::write(&f, b"old").unwrap();
-        let mut staged = stage(target(&f), b"new").unwrap();
         // A read-only descriptor of a pipe: fsync answers EINVAL.
-        let (r, _w) = nix::unistd::pipe().unwrap();
-        staged.file = Some(File::from(r));
-        let e = sync_all(vec![staged]).err().unwrap().to_string();
+        let unsyncable = || {
+            let mut staged = stage(target(&f), b"new").unwrap();
+            let (r, _w) = nix::unistd::pipe().unwrap();
+            staged.file = Some(File::from(r));
+            staged
+        };
+        // Not asked to fsync: not fsynced, so nothing fails and the new file goes in place.
+        ready(vec![unsyncable()], Durability::Written)
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"new");
+        fs::write(&f, b"old").unwrap();
+        let e = ready(vec![unsyncable()], Durability::Fsync)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             e.contains("cannot fsync")
                 && e.contains("world.alpine-strip.tmp")

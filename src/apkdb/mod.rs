@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Malformed, Result};
 use crate::root::{InRoot, Root};
+pub use atomic::Durability;
 use parse::{Database, Record};
 use rustc_hash::FxHashSet;
 
@@ -402,17 +403,17 @@ impl Installed {
     }
 }
 
-/// The new database, world, triggers file and scripts archives, written beside the old ones and
-/// fsynced, not yet in place.
-pub struct Staged(atomic::Synced);
+/// The new database, world, triggers file and scripts archives, written beside the old ones
+/// (and fsynced, when asked), not yet in place.
+pub struct Staged(atomic::Ready);
 
 /// Writes the planned database, world, triggers file and scripts archives next to the old ones
-/// and fsyncs them; nothing when nothing changes. Done before the removals (an fsync after them
-/// would flush the journal of every unlink too). Dropping the result without
+/// and, with [`Durability::Fsync`], fsyncs them; nothing when nothing changes. Done before the
+/// removals (an fsync after them would flush the journal of every unlink too). Dropping the result without
 /// [`Staged::commit`] removes the new files. The installed database is renamed last: a run
 /// killed between two renames still lists the packages that leave, so the next run finishes
 /// the job (the files renamed before already lack their entries).
-pub fn stage(root: &mut Root, changes: &Changes) -> Result<Staged> {
+pub fn stage(root: &mut Root, changes: &Changes, durability: Durability) -> Result<Staged> {
     let mut staged = Vec::new();
     for (path, bytes) in changes.state_files.iter().chain(&changes.world) {
         staged.push(atomic::stage(target(root, path)?, bytes)?);
@@ -420,7 +421,7 @@ pub fn stage(root: &mut Root, changes: &Changes) -> Result<Staged> {
     if let Some(bytes) = &changes.new_installed {
         staged.push(atomic::stage(target(root, &changes.installed)?, bytes)?);
     }
-    Ok(Staged(atomic::sync_all(staged)?))
+    Ok(Staged(atomic::ready(staged, durability)?))
 }
 
 /// The file `path` to replace, by its folder opened confined to the root.
@@ -444,7 +445,7 @@ impl Staged {
 /// Writes the planned database and world, each atomically.
 #[cfg(test)]
 pub fn apply(root: &mut Root, changes: &Changes) -> Result<()> {
-    stage(root, changes)?.commit()
+    stage(root, changes, Durability::Fsync)?.commit()
 }
 
 #[cfg(test)]

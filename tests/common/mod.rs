@@ -379,6 +379,12 @@ pub const ENGINE_FILES: [(&str, &str); 3] = [
 /// mount; mount points the tree lacked are made (as engines make them) and removed again, so the
 /// tree afterwards holds only what the strip left. `/strip` must be installed already.
 pub fn run_step(root: &Path, args: &[&str]) -> Output {
+    run_step_under(root, "", args)
+}
+
+/// [`run_step`] with `chroot ROOT /strip ARGS` run under `wrap`, a command line split at
+/// spaces (`strace -f -o FILE`): the tracer sees the strip as the engine starts it.
+pub fn run_step_under(root: &Path, wrap: &str, args: &[&str]) -> Output {
     const SCRIPT: &str = r#"set -e
 r=$1; h=$2; shift 2
 mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
@@ -391,7 +397,7 @@ mkdir "$r/dev/pts" "$r/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts"
 mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$r/dev/shm"
 for f in hosts resolv.conf hostname; do mount --bind "$h/$f" "$r/etc/$f"; done
-exec chroot "$r" /strip "$@""#;
+exec ${WRAP:-} chroot "$r" /strip "$@""#;
     let engine = tempfile::tempdir().unwrap();
     for (path, bytes) in ENGINE_FILES {
         let host = engine.path().join(Path::new(path).file_name().unwrap());
@@ -426,6 +432,7 @@ exec chroot "$r" /strip "$@""#;
         .args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("WRAP", wrap)
         .output()
         .unwrap();
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();

@@ -322,6 +322,56 @@ fn copies_of_busybox_go_and_another_build_is_named_and_kept() {
     assert_eq!(findings(&v, "busybox"), slashed(&["opt/tools/bb"]));
 }
 
+/// The files a strip in a RUN step fsyncs, inside the root (`strace -y` names each
+/// descriptor's file), sorted; checking that it stripped and updated the database.
+fn fsynced_files(args: &[&str]) -> Vec<String> {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let trace = tempfile::NamedTempFile::new().unwrap();
+    // Under the tracer the strip is not PID 1: podman's $container says where it runs.
+    let wrap = format!(
+        "env container=podman strace -f -qq -y -e trace=fsync,fdatasync,syncfs,sync,sync_file_range -o {}",
+        trace.path().display()
+    );
+    let o = run_step_under(r, &wrap, args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::symlink_metadata(r.join("bin/busybox")).is_err());
+    let db = String::from_utf8(fs::read(r.join(DB)).unwrap()).unwrap();
+    assert!(!db.contains("\nP:busybox\n"), "the database was updated");
+    let calls = fs::read_to_string(trace.path()).unwrap();
+    let mut files: Vec<String> = calls
+        .lines()
+        .filter(|l| !l.contains("exited with") && !l.contains("+++"))
+        .map(|l| {
+            let at = l.find('<').unwrap_or_else(|| panic!("no file named: {l}"));
+            let host = Path::new(l[at + 1..].split('>').next().unwrap());
+            host.strip_prefix(r).unwrap().display().to_string()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn the_new_database_is_fsynced_as_apk_would_only_with_sync_in_a_run_step() {
+    // apk's --sync=auto: a container build's step is not synced.
+    assert_eq!(fsynced_files(&[]), Vec::<String>::new());
+    // --sync: each new file of the database, once, before it is renamed into place.
+    assert_eq!(
+        fsynced_files(&["--sync"]),
+        [
+            "etc/apk/world.alpine-strip.tmp",
+            "lib/apk/db/installed.alpine-strip.tmp",
+            "lib/apk/db/scripts.tar.alpine-strip.tmp",
+            "lib/apk/db/triggers.alpine-strip.tmp",
+        ]
+    );
+}
+
 #[test]
 #[cfg_attr(
     not(fixture_tree),
