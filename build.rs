@@ -5,6 +5,11 @@
 //! fixture test carries
 //! `#[cfg_attr(not(fixture_...), ignore = "...")]`, so without its input `cargo test` reports it
 //! as ignored, never `ok`; under CI it runs and fails on the missing input.
+//!
+//! The same for what a test needs of the machine rather than a fixture: `can_chattr` when
+//! `chattr +i` works on a file of the temporary folder (the filesystem and the capability),
+//! `can_mount` when the build runs as root (mounts in `unshare -m`); set under CI whatever the
+//! probe says.
 
 /// The fixture variables and the `cfg` each one sets.
 const FIXTURES: [(&str, &str); 6] = [
@@ -49,4 +54,41 @@ fn main() {
             println!("cargo::rustc-cfg={cfg}");
         }
     }
+    println!("cargo::rerun-if-env-changed=TMPDIR");
+    for (cfg, probe) in [
+        ("can_chattr", can_chattr as fn() -> bool),
+        ("can_mount", is_root),
+    ] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if ci || probe() {
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
+}
+
+/// Whether `chattr +i` (and `-i` again) works on a new file of the temporary folder.
+fn can_chattr() -> bool {
+    let file = std::env::temp_dir().join(format!("alpine-strip-chattr-{}", std::process::id()));
+    if std::fs::write(&file, b"").is_err() {
+        return false;
+    }
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&file)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let pinned = chattr("+i");
+    let unpinned = !pinned || chattr("-i");
+    let _ = std::fs::remove_file(&file);
+    pinned && unpinned
+}
+
+/// Whether the build runs as root (`id -u` prints 0).
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
 }

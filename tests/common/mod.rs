@@ -47,18 +47,6 @@ pub fn need_env(var: &str) -> PathBuf {
     }
 }
 
-/// Whether this run is CI's (`CI=true`, as .ci/run exports it), where nothing may be skipped.
-pub fn under_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true")
-}
-
-/// A test that cannot run here for a reason outside the fixtures (not root, no `chattr`):
-/// fails under CI, and otherwise says so on stderr (shown with `--nocapture`).
-pub fn cannot_run(test: &str, why: &str) {
-    assert!(!under_ci(), "{test}: {why} (CI=true runs every test)");
-    eprintln!("\n*** SKIPPED {test}: {why} ***\n");
-}
-
 /// The minirootfs tarball (x86_64).
 pub fn minirootfs() -> PathBuf {
     need_env("ALPINE_MINIROOTFS")
