@@ -87,6 +87,9 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	python3 tests/layers.py
+	# The docs: every link resolves, in the public surface and across the private layers.
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --document-private-items
 
 unit: build npm
 	cargo test

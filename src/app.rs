@@ -1,6 +1,6 @@
-//! The pipeline, end to end, in two steps: [`decide`] works out everything a strip will do
+//! The pipeline, end to end, in two steps: `decide` works out everything a strip will do
 //! (the guard, the lock, the removals, the prune set, the database's changes, what stays in
-//! place) and changes nothing: that is the dry run; [`act`] applies it (preflight, staging the
+//! place) and changes nothing: that is the dry run; `act` applies it (preflight, staging the
 //! new database, the removals, the commit). The report is built from what each returned, and
 //! the exit status follows from its outcome. One process, one thread: the walk of the whole
 //! root is made once, when first needed, and the new database is fsynced only where apk itself

@@ -84,7 +84,7 @@ pub fn elf_needed(file: &File, len: u64) -> Vec<Vec<u8>> {
     elf::needed(file, len)
 }
 
-/// The `#!` interpreter named by a file's first bytes (only the first [`script::HEAD`] are
+/// The `#!` interpreter named by a file's first bytes (only the first `script::HEAD` bytes are
 /// looked at, as when reading a file).
 pub fn script_interpreter(head: &[u8]) -> Option<PathBuf> {
     script::shebang(&head[..head.len().min(script::HEAD)]).map(|s| s.interpreter)
@@ -107,12 +107,12 @@ pub enum Outcome {
 /// What the resolver answers for one path of a root.
 #[derive(Debug)]
 pub struct Resolution {
-    /// [`Root::resolve`] of the path.
+    /// `Root::resolve` of the path.
     pub resolved: Outcome,
-    /// [`Root::resolve_parent`]: the real path of the entry itself (`Ok(None)` when its folder
+    /// `Root::resolve_parent`: the real path of the entry itself (`Ok(None)` when its folder
     /// is not there).
     pub parent: Result<Option<PathBuf>, String>,
-    /// When the entry itself is a symlink: [`Root::link_end`] of its real path.
+    /// When the entry itself is a symlink: `Root::link_end` of its real path.
     pub link_end: Option<Outcome>,
 }
 

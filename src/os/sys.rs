@@ -1,6 +1,6 @@
 //! The raw system calls, each behind a safe function: the one place (with the allocator) that
 //! says `unsafe`. Everything else calls these, `nix` or `std`.
-//! The second thread is `std::thread` ([`super::thread`]), which needs none.
+//! The binary runs on one thread (no thread code here).
 
 use std::ffi::{CStr, OsStr};
 use std::io;

@@ -7,7 +7,7 @@
 //! [`crate::stage::start`]), setuid/setgid files anywhere in the root, world-writable files
 //! outside /tmp and /var/tmp, every file the apk database lists that is not in the root (naming
 //! package and path), and a database that cannot be read or parsed. The modes come from the
-//! walk of the whole root ([`walk`]), which sees the root's own filesystem and nothing mounted
+//! walk of the whole root ([`crate::root::walk`]), which sees the root's own filesystem and nothing mounted
 //! into it.
 
 use std::ffi::OsStr;

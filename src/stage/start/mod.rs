@@ -8,7 +8,7 @@
 //! The same check answers before the first removal (against the plan: `gone` holds what it
 //! removes) and after the strip or in `--check` (`gone` holds what was removed, or nothing):
 //! a missing piece is named with its cause, removed by this strip or already missing
-//! ([`locate`]). What it cannot see: programs started by name from code, `sh -c` inside an
+//! ([`mod@locate`]). What it cannot see: programs started by name from code, `sh -c` inside an
 //! application, `LD_LIBRARY_PATH` and `dlopen` by name.
 
 pub mod image;
