@@ -7,12 +7,14 @@
 //! plain folders of the image (no name is skipped: a skip by name is how a walk once ended at
 //! /proc and missed the rest of `/`).
 //!
-//! walkdir reads the folders (`same_file_system`: a folder on another device is listed but
-//! never entered); each folder and regular file it yields is then stated (`statx`) to tell a
-//! mount root from the same filesystem (a bind mount) and to give the tool its mode, size, links
-//! and inode. No `filter_entry`: its `skip_current_dir()` on a folder walkdir never entered (a
-//! mounted /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter
-//! it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
+//! walkdir reads the folders; each folder and regular file it yields is then stated (`statx`)
+//! to tell another device or a mount root (a bind mount from the same filesystem) and to give
+//! the tool its mode, size, links and inode. A folder that is not of the root's filesystem is
+//! left at once (`skip_current_dir()`: walkdir opens a folder before it yields it, and reads
+//! none of its entries until asked). Not walkdir's `same_file_system`: it opens, stats and
+//! closes every folder a second time (400 syscalls on the 3.20.3 tree, a third of the walk's).
+//! No `filter_entry`: its `skip_current_dir()` on a folder walkdir never entered (a mounted
+//! /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
 //! `--prune` the files no package owns; it needs nothing but the root's host path, so it can run
 //! whenever it is first needed. It only reads: nothing it yields reaches `unlink` or `open` as a host path.
 //!
@@ -48,10 +50,7 @@ pub fn regular_files(
     let dev = stat(host_root)
         .map_err(|e| Error::io("cannot walk", host_root, e))?
         .dev;
-    let mut entries = WalkDir::new(host_root)
-        .min_depth(1)
-        .same_file_system(true)
-        .into_iter();
+    let mut entries = WalkDir::new(host_root).min_depth(1).into_iter();
     while let Some(entry) = entries.next() {
         let entry = match entry {
             Ok(entry) => entry,
@@ -83,10 +82,9 @@ pub fn regular_files(
         };
         let of_the_root = meta.dev == dev && !meta.mount_root;
         match meta.kind {
-            // A bind mount from the same filesystem was entered by walkdir: leave it now. One
-            // on another device was never entered, and must not be skipped (that would leave
-            // the folder that holds it).
-            FileKind::Dir if !of_the_root && meta.dev == dev => entries.skip_current_dir(),
+            // walkdir has opened the folder it just yielded: another filesystem, or a bind
+            // mount from this one, is left before any of its entries is read.
+            FileKind::Dir if !of_the_root => entries.skip_current_dir(),
             FileKind::File if of_the_root => {
                 let listed = entry.path().strip_prefix(host_root).ok();
                 if let Some(path) = listed.and_then(InRoot::listed) {
