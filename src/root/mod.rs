@@ -140,12 +140,18 @@ impl Root {
     /// Removes the file or symlink `rel`: `unlinkat` of its name in its folder, the folder
     /// opened confined to the root ([`crate::root::open`]) and kept open for the next removal.
     pub fn unlink(&mut self, rel: &InRoot) -> io::Result<()> {
-        let Some(dir) = rel.parent() else {
+        let Some(folder) = rel.folder() else {
             return Err(io::Error::from_raw_os_error(nix::libc::EISDIR));
         };
-        let fd = match self.folder.take() {
-            Some((open, fd)) if open == dir => fd,
-            _ => self.open_folder(&dir)?,
+        // The folder of the last removal, still open, when it is this one's (as a plan's
+        // removals mostly are): compared by bytes, no path made.
+        let (dir, fd) = match self.folder.take() {
+            Some((open, fd)) if open.as_os_str().as_bytes() == folder => (open, fd),
+            _ => {
+                let dir = rel.parent().unwrap_or_default();
+                let fd = self.open_folder(&dir)?;
+                (dir, fd)
+            }
         };
         let name = std::ffi::OsStr::from_bytes(rel.name());
         let done = unlinkat(&fd, name, UnlinkatFlags::NoRemoveDir);

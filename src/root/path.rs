@@ -58,7 +58,20 @@ impl InRoot {
     /// The folder holding this entry (a real folder, as every folder on the way is); `None`
     /// for the root itself.
     pub fn parent(&self) -> Option<InRoot> {
-        self.0.parent().map(|p| InRoot(p.to_path_buf()))
+        let folder = OsStr::from_bytes(self.folder()?);
+        Some(InRoot(PathBuf::from(folder)))
+    }
+
+    /// The folder holding this entry, as bytes (`usr/bin` of `usr/bin/ls`, empty for an entry
+    /// of the root); `None` for the root itself. Cut at the last `/`, which a path of plain
+    /// names allows: no `Path` component parsing (the plan and the unlinks ask it per entry).
+    pub fn folder(&self) -> Option<&[u8]> {
+        let b = self.0.as_os_str().as_bytes();
+        match b.iter().rposition(|&c| c == b'/') {
+            Some(slash) => Some(&b[..slash]),
+            None if b.is_empty() => None,
+            None => Some(&[]),
+        }
     }
 
     /// The last name, as bytes (empty for the root itself).
@@ -129,6 +142,15 @@ mod tests {
         assert_eq!(ls.name(), b"ls");
         assert_eq!(ls.parent().unwrap().as_path(), Path::new("usr/bin"));
         assert_eq!(top.child(b"etc").parent(), Some(InRoot::top()));
+        // The folder by bytes is the folder Path::parent parses.
+        assert_eq!(top.folder(), None);
+        assert_eq!(top.child(b"etc").folder(), Some(&b""[..]));
+        assert_eq!(ls.folder(), Some(&b"usr/bin"[..]));
+        for p in ["etc", "usr/bin/ls", "a/b/c/d", "x y/é/z"] {
+            let p = InRoot::unchecked(p);
+            let parsed = p.as_path().parent().map(|d| d.as_os_str().as_bytes());
+            assert_eq!(p.folder(), parsed, "{p:?}");
+        }
         let mut p = ls.clone();
         p.pop();
         p.pop();

@@ -5,7 +5,7 @@
 //! already gone but the link still there for longer than it must; busybox goes last but one so
 //! that a failure part-way leaves a working busybox. A path is planned once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::root::{FileKind, InRoot, Root};
@@ -155,20 +155,18 @@ impl Plan {
 
     /// The folders the removals write to, but for the binary's own (its removal may fail).
     pub fn folders(&self) -> Vec<InRoot> {
-        fn folder(p: &InRoot) -> Option<&std::ffi::OsStr> {
-            p.as_path().parent().map(Path::as_os_str)
-        }
-        let mut paths: Vec<&InRoot> = Vec::new();
+        // One path per folder (its folder's bytes the key), then that folder: one allocation
+        // a folder, not a removal.
+        let mut paths: Vec<(&[u8], &InRoot)> = Vec::new();
         for s in &self.steps {
-            if s.kind != StepKind::SelfExe {
-                paths.push(&s.item.path);
+            if let (true, Some(folder)) = (s.kind != StepKind::SelfExe, s.item.path.folder()) {
+                paths.push((folder, &s.item.path));
             }
         }
-        // One path per folder, then that folder: one allocation a folder, not a removal.
-        paths.sort_unstable_by(|a, b| folder(a).cmp(&folder(b)));
-        paths.dedup_by(|a, b| folder(a) == folder(b));
+        paths.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        paths.dedup_by(|a, b| a.0 == b.0);
         let mut folders = Vec::with_capacity(paths.len());
-        for p in paths {
+        for (_, p) in paths {
             folders.extend(p.parent());
         }
         folders
