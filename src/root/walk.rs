@@ -11,8 +11,8 @@
 //! to tell another device or a mount root (a bind mount from the same filesystem) and to give
 //! the tool its mode, size, links and inode. A folder that is not of the root's filesystem is
 //! left at once (`skip_current_dir()`: walkdir opens a folder before it yields it, and reads
-//! none of its entries until asked). Not walkdir's `same_file_system`: it opens, stats and
-//! closes every folder a second time (400 syscalls on the 3.20.3 tree, a third of the walk's).
+//! none of its entries until asked). Not walkdir's `same_file_system`: it stats every folder
+//! a second time (97 of the 1,990 syscalls of a default strip of the 3.20.3 tree).
 //! No `filter_entry`: its `skip_current_dir()` on a folder walkdir never entered (a mounted
 //! /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
 //! `--prune` the files no package owns; it needs nothing but the root's host path, so it can run
