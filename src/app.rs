@@ -14,6 +14,7 @@ use crate::apkdb::{self, DbState, Durability, Installed};
 use crate::cli::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::error::{Error, Result};
 use crate::guard;
+use crate::os::interrupt::Held;
 use crate::report::{Kind, Outcome, Report, tally};
 use crate::root::Root;
 use crate::stage::apply::{self, Skip};
@@ -251,17 +252,29 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
 /// Step two: makes the decided changes. Everything that could stop a removal half way is
 /// checked first; the new database is written (and fsynced, when decided) before the removals,
 /// so a failed write or sync stops the run before any, and renamed into place after them.
+/// From the staging to the commit the signals that ask a process to end are held
+/// ([`Held`]): one that came before the first removal stops the run there (what was staged
+/// is discarded), one that comes later ends it once the database is in place.
 fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
     // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
+    let held = Held::start().map_err(|e| Error::io("cannot hold signals", root.host_root(), e))?;
     let staged = match &d.db {
         DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),
         _ => None,
     };
+    let arrived = held
+        .arrived()
+        .map_err(|e| Error::io("cannot read held signals", root.host_root(), e))?;
+    if let Some(signal) = arrived {
+        // `staged` is dropped on the way out, which removes its files.
+        return Err(Error::Interrupted(signal));
+    }
     let applied = apply::apply(root, &d.removals)?;
     if let Some(staged) = staged {
         staged.commit()?;
     }
+    drop(held);
     Ok(Done {
         removed: applied.removed,
         skipped: applied.skipped,

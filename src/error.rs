@@ -8,6 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use nix::libc;
+use nix::sys::signal::Signal;
 
 /// The exit statuses: `--help` and README.md's exit table are both made from [`Exit::ALL`]
 /// and [`Exit::meaning`].
@@ -25,17 +26,20 @@ pub enum Exit {
     Audit,
     /// The apk database is malformed: nothing was removed, the tree is as it was.
     ApkDb,
+    /// A signal asked the strip to end before its first removal: nothing was removed.
+    Interrupted,
 }
 
 impl Exit {
     /// Every status, in code order.
-    pub const ALL: [Exit; 6] = [
+    pub const ALL: [Exit; 7] = [
         Exit::Ok,
         Exit::Failed,
         Exit::Usage,
         Exit::Refused,
         Exit::Audit,
         Exit::ApkDb,
+        Exit::Interrupted,
     ];
 
     /// The process exit code.
@@ -47,6 +51,7 @@ impl Exit {
             Exit::Refused => 3,
             Exit::Audit => 4,
             Exit::ApkDb => 5,
+            Exit::Interrupted => 6,
         }
     }
 
@@ -64,6 +69,10 @@ impl Exit {
             Exit::ApkDb => {
                 "the apk database is malformed: nothing was removed, the line is named \
                  (`--keep-apk-db` strips anyway and leaves it as it is)"
+            }
+            Exit::Interrupted => {
+                "SIGINT, SIGTERM, SIGHUP or SIGQUIT came before the first removal: nothing was \
+                 removed; one that comes later takes effect once the new database is in place"
             }
         }
     }
@@ -149,6 +158,9 @@ pub enum Error {
     /// An `--entrypoint` would not start (or does not exist): nothing was removed. The line
     /// names the program and what it lacks.
     WillNotStart(String),
+    /// A signal that asks a process to end came while the new database was staged, before the
+    /// first removal: what was staged is gone, nothing was removed.
+    Interrupted(Signal),
 }
 
 impl Error {
@@ -178,6 +190,7 @@ impl Error {
             Error::Refused(_) => Exit::Refused,
             Error::Usage(_) => Exit::Usage,
             Error::WillNotStart(_) => Exit::Audit,
+            Error::Interrupted(_) => Exit::Interrupted,
         }
     }
 
@@ -189,7 +202,10 @@ impl Error {
             | Error::LockHeld { path }
             | Error::Pinned { path, .. } => Some(path),
             Error::MalformedDb(m) => Some(&m.path),
-            Error::Refused(_) | Error::Usage(_) | Error::WillNotStart(_) => None,
+            Error::Refused(_)
+            | Error::Usage(_)
+            | Error::WillNotStart(_)
+            | Error::Interrupted(_) => None,
         }
     }
 
@@ -210,6 +226,10 @@ impl Error {
             } => "cannot remove entries (folder is immutable or append-only, see lsattr)".into(),
             Error::MalformedDb(m) => m.reason(),
             Error::Refused(why) | Error::Usage(why) | Error::WillNotStart(why) => why.clone(),
+            Error::Interrupted(signal) => format!(
+                "interrupted by {} before the first removal: nothing was removed",
+                signal.as_str()
+            ),
         }
     }
 }

@@ -9,8 +9,9 @@
 //! `mremap` when they grow and unmapped when freed, so a 100,000-entry folder costs what it
 //! holds and no more.
 //!
-//! The audit's walk allocates on a second thread while the strip goes on: a spin flag guards
-//! the state (held for a few instructions, never across a syscall but `mmap`).
+//! The binary runs on one thread, but a global allocator must be `Sync` (its tests share one
+//! between threads): a spin flag guards the state (held for a few instructions,
+//! never across a syscall but `mmap`).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;

@@ -99,6 +99,23 @@ pub fn exec_path() -> Option<PathBuf> {
     Some(PathBuf::from(OsStr::from_bytes(c.to_bytes())))
 }
 
+/// Whether the signal `signo` has its default action in this process (no handler, not
+/// ignored): `sigaction(2)` asked, nothing set. A process started under `nohup` ignores SIGHUP,
+/// and a shell's background job SIGINT and SIGQUIT; such a signal must keep doing nothing.
+pub fn has_default_action(signo: libc::c_int) -> io::Result<bool> {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: a null new action only reads the current one into `old`, which is writable for
+    // one `struct sigaction`; the call fills it on success (return 0) and nothing is read on
+    // failure.
+    let rc = unsafe { libc::sigaction(signo, std::ptr::null(), old.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: sigaction returned 0, so it wrote the struct.
+    let old = unsafe { old.assume_init() };
+    Ok(old.sa_sigaction == libc::SIG_DFL)
+}
+
 /// libunwind's stubs for unwinding steps this binary never takes print a message with
 /// `fprintf` before they `abort()`: the binary never unwinds (panics abort at once), yet the
 /// personality routine that refers to them is linked. Defining `fprintf` here keeps musl's
@@ -109,19 +126,6 @@ pub fn exec_path() -> Option<PathBuf> {
 // nothing but those libunwind stubs calls; it takes no arguments it would read and returns 0.
 #[unsafe(no_mangle)]
 pub extern "C" fn fprintf() -> libc::c_int {
-    0
-}
-
-/// `std::thread` names a thread only when given a name, and this binary gives none; the path
-/// that would call musl's `pthread_setname_np` (which formats `/proc/self/task/N/comm` with
-/// `snprintf`, and so links musl's printf machinery, ~9 KiB on ppc64le) is linked all the same.
-/// This definition takes its place: it is never called, and would name nothing.
-#[cfg(target_env = "musl")]
-// SAFETY: the symbol is defined once in the binary and replaces only musl's
-// `pthread_setname_np`, which only std's thread start can reach, for a name this binary never
-// sets; it reads none of its arguments and returns 0.
-#[unsafe(no_mangle)]
-pub extern "C" fn pthread_setname_np() -> libc::c_int {
     0
 }
 

@@ -79,6 +79,7 @@ impl Outcome {
             Outcome::Error(Error::Refused(_)) => "refused",
             Outcome::Error(Error::Usage(_)) => "usage",
             Outcome::Error(Error::WillNotStart(_)) => "will-not-start",
+            Outcome::Error(Error::Interrupted(_)) => "interrupted",
             Outcome::Error(_) => "failed",
         }
     }

@@ -4,7 +4,7 @@
 //! to /usr/lib, on copies of the official 3.20.3 minirootfs; the trees afterwards are checked
 //! file by file. These tests need root (mounts, namespaces, chroot).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -473,4 +473,99 @@ fn alpine_3_23_with_its_database_under_usr_lib_loses_busybox_in_every_form() {
     }
     assert!(!r.join("lib/apk").exists(), "nothing made at the old place");
     distroless(r, &bin);
+}
+
+/// What a strip in a RUN step was given and did: the tree, its snapshot and database before,
+/// what a whole strip removes from it, and the exit.
+struct Signalled {
+    tree: tempfile::TempDir,
+    before: BTreeMap<PathBuf, Node>,
+    db: Vec<u8>,
+    gone: Vec<PathBuf>,
+    out: Output,
+}
+
+/// A strip in a RUN step on a fresh copy of the tree, with `signal` (`TERM`, `INT`, ...) sent
+/// to it by strace as it enters its `nth` call of `syscall`; `prefix` runs strace (`nohup`
+/// to start it ignoring SIGHUP).
+fn strip_signalled(prefix: &str, syscall: &str, nth: u32, signal: &str) -> Signalled {
+    let (tree, _) = tree_with_strip();
+    let r = tree.path();
+    let before = snapshot(r);
+    let db = fs::read(r.join(DB)).unwrap();
+    let gone = removals(r, &db, &[]);
+    // Under the tracer the strip is not PID 1: podman's $container says where it runs.
+    let wrap = format!(
+        "env container=podman {prefix} strace -f -qq -o /dev/null -e trace={syscall} \
+         -e inject={syscall}:signal={signal}:when={nth}"
+    );
+    let out = run_step_under(r, &wrap, &["--json"]);
+    Signalled {
+        tree,
+        before,
+        db,
+        gone,
+        out,
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_signal_before_the_first_removal_stops_the_strip_with_the_tree_as_it_was() {
+    // The staging of the new database is the only place the strip calls fchmod: SIGTERM
+    // comes while the first staged file is being written.
+    let s = strip_signalled("", "fchmod", 1, "TERM");
+    let o = &s.out;
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(o));
+    assert_eq!(
+        stderr(o),
+        "alpine-strip: error: interrupted by SIGTERM before the first removal: nothing was removed\n"
+    );
+    let v = report(o);
+    assert_eq!(v["outcome"], "interrupted", "{v}");
+    assert_eq!(v["exit_code"], 6, "{v}");
+    // Nothing removed, and no staged file left beside the database or world.
+    assert_eq!(snapshot(s.tree.path()), s.before);
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_signal_during_the_removals_ends_the_strip_once_the_database_is_in_place() {
+    // Ctrl-C at the 50th of the 315 removals: held until the new database is renamed into
+    // place, then it ends the process (before the report).
+    let s = strip_signalled("", "unlinkat", 50, "INT");
+    let r = s.tree.path();
+    assert!(!s.out.status.success(), "{}", stderr(&s.out));
+    assert_eq!(s.out.stdout, b"", "ended by the signal before the report");
+    assert_only_removed(&s.before, &snapshot(r), &s.gone, &apk_state(Path::new(DB)));
+    let expected: Vec<(String, String)> = apk_records(&s.db)
+        .into_iter()
+        .filter(|(n, _)| !BY_DEFINITION.contains(&n.as_str()))
+        .collect();
+    let db = fs::read(r.join(DB)).unwrap();
+    assert_eq!(apk_records(&db), expected, "the new database is in place");
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_signal_the_strip_was_started_ignoring_changes_nothing() {
+    // nohup: SIGHUP is ignored, so it is not held, and its coming does not stop the strip.
+    let s = strip_signalled("nohup", "fchmod", 1, "HUP");
+    assert!(s.out.status.success(), "{}", stderr(&s.out));
+    assert_eq!(report(&s.out)["outcome"], "stripped");
+    assert_only_removed(
+        &s.before,
+        &snapshot(s.tree.path()),
+        &s.gone,
+        &apk_state(Path::new(DB)),
+    );
 }
