@@ -26,16 +26,20 @@ use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::{self, Broken, locate::Gone};
 use crate::stage::survey::{self, WholeRoot};
 
-/// Runs what `opts` asks for; never panics, every failure ends up in the report.
-pub fn run(opts: &Options) -> Report {
+/// Runs what `opts` asks for; never panics, every failure ends up in the report. With the
+/// report, the hold on the signals that ask a process to end, when a strip started changing
+/// the tree: the caller drops it once the report is written (a held signal then takes effect).
+pub fn run(opts: &Options) -> (Report, Option<Held>) {
     let kind = Kind::of(&opts.mode);
     // The root as the host sees it, once it is open; the argument until then.
     let mut shown = opts.root.clone();
+    let mut held = None;
     let result = match &opts.mode {
         Mode::Check(c) => check(opts, c, &mut shown),
-        Mode::Strip(s) => strip(opts, s, &mut shown),
+        Mode::Strip(s) => strip(opts, s, &mut shown, &mut held),
     };
-    result.unwrap_or_else(|e| Report::failed(kind, shown, e))
+    let report = result.unwrap_or_else(|e| Report::failed(kind, shown, e));
+    (report, held)
 }
 
 fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
@@ -91,7 +95,12 @@ struct Done {
     skipped: Vec<Skip>,
 }
 
-fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
+fn strip(
+    opts: &Options,
+    s: &Strip,
+    shown: &mut PathBuf,
+    held: &mut Option<Held>,
+) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
     *shown = root.host_root().to_path_buf();
     let mut d = decide(&mut root, s, &opts.entrypoints)?;
@@ -119,7 +128,7 @@ fn strip(opts: &Options, s: &Strip, shown: &mut PathBuf) -> Result<Report> {
         });
     }
 
-    let done = act(&mut root, &d)?;
+    let done = act(&mut root, &d, held)?;
     let nothing_to_do =
         d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe) && d.db.dropped().is_empty();
     // What stays is looked at afresh: the cached answers describe the tree before the strip.
@@ -252,13 +261,14 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
 /// Step two: makes the decided changes. Everything that could stop a removal half way is
 /// checked first; the new database is written (and fsynced, when decided) before the removals,
 /// so a failed write or sync stops the run before any, and renamed into place after them.
-/// From the staging to the commit the signals that ask a process to end are held
-/// ([`Held`]): one that came before the first removal stops the run there (what was staged
-/// is discarded), one that comes later ends it once the database is in place.
-fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
+/// From the staging on, the signals that ask a process to end are held ([`Held`], put in
+/// `held` for the caller to end): one that came before the first removal stops the run there
+/// (what was staged is discarded); one that comes later waits for the report.
+fn act(root: &mut Root, d: &Decisions, held: &mut Option<Held>) -> Result<Done> {
     // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
-    let held = Held::start().map_err(|e| Error::io("cannot hold signals", root.host_root(), e))?;
+    let hold = Held::start().map_err(|e| Error::io("cannot hold signals", root.host_root(), e))?;
+    let held = held.insert(hold);
     let staged = match &d.db {
         DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),
         _ => None,
@@ -274,7 +284,6 @@ fn act(root: &mut Root, d: &Decisions) -> Result<Done> {
     if let Some(staged) = staged {
         staged.commit()?;
     }
-    drop(held);
     Ok(Done {
         removed: applied.removed,
         skipped: applied.skipped,

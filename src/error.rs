@@ -72,7 +72,8 @@ impl Exit {
             }
             Exit::Interrupted => {
                 "SIGINT, SIGTERM, SIGHUP or SIGQUIT came before the first removal: nothing was \
-                 removed; one that comes later takes effect once the new database is in place"
+                 removed; one that comes later ends the run once the database is in place and \
+                 the report written"
             }
         }
     }

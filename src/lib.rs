@@ -27,6 +27,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod report;
 pub use os::alloc::Bump;
+pub use os::interrupt::Held;
 
 // Private to the crate: the layers below.
 mod apkdb;

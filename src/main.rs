@@ -41,11 +41,13 @@ fn main() -> ExitCode {
         }
         Command::Run(opts) => opts,
     };
-    let report = app::run(&opts);
+    let (report, held) = app::run(&opts);
     let _ = std::io::stderr().write_all(human::render(&report, opts.verbosity).as_bytes());
     if opts.json {
         let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
     }
+    // A signal held while the tree changed takes effect now: the tree whole, the report out.
+    drop(held);
     code(report.exit())
 }
 

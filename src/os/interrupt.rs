@@ -1,9 +1,12 @@
 //! Holding off the signals that ask a process to end (SIGHUP, SIGINT, SIGQUIT, SIGTERM: a
 //! closed terminal, Ctrl-C, an engine cancelling a build) while the tree changes, so that an
 //! interrupted strip is never half done. They are blocked from the staging of the new database
-//! to its commit; one that came before the first removal is taken by the caller, which discards
-//! what it staged and stops with the tree as it was; one that comes later takes effect when the
-//! hold ends, with the removals done and the database in place. A signal the process was
+//! until the process has written its report and cleaned up (the hold is dropped last, in
+//! `main`); one that came before the first removal is taken by the caller, which discards what
+//! it staged and stops with the tree as it was; one that comes later takes effect when the hold
+//! ends: the removals done, the database in place, the report written, apk's lock file gone if
+//! the run made it. As PID 1 of a container, where the kernel drops these signals for a process
+//! that does not handle them, one that comes later is dropped then. A signal the process was
 //! started ignoring (`nohup`, a shell's background job) is not held and keeps doing nothing.
 //! SIGKILL cannot be held: an engine sends it seconds after SIGTERM, the removals take
 //! milliseconds.
@@ -23,7 +26,7 @@ const ASK_TO_END: [Signal; 4] = [
 ];
 
 /// The held signals, from [`Held::start`] until dropped (the mask the process had is then
-/// restored, and a held signal that came takes effect).
+/// restored, and a held signal that came and was not taken takes effect).
 pub struct Held {
     /// The signal mask before the hold.
     before: SigSet,
@@ -32,8 +35,8 @@ pub struct Held {
 }
 
 impl Held {
-    /// Blocks the signals of [`ASK_TO_END`] that have their default action. Errors: those of
-    /// `sigaction`, `sigprocmask` and `signalfd` (the hold is not started then).
+    /// Blocks SIGHUP, SIGINT, SIGQUIT and SIGTERM where they have their default action.
+    /// Errors: those of `sigaction`, `sigprocmask` and `signalfd` (nothing is held then).
     pub fn start() -> std::io::Result<Held> {
         let mut held = SigSet::empty();
         for s in ASK_TO_END {
@@ -46,14 +49,16 @@ impl Held {
         Ok(Held { before, arrived })
     }
 
-    /// The held signal that came since the hold started, if one did: taken, so that it no
-    /// longer ends the process (the caller stops in order instead). Errors: `read(2)`'s.
+    /// The held signal that came since the hold started, if one did (the first taken when
+    /// several did): every one that came is taken, so that none ends the process any more (the
+    /// caller stops in order instead). Errors: `read(2)`'s.
     pub fn arrived(&self) -> std::io::Result<Option<Signal>> {
-        let Some(info) = self.arrived.read_signal()? else {
-            return Ok(None);
-        };
-        let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
-        Ok(Signal::try_from(signo).ok())
+        let mut first = None;
+        while let Some(info) = self.arrived.read_signal()? {
+            let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+            first = first.or(Signal::try_from(signo).ok());
+        }
+        Ok(first)
     }
 }
 
@@ -70,16 +75,23 @@ mod tests {
     use nix::sys::signal::raise;
 
     #[test]
-    fn a_held_signal_waits_and_is_taken_instead_of_ending_the_process() {
+    fn held_signals_wait_and_are_taken_instead_of_ending_the_process() {
+        // SIGTERM and SIGHUP: a shell's background job (`make test &`) ignores SIGINT and
+        // SIGQUIT, and an ignored signal is not held.
         let held = Held::start().unwrap();
         assert_eq!(held.arrived().unwrap(), None, "nothing came yet");
-        // raise() sends to this thread, which holds it: were it delivered, the test process
-        // would end here (SIGQUIT's default action).
-        raise(Signal::SIGQUIT).unwrap();
-        assert_eq!(held.arrived().unwrap(), Some(Signal::SIGQUIT));
-        assert_eq!(held.arrived().unwrap(), None, "taken once");
+        // raise() sends to this thread, which holds them: were one delivered, the test process
+        // would end here (their default action).
+        raise(Signal::SIGTERM).unwrap();
+        raise(Signal::SIGHUP).unwrap();
+        assert_eq!(
+            held.arrived().unwrap(),
+            Some(Signal::SIGHUP),
+            "the lower number first"
+        );
+        assert_eq!(held.arrived().unwrap(), None, "both taken at once");
         drop(held);
         let now = SigSet::thread_get_mask().unwrap();
-        assert!(!now.contains(Signal::SIGQUIT), "the mask is restored");
+        assert!(!now.contains(Signal::SIGTERM), "the mask is restored");
     }
 }

@@ -485,19 +485,29 @@ struct Signalled {
     out: Output,
 }
 
-/// A strip in a RUN step on a fresh copy of the tree, with `signal` (`TERM`, `INT`, ...) sent
-/// to it by strace as it enters its `nth` call of `syscall`; `prefix` runs strace (`nohup`
-/// to start it ignoring SIGHUP).
-fn strip_signalled(prefix: &str, syscall: &str, nth: u32, signal: &str) -> Signalled {
+/// A strip in a RUN step on a fresh copy of the tree (with `lib/apk/db/lock` unless
+/// `no_lock`), under strace, which acts as each of `inject` (`SYSCALL:signal=SIG:when=N` sends
+/// SIG as the strip enters its Nth SYSCALL); `prefix` runs strace (`nohup` to start it ignoring
+/// SIGHUP).
+fn strip_signalled(prefix: &str, inject: &[&str], no_lock: bool) -> Signalled {
     let (tree, _) = tree_with_strip();
     let r = tree.path();
+    if no_lock {
+        fs::remove_file(r.join("lib/apk/db/lock")).unwrap();
+    }
     let before = snapshot(r);
     let db = fs::read(r.join(DB)).unwrap();
     let gone = removals(r, &db, &[]);
+    let calls: Vec<&str> = inject
+        .iter()
+        .map(|i| i.split(':').next().unwrap())
+        .collect();
+    let injections: Vec<String> = inject.iter().map(|i| format!("-e inject={i}")).collect();
     // Under the tracer the strip is not PID 1: podman's $container says where it runs.
     let wrap = format!(
-        "env container=podman {prefix} strace -f -qq -o /dev/null -e trace={syscall} \
-         -e inject={syscall}:signal={signal}:when={nth}"
+        "env container=podman {prefix} strace -f -qq -o /dev/null -e trace={} {}",
+        calls.join(","),
+        injections.join(" ")
     );
     let out = run_step_under(r, &wrap, &["--json"]);
     Signalled {
@@ -515,20 +525,32 @@ fn strip_signalled(prefix: &str, syscall: &str, nth: u32, signal: &str) -> Signa
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
 fn a_signal_before_the_first_removal_stops_the_strip_with_the_tree_as_it_was() {
-    // The staging of the new database is the only place the strip calls fchmod: SIGTERM
-    // comes while the first staged file is being written.
-    let s = strip_signalled("", "fchmod", 1, "TERM");
-    let o = &s.out;
-    assert_eq!(o.status.code(), Some(6), "{}", stderr(o));
-    assert_eq!(
-        stderr(o),
-        "alpine-strip: error: interrupted by SIGTERM before the first removal: nothing was removed\n"
-    );
-    let v = report(o);
-    assert_eq!(v["outcome"], "interrupted", "{v}");
-    assert_eq!(v["exit_code"], 6, "{v}");
-    // Nothing removed, and no staged file left beside the database or world.
-    assert_eq!(snapshot(s.tree.path()), s.before);
+    // The staging of the new database is the only place the strip calls fchmod and fchown:
+    // SIGTERM, then SIGINT, come while the first staged file is being written.
+    for inject in [
+        &["fchmod:signal=TERM:when=1"][..],
+        &["fchown:signal=TERM:when=1", "fchmod:signal=INT:when=1"],
+    ] {
+        let s = strip_signalled("", inject, false);
+        let o = &s.out;
+        assert_eq!(o.status.code(), Some(6), "{inject:?}: {}", stderr(o));
+        let first = if inject.len() == 1 {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        assert_eq!(
+            stderr(o),
+            format!(
+                "alpine-strip: error: interrupted by {first} before the first removal: nothing was removed\n"
+            )
+        );
+        let v = report(o);
+        assert_eq!(v["outcome"], "interrupted", "{v}");
+        assert_eq!(v["exit_code"], 6, "{v}");
+        // Nothing removed, and no staged file left beside the database or world.
+        assert_eq!(snapshot(s.tree.path()), s.before, "{inject:?}");
+    }
 }
 
 #[test]
@@ -536,13 +558,14 @@ fn a_signal_before_the_first_removal_stops_the_strip_with_the_tree_as_it_was() {
     not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
-fn a_signal_during_the_removals_ends_the_strip_once_the_database_is_in_place() {
-    // Ctrl-C at the 50th of the 315 removals: held until the new database is renamed into
-    // place, then it ends the process (before the report).
-    let s = strip_signalled("", "unlinkat", 50, "INT");
+fn a_signal_during_the_removals_ends_the_strip_once_it_is_done_and_reported() {
+    // Ctrl-C at the 50th of the 315 removals, in a tree without apk's lock file (the run
+    // makes it): held until the new database is in place, the lock file gone again and the
+    // report written; then it ends the process (strace, PID 1 here, exits 128 + SIGINT).
+    let s = strip_signalled("", &["unlinkat:signal=INT:when=50"], true);
     let r = s.tree.path();
-    assert!(!s.out.status.success(), "{}", stderr(&s.out));
-    assert_eq!(s.out.stdout, b"", "ended by the signal before the report");
+    assert_eq!(s.out.status.code(), Some(130), "{}", stderr(&s.out));
+    assert_eq!(report(&s.out)["outcome"], "stripped");
     assert_only_removed(&s.before, &snapshot(r), &s.gone, &apk_state(Path::new(DB)));
     let expected: Vec<(String, String)> = apk_records(&s.db)
         .into_iter()
@@ -557,15 +580,29 @@ fn a_signal_during_the_removals_ends_the_strip_once_the_database_is_in_place() {
     not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
+fn a_failure_with_a_signal_held_is_reported_before_the_signal_ends_the_strip() {
+    // The 60th removal fails (EIO, which no preflight can foresee) as SIGINT comes.
+    let s = strip_signalled("", &["unlinkat:error=EIO:signal=INT:when=60"], false);
+    assert_eq!(s.out.status.code(), Some(130), "{}", stderr(&s.out));
+    let err = stderr(&s.out);
+    assert!(
+        err.starts_with("alpine-strip: error: /")
+            && err.contains(": cannot remove: I/O error (os error 5)"),
+        "{err}"
+    );
+    assert_eq!(report(&s.out)["outcome"], "failed");
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_signal_the_strip_was_started_ignoring_changes_nothing() {
     // nohup: SIGHUP is ignored, so it is not held, and its coming does not stop the strip.
-    let s = strip_signalled("nohup", "fchmod", 1, "HUP");
+    let s = strip_signalled("nohup", &["fchmod:signal=HUP:when=1"], false);
     assert!(s.out.status.success(), "{}", stderr(&s.out));
     assert_eq!(report(&s.out)["outcome"], "stripped");
-    assert_only_removed(
-        &s.before,
-        &snapshot(s.tree.path()),
-        &s.gone,
-        &apk_state(Path::new(DB)),
-    );
+    let after = snapshot(s.tree.path());
+    assert_only_removed(&s.before, &after, &s.gone, &apk_state(Path::new(DB)));
 }
