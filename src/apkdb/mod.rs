@@ -281,7 +281,8 @@ impl Installed {
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
         let mut dropped_names: Vec<&[u8]> = Vec::new();
-        let mut dropped_sums: Vec<Vec<u8>> = Vec::new();
+        // The checksums of the packages that stay (`C:`), for apk's state beside the database.
+        let mut staying_sums: FxHashSet<Vec<u8>> = FxHashSet::default();
         for (i, r) in self.db.records.iter().enumerate() {
             if !BY_DEFINITION.contains(&r.name()) && !pruned.contains(&i) {
                 // Which of its files the strip removes: the folders' resolution is cached, so
@@ -296,6 +297,7 @@ impl Installed {
                 }
                 if gone.is_empty() {
                     out.extend_from_slice(r.raw);
+                    staying_sums.extend(r.get(b'C').and_then(checksum::decode));
                     continue;
                 }
                 let mut present = false;
@@ -303,6 +305,7 @@ impl Installed {
                     present |= is_present(root, dir, name)?;
                 }
                 if present {
+                    staying_sums.extend(r.get(b'C').and_then(checksum::decode));
                     trimmed.push(Package::of(r));
                     r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
                     continue;
@@ -310,14 +313,17 @@ impl Installed {
             }
             dropped.push(Package::of(r));
             dropped_names.push(r.name());
-            dropped_sums.extend(r.get(b'C').and_then(checksum::decode));
         }
         let new_installed = (!dropped.is_empty() || !trimmed.is_empty()).then_some(out);
         let world = match root.read_regular(Path::new(WORLD), WORLD_LIMIT)? {
             Some((path, bytes)) => world::without(&bytes, &dropped_names).map(|new| (path, new)),
             None => None,
         };
-        let state_files = self.state_files(root, &dropped_sums)?;
+        let state_files = if dropped.is_empty() {
+            Vec::new()
+        } else {
+            self.state_files(root, &staying_sums)?
+        };
         Ok(Changes {
             installed: self.path.clone(),
             new_installed,
@@ -328,25 +334,29 @@ impl Installed {
         })
     }
 
-    /// The triggers file and the scripts archives beside the database, without the lines and
-    /// entries of the packages whose checksums are `dropped`: each one that changes, with its
+    /// The triggers file and the scripts archives beside the database, as apk writes them anew
+    /// with the database: only the lines and entries of the packages whose checksums are in
+    /// `staying` are kept (those of the dropped packages go, and so do any of packages the
+    /// database no longer lists, left by an earlier tool); each file that changes, with its
     /// real path. An archive that cannot be read is [`Error::MalformedDb`] naming it.
-    fn state_files(&self, root: &mut Root, dropped: &[Vec<u8>]) -> Result<Vec<(InRoot, Vec<u8>)>> {
+    fn state_files(
+        &self,
+        root: &mut Root,
+        staying: &FxHashSet<Vec<u8>>,
+    ) -> Result<Vec<(InRoot, Vec<u8>)>> {
         let mut out = Vec::new();
-        if dropped.is_empty() {
-            return Ok(out);
-        }
+        let goes = |sum: &[u8]| !staying.contains(sum);
         let folder = self.path.parent().unwrap_or_default();
         if let Some((path, bytes)) =
             root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT)?
         {
-            out.extend(triggers::without(&bytes, dropped).map(|new| (path, new)));
+            out.extend(triggers::without(&bytes, goes).map(|new| (path, new)));
         }
         for (name, packing) in scripts::FILES {
             let Some((path, bytes)) = root.read_regular(&folder.join(name), scripts::LIMIT)? else {
                 continue;
             };
-            match scripts::without(&bytes, packing, dropped) {
+            match scripts::without(&bytes, packing, goes) {
                 Ok(Some(new)) => out.push((path, new)),
                 Ok(None) => {}
                 Err(what) => {

@@ -2,8 +2,9 @@
 //! it exists) or `scripts.tar.gz` (apk 3). Each entry is one script of one installed package,
 //! named `NAME-VERSION.CHECKSUM.ACTION`: the checksum is the package's (`C:`), as `Q1` + base64
 //! (apk 2) or `X1` + hex (apk 3). apk rebuilds the archive from the installed packages, so
-//! `apk del` leaves out the removed package's entries; here they leave it and every other
-//! entry stays byte for byte, in order, in the same file with the same compression.
+//! `apk del` leaves out the removed package's entries, and those of any package no longer
+//! installed; here they leave it and every other entry stays byte for byte, in order, in the
+//! same file with the same compression.
 
 use super::checksum;
 use crate::format::{gzip, tar};
@@ -27,13 +28,14 @@ pub enum Packing {
     Gzip,
 }
 
-/// The archive file `bytes` without the entries of the packages whose checksum bytes are in
-/// `dropped`, packed as it was; `None` when no entry goes. An archive that cannot be read
-/// (bad gzip, a malformed tar, a tar over [`LIMIT`]) is an error saying why.
+/// The archive file `bytes` without the entries whose package checksum bytes `goes` says
+/// leave (an entry whose name holds no checksum stays), packed as it was; `None` when no entry
+/// goes. An archive that cannot be read (bad gzip, a malformed tar, a tar over [`LIMIT`]) is an
+/// error saying why.
 pub fn without(
     bytes: &[u8],
     packing: Packing,
-    dropped: &[Vec<u8>],
+    goes: impl Fn(&[u8]) -> bool,
 ) -> Result<Option<Vec<u8>>, String> {
     let unpacked;
     let tar_bytes = match packing {
@@ -48,7 +50,7 @@ pub fn without(
     let mut changed = false;
     for entry in &entries {
         let package = package_checksum(&entry.name).and_then(checksum::decode);
-        if package.is_some_and(|sum| dropped.contains(&sum)) {
+        if package.is_some_and(|sum| goes(&sum)) {
             changed = true;
         } else {
             out.extend_from_slice(entry.raw);
@@ -108,7 +110,7 @@ mod tests {
         );
         let odd = entry(b"no-checksum-here", b"kept");
         let tar = archive(&[&bb1, &base, &bb2, &odd]);
-        let new = without(&tar, Packing::Tar, std::slice::from_ref(&busybox))
+        let new = without(&tar, Packing::Tar, |s| s == busybox)
             .unwrap()
             .unwrap();
         assert_eq!(new, archive(&[&base, &odd]));
@@ -121,11 +123,13 @@ mod tests {
         );
         // A package with no entry changes nothing.
         let other = checksum::decode(b"Q1m/BhjWxfpo4D5cK7R9F5Mg91dro=").unwrap();
-        assert_eq!(without(&tar, Packing::Tar, &[other]).unwrap(), None);
+        assert_eq!(without(&tar, Packing::Tar, |s| s == other).unwrap(), None);
         // The last package's entries going leaves the end blocks, as apk writes an empty one.
         let only = archive(&[&bb1]);
         assert_eq!(
-            without(&only, Packing::Tar, &[busybox]).unwrap().unwrap(),
+            without(&only, Packing::Tar, |s| s == busybox)
+                .unwrap()
+                .unwrap(),
             tar::END
         );
     }
@@ -146,7 +150,9 @@ mod tests {
         let tar = archive(&[&gone, &stay]);
         assert!(gone.len() > 2 * tar::BLOCK, "a long name entry");
         let gz = gzip::encode(&tar);
-        let new = without(&gz, Packing::Gzip, &[busybox]).unwrap().unwrap();
+        let new = without(&gz, Packing::Gzip, |s| s == busybox)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             &new[..10],
             b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03",
@@ -162,9 +168,7 @@ mod tests {
             b"busybox-1.Q1yY8lhMF1VhgegJgkcXfqaNabDJw=.trigger",
             b"x",
         )]);
-        let err = |bytes: &[u8], packing| {
-            without(bytes, packing, std::slice::from_ref(&busybox)).unwrap_err()
-        };
+        let err = |bytes: &[u8], packing| without(bytes, packing, |s| s == busybox).unwrap_err();
         assert_eq!(
             err(&tar[..600], Packing::Tar),
             "tar header at byte 0: entry larger than the rest of the archive"

@@ -1,7 +1,8 @@
 //! apk's triggers file (`lib/apk/db/triggers`, beside the installed database): one line a
 //! package that has a trigger, `CHECKSUM GLOB GLOB...`, keyed by the package's checksum (`C:`
-//! in the installed database). apk skips a line whose checksum names no installed package,
-//! and `apk del` leaves out the removed package's line.
+//! in the installed database). apk skips a line whose checksum names no installed package and
+//! writes the file anew from the installed packages, so `apk del` leaves out the removed
+//! package's line, and any line of a package no longer installed.
 
 use super::checksum;
 
@@ -10,9 +11,10 @@ pub const FILE: &str = "triggers";
 /// The most bytes read of it (a line is a checksum and a few folders).
 pub const LIMIT: u64 = 16 << 20;
 
-/// `triggers` without the lines of the packages whose checksum bytes are in `dropped`; `None`
-/// when no line goes. The other lines stay byte for byte, in order.
-pub fn without(triggers: &[u8], dropped: &[Vec<u8>]) -> Option<Vec<u8>> {
+/// `triggers` without the lines whose checksum bytes `goes` says leave (a line whose first
+/// word is no checksum stays); `None` when no line goes. The other lines stay byte for byte, in
+/// order.
+pub fn without(triggers: &[u8], goes: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(triggers.len());
     for line in triggers.split_inclusive(|&b| b == b'\n') {
         let key = line
@@ -20,7 +22,7 @@ pub fn without(triggers: &[u8], dropped: &[Vec<u8>]) -> Option<Vec<u8>> {
             .next()
             .unwrap_or(line);
         match checksum::decode(key) {
-            Some(sum) if dropped.contains(&sum) => {}
+            Some(sum) if goes(&sum) => {}
             _ => out.extend_from_slice(line),
         }
     }
@@ -35,10 +37,8 @@ mod tests {
     fn the_dropped_packages_lines_go_and_the_others_stay_byte_for_byte() {
         let busybox = checksum::decode(b"Q1yY8lhMF1VhgegJgkcXfqaNabDJw=").unwrap();
         let file = b"Q1yY8lhMF1VhgegJgkcXfqaNabDJw= /bin /usr/bin /sbin /usr/sbin /lib/modules/*\n";
-        assert_eq!(
-            without(file, std::slice::from_ref(&busybox)),
-            Some(Vec::new())
-        );
+        let drop_busybox = |s: &[u8]| s == busybox;
+        assert_eq!(without(file, drop_busybox), Some(Vec::new()));
         let other = b"Q1m/BhjWxfpo4D5cK7R9F5Mg91dro= /usr/share/fonts/*\n";
         let mixed = [
             &other[..],
@@ -48,14 +48,14 @@ mod tests {
         ]
         .concat();
         assert_eq!(
-            without(&mixed, std::slice::from_ref(&busybox)).unwrap(),
+            without(&mixed, drop_busybox).unwrap(),
             [&other[..], b"not a line apk wrote\n", b"Q1TWFu /x"].concat()
         );
         assert_eq!(
-            without(&mixed, &[b"Man".to_vec()]).unwrap(),
+            without(&mixed, |s| s == b"Man").unwrap(),
             mixed[..mixed.len() - 9]
         );
-        assert_eq!(without(other, &[busybox]), None);
-        assert_eq!(without(b"", &[]), None);
+        assert_eq!(without(other, drop_busybox), None);
+        assert_eq!(without(b"", |_| true), None);
     }
 }

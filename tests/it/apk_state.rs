@@ -1,7 +1,8 @@
 //! apk's state beside the installed database after a strip, on the real trees: the triggers
 //! file and the scripts archive (`scripts.tar` on 3.20.3, apk 2; `scripts.tar.gz` on 3.23.3,
-//! apk 3) lose exactly the entries of the packages that left the database, the other entries
-//! stay byte for byte, and the result is what Alpine's own `apk del` of those packages leaves.
+//! apk 3) lose exactly the entries of the packages that left the database (and of packages it
+//! no longer lists), the other entries stay byte for byte, and the result is what Alpine's own
+//! `apk del` of those packages leaves.
 //! A malformed archive stops the run before anything is removed; `--dry-run` and
 //! `--keep-apk-db` leave the files alone.
 
@@ -332,4 +333,49 @@ fn a_scripts_archive_outside_the_root_is_never_read_nor_written_and_a_fifo_stops
             .unwrap()
             .is_empty()
     );
+}
+
+/// A trigger line and a script of a package the database does not list (`ghost`, left by an
+/// earlier tool), planted in `root`.
+fn plant_ghost(root: &Path) {
+    const GHOST: &str = "Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let db = root.join(DB_DIR);
+    let mut triggers = fs::read(db.join("triggers")).unwrap();
+    triggers.extend_from_slice(format!("{GHOST} /usr/share/ghost/*\n").as_bytes());
+    fs::write(db.join("triggers"), triggers).unwrap();
+    let name = format!("ghost-1.0-r0.{GHOST}.post-install");
+    let scratch = tempfile::tempdir().unwrap();
+    fs::write(scratch.path().join(&name), "#!/bin/sh\n").unwrap();
+    let o = std::process::Command::new("tar")
+        .args(["--owner=0", "--group=0", "-rf"])
+        .arg(db.join("scripts.tar"))
+        .arg("-C")
+        .arg(scratch.path())
+        .arg(&name)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (entries, _) = tar_entries(&fs::read(db.join("scripts.tar")).unwrap());
+    assert!(entries.iter().any(|(n, _)| *n == name), "planted");
+}
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn lines_and_scripts_of_packages_no_longer_installed_go_as_apk_del_drops_them() {
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    plant_ghost(t.path());
+    let o = run_on(t.path(), &["-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let db = t.path().join(DB_DIR);
+    let triggers = fs::read(db.join("triggers")).unwrap();
+    assert!(triggers.is_empty(), "busybox's line and the ghost's went");
+    let scripts = tar_of(&db.join("scripts.tar"));
+    let (entries, _) = tar_entries(&scripts);
+    assert!(!entries.is_empty());
+    assert!(entries.iter().all(|(n, _)| !n.starts_with("ghost-")));
+    // apk 2, deleting the same packages from a pristine copy with the same ghost: the same bytes.
+    let pristine = unpack(&tar);
+    plant_ghost(pristine.path());
+    apk_del_leaves(pristine.path(), &triggers, &scripts, "scripts.tar");
 }
