@@ -23,7 +23,7 @@ use crate::stage::discover::{self, Found};
 use crate::stage::finding::Finding;
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
-use crate::stage::start::{self, Broken, locate::Gone};
+use crate::stage::start::{self, Broken, Environment, locate::Gone};
 use crate::stage::survey::{self, WholeRoot};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report. With the
@@ -50,8 +50,9 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let findings = audit_root(&mut root, from_walk, &whole)?;
     // Will it still start: nothing is removed, so whatever is missing was missing.
     let nothing = Gone::default();
-    let broken = start::image::broken(&mut root, &whole.programs, &nothing)?;
-    start::image::require(&mut root, &opts.entrypoints, &nothing, false)?;
+    let env = Environment::of(&root);
+    let broken = start::image::broken(&mut root, &whole.programs, &nothing, &env)?;
+    start::image::require(&mut root, &opts.entrypoints, &nothing, &env, false)?;
     let (errors, warnings) = tally(&findings, &broken);
     let outcome = if errors > 0 {
         Outcome::NotDistroless
@@ -87,6 +88,8 @@ struct Decisions {
     skipped: Vec<Skip>,
     /// The walk of the whole root, made when first needed.
     walk: Walk,
+    /// The environment the image's programs start in.
+    env: Environment,
 }
 
 /// What [`act`] did.
@@ -208,6 +211,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     // discovery needs it when the bin folders hold busybox (a copy decides a removal, so it is
     // known before the first one). --no-audit skips the note, and with it the walk otherwise.
     let mut walk = Walk::new(root.host_root());
+    let env = Environment::of(root);
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
@@ -221,7 +225,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     // What the --entrypoint programs need to start stays, as --keep keeps it.
     let prunable = match (&installed, &s.prune) {
         (Some(i), Some(p)) => {
-            let keep = start::image::keep(root, i, &p.keep, entrypoints)?;
+            let keep = start::image::keep(root, i, &p.keep, entrypoints, &env)?;
             Some(i.prunable(root, &keep, &walk.get().files)?)
         }
         _ => None,
@@ -238,7 +242,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     // first removal, else nothing is removed.
     if !entrypoints.is_empty() {
         let gone = start::image::gone(root, installed.as_ref(), &removals.steps)?;
-        start::image::require(root, entrypoints, &gone, true)?;
+        start::image::require(root, entrypoints, &gone, &env, true)?;
     }
     let db = match (&installed, s.db) {
         (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), pruned_records)?),
@@ -255,6 +259,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
         pruned: prunable.map(|p| p.packages).unwrap_or_default(),
         skipped,
         walk,
+        env,
     })
 }
 
@@ -308,7 +313,7 @@ impl Decisions {
     fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Vec<Broken>> {
         let programs = std::mem::take(&mut self.walk.get().programs);
         let gone = start::image::gone(root, self.installed.as_ref(), steps)?;
-        start::image::broken(root, &programs, &gone)
+        start::image::broken(root, &programs, &gone, &self.env)
     }
 
     /// The note without --prune: what it would remove, less what the strip drops itself

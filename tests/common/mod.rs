@@ -363,7 +363,7 @@ pub const ENGINE_FILES: [(&str, &str); 3] = [
 /// The mounts of a RUN step (proc, sysfs, a tmpfs /dev with a few nodes, devpts, shm, and the
 /// engine's files bound over /etc/hosts, /etc/resolv.conf, /etc/hostname), made in a private
 /// mount namespace before `chroot ROOT /strip ARGS`, which runs as PID 1 of its own PID
-/// namespace (rootful BuildKit's way). The namespaces end with the strip, and with them every
+/// namespace (rootful BuildKit's way), with Docker's default `PATH` and no `LD_LIBRARY_PATH`. The namespaces end with the strip, and with them every
 /// mount; mount points the tree lacked are made (as engines make them) and removed again, so the
 /// tree afterwards holds only what the strip left. `/strip` must be installed already.
 pub fn run_step(root: &Path, args: &[&str]) -> Output {
@@ -385,7 +385,9 @@ mkdir "$r/dev/pts" "$r/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts"
 mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$r/dev/shm"
 for f in hosts resolv.conf hostname; do mount --bind "$h/$f" "$r/etc/$f"; done
-exec ${WRAP:-} chroot "$r" /strip "$@""#;
+# The engine's environment: the image's ENV, here Docker's default PATH.
+exec env -u LD_LIBRARY_PATH PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  ${WRAP:-} chroot "$r" /strip "$@""#;
     let engine = tempfile::tempdir().unwrap();
     for (path, bytes) in ENGINE_FILES {
         let host = engine.path().join(Path::new(path).file_name().unwrap());

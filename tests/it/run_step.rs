@@ -606,3 +606,33 @@ fn a_signal_the_strip_was_started_ignoring_changes_nothing() {
     let after = snapshot(s.tree.path());
     assert_only_removed(&s.before, &after, &s.gone, &apk_state(Path::new(DB)));
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn in_a_run_step_scripts_start_with_the_images_path() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    // A program no package owns stands in for coreutils' env (busybox's goes with it), and
+    // python3 lies only in a virtualenv.
+    fs::remove_file(r.join("usr/bin/env")).unwrap();
+    fs::copy(r.join("usr/bin/iconv"), r.join("usr/bin/env")).unwrap();
+    fs::create_dir_all(r.join("opt/venv/bin")).unwrap();
+    fs::copy(r.join("usr/bin/iconv"), r.join("opt/venv/bin/python3")).unwrap();
+    plant(r, "app/tool.py", b"#!/usr/bin/env python3\n", 0o755);
+    let dead = |o: &Output| findings(&report(o), "missing-interpreter");
+    // Docker's default PATH: python3 is not on it.
+    let o = run_step(r, &["--dry-run", "--json"]);
+    assert!(dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
+    // The image's ENV PATH=/opt/venv/bin:$PATH, which the RUN step (and the strip) has.
+    let wrap =
+        "env PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    let o = run_step_under(r, wrap, &["--dry-run", "--json"]);
+    assert!(!dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
+    assert!(dead(&o).contains("/sbin/ldconfig"), "#!/bin/sh still goes");
+    // Under --root the tool's environment is not the tree's: Docker's default again.
+    let o = run_on(r, &["--dry-run", "--json"]);
+    assert!(dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
+}

@@ -12,7 +12,7 @@ use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::locate::Gone;
-use crate::stage::start::{Broken, check, entrypoints};
+use crate::stage::start::{Broken, Environment, check, entrypoints};
 
 /// The removals of `steps` (planned or made), each named with the package that owned it when
 /// the database says so.
@@ -24,10 +24,15 @@ pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> R
     Ok(gone)
 }
 
-/// Every program of the image that will not start once `gone` is removed: `programs` (from the
-/// walk of the whole root) and every file and link in the bin folders, links followed inside
-/// the root.
-pub fn broken(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<Broken>> {
+/// Every program of the image that will not start in `env` once `gone` is removed: `programs`
+/// (from the walk of the whole root) and every file and link in the bin folders, links followed
+/// inside the root.
+pub fn broken(
+    root: &mut Root,
+    programs: &[PathBuf],
+    gone: &Gone,
+    env: &Environment,
+) -> Result<Vec<Broken>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let mut all = programs.to_vec();
     // The bin folders' own files too: their listing does not depend on the walk.
@@ -38,17 +43,23 @@ pub fn broken(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<
     }
     all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     all.dedup();
-    check(root, &all, gone)
+    check(root, &all, gone, env)
 }
 
-/// Stops the run when one of `paths` will not start once `gone` is removed (or does not exist,
-/// or is not executable): an error naming the first such program and what it lacks. `strip`:
-/// a strip is part of the run (see [`crate::stage::start::Text`]).
-pub fn require(root: &mut Root, paths: &[PathBuf], gone: &Gone, strip: bool) -> Result<()> {
+/// Stops the run when one of `paths` will not start in `env` once `gone` is removed (or does
+/// not exist, or is not executable): an error naming the first such program and what it lacks.
+/// `strip`: a strip is part of the run (see [`crate::stage::start::Text`]).
+pub fn require(
+    root: &mut Root,
+    paths: &[PathBuf],
+    gone: &Gone,
+    env: &Environment,
+    strip: bool,
+) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
-    let (refused, _) = entrypoints(root, paths, gone)?;
+    let (refused, _) = entrypoints(root, paths, gone, env)?;
     let Some(first) = refused.first() else {
         return Ok(());
     };
@@ -59,19 +70,20 @@ pub fn require(root: &mut Root, paths: &[PathBuf], gone: &Gone, strip: bool) -> 
     Err(Error::WillNotStart(line))
 }
 
-/// The packages `--prune` keeps: `keep`, and those owning what `paths` use to start (their
-/// interpreters, `env`'s programs, their libraries), as the tree is now.
+/// The packages `--prune` keeps: `keep`, and those owning what `paths` use to start in `env`
+/// (their interpreters, `env`'s programs, their libraries), as the tree is now.
 pub fn keep(
     root: &mut Root,
     installed: &Installed,
     keep: &[String],
     paths: &[PathBuf],
+    env: &Environment,
 ) -> Result<Vec<String>> {
     let mut out = keep.to_vec();
     if paths.is_empty() {
         return Ok(out);
     }
-    let (_, used) = entrypoints(root, paths, &Gone::default())?;
+    let (_, used) = entrypoints(root, paths, &Gone::default(), env)?;
     installed.each_file(root, &mut |path, package| {
         let package = String::from_utf8_lossy(package);
         if used.iter().any(|u| u == path) && !out.iter().any(|k| *k == package) {

@@ -4,9 +4,10 @@
 //! that needs it and of the objects that needed that one in turn (`$ORIGIN` is the folder the
 //! object was found in), then in the lines (or colon-separated entries) of
 //! `/etc/ld-musl-ARCH.path` when that file exists, else in `/lib:/usr/local/lib:/usr/lib`; the
-//! first regular file found is loaded. A name that starts like libc's own (`libc.`, `libm.`,
-//! ...) is the loader itself. A name once loaded satisfies every later need of that name.
-//! `LD_LIBRARY_PATH` is not known here: a program started with one may find more.
+//! first regular file found is loaded; `LD_LIBRARY_PATH` (of the [`Environment`]) comes before
+//! all of them, except for a setuid or setgid program. A name that starts like libc's own
+//! (`libc.`, `libm.`, ...) is the loader itself. A name once loaded satisfies every later need
+//! of that name.
 //!
 //! Answers are cached: each soname is looked up in each folder once, and each library's ELF
 //! headers are read once, however many programs need it.
@@ -20,7 +21,7 @@ use crate::error::Result;
 use crate::format::elf::{self, Machine, Object};
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
-use crate::stage::start::{Missing, Piece};
+use crate::stage::start::{Environment, Missing, Piece};
 use rustc_hash::FxHashMap;
 
 /// The names musl's loader answers itself (its reserved list).
@@ -81,12 +82,24 @@ struct Loaded {
     needed_by: Option<usize>,
 }
 
+/// The program a search for libraries starts from.
+pub struct At<'a> {
+    /// Its real path inside the root.
+    pub path: &'a Path,
+    /// The real folder it was found in, its `$ORIGIN`.
+    pub origin: &'a Path,
+    /// Setuid or setgid: musl's loader then ignores `LD_LIBRARY_PATH`.
+    pub secure: bool,
+}
+
 /// The root's loader: its machine, its search path, and what it has looked up so far.
 pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
-    /// The image's [`PATH`](super::PATH), where `#!/usr/bin/env NAME` looks for NAME.
+    /// `LD_LIBRARY_PATH`, searched first.
+    library_path: Vec<PathBuf>,
+    /// `PATH`, where `#!/usr/bin/env NAME` looks for NAME.
     path: Vec<PathBuf>,
     files: Files,
     /// Every library found, by real path (what `--prune` must keep for an entrypoint).
@@ -95,8 +108,9 @@ pub struct Loader {
 
 impl Loader {
     /// The loader of `root`: its machine from `/lib/ld-musl-ARCH.so.1` (or `/bin/busybox`), and
-    /// its search path. `gone` is not consulted: the loader's own machine does not change.
-    pub fn of(root: &mut Root) -> Result<Loader> {
+    /// its search paths, with `env`'s. `gone` is not consulted: the loader's own machine does
+    /// not change.
+    pub fn of(root: &mut Root, env: &Environment) -> Result<Loader> {
         let mut machine = None;
         let mut system: Vec<PathBuf> = DEFAULT_PATH.iter().map(PathBuf::from).collect();
         for arch in ARCHES {
@@ -118,7 +132,8 @@ impl Loader {
         Ok(Loader {
             machine,
             system,
-            path: super::PATH.iter().map(PathBuf::from).collect(),
+            library_path: env.library_path.clone(),
+            path: env.path.clone(),
             files: Files::default(),
             used: Vec::new(),
         })
@@ -137,21 +152,20 @@ impl Loader {
         o
     }
 
-    /// Adds to `out` every library `object` (at the real path `path`, found in the real folder
-    /// `origin`) needs that would not load, following the libraries it loads in turn.
+    /// Adds to `out` every library `object` (the program `at`) needs that would not load,
+    /// following the libraries it loads in turn.
     pub fn unfound(
         &mut self,
         root: &mut Root,
         object: Rc<Object>,
-        path: &Path,
-        origin: &Path,
+        at: At<'_>,
         gone: &Gone,
         out: &mut Vec<Missing>,
     ) -> Result<()> {
-        let rpath = expand(&object.rpath, origin);
+        let rpath = expand(&object.rpath, at.origin);
         let mut loaded = vec![Loaded {
             object,
-            path: path.to_path_buf(),
+            path: at.path.to_path_buf(),
             rpath,
             needed_by: None,
         }];
@@ -164,7 +178,7 @@ impl Loader {
                     continue;
                 }
                 names.push(name.clone());
-                match self.find(root, name, &loaded, next, gone)? {
+                match self.find(root, name, &loaded, next, at.secure, gone)? {
                     Ok(Found { entry, end, .. }) => {
                         self.used.push(end.clone());
                         let Some(lib) = self.object(root, &end) else {
@@ -193,13 +207,15 @@ impl Loader {
         Ok(())
     }
 
-    /// Where the loader finds `name` for the object `at` of `loaded`.
+    /// Where the loader finds `name` for the object `at` of `loaded` (`secure`: for a setuid
+    /// or setgid program, without `LD_LIBRARY_PATH`).
     fn find(
         &mut self,
         root: &mut Root,
         name: &[u8],
         loaded: &[Loaded],
         at: usize,
+        secure: bool,
         gone: &Gone,
     ) -> Result<Lookup> {
         if name.contains(&b'/') {
@@ -207,6 +223,13 @@ impl Loader {
         }
         let name = Path::new(OsStr::from_bytes(name));
         let mut why = Cause::AlreadyMissing;
+        if !secure
+            && let Some(found) =
+                self.files
+                    .search(root, &self.library_path, name, 0, gone, &mut why)?
+        {
+            return Ok(Ok(found));
+        }
         let mut cur = Some(at);
         while let Some(i) = cur {
             if let Some(found) =
@@ -223,7 +246,7 @@ impl Loader {
         Ok(found.ok_or(why))
     }
 
-    /// Where NAME of `#!/usr/bin/env NAME` is found on [`PATH`](super::PATH) (an executable
+    /// Where NAME of `#!/usr/bin/env NAME` is found on the environment's `PATH` (an executable
     /// regular file; a NAME with a slash is that path), or why it is not.
     pub fn command(&mut self, root: &mut Root, name: &Path, gone: &Gone) -> Result<Lookup> {
         let here = [PathBuf::new()];
@@ -324,7 +347,7 @@ fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
 
 /// Adds to `out` the folders of the search list `list`, split on `:` and newlines, empty
 /// entries left out; with `origin`, `$ORIGIN` and `${ORIGIN}` are replaced by it.
-fn entries(list: &[u8], origin: Option<&[u8]>, out: &mut Vec<PathBuf>) {
+pub fn entries(list: &[u8], origin: Option<&[u8]>, out: &mut Vec<PathBuf>) {
     for entry in list.split(|&b| b == b':' || b == b'\n') {
         if entry.is_empty() {
             continue;

@@ -8,14 +8,17 @@
 //! The same check answers before the first removal (against the plan: `gone` holds what it
 //! removes) and after the strip or in `--check` (`gone` holds what was removed, or nothing):
 //! a missing piece is named with its cause, removed by this strip or already missing
-//! ([`mod@locate`]). What it cannot see: programs started by name from code, `sh -c` inside an
-//! application, `LD_LIBRARY_PATH` and `dlopen` by name.
+//! ([`mod@locate`]). Programs start in an [`Environment`]: in a RUN step the tool's own `PATH`
+//! and `LD_LIBRARY_PATH` (the image's `ENV`), under `--root` Docker's default `PATH`. What it
+//! cannot see: programs started by name from code, `sh -c` inside an application, an
+//! environment set at run time (`docker run -e`, an entrypoint script's exports) and `dlopen`
+//! by name.
 
 pub mod image;
 pub mod loader;
 pub mod locate;
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
@@ -29,7 +32,7 @@ use crate::stage::plan::StepKind;
 use loader::Loader;
 use locate::{Cause, Gone, Presence, locate};
 
-/// The image's `PATH` where `#!/usr/bin/env NAME` looks for NAME (Docker's default).
+/// Docker's default `PATH`, a RUN step's unless the image sets `ENV PATH`.
 pub const PATH: [&str; 6] = [
     "/usr/local/sbin",
     "/usr/local/bin",
@@ -38,6 +41,57 @@ pub const PATH: [&str; 6] = [
     "/sbin",
     "/bin",
 ];
+
+/// The environment the image's programs start in, as far as starting them goes. The default:
+/// Docker's [`PATH`], no `LD_LIBRARY_PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    /// `PATH`: where `#!/usr/bin/env NAME` looks for NAME (absolute folders, in order).
+    pub path: Vec<PathBuf>,
+    /// `LD_LIBRARY_PATH`: where musl's loader looks for a library before any other folder,
+    /// except for a setuid or setgid program (absolute folders, in order).
+    pub library_path: Vec<PathBuf>,
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Environment {
+            path: PATH.iter().map(PathBuf::from).collect(),
+            library_path: Vec::new(),
+        }
+    }
+}
+
+impl Environment {
+    /// The environment of the image at `root`: when `root` is `/`, the system the tool runs in
+    /// (a RUN step, whose environment is the image's `ENV`), this process's `PATH` and
+    /// `LD_LIBRARY_PATH`; else (a tree under `--root`, which the tool's environment says
+    /// nothing about) the default.
+    pub fn of(root: &Root) -> Environment {
+        if !root.is_slash() {
+            return Environment::default();
+        }
+        Environment::from_vars(
+            std::env::var_os("PATH"),
+            std::env::var_os("LD_LIBRARY_PATH"),
+        )
+    }
+
+    /// The environment given `PATH` and `LD_LIBRARY_PATH`, split on `:` (and on newlines, as
+    /// musl's loader splits the second); an unset `PATH` is the default. Empty and relative
+    /// entries (relative to a working folder not known here) are left out.
+    pub fn from_vars(path: Option<OsString>, library_path: Option<OsString>) -> Environment {
+        let mut env = Environment::default();
+        for (var, list) in [(path, &mut env.path), (library_path, &mut env.library_path)] {
+            if let Some(v) = var {
+                list.clear();
+                loader::entries(v.as_bytes(), None, list);
+                list.retain(|e| e.is_absolute());
+            }
+        }
+        env
+    }
+}
 
 /// The most interpreters followed from an entrypoint (the kernel's own limit is 4).
 const MAX_CHAIN: usize = 5;
@@ -160,10 +214,15 @@ struct Checker<'a> {
 
 /// Every program among `programs` (paths inside the root: regular files, or links followed
 /// inside the root) that will not start once the paths in `gone` are removed, in the order
-/// given. A path that is not there, not a regular file, or neither an ELF object of the root's
-/// machine nor a script is passed over.
-pub fn check(root: &mut Root, programs: &[PathBuf], gone: &Gone) -> Result<Vec<Broken>> {
-    let mut checker = Checker::new(root, gone)?;
+/// given, started in `env`. A path that is not there, not a regular file, or neither an ELF
+/// object of the root's machine nor a script is passed over.
+pub fn check(
+    root: &mut Root,
+    programs: &[PathBuf],
+    gone: &Gone,
+    env: &Environment,
+) -> Result<Vec<Broken>> {
+    let mut checker = Checker::new(root, gone, env)?;
     let mut out = Vec::new();
     for p in programs {
         if let Some(b) = checker.program(root, p)? {
@@ -221,15 +280,17 @@ impl Refusal {
     }
 }
 
-/// What is wrong with each of `entrypoints` once `gone` is removed: each must be an executable
-/// regular file that starts, and so must the interpreters it runs through. Also returns every
-/// real path they use (interpreters, `env`'s program, libraries), for `--prune` to keep.
+/// What is wrong with each of `entrypoints` once `gone` is removed, started in `env`: each must
+/// be an executable regular file that starts, and so must the interpreters it runs through.
+/// Also returns every real path they use (interpreters, `env`'s program, libraries), for
+/// `--prune` to keep.
 pub fn entrypoints(
     root: &mut Root,
     entrypoints: &[PathBuf],
     gone: &Gone,
+    env: &Environment,
 ) -> Result<(Vec<Refusal>, Vec<PathBuf>)> {
-    let mut checker = Checker::new(root, gone)?;
+    let mut checker = Checker::new(root, gone, env)?;
     let mut refused = Vec::new();
     let mut used = Vec::new();
     for ep in entrypoints {
@@ -262,9 +323,9 @@ pub fn entrypoints(
 }
 
 impl<'a> Checker<'a> {
-    fn new(root: &mut Root, gone: &'a Gone) -> Result<Checker<'a>> {
+    fn new(root: &mut Root, gone: &'a Gone, env: &Environment) -> Result<Checker<'a>> {
         Ok(Checker {
-            loader: Loader::of(root)?,
+            loader: Loader::of(root, env)?,
             gone,
         })
     }
@@ -303,8 +364,15 @@ impl<'a> Checker<'a> {
             }
             let origin = end.parent().unwrap_or(Path::new(""));
             let object = std::rc::Rc::new(object);
+            // musl's loader ignores LD_LIBRARY_PATH for a setuid or setgid program.
+            let secure = meta.mode & 0o6000 != 0;
+            let at = loader::At {
+                path: &end,
+                origin,
+                secure,
+            };
             self.loader
-                .unfound(root, object, &end, origin, self.gone, &mut missing)?;
+                .unfound(root, object, at, self.gone, &mut missing)?;
         } else if let Some(shebang) = script::shebang(head) {
             missing.extend(self.script(root, &shebang)?);
         }

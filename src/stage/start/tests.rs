@@ -58,10 +58,20 @@ fn removing(root: &mut Root, paths: &[&str], package: Option<&str>) -> Gone {
 
 /// (program, missing pieces as text) of every broken program among `programs`.
 fn broken(t: &tempfile::TempDir, programs: &[&str], gone: Option<&Gone>) -> Vec<(String, String)> {
+    broken_in(t, programs, gone, &Environment::default())
+}
+
+/// [`broken`], the programs started in `env`.
+fn broken_in(
+    t: &tempfile::TempDir,
+    programs: &[&str],
+    gone: Option<&Gone>,
+    env: &Environment,
+) -> Vec<(String, String)> {
     let mut root = Root::open(t.path()).unwrap();
     let none = Gone::default();
     let programs: Vec<PathBuf> = programs.iter().map(PathBuf::from).collect();
-    check(&mut root, &programs, gone.unwrap_or(&none))
+    check(&mut root, &programs, gone.unwrap_or(&none), env)
         .unwrap()
         .into_iter()
         .map(|b| {
@@ -195,6 +205,7 @@ fn libraries_are_found_through_origin_the_needers_rpath_and_the_system_path() {
         &mut root,
         &[PathBuf::from("app/bin/prog")],
         &Gone::default(),
+        &Environment::default(),
     )
     .unwrap();
     assert_eq!(
@@ -259,7 +270,8 @@ fn an_entrypoint_is_refused_with_the_interpreter_it_runs_through() {
         .iter()
         .map(PathBuf::from)
         .collect();
-    let (refused, _) = entrypoints(&mut root, &eps, &Gone::default()).unwrap();
+    let (refused, _) =
+        entrypoints(&mut root, &eps, &Gone::default(), &Environment::default()).unwrap();
     let lines: Vec<String> = refused.iter().map(|r| r.line(true)).collect();
     assert_eq!(
         lines,
@@ -277,14 +289,20 @@ fn an_entrypoint_is_refused_with_the_interpreter_it_runs_through() {
         0o644,
     );
     let mut root = Root::open(p).unwrap();
-    let (refused, used) = entrypoints(&mut root, &eps[..1], &Gone::default()).unwrap();
+    let (refused, used) = entrypoints(
+        &mut root,
+        &eps[..1],
+        &Gone::default(),
+        &Environment::default(),
+    )
+    .unwrap();
     assert_eq!(refused, []);
     for u in ["app/ep", "usr/local/bin/node", "usr/lib/libnode.so"] {
         assert!(used.contains(&PathBuf::from(u)), "{u} in {used:?}");
     }
     // The strip removing env: refused before anything is removed, naming the package.
     let gone = removing(&mut root, &["usr/bin/env"], Some("busybox"));
-    let (refused, _) = entrypoints(&mut root, &eps[..1], &gone).unwrap();
+    let (refused, _) = entrypoints(&mut root, &eps[..1], &gone, &Environment::default()).unwrap();
     assert_eq!(
         refused[0].line(true),
         "/app/ep: #!/usr/bin/env is removed by the strip (busybox)"
@@ -309,4 +327,72 @@ fn shared_objects_are_known_by_name() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn the_environment_decides_path_and_library_path_as_env_and_musl_read_them() {
+    let env = Environment::from_vars(
+        Some("/opt/venv/bin::relative:/usr/bin".into()),
+        Some("/opt/lib\n/usr/lib/x:lib:".into()),
+    );
+    assert_eq!(
+        env.path,
+        [PathBuf::from("/opt/venv/bin"), "/usr/bin".into()]
+    );
+    assert_eq!(
+        env.library_path,
+        [PathBuf::from("/opt/lib"), "/usr/lib/x".into()]
+    );
+    // No PATH: Docker's; no LD_LIBRARY_PATH: none.
+    assert_eq!(Environment::from_vars(None, None), Environment::default());
+    // A tree under --root is not started with the tool's environment.
+    let t = tempfile::tempdir().unwrap();
+    let root = Root::open(t.path()).unwrap();
+    assert_eq!(Environment::of(&root), Environment::default());
+}
+
+#[test]
+fn programs_start_with_the_images_path_and_ld_library_path() {
+    let t = image();
+    let p = t.path();
+    // A virtualenv's script and a program whose library lies on LD_LIBRARY_PATH only.
+    put(p, "opt/venv/bin/python", b"#!/bin/sh\n", 0o755);
+    put(p, "app/tool.py", b"#!/usr/bin/env python\n", 0o755);
+    let prog = fake::object(62, Some(LD), &["libapp.so.1"], None);
+    put(p, "app/bin/prog", &prog, 0o755);
+    put(p, "app/bin/suid", &prog, 0o4755);
+    let lib = fake::object(62, None, &[], None);
+    put(p, "opt/app/lib/libapp.so.1", &lib, 0o644);
+    let progs = ["app/tool.py", "app/bin/prog", "app/bin/suid"];
+    let missing = |who: &str, what: &str| (who.to_string(), what.to_string());
+    assert_eq!(
+        broken(&t, &progs, None),
+        [
+            missing(
+                "app/tool.py",
+                "python (#!/usr/bin/env python, on PATH) was already missing"
+            ),
+            missing("app/bin/prog", "libapp.so.1 was already missing"),
+            missing("app/bin/suid", "libapp.so.1 was already missing"),
+        ]
+    );
+    let env = Environment::from_vars(
+        Some("/opt/venv/bin:/usr/bin:/bin".into()),
+        Some("/opt/app/lib".into()),
+    );
+    // musl ignores LD_LIBRARY_PATH for a setuid program.
+    assert_eq!(
+        broken_in(&t, &progs, None, &env),
+        [missing("app/bin/suid", "libapp.so.1 was already missing")]
+    );
+    // LD_LIBRARY_PATH comes before the system path: its libapp, which needs a library that is
+    // not there, is the one loaded.
+    put(p, "usr/lib/libapp.so.1", &lib, 0o644);
+    let needy = fake::object(62, None, &["libdeep.so.3"], None);
+    put(p, "opt/app/lib/libapp.so.1", &needy, 0o644);
+    assert_eq!(broken(&t, &progs[1..2], None), []);
+    assert_eq!(
+        broken_in(&t, &progs[1..2], None, &env),
+        [missing("app/bin/prog", "libdeep.so.3 was already missing")]
+    );
 }
