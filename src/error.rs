@@ -229,7 +229,7 @@ impl Error {
             Error::Refused(why) | Error::Usage(why) | Error::WillNotStart(why) => why.clone(),
             Error::Interrupted(signal) => format!(
                 "interrupted by {} before the first removal: nothing was removed",
-                signal.as_str()
+                crate::os::interrupt::name(*signal)
             ),
         }
     }

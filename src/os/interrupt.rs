@@ -55,10 +55,21 @@ impl Held {
     pub fn arrived(&self) -> std::io::Result<Option<Signal>> {
         let mut first = None;
         while let Some(info) = self.arrived.read_signal()? {
-            let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
-            first = first.or(Signal::try_from(signo).ok());
+            let held = ASK_TO_END.into_iter().find(|&s| s as u32 == info.ssi_signo);
+            first = first.or(held);
         }
         Ok(first)
+    }
+}
+
+/// The name of a held signal (`SIGTERM`); nix's table of every signal's name weighs more.
+pub fn name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::SIGHUP => "SIGHUP",
+        Signal::SIGINT => "SIGINT",
+        Signal::SIGQUIT => "SIGQUIT",
+        Signal::SIGTERM => "SIGTERM",
+        _ => "a signal",
     }
 }
 
