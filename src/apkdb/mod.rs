@@ -335,20 +335,22 @@ impl Installed {
         })
     }
 
-    /// The triggers file and the scripts archives beside the database, as apk writes them anew
-    /// with the database: only the lines and entries of the packages whose checksums are in
-    /// `staying` are kept (those of the dropped packages go, and so do any of packages the
-    /// database no longer lists, left by an earlier tool); each file that changes, with its
-    /// real path. An archive that cannot be read is [`Error::MalformedDb`] naming it.
+    /// The triggers file and the scripts archive apk reads (`scripts.tar` when it is there, else
+    /// `scripts.tar.gz`) beside the database, as apk writes them anew with the database: the
+    /// lines and entries of the packages whose checksums are not in `staying` go (those of the
+    /// dropped packages, and any of packages the database no longer lists, left by an earlier
+    /// tool; see [`leaves`]); each file that changes, with its real path. An archive that
+    /// cannot be read is [`Error::MalformedDb`] naming it.
     fn state_files(&self, root: &mut Root, staying: &[Vec<u8>]) -> Result<Vec<(InRoot, Vec<u8>)>> {
         let mut out = Vec::new();
-        let goes = |sum: &[u8]| !staying.iter().any(|s| s == sum);
+        let goes = |sum: &[u8]| leaves(staying, sum);
         let folder = self.path.parent().unwrap_or_default();
         if let Some((path, bytes)) =
             root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT)?
         {
             out.extend(triggers::without(&bytes, goes).map(|new| (path, new)));
         }
+        // apk reads `scripts.tar` when it is there, else (apk 3) `scripts.tar.gz`: only that one.
         for (name, packing) in scripts::FILES {
             let Some((path, bytes)) = root.read_regular(&folder.join(name), scripts::LIMIT)? else {
                 continue;
@@ -364,6 +366,7 @@ impl Installed {
                     }));
                 }
             }
+            break;
         }
         Ok(out)
     }
@@ -442,6 +445,15 @@ fn target(root: &mut Root, path: &InRoot) -> Result<atomic::Target> {
     })
 }
 
+/// Whether the trigger line or script of the package whose checksum bytes are `sum` leaves
+/// apk's state, given the checksums of the packages that stay. apk 3 knows a package by the
+/// first 20 bytes of its checksum (`apk_db_get_pkg`), so a longer one with the same start is
+/// the same package.
+fn leaves(staying: &[Vec<u8>], sum: &[u8]) -> bool {
+    let key = |s: &[u8]| s.len().min(20);
+    !staying.iter().any(|s| s[..key(s)] == sum[..key(sum)])
+}
+
 impl Staged {
     /// Renames the new files over the old ones (after the removals).
     pub fn commit(self) -> Result<()> {
@@ -459,6 +471,20 @@ pub fn apply(root: &mut Root, changes: &Changes) -> Result<()> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_package_is_known_by_the_first_20_bytes_of_its_checksum() {
+        let sha1 = vec![7u8; 20];
+        let staying = [sha1.clone()];
+        assert!(!leaves(&staying, &sha1));
+        assert!(
+            !leaves(&staying, &[&sha1[..], &[9; 12]].concat()),
+            "a SHA-256 form"
+        );
+        assert!(leaves(&staying, &[8u8; 20]));
+        assert!(leaves(&staying, &sha1[..19]), "a shorter one is another");
+        assert!(leaves(&[], &sha1));
+    }
 
     fn root_with(db: &[u8], world: &[u8]) -> (tempfile::TempDir, Root) {
         let t = tempfile::tempdir().unwrap();

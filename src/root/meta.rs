@@ -42,6 +42,10 @@ pub struct Meta {
     pub size: u64,
     /// Its `st_mode` (type and permission bits).
     pub mode: u32,
+    /// Its owner's user id.
+    pub uid: u32,
+    /// Its group id.
+    pub gid: u32,
     /// Immutable or append-only (`chattr +i`/`+a`): not even root can unlink it, nor, for a
     /// folder, an entry of it.
     pub pinned: bool,
@@ -61,6 +65,8 @@ impl Meta {
             nlink: u64::from(st.stx_nlink),
             size: st.stx_size,
             mode,
+            uid: st.stx_uid,
+            gid: st.stx_gid,
             pinned: st.stx_attributes & pinned != 0,
             mount_root: st.stx_attributes & nix::libc::STATX_ATTR_MOUNT_ROOT as u64 != 0,
         }

@@ -191,6 +191,8 @@ impl Root {
             nlink: 1,
             size: 0,
             mode: 0o120777,
+            uid: 0,
+            gid: 0,
             pinned: false,
             mount_root: false,
         };

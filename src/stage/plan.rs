@@ -216,6 +216,8 @@ mod tests {
                 nlink,
                 size,
                 mode: 0o755,
+                uid: 0,
+                gid: 0,
                 pinned: false,
                 mount_root: false,
             },

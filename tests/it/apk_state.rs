@@ -379,3 +379,25 @@ fn lines_and_scripts_of_packages_no_longer_installed_go_as_apk_del_drops_them() 
     plant_ghost(pristine.path());
     apk_del_leaves(pristine.path(), &triggers, &scripts, "scripts.tar");
 }
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn only_the_scripts_archive_apk_reads_is_edited() {
+    // apk reads scripts.tar when it is there: a scripts.tar.gz beside it (even one that does
+    // not read) is not apk's, and stays as it is.
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    let db = t.path().join(DB_DIR);
+    fs::write(db.join("scripts.tar.gz"), b"not gzip at all").unwrap();
+    let o = run_on(t.path(), &["-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(db.join("scripts.tar.gz")).unwrap(),
+        b"not gzip at all"
+    );
+    let (entries, _) = tar_entries(&fs::read(db.join("scripts.tar")).unwrap());
+    assert!(
+        entries.iter().all(|(n, _)| !n.starts_with("busybox-")),
+        "edited"
+    );
+}

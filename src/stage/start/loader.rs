@@ -88,7 +88,8 @@ pub struct At<'a> {
     pub path: &'a Path,
     /// The real folder it was found in, its `$ORIGIN`.
     pub origin: &'a Path,
-    /// Setuid or setgid: musl's loader then ignores `LD_LIBRARY_PATH`.
+    /// Started "secure" (setuid or setgid, see `is_secure`): musl's loader then ignores
+    /// `LD_LIBRARY_PATH`, and the program's own rpath when it names `$ORIGIN`.
     pub secure: bool,
 }
 
@@ -162,7 +163,18 @@ impl Loader {
         gone: &Gone,
         out: &mut Vec<Missing>,
     ) -> Result<()> {
-        let rpath = expand(&object.rpath, at.origin);
+        let rpath = if at.secure {
+            // musl: the caller of execve chooses the program's path, so no $ORIGIN for it.
+            let fixed: Vec<Vec<u8>> = object
+                .rpath
+                .iter()
+                .filter(|r| !r.contains(&b'$'))
+                .cloned()
+                .collect();
+            expand(&fixed, at.origin)
+        } else {
+            expand(&object.rpath, at.origin)
+        };
         let mut loaded = vec![Loaded {
             object,
             path: at.path.to_path_buf(),
@@ -335,12 +347,20 @@ fn machine_of(root: &mut Root, rel: &Path) -> Option<Machine> {
 
 /// The folders of `DT_RPATH`/`DT_RUNPATH` strings, split on `:` (musl also splits on newlines),
 /// with `$ORIGIN` and `${ORIGIN}` replaced by `origin`, the real folder the object was found in.
+/// A string with any other `$` (`$LIB`, `$PLATFORM`) is passed over whole, as musl does.
 fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
     let mut slash_origin = b"/".to_vec();
     slash_origin.extend_from_slice(origin.as_os_str().as_bytes());
     let mut out = Vec::new();
     for r in rpath {
-        entries(r, Some(&slash_origin), &mut out);
+        let mut dollars = r.iter().enumerate().filter(|&(_, &b)| b == b'$');
+        let only_origin = dollars.all(|(i, _)| {
+            let rest = &r[i + 1..];
+            rest.starts_with(b"ORIGIN") || rest.starts_with(b"{ORIGIN}")
+        });
+        if only_origin {
+            entries(r, Some(&slash_origin), &mut out);
+        }
     }
     out
 }
@@ -392,5 +412,8 @@ mod tests {
                 PathBuf::from("/app/bin")
             ]
         );
+        // Any other `$`: musl passes over the whole string.
+        let lib = expand(&[b"/opt/y:$LIB/z".to_vec()], Path::new("app"));
+        assert_eq!(lib, Vec::<PathBuf>::new());
     }
 }

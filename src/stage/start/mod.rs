@@ -364,8 +364,7 @@ impl<'a> Checker<'a> {
             }
             let origin = end.parent().unwrap_or(Path::new(""));
             let object = std::rc::Rc::new(object);
-            // musl's loader ignores LD_LIBRARY_PATH for a setuid or setgid program.
-            let secure = meta.mode & 0o6000 != 0;
+            let secure = is_secure(&meta);
             let at = loader::At {
                 path: &end,
                 origin,
@@ -432,6 +431,17 @@ impl<'a> Checker<'a> {
             interp.strip_prefix("/").unwrap_or(interp).to_path_buf(),
         ))
     }
+}
+
+/// Whether musl's loader starts the program with `meta` "secure" (`libc.secure`: the kernel's
+/// `AT_SECURE`, a user or group id that changes at exec), taking the image's programs to run as
+/// root, Docker's default user: setuid to another owner than root, or setgid (group execute
+/// set too) to another group than root's. It then ignores `LD_LIBRARY_PATH`, and `$ORIGIN` in
+/// the program's own rpath. Programs run as another user, and file capabilities, are not seen.
+fn is_secure(meta: &crate::root::Meta) -> bool {
+    let setuid = meta.mode & 0o4000 != 0 && meta.uid != 0;
+    let setgid = meta.mode & 0o2010 == 0o2010 && meta.gid != 0;
+    setuid || setgid
 }
 
 /// NAME, when the `#!` line runs `env NAME`.

@@ -351,6 +351,12 @@ fn the_environment_decides_path_and_library_path_as_env_and_musl_read_them() {
     assert_eq!(Environment::of(&root), Environment::default());
 }
 
+/// Makes the setuid file at `path` owned by user 1000 (a chown clears the setuid bit: set again).
+fn owned_by_1000(path: &Path) {
+    std::os::unix::fs::chown(path, Some(1000), None).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o4755)).unwrap();
+}
+
 #[test]
 fn programs_start_with_the_images_path_and_ld_library_path() {
     let t = image();
@@ -360,10 +366,18 @@ fn programs_start_with_the_images_path_and_ld_library_path() {
     put(p, "app/tool.py", b"#!/usr/bin/env python\n", 0o755);
     let prog = fake::object(62, Some(LD), &["libapp.so.1"], None);
     put(p, "app/bin/prog", &prog, 0o755);
+    // Setuid to root (run as root: not "secure") and to another user (secure).
     put(p, "app/bin/suid", &prog, 0o4755);
+    put(p, "app/bin/suid-user", &prog, 0o4755);
+    owned_by_1000(&p.join("app/bin/suid-user"));
     let lib = fake::object(62, None, &[], None);
     put(p, "opt/app/lib/libapp.so.1", &lib, 0o644);
-    let progs = ["app/tool.py", "app/bin/prog", "app/bin/suid"];
+    let progs = [
+        "app/tool.py",
+        "app/bin/prog",
+        "app/bin/suid",
+        "app/bin/suid-user",
+    ];
     let missing = |who: &str, what: &str| (who.to_string(), what.to_string());
     assert_eq!(
         broken(&t, &progs, None),
@@ -374,16 +388,32 @@ fn programs_start_with_the_images_path_and_ld_library_path() {
             ),
             missing("app/bin/prog", "libapp.so.1 was already missing"),
             missing("app/bin/suid", "libapp.so.1 was already missing"),
+            missing("app/bin/suid-user", "libapp.so.1 was already missing"),
         ]
     );
     let env = Environment::from_vars(
         Some("/opt/venv/bin:/usr/bin:/bin".into()),
         Some("/opt/app/lib".into()),
     );
-    // musl ignores LD_LIBRARY_PATH for a setuid program.
+    // musl ignores LD_LIBRARY_PATH for a program whose exec changes the user id.
     assert_eq!(
         broken_in(&t, &progs, None, &env),
-        [missing("app/bin/suid", "libapp.so.1 was already missing")]
+        [missing(
+            "app/bin/suid-user",
+            "libapp.so.1 was already missing"
+        )]
+    );
+    // ... and $ORIGIN in its own rpath, which works for the same program run plainly.
+    let origin = fake::object(62, Some(LD), &["libapp.so.1"], Some("$ORIGIN/../lib"));
+    put(p, "opt/app/bin/plain", &origin, 0o755);
+    put(p, "opt/app/bin/secure", &origin, 0o4755);
+    owned_by_1000(&p.join("opt/app/bin/secure"));
+    assert_eq!(
+        broken(&t, &["opt/app/bin/plain", "opt/app/bin/secure"], None),
+        [missing(
+            "opt/app/bin/secure",
+            "libapp.so.1 was already missing"
+        )]
     );
     // LD_LIBRARY_PATH comes before the system path: its libapp, which needs a library that is
     // not there, is the one loaded.
