@@ -320,10 +320,11 @@ impl Installed {
             Some((path, bytes)) => world::without(&bytes, &dropped_names).map(|new| (path, new)),
             None => None,
         };
-        let state_files = if dropped.is_empty() {
-            Vec::new()
-        } else {
+        // apk writes its state anew whenever it writes the database.
+        let state_files = if new_installed.is_some() {
             self.state_files(root, &staying_sums)?
+        } else {
+            Vec::new()
         };
         Ok(Changes {
             installed: self.path.clone(),
@@ -614,6 +615,22 @@ mod tests {
             ),
             other => panic!("expected MalformedDb, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_package_only_trimmed_rewrites_apks_state_without_the_lines_of_packages_not_listed() {
+        let db = b"C:Q1TWE=\nP:mixed\nV:1\nF:lib\nR:libc.so\nF:bin\nR:busybox\n\n";
+        let (t, mut root) = root_with(db, b"mixed\n");
+        let trig = b"Q1TWE= /lib\nQ1TWFu /usr/share/ghost\n";
+        fs::write(t.path().join("lib/apk/db/triggers"), trig).unwrap();
+        let removed: FxHashSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
+        let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
+        assert_eq!(
+            (names(&c.dropped), names(&c.trimmed)),
+            (vec![], vec!["mixed"])
+        );
+        assert_eq!(c.state_files.len(), 1);
+        assert_eq!(c.state_files[0].1, b"Q1TWE= /lib\n");
     }
 
     #[test]
