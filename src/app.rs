@@ -106,6 +106,14 @@ fn strip(
 ) -> Result<Report> {
     let mut root = Root::open(&opts.root)?;
     *shown = root.host_root().to_path_buf();
+    // From apk's lock (the run's first change to the tree, see `decide`) until the report is
+    // written, the signals that ask a process to end are held ([`Held`], ended by the caller):
+    // one that came before the first removal stops the run there with the tree as it was; one
+    // that comes later waits for the report.
+    if let Run::Apply { .. } = s.run {
+        let hold = Held::start().map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
+        *held = Some(hold);
+    }
     let mut d = decide(&mut root, s, &opts.entrypoints)?;
     // Without --prune, the note of what it would remove (skipped with the audit).
     let note = s.prune.is_none() && s.audit != Audit::Off;
@@ -131,7 +139,7 @@ fn strip(
         });
     }
 
-    let done = act(&mut root, &d, held)?;
+    let done = act(&mut root, &d, held.as_ref())?;
     let nothing_to_do =
         d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe) && d.db.dropped().is_empty();
     // What stays is looked at afresh: the cached answers describe the tree before the strip.
@@ -266,25 +274,25 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
 /// Step two: makes the decided changes. Everything that could stop a removal half way is
 /// checked first; the new database is written (and fsynced, when decided) before the removals,
 /// so a failed write or sync stops the run before any, and renamed into place after them.
-/// From the staging on, the signals that ask a process to end are held ([`Held`], put in
-/// `held` for the caller to end): one that came before the first removal stops the run there
-/// (what was staged is discarded); one that comes later waits for the report.
-fn act(root: &mut Root, d: &Decisions, held: &mut Option<Held>) -> Result<Done> {
+/// A held signal that came (before the first write, and once more after the staging) stops the
+/// run there: what was staged is discarded on the way out, and apk's lock with [`Decisions`].
+fn act(root: &mut Root, d: &Decisions, held: Option<&Held>) -> Result<Done> {
+    let stop_if_asked = |root: &Root| -> Result<()> {
+        let arrived = held.map(Held::arrived).transpose();
+        match arrived.map_err(|e| Error::io("cannot read held signals", root.host_root(), e))? {
+            Some(Some(signal)) => Err(Error::Interrupted(signal)),
+            _ => Ok(()),
+        }
+    };
     // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
-    let hold = Held::start().map_err(|e| Error::io("cannot hold signals", root.host_root(), e))?;
-    let held = held.insert(hold);
+    stop_if_asked(root)?;
     let staged = match &d.db {
         DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),
         _ => None,
     };
-    let arrived = held
-        .arrived()
-        .map_err(|e| Error::io("cannot read held signals", root.host_root(), e))?;
-    if let Some(signal) = arrived {
-        // `staged` is dropped on the way out, which removes its files.
-        return Err(Error::Interrupted(signal));
-    }
+    // `staged` is dropped on the way out, which removes its files.
+    stop_if_asked(root)?;
     let applied = apply::apply(root, &d.removals)?;
     if let Some(staged) = staged {
         staged.commit()?;

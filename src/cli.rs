@@ -238,7 +238,7 @@ const ROWS: [Row; 14] = [
         "strict",
         None,
         None,
-        "exit 4 when the audit warns (dangling links, missing #! interpreters, ...)",
+        "exit 4 on any audit finding (dangling links, missing #! interpreters, ...)",
     ),
     row(
         Flag::Json,
@@ -267,7 +267,7 @@ const ROWS: [Row; 14] = [
         "keep-apk-db",
         None,
         None,
-        "leave /lib/apk/db/installed and /etc/apk/world alone",
+        "leave /lib/apk/db/installed, /etc/apk/world, triggers and scripts alone",
     ),
     row(
         Flag::NoAudit,

@@ -26,7 +26,8 @@ pub enum Exit {
     Audit,
     /// The apk database is malformed: nothing was removed, the tree is as it was.
     ApkDb,
-    /// A signal asked the strip to end before its first removal: nothing was removed.
+    /// A signal asked the strip to end after it took apk's lock, before its first removal:
+    /// nothing was removed.
     Interrupted,
 }
 
@@ -71,9 +72,9 @@ impl Exit {
                  (`--keep-apk-db` strips anyway and leaves it as it is)"
             }
             Exit::Interrupted => {
-                "SIGINT, SIGTERM, SIGHUP or SIGQUIT came before the first removal: nothing was \
-                 removed; one that comes later ends the run once the database is in place and \
-                 the report written"
+                "SIGINT, SIGTERM, SIGHUP or SIGQUIT came once the strip had apk's lock, before \
+                 the first removal: nothing was removed; one that comes later ends the run by \
+                 that signal (status 128+N) once the database is in place and the report written"
             }
         }
     }
@@ -159,8 +160,9 @@ pub enum Error {
     /// An `--entrypoint` would not start (or does not exist): nothing was removed. The line
     /// names the program and what it lacks.
     WillNotStart(String),
-    /// A signal that asks a process to end came while the new database was staged, before the
-    /// first removal: what was staged is gone, nothing was removed.
+    /// A signal that asks a process to end came once the strip held apk's lock, before the
+    /// first removal: what was staged is gone, the lock file too when the run made it, and
+    /// nothing was removed.
     Interrupted(Signal),
 }
 

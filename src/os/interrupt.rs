@@ -1,9 +1,10 @@
 //! Holding off the signals that ask a process to end (SIGHUP, SIGINT, SIGQUIT, SIGTERM: a
 //! closed terminal, Ctrl-C, an engine cancelling a build) while the tree changes, so that an
-//! interrupted strip is never half done. They are blocked from the staging of the new database
-//! until the process has written its report and cleaned up (the hold is dropped last, in
-//! `main`); one that came before the first removal is taken by the caller, which discards what
-//! it staged and stops with the tree as it was; one that comes later takes effect when the hold
+//! interrupted strip is never half done. They are blocked from the run's first change to the
+//! tree (apk's lock file) until the process has written its report and cleaned up (the hold is
+//! dropped last, in `main`); one that came before the first removal is taken by the caller,
+//! which discards what it staged and stops with the tree as it was; one that comes later takes
+//! effect when the hold
 //! ends: the removals done, the database in place, the report written, apk's lock file gone if
 //! the run made it. As PID 1 of a container, where the kernel drops these signals for a process
 //! that does not handle them, one that comes later is dropped then. A signal the process was

@@ -526,19 +526,20 @@ fn strip_signalled(prefix: &str, inject: &[&str], no_lock: bool) -> Signalled {
 )]
 fn a_signal_before_the_first_removal_stops_the_strip_with_the_tree_as_it_was() {
     // The staging of the new database is the only place the strip calls fchmod and fchown:
-    // SIGTERM, then SIGINT, come while the first staged file is being written.
-    for inject in [
-        &["fchmod:signal=TERM:when=1"][..],
-        &["fchown:signal=TERM:when=1", "fchmod:signal=INT:when=1"],
+    // SIGTERM, then SIGINT, come while the first staged file is being written. The first
+    // readlink is discovery's, after the strip made apk's lock file in a tree that had none.
+    for (inject, no_lock, first) in [
+        (&["fchmod:signal=TERM:when=1"][..], false, "SIGTERM"),
+        (
+            &["fchown:signal=TERM:when=1", "fchmod:signal=INT:when=1"],
+            false,
+            "SIGINT",
+        ),
+        (&["readlinkat:signal=HUP:when=1"], true, "SIGHUP"),
     ] {
-        let s = strip_signalled("", inject, false);
+        let s = strip_signalled("", inject, no_lock);
         let o = &s.out;
         assert_eq!(o.status.code(), Some(6), "{inject:?}: {}", stderr(o));
-        let first = if inject.len() == 1 {
-            "SIGTERM"
-        } else {
-            "SIGINT"
-        };
         assert_eq!(
             stderr(o),
             format!(
@@ -548,7 +549,7 @@ fn a_signal_before_the_first_removal_stops_the_strip_with_the_tree_as_it_was() {
         let v = report(o);
         assert_eq!(v["outcome"], "interrupted", "{v}");
         assert_eq!(v["exit_code"], 6, "{v}");
-        // Nothing removed, and no staged file left beside the database or world.
+        // Nothing removed, no staged file left beside the database or world, no lock file made.
         assert_eq!(snapshot(s.tree.path()), s.before, "{inject:?}");
     }
 }
