@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::Pruned;
 use crate::apkdb::{self, DbState, Durability, Installed};
-use crate::cli::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
+use crate::cli::{Audit, Check, DbMode, ImageEnv, Mode, Options, Run, Strip, SyncPolicy};
 use crate::error::{Error, Result};
 use crate::guard;
 use crate::os::interrupt::Held;
@@ -50,7 +50,7 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let findings = audit_root(&mut root, from_walk, &whole)?;
     // Will it still start: nothing is removed, so whatever is missing was missing.
     let nothing = Gone::default();
-    let env = Environment::of(&root);
+    let env = Environment::of(&root, opts.env.path.clone(), opts.env.library_path.clone());
     let broken = start::image::broken(&mut root, &whole.programs, &nothing, &env)?;
     start::image::require(&mut root, &opts.entrypoints, &nothing, &env, false)?;
     let (errors, warnings) = tally(&findings, &broken);
@@ -114,7 +114,7 @@ fn strip(
         let hold = Held::start().map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
         *held = Some(hold);
     }
-    let mut d = decide(&mut root, s, &opts.entrypoints)?;
+    let mut d = decide(&mut root, s, &opts.entrypoints, &opts.env)?;
     // Without --prune, the note of what it would remove (skipped with the audit).
     let note = s.prune.is_none() && s.audit != Audit::Off;
     if s.run == Run::DryRun {
@@ -187,7 +187,12 @@ fn strip(
 
 /// Step one: everything the strip will do, nothing changed (apk's lock is taken, unless a
 /// dry run).
-fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisions> {
+fn decide(
+    root: &mut Root,
+    s: &Strip,
+    entrypoints: &[PathBuf],
+    env: &ImageEnv,
+) -> Result<Decisions> {
     let mut signals = Vec::new();
     if let (Run::Apply { force: false }, true) = (s.run, root.is_slash()) {
         signals = guard::signals();
@@ -219,7 +224,7 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
     // discovery needs it when the bin folders hold busybox (a copy decides a removal, so it is
     // known before the first one). --no-audit skips the note, and with it the walk otherwise.
     let mut walk = Walk::new(root.host_root());
-    let env = Environment::of(root);
+    let env = Environment::of(root, env.path.clone(), env.library_path.clone());
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
@@ -277,22 +282,19 @@ fn decide(root: &mut Root, s: &Strip, entrypoints: &[PathBuf]) -> Result<Decisio
 /// A held signal that came (before the first write, and once more after the staging) stops the
 /// run there: what was staged is discarded on the way out, and apk's lock with [`Decisions`].
 fn act(root: &mut Root, d: &Decisions, held: Option<&Held>) -> Result<Done> {
-    let stop_if_asked = |root: &Root| -> Result<()> {
-        let arrived = held.map(Held::arrived).transpose();
-        match arrived.map_err(|e| Error::io("cannot read held signals", root.host_root(), e))? {
-            Some(Some(signal)) => Err(Error::Interrupted(signal)),
-            _ => Ok(()),
-        }
+    let stop_if_asked = || match held.and_then(Held::arrived) {
+        Some(signal) => Err(Error::Interrupted(signal)),
+        None => Ok(()),
     };
     // Every check that may refuse the run goes here, before the first write.
     apply::preflight(root, &d.removals)?;
-    stop_if_asked(root)?;
+    stop_if_asked()?;
     let staged = match &d.db {
         DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),
         _ => None,
     };
     // `staged` is dropped on the way out, which removes its files.
-    stop_if_asked(root)?;
+    stop_if_asked()?;
     let applied = apply::apply(root, &d.removals)?;
     if let Some(staged) = staged {
         staged.commit()?;

@@ -23,6 +23,18 @@ pub struct Options {
     pub json: bool,
     /// `--entrypoint PATH` (repeatable): the programs the image starts, paths inside the root.
     pub entrypoints: Vec<PathBuf>,
+    /// `--env NAME=VALUE` (repeatable): the image's environment, where it sets what the start
+    /// checks read.
+    pub env: ImageEnv,
+}
+
+/// What `--env` gave of the variables the start checks read (the last of a name counts).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageEnv {
+    /// `PATH`.
+    pub path: Option<OsString>,
+    /// `LD_LIBRARY_PATH`.
+    pub library_path: Option<OsString>,
 }
 
 /// The two things a run can do.
@@ -151,6 +163,7 @@ impl Default for Options {
             verbosity: Verbosity::Normal,
             json: false,
             entrypoints: Vec::new(),
+            env: ImageEnv::default(),
         }
     }
 }
@@ -180,6 +193,7 @@ enum Flag {
     NoAudit,
     Force,
     Entrypoint,
+    Env,
     Sync,
     Verbose,
     Quiet,
@@ -211,7 +225,7 @@ const fn row(
 }
 
 /// The options, in `--help`'s order.
-const ROWS: [Row; 14] = [
+const ROWS: [Row; 15] = [
     row(
         Flag::Root,
         "root",
@@ -289,6 +303,14 @@ const ROWS: [Row; 14] = [
         None,
         Some("PATH"),
         "a program the image starts, inside the root (repeatable)",
+    ),
+    row(
+        Flag::Env,
+        "env",
+        None,
+        Some("NAME=VALUE"),
+        "the image's ENV where its programs start: PATH, LD_LIBRARY_PATH (repeatable;\n\
+         under --root as `docker inspect` shows it; on / the tool's own is the image's)",
     ),
     row(
         Flag::Sync,
@@ -392,6 +414,7 @@ struct Seen {
     root: Option<PathBuf>,
     keep: Vec<String>,
     entrypoints: Vec<PathBuf>,
+    env: ImageEnv,
 }
 
 impl Seen {
@@ -407,6 +430,20 @@ impl Seen {
             Flag::Root => self.root = Some(nonempty(f, value)?.into()),
             Flag::Keep => self.keep.push(package(value)?),
             Flag::Entrypoint => self.entrypoints.push(nonempty(f, value)?.into()),
+            Flag::Env => {
+                let value = value.unwrap_or_default();
+                let bytes = value.as_bytes();
+                let at = bytes.iter().position(|&b| b == b'=').filter(|&at| at > 0);
+                let Some(at) = at else {
+                    return Err(Error::Usage("--env needs NAME=VALUE".into()));
+                };
+                let set = Some(OsStr::from_bytes(&bytes[at + 1..]).to_os_string());
+                match &bytes[..at] {
+                    b"PATH" => self.env.path = set,
+                    b"LD_LIBRARY_PATH" => self.env.library_path = set,
+                    _ => {}
+                }
+            }
             _ => {}
         }
         if !self.has(f) {
@@ -475,6 +512,7 @@ impl Seen {
             verbosity,
             json,
             entrypoints: self.entrypoints,
+            env: self.env,
         })
     }
 }
@@ -659,6 +697,28 @@ mod tests {
         assert_eq!(o.entrypoints, [PathBuf::from("/app/run")]);
         assert!(matches!(p(&["--entrypoint"]), Err(Error::Usage(_))));
         assert!(matches!(p(&["--entrypoint="]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn env_is_read_as_name_and_value_split_at_the_first_equals_sign() {
+        let o = opts(&[
+            "--env",
+            "PATH=/a",
+            "--check",
+            "--env=X=1=2",
+            "--env",
+            "PATH=/c=d",
+        ]);
+        assert_eq!(o.env.path, Some("/c=d".into()), "the last counts");
+        assert_eq!(o.env.library_path, None, "X is not read");
+        let o = opts(&["--env", "LD_LIBRARY_PATH="]);
+        assert_eq!(o.env.library_path, Some("".into()));
+        for bad in [&["--env"][..], &["--env", "PATH"], &["--env", "=x"]] {
+            match p(bad) {
+                Err(Error::Usage(why)) => assert_eq!(why, "--env needs NAME=VALUE"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 
     /// `--flag`, with a value when it takes one.

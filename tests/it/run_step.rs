@@ -633,7 +633,13 @@ fn in_a_run_step_scripts_start_with_the_images_path() {
     let o = run_step_under(r, wrap, &["--dry-run", "--json"]);
     assert!(!dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
     assert!(dead(&o).contains("/sbin/ldconfig"), "#!/bin/sh still goes");
-    // Under --root the tool's environment is not the tree's: Docker's default again.
+    // Under --root the tool's environment is not the tree's: Docker's default again, unless
+    // --env gives the image's (as `docker inspect` shows it).
     let o = run_on(r, &["--dry-run", "--json"]);
     assert!(dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
+    let o = run_on(
+        r,
+        &["--dry-run", "--json", "--env", "PATH=/opt/venv/bin:/bin"],
+    );
+    assert!(!dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
 }

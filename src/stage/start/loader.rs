@@ -163,18 +163,8 @@ impl Loader {
         gone: &Gone,
         out: &mut Vec<Missing>,
     ) -> Result<()> {
-        let rpath = if at.secure {
-            // musl: the caller of execve chooses the program's path, so no $ORIGIN for it.
-            let fixed: Vec<Vec<u8>> = object
-                .rpath
-                .iter()
-                .filter(|r| !r.contains(&b'$'))
-                .cloned()
-                .collect();
-            expand(&fixed, at.origin)
-        } else {
-            expand(&object.rpath, at.origin)
-        };
+        // musl: the caller of execve chooses a secure program's path, so no $ORIGIN for it.
+        let rpath = expand(&object.rpath, (!at.secure).then_some(at.origin));
         let mut loaded = vec![Loaded {
             object,
             path: at.path.to_path_buf(),
@@ -197,7 +187,7 @@ impl Loader {
                             continue;
                         };
                         let origin = entry.parent().unwrap_or(Path::new(""));
-                        let rpath = expand(&lib.rpath, origin);
+                        let rpath = expand(&lib.rpath, Some(origin));
                         loaded.push(Loaded {
                             object: lib,
                             path: end,
@@ -347,19 +337,20 @@ fn machine_of(root: &mut Root, rel: &Path) -> Option<Machine> {
 
 /// The folders of `DT_RPATH`/`DT_RUNPATH` strings, split on `:` (musl also splits on newlines),
 /// with `$ORIGIN` and `${ORIGIN}` replaced by `origin`, the real folder the object was found in.
-/// A string with any other `$` (`$LIB`, `$PLATFORM`) is passed over whole, as musl does.
-fn expand(rpath: &[Vec<u8>], origin: &Path) -> Vec<PathBuf> {
-    let mut slash_origin = b"/".to_vec();
-    slash_origin.extend_from_slice(origin.as_os_str().as_bytes());
+/// A string with any other `$` (`$LIB`, `$PLATFORM`) is passed over whole, as musl does, and
+/// so is one with `$ORIGIN` when there is no `origin` (a secure program).
+fn expand(rpath: &[Vec<u8>], origin: Option<&Path>) -> Vec<PathBuf> {
+    let slash_origin = origin.map(|o| [b"/", o.as_os_str().as_bytes()].concat());
     let mut out = Vec::new();
     for r in rpath {
         let mut dollars = r.iter().enumerate().filter(|&(_, &b)| b == b'$');
         let only_origin = dollars.all(|(i, _)| {
             let rest = &r[i + 1..];
-            rest.starts_with(b"ORIGIN") || rest.starts_with(b"{ORIGIN}")
+            let origin = rest.starts_with(b"ORIGIN") || rest.starts_with(b"{ORIGIN}");
+            origin && slash_origin.is_some()
         });
         if only_origin {
-            entries(r, Some(&slash_origin), &mut out);
+            entries(r, slash_origin.as_deref(), &mut out);
         }
     }
     out
@@ -402,7 +393,7 @@ mod tests {
     fn origin_is_expanded_in_both_spellings_and_entries_split() {
         let got = expand(
             &[b"$ORIGIN/../lib:/opt/x".to_vec(), b"${ORIGIN}\n::".to_vec()],
-            Path::new("app/bin"),
+            Some(Path::new("app/bin")),
         );
         assert_eq!(
             got,
@@ -413,7 +404,13 @@ mod tests {
             ]
         );
         // Any other `$`: musl passes over the whole string.
-        let lib = expand(&[b"/opt/y:$LIB/z".to_vec()], Path::new("app"));
+        let lib = expand(&[b"/opt/y:$LIB/z".to_vec()], Some(Path::new("app")));
+        assert_eq!(lib, Vec::<PathBuf>::new());
+        // No $ORIGIN for a secure program; a string without `$` stays.
+        let rpath = [b"$ORIGIN/lib".to_vec(), b"/opt/z".to_vec()];
+        let lib = expand(&rpath, None);
+        assert_eq!(lib, [PathBuf::from("/opt/z")]);
+        let lib = expand(&[], None);
         assert_eq!(lib, Vec::<PathBuf>::new());
     }
 }

@@ -66,14 +66,13 @@ impl Environment {
     /// The environment of the image at `root`: when `root` is `/`, the system the tool runs in
     /// (a RUN step, whose environment is the image's `ENV`), this process's `PATH` and
     /// `LD_LIBRARY_PATH`; else (a tree under `--root`, which the tool's environment says
-    /// nothing about) the default.
-    pub fn of(root: &Root) -> Environment {
-        if !root.is_slash() {
-            return Environment::default();
-        }
+    /// nothing about) the default. `path` and `library_path`, when given (`--env`), are taken
+    /// over either.
+    pub fn of(root: &Root, path: Option<OsString>, library_path: Option<OsString>) -> Environment {
+        let own = |name| root.is_slash().then(|| std::env::var_os(name)).flatten();
         Environment::from_vars(
-            std::env::var_os("PATH"),
-            std::env::var_os("LD_LIBRARY_PATH"),
+            path.or_else(|| own("PATH")),
+            library_path.or_else(|| own("LD_LIBRARY_PATH")),
         )
     }
 

@@ -345,10 +345,13 @@ fn the_environment_decides_path_and_library_path_as_env_and_musl_read_them() {
     );
     // No PATH: Docker's; no LD_LIBRARY_PATH: none.
     assert_eq!(Environment::from_vars(None, None), Environment::default());
-    // A tree under --root is not started with the tool's environment.
+    // A tree under --root is not started with the tool's environment, but with --env's.
     let t = tempfile::tempdir().unwrap();
     let root = Root::open(t.path()).unwrap();
-    assert_eq!(Environment::of(&root), Environment::default());
+    assert_eq!(Environment::of(&root, None, None), Environment::default());
+    let env = Environment::of(&root, Some("/opt/venv/bin".into()), Some("/opt/lib".into()));
+    assert_eq!(env.path, [PathBuf::from("/opt/venv/bin")]);
+    assert_eq!(env.library_path, [PathBuf::from("/opt/lib")]);
 }
 
 /// Makes the setuid file at `path` owned by user 1000 (a chown clears the setuid bit: set again).
