@@ -467,6 +467,12 @@ impl Seen {
                 "--keep needs --prune (it names what --prune keeps)".into(),
             ));
         }
+        if self.has(Flag::Env) && self.has(Flag::NoAudit) && self.entrypoints.is_empty() {
+            return Err(Error::Usage(
+                "--env needs the audit or an --entrypoint (--no-audit: no program is checked)"
+                    .into(),
+            ));
+        }
         let strict = self.has(Flag::Strict);
         let verbosity = if self.has(Flag::Verbose) {
             Verbosity::Verbose
@@ -745,6 +751,13 @@ mod tests {
         }
         let e = p(&["--keep", "x"]).unwrap_err().to_string();
         assert!(e.contains("--keep") && e.contains("--prune"), "{e}");
+        // --env is read by the start checks: the audit's, or an --entrypoint's.
+        let e = p(&["--no-audit", "--env", "PATH=/x"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--env") && e.contains("--no-audit"), "{e}");
+        let o = opts(&["--no-audit", "--env", "PATH=/x", "--entrypoint", "/app"]);
+        assert_eq!(o.env.path, Some("/x".into()));
     }
 
     #[test]

@@ -17,7 +17,7 @@ fn tree() -> tempfile::TempDir {
 }
 
 /// Each contradictory pair, as typed, and the two flags the message must name.
-const CONTRADICTIONS: [(&[&str], &str, &str); 15] = [
+const CONTRADICTIONS: [(&[&str], &str, &str); 16] = [
     (&["--check", "--prune"], "--check", "--prune"),
     (&["--check", "--dry-run"], "--check", "--dry-run"),
     (&["--check", "-n"], "--check", "--dry-run"),
@@ -26,6 +26,7 @@ const CONTRADICTIONS: [(&[&str], &str, &str); 15] = [
     (&["--check", "--no-audit"], "--check", "--no-audit"),
     (&["--check", "--keep", "x"], "--check", "--keep"),
     (&["--keep", "foo"], "--keep", "--prune"),
+    (&["--no-audit", "--env", "PATH=/x"], "--env", "--no-audit"),
     (&["--no-audit", "--strict"], "--no-audit", "--strict"),
     (&["--dry-run", "--strict"], "--dry-run", "--strict"),
     (&["--dry-run", "--force"], "--dry-run", "--force"),
