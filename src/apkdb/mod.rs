@@ -26,10 +26,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Malformed, Result};
-use crate::root::{InRoot, Root};
+use crate::root::{InRoot, PathSet, Root};
 pub use atomic::Durability;
 use parse::{Database, Record};
-use rustc_hash::FxHashSet;
 
 /// Packages the strip removes by definition, whatever files they own: busybox and its
 /// subpackages, busybox wget's TLS helper, apk itself.
@@ -243,21 +242,23 @@ impl Installed {
     pub fn files_by_definition(&self) -> Vec<PathBuf> {
         let records = &self.db.records;
         let by_definition = |r: &&Record| BY_DEFINITION.contains(&r.name());
-        let mut owned: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+        let mut owned = PathSet::default();
         for r in records.iter().filter(by_definition) {
-            owned.extend(r.file_pairs());
+            for (dir, name) in r.file_pairs() {
+                owned.insert_entry(dir, name);
+            }
         }
         if !owned.is_empty() {
             for r in records.iter().filter(|r| !by_definition(r)) {
-                for pair in r.file_pairs() {
-                    owned.remove(&pair);
+                for (dir, name) in r.file_pairs() {
+                    owned.remove_entry(dir, name);
                 }
             }
         }
         let mut out = Vec::new();
         for r in records.iter().filter(by_definition) {
             for (dir, name) in r.file_pairs() {
-                if owned.contains(&(dir, name)) {
+                if owned.contains_entry(dir, name) {
                     out.push(db_path(dir, name));
                 }
             }
@@ -274,7 +275,7 @@ impl Installed {
     pub fn plan(
         &self,
         root: &mut Root,
-        removed: &FxHashSet<&OsStr>,
+        removed: &PathSet,
         pruned: &[usize],
     ) -> Result<Changes> {
         let mut dropped = Vec::new();
@@ -288,12 +289,12 @@ impl Installed {
             if !BY_DEFINITION.contains(&r.name()) && !pruned.contains(&i) {
                 // Which of its files the strip removes: the folders' resolution is cached, so
                 // a package the strip does not touch costs no syscall.
-                let mut gone: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+                let mut gone = PathSet::default();
                 for (dir, name) in r.file_pairs() {
                     if let Some(real) = root.resolve_parent(&db_path(dir, name))?
                         && removed.contains(real.as_os_str())
                     {
-                        gone.insert((dir, name));
+                        gone.insert_entry(dir, name);
                     }
                 }
                 if gone.is_empty() {
@@ -302,13 +303,13 @@ impl Installed {
                     continue;
                 }
                 let mut present = false;
-                for (dir, name) in r.file_pairs().filter(|pair| !gone.contains(pair)) {
+                for (dir, name) in r.file_pairs().filter(|&(d, n)| !gone.contains_entry(d, n)) {
                     present |= is_present(root, dir, name)?;
                 }
                 if present {
                     staying_sums.extend(r.get(b'C').and_then(checksum::decode));
                     trimmed.push(Package::of(r));
-                    r.write_without(|dir, name| gone.contains(&(dir, name)), &mut out);
+                    r.write_without(|dir, name| gone.contains_entry(dir, name), &mut out);
                     continue;
                 }
             }
@@ -519,8 +520,7 @@ mod tests {
             db.files_by_definition(),
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
-        let removed: FxHashSet<&OsStr> =
-            ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
+        let removed: PathSet = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
         assert_eq!(c.dropped[1].version, "2.14.4-r0");
@@ -546,9 +546,7 @@ mod tests {
         fs::write(t.path().join("usr/lib/libapk.so.3.0.0"), b"x").unwrap();
         fs::write(t.path().join("usr/lib/keep.so"), b"x").unwrap();
         let db = installed(&mut root);
-        let removed: FxHashSet<&OsStr> = [OsStr::new("usr/lib/libapk.so.3.0.0")]
-            .into_iter()
-            .collect();
+        let removed: PathSet = [OsStr::new("usr/lib/libapk.so.3.0.0")].into_iter().collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["libapk"]);
         assert_eq!(names(&c.trimmed), ["mixed"]);
@@ -583,8 +581,7 @@ mod tests {
         let musl = entry(b"musl-1.X14d61.trigger", b"#!/bin/sh\n");
         let scripts = [&bb[..], &musl, &tar::END].concat();
         fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
-        let removed: rustc_hash::FxHashSet<&OsStr> =
-            [OsStr::new("bin/busybox")].into_iter().collect();
+        let removed: PathSet = [OsStr::new("bin/busybox")].into_iter().collect();
         let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
         let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
@@ -623,7 +620,7 @@ mod tests {
         let (t, mut root) = root_with(db, b"mixed\n");
         let trig = b"Q1TWE= /lib\nQ1TWFu /usr/share/ghost\n";
         fs::write(t.path().join("lib/apk/db/triggers"), trig).unwrap();
-        let removed: FxHashSet<&OsStr> = [OsStr::new("bin/busybox")].into_iter().collect();
+        let removed: PathSet = [OsStr::new("bin/busybox")].into_iter().collect();
         let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(
             (names(&c.dropped), names(&c.trimmed)),
@@ -638,7 +635,7 @@ mod tests {
         let db = b"P:musl\nV:1\nF:lib\nR:libc.so\n\n";
         let (_t, mut root) = root_with(db, b"musl\n");
         let c = installed(&mut root)
-            .plan(&mut root, &FxHashSet::default(), &[])
+            .plan(&mut root, &PathSet::default(), &[])
             .unwrap();
         assert!(c.new_installed.is_none() && c.world.is_none() && c.dropped.is_empty());
     }

@@ -19,8 +19,7 @@ use crate::error::Result;
 use crate::format::elf;
 use crate::format::script;
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, InRoot, Item, Root};
-use rustc_hash::FxHashSet;
+use crate::root::{FileKind, InRoot, Item, PathSet, Root};
 
 /// Packages kept whatever the dependencies say: data programs read without declaring it.
 pub const ALWAYS_KEPT: [&[u8]; 3] = [b"ca-certificates-bundle", b"ca-certificates", b"tzdata"];
@@ -157,16 +156,18 @@ impl Installed {
                 leaving.push(i);
             }
         }
-        let mut kept_files: FxHashSet<(&[u8], &[u8])> = FxHashSet::default();
+        let mut kept_files = PathSet::default();
         for (r, _) in records.iter().zip(&stay).filter(|(_, s)| **s) {
-            kept_files.extend(r.file_pairs());
+            for (dir, name) in r.file_pairs() {
+                kept_files.insert_entry(dir, name);
+            }
         }
         let mut files = Vec::new();
         let mut packages = Vec::new();
         for &i in &leaving {
             let mut bytes = 0;
             for pair in records[i].file_pairs() {
-                if kept_files.contains(&pair) {
+                if kept_files.contains_entry(pair.0, pair.1) {
                     continue;
                 }
                 let path = db_path(pair.0, pair.1);

@@ -3,8 +3,9 @@
 //! any of Alpine's architectures (32 or 64 bits, either byte order).
 //!
 //! Only the file header, the program headers, the interpreter's name, the dynamic section and
-//! the string table it names are read, each at most [`MAX_PART`] bytes and checked against the file's size before
-//! it is read; an offset or a size from the file is never trusted. A file that is not ELF, or a
+//! the names it points to in its string table are read, each at most [`MAX_PART`] bytes and
+//! checked against the file's size before it is read; an offset or a size from the file is
+//! never trusted. A file that is not ELF, or a
 //! malformed one, needs nothing: the answer is an empty list, never a crash.
 
 use std::ffi::OsStr;
@@ -17,6 +18,10 @@ pub const MAX_PART: u64 = 1 << 20;
 
 /// The longest `PT_INTERP` read (the kernel's own limit is `PATH_MAX`).
 const MAX_INTERP: u64 = 4096;
+
+/// How much of a string table is read for one name at first: a soname or an rpath is shorter
+/// nearly always; a longer one is read again, 16 times as much each time, up to the table's end.
+const FIRST_STRING_READ: u64 = 256;
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
@@ -238,10 +243,46 @@ impl<'a> Elf<'a> {
             .into_iter()
             .find(|&(v, _, n)| addr >= v && addr - v < n)?;
         let start = file_off.checked_add(addr - vaddr)?;
-        let strings = self.read(start, strsz?.min(filesz - (addr - vaddr)))?;
-        object.needed = strings_at(&strings, &names);
-        object.rpath = strings_at(&strings, &paths);
+        let table = Table {
+            start,
+            size: strsz?.min(filesz - (addr - vaddr)),
+        };
+        if table.size > MAX_PART || start.checked_add(table.size)? > self.len {
+            return None;
+        }
+        object.needed = self.strings_at(table, &names);
+        object.rpath = self.strings_at(table, &paths);
         Some(object)
+    }
+
+    /// The NUL-terminated strings of the string table `table` at each of `offsets`, in order;
+    /// an offset outside the table or a string without its NUL is passed over. Each string is
+    /// read on its own, [`FIRST_STRING_READ`] bytes first, not the whole table: a library's
+    /// table holds every symbol name (libcrypto's, 70 KB) around the few names needed here.
+    fn strings_at(&self, table: Table, offsets: &[u64]) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(offsets.len());
+        for &at in offsets {
+            let Some(left) = table.size.checked_sub(at).filter(|&n| n > 0) else {
+                continue;
+            };
+            let mut want = FIRST_STRING_READ;
+            loop {
+                let n = want.min(left);
+                let Some(mut bytes) = self.read(table.start + at, n) else {
+                    break;
+                };
+                if let Some(end) = bytes.iter().position(|&b| b == 0) {
+                    bytes.truncate(end);
+                    out.push(bytes);
+                    break;
+                }
+                if n == left {
+                    break;
+                }
+                want *= 16;
+            }
+        }
+        out
     }
 
     fn read_only_data(&self) -> Option<Vec<(u64, u64)>> {
@@ -277,19 +318,12 @@ impl<'a> Elf<'a> {
     }
 }
 
-/// The NUL-terminated strings of the string table `strings` at each of `offsets`, in order; an
-/// offset outside the table or a string without its NUL is passed over.
-fn strings_at(strings: &[u8], offsets: &[u64]) -> Vec<Vec<u8>> {
-    let mut out = Vec::with_capacity(offsets.len());
-    for &at in offsets {
-        let Some(rest) = usize::try_from(at).ok().and_then(|at| strings.get(at..)) else {
-            continue;
-        };
-        if let Some(end) = rest.iter().position(|&b| b == 0) {
-            out.push(rest[..end].to_vec());
-        }
-    }
-    out
+/// Where a string table lies in the file: its offset and size in bytes (checked against the
+/// file and [`MAX_PART`]).
+#[derive(Clone, Copy)]
+struct Table {
+    start: u64,
+    size: u64,
 }
 
 /// Small made-up ELF files for the tests of this crate.
@@ -304,7 +338,7 @@ pub mod fake {
         needed: &[&str],
         rpath: Option<&str>,
     ) -> Vec<u8> {
-        let mut b = vec![0u8; 0x400];
+        let mut b = vec![0u8; 0x300];
         b[..4].copy_from_slice(b"\x7fELF");
         b[4] = 2;
         b[5] = 1;
@@ -316,11 +350,8 @@ pub mod fake {
         put(&mut b, 32, 64, 8); // e_phoff
         put(&mut b, 54, 56, 2); // e_phentsize
         put(&mut b, 56, 3, 2); // e_phnum
-        // PT_LOAD at vaddr 0x1000, offset 0, the whole file.
-        put(&mut b, 64, 1, 4);
-        put(&mut b, 64 + 16, 0x1000, 8);
-        put(&mut b, 64 + 32, 0x400, 8);
-        // Strings at 0x300: the interpreter's, then the dynamic ones.
+        // Strings at 0x300, to the end of the file (0x400 bytes or more): the interpreter's,
+        // then the dynamic ones.
         let mut strings = vec![0u8];
         let mut add = |s: &str| {
             let at = strings.len() as u64;
@@ -336,7 +367,13 @@ pub mod fake {
         dynamic.push((5, 0x1300));
         dynamic.push((10, strings.len() as u64));
         dynamic.push((0, 0));
-        b[0x300..0x300 + strings.len()].copy_from_slice(&strings);
+        b.extend_from_slice(&strings);
+        b.resize(b.len().max(0x400), 0);
+        // PT_LOAD at vaddr 0x1000, offset 0, the whole file.
+        put(&mut b, 64, 1, 4);
+        put(&mut b, 64 + 16, 0x1000, 8);
+        let size = b.len() as u64;
+        put(&mut b, 64 + 32, size, 8);
         // PT_DYNAMIC at offset 0x100.
         put(&mut b, 120, 2, 4);
         put(&mut b, 120 + 8, 0x100, 8);
@@ -393,6 +430,25 @@ mod tests {
             needed(f.as_file(), len),
             [b"libssl.so".to_vec(), b"libc.so.1".to_vec()]
         );
+    }
+
+    #[test]
+    fn each_name_is_read_whole_however_long_and_only_inside_its_table() {
+        let long = format!("/opt/{}", "a".repeat(5000));
+        let elf = fake::object(62, None, &["libz.so.1", "libc.so"], Some(&long));
+        let (f, len) = file_of(&elf);
+        let o = object(f.as_file(), len).unwrap();
+        assert_eq!(o.needed, [b"libz.so.1".to_vec(), b"libc.so".to_vec()]);
+        assert_eq!(o.rpath, [long.as_bytes().to_vec()]);
+        // DT_STRSZ (the dynamic section's fifth entry) cut short inside "libc.so": that name
+        // has no NUL in its table and the rpath lies past it; both are passed over.
+        let mut cut = elf.clone();
+        let at = 0x100 + 4 * 16;
+        assert_eq!(cut[at], 10, "DT_STRSZ");
+        cut[at + 8..at + 16].copy_from_slice(&14u64.to_le_bytes());
+        let (f, len) = file_of(&cut);
+        let o = object(f.as_file(), len).unwrap();
+        assert_eq!((o.needed, o.rpath), (vec![b"libz.so.1".to_vec()], vec![]));
     }
 
     #[test]

@@ -32,11 +32,12 @@ use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
+use crate::root::resolve::End;
 use crate::os::sys;
 use crate::root::dir::Dir;
 pub use crate::root::meta::{FileKind, Meta};
 use crate::root::open::Confine;
-pub use crate::root::path::InRoot;
+pub use crate::root::path::{InRoot, PathSet};
 use rustc_hash::FxHashMap;
 
 /// A path inside the root with its `lstat` facts.
@@ -56,6 +57,14 @@ pub struct Root {
     /// How opens are kept inside the root (the kernel's `openat2`, or a walk).
     confine: Confine,
     lstat_cache: FxHashMap<OsString, Option<Meta>>,
+    /// Folders resolved by [`Root::resolve_parent`], by the path asked for, sorted by it: the
+    /// database names its files folder by folder, and each is looked up several times a run.
+    /// Emptied by a removal. (A sorted list, not a hash map: a hundred or so folders, and a
+    /// second map type costs 1.5 KB of the binary.)
+    parent_cache: Vec<(OsString, Option<InRoot>)>,
+    /// The last absolute symlink target [`Root::link_end`] followed, and where it ended: the
+    /// 300 applet links of a bin folder all say `/bin/busybox`. Emptied by a removal.
+    last_end: Option<(PathBuf, End)>,
     /// The NUL-terminated relative path of the last call, reused so that a syscall allocates
     /// nothing.
     scratch: Vec<u8>,
@@ -83,17 +92,29 @@ impl Root {
             // at a time would copy it at every step, and the bump allocator (os/alloc.rs)
             // reuses none of the tables left behind.
             lstat_cache: FxHashMap::with_capacity_and_hasher(1024, Default::default()),
+            parent_cache: Vec::new(),
+            last_end: None,
             scratch: Vec::with_capacity(4096),
             folder: None,
         }
     }
 
     /// The same root (its descriptor duplicated, not opened again by its host path) with
-    /// nothing cached: for looking afresh at what a strip left.
+    /// nothing cached but its folders: for looking afresh at what a strip left. A strip
+    /// removes files and symlinks, never a folder (`unlinkat` without `AT_REMOVEDIR`), so
+    /// what was seen of a folder still holds; every other entry is looked up again.
     pub fn fresh(&self) -> Result<Root> {
         let fd = self.fd.try_clone();
         let fd = fd.map_err(|e| Error::io("cannot open root", &self.host, e))?;
-        Ok(Root::new(self.host.clone(), fd, self.confine))
+        let mut root = Root::new(self.host.clone(), fd, self.confine);
+        for (path, meta) in &self.lstat_cache {
+            if let Some(m) = meta
+                && m.kind == FileKind::Dir
+            {
+                root.lstat_cache.insert(path.clone(), Some(*m));
+            }
+        }
+        Ok(root)
     }
 
     /// The root as the host sees it: for messages and the read-only walk, never for an open.
@@ -153,6 +174,10 @@ impl Root {
                 (dir, fd)
             }
         };
+        if !self.parent_cache.is_empty() {
+            self.parent_cache.clear();
+        }
+        self.last_end = None;
         let name = std::ffi::OsStr::from_bytes(rel.name());
         let done = unlinkat(&fd, name, UnlinkatFlags::NoRemoveDir);
         self.folder = Some((dir, fd));
@@ -242,6 +267,18 @@ pub mod tests {
         fs::write(t.path().join("bin/busybox"), b"bb").unwrap();
         let root = Root::open(t.path()).unwrap();
         (t, root)
+    }
+
+    #[test]
+    fn a_fresh_root_looks_again_at_what_was_removed() {
+        let (_t, mut root) = tree();
+        let (bin, busybox) = (InRoot::unchecked("bin"), InRoot::unchecked("bin/busybox"));
+        assert!(root.lstat(&bin).unwrap().is_some());
+        assert!(root.lstat(&busybox).unwrap().is_some());
+        root.unlink(&busybox).unwrap();
+        let mut fresh = root.fresh().unwrap();
+        assert_eq!(fresh.lstat(&busybox).unwrap(), None);
+        assert_eq!(fresh.lstat(&bin).unwrap().map(|m| m.kind), Some(FileKind::Dir));
     }
 
     #[test]

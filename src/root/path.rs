@@ -10,6 +10,8 @@ use std::ops::Deref;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 
+use rustc_hash::FxHashSet;
+
 /// A path inside the root, relative to it (`usr/bin/ls`; empty for the root itself), made of
 /// plain names only (no `/` at either end, no `.`, no `..`), every folder on the way a real
 /// folder when it was looked up, not a symlink. The last name may be anything, a symlink
@@ -126,9 +128,83 @@ impl From<InRoot> for PathBuf {
     }
 }
 
+/// A set of paths inside the root, each kept as its folder's bytes and its name's: the way the
+/// database names a file (`F:usr/bin` then `R:ls`), so that a path from the root (`usr/bin/ls`)
+/// and a database entry meet without a path being made. The one set of paths in the program:
+/// each hash set type costs about 1.5 KB of the binary.
+#[derive(Debug, Default)]
+pub struct PathSet<'a>(FxHashSet<(&'a [u8], &'a [u8])>);
+
+impl<'a> PathSet<'a> {
+    /// Adds the path `path` (`usr/bin/ls`); whether it was not in the set yet.
+    pub fn insert(&mut self, path: &'a OsStr) -> bool {
+        self.0.insert(split(path.as_bytes()))
+    }
+
+    /// Whether the path `path` is in the set.
+    pub fn contains(&self, path: &OsStr) -> bool {
+        self.0.contains(&split(path.as_bytes()))
+    }
+
+    /// Adds the file `name` of the folder `folder`, as the database names it.
+    pub fn insert_entry(&mut self, folder: &'a [u8], name: &'a [u8]) {
+        self.0.insert((folder, name));
+    }
+
+    /// Whether the file `name` of the folder `folder` is in the set.
+    pub fn contains_entry(&self, folder: &[u8], name: &[u8]) -> bool {
+        self.0.contains(&(folder, name))
+    }
+
+    /// Takes the file `name` of the folder `folder` out of the set.
+    pub fn remove_entry(&mut self, folder: &'a [u8], name: &'a [u8]) {
+        self.0.remove(&(folder, name));
+    }
+
+    /// Whether the set holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> FromIterator<&'a OsStr> for PathSet<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a OsStr>>(paths: I) -> Self {
+        let mut set = PathSet::default();
+        for p in paths {
+            set.insert(p);
+        }
+        set
+    }
+}
+
+/// A path's folder and name, split at its last `/` (no folder: empty bytes).
+fn split(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&c| c == b'/') {
+        Some(slash) => (&path[..slash], &path[slash + 1..]),
+        None => (&[], path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_and_the_databases_folder_and_name_meet_in_a_path_set() {
+        let mut set = PathSet::default();
+        assert!(set.insert(OsStr::new("usr/bin/ls")));
+        assert!(!set.insert(OsStr::new("usr/bin/ls")), "already there");
+        set.insert(OsStr::new("busybox"));
+        assert!(set.contains_entry(b"usr/bin", b"ls"));
+        assert!(set.contains_entry(b"", b"busybox"));
+        assert!(!set.contains_entry(b"usr", b"bin/ls"));
+        assert!(!set.contains(OsStr::new("bin/ls")));
+        set.insert_entry(b"lib", b"libc.so");
+        assert!(set.contains(OsStr::new("lib/libc.so")));
+        set.remove_entry(b"usr/bin", b"ls");
+        assert!(!set.contains(OsStr::new("usr/bin/ls")));
+        assert!(!set.is_empty());
+    }
 
     #[test]
     fn children_parents_and_names() {

@@ -47,17 +47,29 @@ impl Root {
     /// Where the symlink `link` ends (every step of the way is a cached `lstat`).
     pub fn link_end(&mut self, link: &InRoot) -> Result<End> {
         let target = self.readlink(link)?;
+        // An absolute target ends where it ended for the link before (nothing was removed
+        // since, or the answer would have been dropped). Compared by bytes: paths compare by
+        // components, and `/bin/busybox/` (a dead link) is not `/bin/busybox`.
+        if let Some((last, end)) = &self.last_end
+            && last.as_os_str().as_bytes() == target.as_os_str().as_bytes()
+        {
+            return Ok(*end);
+        }
         let mut pending = Vec::new();
         push_steps(&mut pending, &target);
         let start = match (target.has_root(), link.parent()) {
             (false, Some(dir)) => dir,
             _ => InRoot::top(),
         };
-        Ok(match self.walk(start, pending, 1)? {
+        let end = match self.walk(start, pending, 1)? {
             Resolved::Found(_, m) => End::Found(m),
             Resolved::Missing(_) => End::Missing,
             Resolved::Loop => End::Loop,
-        })
+        };
+        if target.has_root() {
+            self.last_end = Some((target, end));
+        }
+        Ok(end)
     }
 
     /// Resolves `pending` (a stack, next step last) from the real folder `cur`.
@@ -113,12 +125,24 @@ impl Root {
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
             return Ok(None);
         };
-        match self.resolve(parent)? {
-            Resolved::Found(dir, m) if m.kind == FileKind::Dir => {
-                Ok(Some(dir.child(name.as_bytes())))
+        let at = self
+            .parent_cache
+            .binary_search_by(|(p, _)| p.as_os_str().cmp(parent.as_os_str()));
+        let at = match at {
+            Ok(i) => {
+                let dir = self.parent_cache[i].1.as_ref();
+                return Ok(dir.map(|d| d.child(name.as_bytes())));
             }
-            _ => Ok(None),
-        }
+            Err(i) => i,
+        };
+        let dir = match self.resolve(parent)? {
+            Resolved::Found(dir, m) if m.kind == FileKind::Dir => Some(dir),
+            _ => None,
+        };
+        let entry = dir.as_ref().map(|d| d.child(name.as_bytes()));
+        self.parent_cache
+            .insert(at, (parent.as_os_str().to_owned(), dir));
+        Ok(entry)
     }
 }
 
@@ -179,6 +203,41 @@ mod tests {
             found(root.resolve(Path::new("usr/bin/b")).unwrap()),
             Path::new("bin/busybox")
         );
+    }
+
+    #[test]
+    fn the_same_text_ends_apart_when_it_is_relative_and_alike_when_absolute() {
+        let (t, mut root) = tree();
+        for (target, link) in [
+            ("busybox", "bin/a"),
+            ("busybox", "usr/bin/b"),
+            ("/bin/busybox", "usr/bin/c"),
+            ("/bin/busybox", "etc/d"),
+            ("/bin/gone", "usr/bin/e"),
+            ("busybox", "bin/f"),
+            ("/bin/busybox", "usr/bin/g"),
+            ("/bin/busybox/", "usr/bin/h"),
+        ] {
+            symlink(target, t.path().join(link)).unwrap();
+        }
+        let links = [
+            "bin/a",
+            "usr/bin/b",
+            "usr/bin/c",
+            "etc/d",
+            "usr/bin/e",
+            "bin/f",
+            "usr/bin/g",
+            "usr/bin/h",
+        ];
+        let ends: Vec<bool> = links
+            .iter()
+            .map(|l| match root.link_end(&InRoot::unchecked(l)).unwrap() {
+                End::Found(m) => m.kind == FileKind::File,
+                End::Missing | End::Loop => false,
+            })
+            .collect();
+        assert_eq!(ends, [true, false, true, true, false, true, true, false]);
     }
 
     #[test]

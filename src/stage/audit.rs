@@ -10,7 +10,6 @@
 //! walk of the whole root ([`crate::root::walk`]), which sees the root's own filesystem and nothing mounted
 //! into it.
 
-use std::ffi::OsStr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -18,11 +17,10 @@ use crate::apkdb;
 use crate::error::Result;
 use crate::format::busybox;
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, Item, Root};
+use crate::root::{FileKind, Item, PathSet, Root};
 use crate::stage::discover::Found;
 use crate::stage::finding::{Finding, FindingKind};
 use crate::stage::scan::Listing;
-use rustc_hash::FxHashSet;
 
 /// Names of shells, and of busybox builds that carry one.
 pub const SHELLS: [&[u8]; 12] = [
@@ -69,7 +67,7 @@ pub fn audit(
     }
     // A shell that is an applet link is named as a shell too (`/bin/sh`); a busybox build named
     // like a shell (`busybox.static`) is already named as busybox.
-    let mut reported: FxHashSet<&OsStr> = FxHashSet::default();
+    let mut reported = PathSet::default();
     for i in &found.busybox {
         reported.insert(i.path.as_os_str());
     }
@@ -120,8 +118,7 @@ pub fn audit(
         // A database scanners cannot read either: said, not fatal to the audit.
         Err(e) => push(FindingKind::UnreadableApkDb, db, e.reason()),
     }
-    // By bytes, as the other sets of paths (one set type for the whole program).
-    let mut owned: FxHashSet<&OsStr> = FxHashSet::default();
+    let mut owned = PathSet::default();
     for p in &staying {
         owned.insert(p.as_os_str());
     }
@@ -144,8 +141,8 @@ pub fn audit(
 fn other_builds(
     root: &mut Root,
     files: &[Item],
-    named: &FxHashSet<&OsStr>,
-    owned: &FxHashSet<&OsStr>,
+    named: &PathSet,
+    owned: &PathSet,
 ) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for f in files {

@@ -14,7 +14,6 @@
 //! Hard links and copies can lie anywhere: the walk of the whole root is asked for only when
 //! the bin folders hold busybox, and only the files of a busybox binary's size are read.
 
-use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -23,10 +22,9 @@ use crate::error::{Error, Result};
 use crate::format::busybox::{self as bytes, MAX_READ};
 use crate::os::sys;
 use crate::root::resolve::{End, MAX_HOPS, Resolved};
-use crate::root::{FileKind, InRoot, Root};
+use crate::root::{FileKind, InRoot, PathSet, Root};
 use crate::stage::scan::{LIB_DIRS, Listing};
 use crate::stage::survey::WholeRoot;
-use rustc_hash::FxHashSet;
 
 /// Names of busybox binaries (and of busybox-suid's helper, which runs busybox).
 pub const BUSYBOX_NAMES: [&[u8]; 4] = [b"busybox", b"busybox.static", b"busybox-extras", b"bbsuid"];
@@ -150,7 +148,7 @@ fn elsewhere(
     ids: &[(u64, u64)],
     whole: &WholeRoot,
 ) -> Result<Vec<Item>> {
-    let mut known: FxHashSet<&OsStr> = FxHashSet::default();
+    let mut known = PathSet::default();
     for i in busybox {
         known.insert(i.path.as_os_str());
     }

@@ -8,9 +8,8 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::root::{FileKind, InRoot, Root};
+use crate::root::{FileKind, InRoot, PathSet, Root};
 use crate::stage::discover::{Found, Item};
-use rustc_hash::FxHashSet;
 
 /// Why a path is removed; the order of the variants is the order of removal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,7 +123,7 @@ impl Plan {
         }
         // The first kind that claims a path wins; package files come last among claims.
         let mut first = Vec::with_capacity(steps.len());
-        let mut seen = FxHashSet::default();
+        let mut seen = PathSet::default();
         for s in &steps {
             first.push(seen.insert(s.item.path.as_os_str()));
         }
@@ -149,7 +148,7 @@ impl Plan {
     }
 
     /// Every planned path, as a set.
-    pub fn paths(&self) -> FxHashSet<&std::ffi::OsStr> {
+    pub fn paths(&self) -> PathSet<'_> {
         paths(&self.steps)
     }
 
@@ -174,8 +173,8 @@ impl Plan {
 }
 
 /// The paths of `steps`, as a set.
-pub fn paths(steps: &[Step]) -> FxHashSet<&std::ffi::OsStr> {
-    let mut paths = FxHashSet::default();
+pub fn paths(steps: &[Step]) -> PathSet<'_> {
+    let mut paths = PathSet::default();
     for s in steps {
         paths.insert(s.item.path.as_os_str());
     }
