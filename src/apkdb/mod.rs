@@ -272,12 +272,7 @@ impl Installed {
     /// removes at least one of its files and none of its files is left; a package that loses
     /// some files and keeps others stays, without the entries of the removed ones. Writes
     /// nothing.
-    pub fn plan(
-        &self,
-        root: &mut Root,
-        removed: &PathSet,
-        pruned: &[usize],
-    ) -> Result<Changes> {
+    pub fn plan(&self, root: &mut Root, removed: &PathSet, pruned: &[usize]) -> Result<Changes> {
         let mut dropped = Vec::new();
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
@@ -546,7 +541,9 @@ mod tests {
         fs::write(t.path().join("usr/lib/libapk.so.3.0.0"), b"x").unwrap();
         fs::write(t.path().join("usr/lib/keep.so"), b"x").unwrap();
         let db = installed(&mut root);
-        let removed: PathSet = [OsStr::new("usr/lib/libapk.so.3.0.0")].into_iter().collect();
+        let removed: PathSet = [OsStr::new("usr/lib/libapk.so.3.0.0")]
+            .into_iter()
+            .collect();
         let c = db.plan(&mut root, &removed, &[]).unwrap();
         assert_eq!(names(&c.dropped), ["libapk"]);
         assert_eq!(names(&c.trimmed), ["mixed"]);

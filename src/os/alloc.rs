@@ -373,7 +373,11 @@ mod tests {
         let q = unsafe { a.realloc(p, layout(1000, 8), 20) };
         assert_eq!(p, q, "the newest block shrinks in place");
         let next = unsafe { a.alloc(layout(32, 8)) };
-        assert_eq!(next as usize, p as usize + 32, "the rest of it was given back");
+        assert_eq!(
+            next as usize,
+            p as usize + 32,
+            "the rest of it was given back"
+        );
         unsafe { next.write_bytes(9, 32) };
         unsafe { a.dealloc(q, layout(20, 8)) };
         assert_ne!(unsafe { a.alloc(layout(1000, 8)) }, p);
@@ -381,7 +385,10 @@ mod tests {
         assert_eq!(again, p);
         unsafe { again.write_bytes(1, 32) };
         let n = unsafe { std::slice::from_raw_parts(next, 32) };
-        assert!(n.iter().all(|&b| b == 9), "the reused block overlapped its neighbour");
+        assert!(
+            n.iter().all(|&b| b == 9),
+            "the reused block overlapped its neighbour"
+        );
     }
 
     #[test]

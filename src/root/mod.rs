@@ -32,12 +32,12 @@ use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
-use crate::root::resolve::End;
 use crate::os::sys;
 use crate::root::dir::Dir;
 pub use crate::root::meta::{FileKind, Meta};
 use crate::root::open::Confine;
 pub use crate::root::path::{InRoot, PathSet};
+use crate::root::resolve::End;
 use rustc_hash::FxHashMap;
 
 /// A path inside the root with its `lstat` facts.
@@ -278,7 +278,10 @@ pub mod tests {
         root.unlink(&busybox).unwrap();
         let mut fresh = root.fresh().unwrap();
         assert_eq!(fresh.lstat(&busybox).unwrap(), None);
-        assert_eq!(fresh.lstat(&bin).unwrap().map(|m| m.kind), Some(FileKind::Dir));
+        assert_eq!(
+            fresh.lstat(&bin).unwrap().map(|m| m.kind),
+            Some(FileKind::Dir)
+        );
     }
 
     #[test]

@@ -138,12 +138,7 @@ pub fn audit(
 /// paths by their bytes). Only such files are
 /// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
 /// over.
-fn other_builds(
-    root: &mut Root,
-    files: &[Item],
-    named: &PathSet,
-    owned: &PathSet,
-) -> Vec<PathBuf> {
+fn other_builds(root: &mut Root, files: &[Item], named: &PathSet, owned: &PathSet) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
