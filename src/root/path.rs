@@ -136,6 +136,11 @@ impl From<InRoot> for PathBuf {
 pub struct PathSet<'a>(FxHashSet<(&'a [u8], &'a [u8])>);
 
 impl<'a> PathSet<'a> {
+    /// An empty set with room for `n` paths.
+    pub fn with_capacity(n: usize) -> Self {
+        PathSet(FxHashSet::with_capacity_and_hasher(n, Default::default()))
+    }
+
     /// Adds the path `path` (`usr/bin/ls`); whether it was not in the set yet.
     pub fn insert(&mut self, path: &'a OsStr) -> bool {
         self.0.insert(split(path.as_bytes()))

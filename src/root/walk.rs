@@ -23,7 +23,7 @@
 //! follows no symlink), and what it yields is an [`InRoot`] path relative to the root, so a
 //! file it finds is removed or opened only through [`crate::root::Root`], by its descriptor.
 
-use std::ffi::CString;
+use std::ffi::CStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,8 @@ pub fn regular_files(
     each: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<Unread> {
     let mut unread = Unread::new();
-    let dev = stat(host_root)
+    let mut scratch = Vec::with_capacity(4096);
+    let dev = stat(&mut scratch, host_root)
         .map_err(|e| Error::io("cannot walk", host_root, e))?
         .dev;
     let mut entries = WalkDir::new(host_root).min_depth(1).into_iter();
@@ -71,7 +72,7 @@ pub fn regular_files(
         if !kind.is_dir() && !kind.is_file() {
             continue;
         }
-        let meta = match stat(entry.path()) {
+        let meta = match stat(&mut scratch, entry.path()) {
             Ok(meta) => meta,
             Err(e) if is_absent(&e) => continue,
             Err(e) if strict => return Err(Error::io("cannot walk", entry.path(), e)),
@@ -97,11 +98,15 @@ pub fn regular_files(
     Ok(unread)
 }
 
-/// The `statx` facts of `path`, the last name not followed.
-fn stat(path: &Path) -> io::Result<Meta> {
-    let c = CString::new(path.as_os_str().as_bytes())
+/// The `statx` facts of `path`, the last name not followed; `scratch` holds the C string (one
+/// buffer for the whole walk, not an allocation an entry).
+fn stat(scratch: &mut Vec<u8>, path: &Path) -> io::Result<Meta> {
+    scratch.clear();
+    scratch.extend_from_slice(path.as_os_str().as_bytes());
+    scratch.push(0);
+    let c = CStr::from_bytes_with_nul(scratch)
         .map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))?;
-    sys::lstatx(&c).map(|st| Meta::from_statx(&st))
+    sys::lstatx(c).map(|st| Meta::from_statx(&st))
 }
 
 /// `path` (below `host_root`) as a path inside the root.

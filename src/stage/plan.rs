@@ -123,7 +123,7 @@ impl Plan {
         }
         // The first kind that claims a path wins; package files come last among claims.
         let mut first = Vec::with_capacity(steps.len());
-        let mut seen = PathSet::default();
+        let mut seen = PathSet::with_capacity(steps.len());
         for s in &steps {
             first.push(seen.insert(s.item.path.as_os_str()));
         }
@@ -174,7 +174,7 @@ impl Plan {
 
 /// The paths of `steps`, as a set.
 pub fn paths(steps: &[Step]) -> PathSet<'_> {
-    let mut paths = PathSet::default();
+    let mut paths = PathSet::with_capacity(steps.len());
     for s in steps {
         paths.insert(s.item.path.as_os_str());
     }
