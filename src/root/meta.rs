@@ -77,3 +77,15 @@ impl Meta {
         (self.dev, self.ino)
     }
 }
+
+/// Where a symlink ends, without the path: what discovery needs of 300 applet links (see
+/// [`crate::root::Root::link_end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// An object that is not a symlink.
+    Found(Meta),
+    /// The chain ends at nothing.
+    Missing,
+    /// More than [`crate::root::resolve::MAX_HOPS`] links.
+    Loop,
+}

@@ -34,10 +34,9 @@ use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
 use crate::root::dir::Dir;
-pub use crate::root::meta::{FileKind, Meta};
+pub use crate::root::meta::{End, FileKind, Meta};
 use crate::root::open::Confine;
 pub use crate::root::path::{InRoot, PathSet};
-use crate::root::resolve::End;
 use rustc_hash::FxHashMap;
 
 /// A path inside the root with its `lstat` facts.

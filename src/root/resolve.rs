@@ -25,16 +25,7 @@ pub enum Resolved {
     Loop,
 }
 
-/// Where a symlink ends, without the path: what discovery needs of 300 applet links.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
-    /// An object that is not a symlink.
-    Found(Meta),
-    /// The chain ends at nothing.
-    Missing,
-    /// More than [`MAX_HOPS`] links.
-    Loop,
-}
+pub use crate::root::meta::End;
 
 impl Root {
     /// Follows every symlink in `rel` inside the root (see the module docs).
