@@ -52,7 +52,6 @@ for i in $(seq "$runs"); do
     [ -e "$r/$name/bin/busybox" ] && { echo "bench: $name did not strip" >&2; exit 1; }
   done
 done
-rm -rf "$work"/round*
 seed=$(median <"$work/seed"); floor=$(median <"$work/floor")
 keep=$(median <"$work/keep"); strip=$(median <"$work/strip"); full=$(median <"$work/full")
 echo "bench: Alpine 3.20.3 minirootfs, $(nproc) cores, $(uname -r), medians of $runs interleaved runs through chroot"

@@ -101,8 +101,10 @@ impl Root {
 
     /// The same root (its descriptor duplicated, not opened again by its host path) with
     /// nothing cached but its folders: for looking afresh at what a strip left. A strip
-    /// removes files and symlinks, never a folder (`unlinkat` without `AT_REMOVEDIR`), so
-    /// what was seen of a folder still holds; every other entry is looked up again.
+    /// removes files and symlinks, never a folder (`unlinkat` without `AT_REMOVEDIR`), so a
+    /// folder is still a folder, with its mode, attributes and mount; every other entry is
+    /// looked up again. (A folder's size or link count may change on some filesystems, tmpfs
+    /// or an overlay's copy-up: nothing after a strip reads them.)
     pub fn fresh(&self) -> Result<Root> {
         let fd = self.fd.try_clone();
         let fd = fd.map_err(|e| Error::io("cannot open root", &self.host, e))?;

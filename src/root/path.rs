@@ -130,7 +130,8 @@ impl From<InRoot> for PathBuf {
 
 /// A set of paths inside the root, each kept as its folder's bytes and its name's: the way the
 /// database names a file (`F:usr/bin` then `R:ls`), so that a path from the root (`usr/bin/ls`)
-/// and a database entry meet without a path being made. The one set of paths in the program:
+/// and a database entry meet without a path being made. Paths are relative (`usr/bin/ls`, not
+/// `/usr/bin/ls`: the two would split alike). The one set of paths in the program:
 /// each hash set type costs about 1.5 KB of the binary.
 #[derive(Debug, Default)]
 pub struct PathSet<'a>(FxHashSet<(&'a [u8], &'a [u8])>);
