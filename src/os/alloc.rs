@@ -12,6 +12,9 @@
 //! mapping of their own, moved by `mremap` when they grow and unmapped when freed, so a
 //! 100,000-entry folder costs what it holds and no more.
 //!
+//! C's `malloc` family runs on a `Bump` of its own (`c`, in the musl builds), so no second
+//! allocator is linked.
+//!
 //! Every block holds at least the rounded size of what it was last asked for (its class, for
 //! a small one): a block on a free list can serve any request of its class.
 //!
@@ -251,6 +254,150 @@ unsafe impl GlobalAlloc for Bump {
     }
 }
 
+/// C's `malloc` family (`malloc`, `calloc`, `realloc`, `free`, `posix_memalign`) on a [`Bump`]
+/// of its own, in place of the C allocator the static binary would otherwise link (Zig's:
+/// 2.4 KiB on ppc64le) for the few blocks C code asks for, such as `opendir`'s buffers (std's
+/// `System` allocator, unused here, calls them too). Each block starts 16 bytes (or its
+/// alignment, if larger) into a [`Bump`] block; the 16 bytes just before it hold its size and
+/// that offset, which `free` and `realloc` read back. Only the musl builds export the symbols
+/// (on glibc they would take the place of libc's); the tests call them as Rust functions.
+#[cfg(any(test, target_env = "musl"))]
+pub mod c {
+    use std::alloc::{GlobalAlloc, Layout};
+    use std::ffi::{c_int, c_void};
+    use std::ptr::null_mut;
+
+    use super::Bump;
+
+    static HEAP: Bump = Bump::new();
+    /// The header before each block: its size and its offset into the [`Bump`] block.
+    const HEADER: usize = 16;
+
+    /// The [`Bump`] layout of a block of `size` bytes aligned to `align` (a power of two), and
+    /// the block's offset into it; `None` past `isize::MAX`.
+    fn layout(size: usize, align: usize) -> Option<(Layout, usize)> {
+        let offset = align.max(HEADER);
+        let l = Layout::from_size_align(size.checked_add(offset)?, offset).ok()?;
+        Some((l, offset))
+    }
+
+    /// A new block of `size` bytes aligned to `align` (a power of two); null when out of memory.
+    fn give(size: usize, align: usize) -> *mut c_void {
+        let Some((l, offset)) = layout(size, align) else {
+            return null_mut();
+        };
+        // SAFETY: the layout is valid and not zero-sized (`offset` is at least 16). The block
+        // is `offset + size` bytes: what is handed out starts `offset` bytes in, aligned to
+        // `offset`, and the two header words go in the 16 bytes before it.
+        unsafe {
+            let base = HEAP.alloc(l);
+            if base.is_null() {
+                return null_mut();
+            }
+            let p = base.add(offset).cast::<usize>();
+            p.sub(2).write(size);
+            p.sub(1).write(offset);
+            p.cast()
+        }
+    }
+
+    /// The size and offset [`give`] wrote before `p`.
+    ///
+    /// # Safety
+    /// `p` came from [`give`] and was not freed since.
+    unsafe fn header(p: *mut c_void) -> (usize, usize) {
+        let p = p.cast::<usize>();
+        // SAFETY: `give` wrote both words just before `p` (the caller's promise).
+        unsafe { (p.sub(2).read(), p.sub(1).read()) }
+    }
+
+    /// `malloc(3)`: `size` bytes aligned to 16; null when out of memory.
+    #[cfg_attr(all(target_env = "musl", not(test)), unsafe(no_mangle))]
+    pub extern "C" fn malloc(size: usize) -> *mut c_void {
+        give(size, HEADER)
+    }
+
+    /// `calloc(3)`: `n * size` zeroed bytes; null when that overflows or memory runs out.
+    #[cfg_attr(all(target_env = "musl", not(test)), unsafe(no_mangle))]
+    pub extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+        let Some(total) = n.checked_mul(size) else {
+            return null_mut();
+        };
+        let p = give(total, HEADER);
+        if !p.is_null() {
+            // SAFETY: the block holds `total` bytes.
+            unsafe { p.cast::<u8>().write_bytes(0, total) };
+        }
+        p
+    }
+
+    /// `free(3)`.
+    ///
+    /// # Safety
+    /// `p` is null or came from this module's `malloc`, `calloc`, `realloc` or
+    /// `posix_memalign` and was not freed since (C's contract).
+    #[cfg_attr(all(target_env = "musl", not(test)), unsafe(no_mangle))]
+    pub unsafe extern "C" fn free(p: *mut c_void) {
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: `p` came from `give` (the caller's promise), so its header says how the
+        // block was made: `layout` gives back the same layout and offset.
+        unsafe {
+            let (size, offset) = header(p);
+            if let Some((l, offset)) = layout(size, offset) {
+                HEAP.dealloc(p.cast::<u8>().sub(offset), l);
+            }
+        }
+    }
+
+    /// `realloc(3)`: the bytes of `p` (up to `size`) in a block of `size` bytes; `p` is freed
+    /// unless the new block cannot be made (then null, and `p` stays).
+    ///
+    /// # Safety
+    /// As for [`free`].
+    #[cfg_attr(all(target_env = "musl", not(test)), unsafe(no_mangle))]
+    pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
+        if p.is_null() {
+            return give(size, HEADER);
+        }
+        // SAFETY: `p` came from `give` (the caller's promise) and holds `old` bytes; the new
+        // block holds `size`, and the copy covers what both hold.
+        unsafe {
+            let (old, _) = header(p);
+            let new = give(size, HEADER);
+            if !new.is_null() {
+                std::ptr::copy_nonoverlapping(p.cast::<u8>(), new.cast::<u8>(), old.min(size));
+                free(p);
+            }
+            new
+        }
+    }
+
+    /// `posix_memalign(3)`: `size` bytes aligned to `align` into `*out`; EINVAL unless `align`
+    /// is a power of two and a multiple of a pointer's size, ENOMEM when out of memory.
+    ///
+    /// # Safety
+    /// `out` is valid for writing one pointer.
+    #[cfg_attr(all(target_env = "musl", not(test)), unsafe(no_mangle))]
+    pub unsafe extern "C" fn posix_memalign(
+        out: *mut *mut c_void,
+        align: usize,
+        size: usize,
+    ) -> c_int {
+        if !align.is_power_of_two() || align < size_of::<usize>() {
+            return nix::libc::EINVAL;
+        }
+        let p = give(size, align);
+        if p.is_null() {
+            return nix::libc::ENOMEM;
+        }
+        // SAFETY: `out` is writable for one pointer (the caller's promise).
+        unsafe { out.write(p) };
+        0
+    }
+}
+
 // SAFETY (every block below): each calls the allocator under test with a layout the test made,
 // and reads or writes only within a block it was given, of the size it asked for.
 #[cfg(test)]
@@ -403,5 +550,62 @@ mod tests {
         }
         assert!((last as usize).abs_diff(first as usize) >= CHUNK - LARGE);
         assert_eq!(unsafe { *first }, 0, "a later block overlapped the first");
+    }
+
+    #[test]
+    fn the_c_heap_keeps_sizes_alignment_and_bytes_across_realloc_and_free() {
+        use std::ffi::c_void;
+        let mut blocks: Vec<(*mut c_void, usize, u8)> = Vec::new();
+        for i in 0..600usize {
+            let size = (i * 37) % 5000;
+            let p = match i % 3 {
+                0 => c::malloc(size),
+                1 => c::calloc(size.max(1), 1),
+                _ => {
+                    let mut out = std::ptr::null_mut();
+                    assert_eq!(unsafe { c::posix_memalign(&mut out, 64, size) }, 0);
+                    assert_eq!(out as usize % 64, 0, "posix_memalign(64)");
+                    out
+                }
+            };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % 16, 0, "a C block is aligned to 16");
+            if i % 3 == 1 {
+                let z = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), size.max(1)) };
+                assert!(z.iter().all(|&b| b == 0), "calloc zeroes");
+            }
+            unsafe { p.cast::<u8>().write_bytes(i as u8, size) };
+            blocks.push((p, size, i as u8));
+            if i % 5 == 4 {
+                // Free an older one, then grow another: the rest must keep their bytes.
+                let (q, _, _) = blocks.remove(0);
+                unsafe { c::free(q) };
+                let (r, rsize, byte) = blocks.pop().unwrap();
+                let grown = unsafe { c::realloc(r, rsize * 2 + 1) };
+                assert!(!grown.is_null());
+                let kept = unsafe { std::slice::from_raw_parts(grown.cast::<u8>(), rsize) };
+                assert!(kept.iter().all(|&b| b == byte), "realloc keeps the bytes");
+                unsafe { grown.cast::<u8>().write_bytes(byte, rsize * 2 + 1) };
+                blocks.push((grown, rsize * 2 + 1, byte));
+            }
+        }
+        for (p, size, byte) in &blocks {
+            let s = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), *size) };
+            assert!(s.iter().all(|b| b == byte), "a C block was overwritten");
+        }
+        for (p, _, _) in blocks {
+            unsafe { c::free(p) };
+        }
+        unsafe { c::free(std::ptr::null_mut()) };
+        let mut out = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { c::posix_memalign(&mut out, 24, 8) },
+            nix::libc::EINVAL
+        );
+        assert!(
+            c::calloc(usize::MAX, 2).is_null(),
+            "calloc's product overflows"
+        );
+        assert!(c::malloc(usize::MAX).is_null());
     }
 }

@@ -116,11 +116,12 @@ pub fn has_default_action(signo: libc::c_int) -> io::Result<bool> {
     Ok(old.sa_sigaction == libc::SIG_DFL)
 }
 
-/// libunwind's stubs for unwinding steps this binary never takes print a message with
-/// `fprintf` before they `abort()`: the binary never unwinds (panics abort at once), yet the
-/// personality routine that refers to them is linked. Defining `fprintf` here keeps musl's
-/// printf machinery (9 KiB on ppc64le and arm) out of the static binary; nothing in it prints
-/// through C stdio. Only the musl builds have it: on glibc it would take the place of libc's.
+/// libunwind's stubs for unwinding steps this binary never takes write a message to C's
+/// `stderr` with `fprintf`, then `fflush(stderr)` and `abort()`: the binary never unwinds
+/// (panics abort at once), yet the personality routine that refers to them is linked. Defining
+/// `fprintf`, `fflush` and `stderr` here keeps musl's printf and stdio out of the static binary
+/// (9 KiB and 1.6 KiB on ppc64le): nothing in it writes through C stdio (std writes to the file
+/// descriptors). Only the musl builds have them: on glibc they would take the place of libc's.
 #[cfg(target_env = "musl")]
 // SAFETY: the symbol is defined once in the binary and replaces only musl's `fprintf`, which
 // nothing but those libunwind stubs calls; it takes no arguments it would read and returns 0.
@@ -128,6 +129,23 @@ pub fn has_default_action(signo: libc::c_int) -> io::Result<bool> {
 pub extern "C" fn fprintf() -> libc::c_int {
     0
 }
+
+/// See [`fprintf`]: flushing C's streams, which nothing writes to, has nothing to do.
+#[cfg(target_env = "musl")]
+// SAFETY: as for `fprintf`: defined once, replaces only musl's `fflush`, reads no argument.
+#[unsafe(no_mangle)]
+pub extern "C" fn fflush() -> libc::c_int {
+    0
+}
+
+/// See [`fprintf`]: C's `stderr` (a `FILE *`), null. Only the libunwind stubs name it, and
+/// they pass it to this module's `fprintf` and `fflush`, which do not read it.
+#[cfg(target_env = "musl")]
+#[allow(non_upper_case_globals)]
+// SAFETY: defined once, in place of musl's `stderr` object: a pointer-sized null that nothing
+// dereferences (see above).
+#[unsafe(no_mangle)]
+pub static stderr: usize = 0;
 
 #[cfg(test)]
 mod tests {
