@@ -1,14 +1,13 @@
 //! The `/strip` binary: parse the command line, run the pipeline, report, exit.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alpine_strip::Bump;
 use alpine_strip::app;
 use alpine_strip::cli::{self, Command};
 use alpine_strip::error::Exit;
 use alpine_strip::report::{Kind, Report, human, json};
+use alpine_strip::{Bump, Stream, write_all};
 
 #[global_allocator]
 static ALLOC: Bump = Bump::new();
@@ -20,31 +19,34 @@ fn main() -> ExitCode {
         Ok(cmd) => cmd,
         Err(e) => {
             let line = format!("alpine-strip: error: {e}\n");
-            let _ = std::io::stderr().write_all(line.as_bytes());
+            let _ = write_all(Stream::Err, line.as_bytes());
             let exit = e.exit();
             if json_asked {
                 let report = Report::failed(Kind::Strip, PathBuf::from("/"), e);
-                let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
+                let _ = write_all(Stream::Out, json::render(&report).as_bytes());
             }
             return code(exit);
         }
     };
     let opts = match cmd {
         Command::Help => {
-            let _ = std::io::stdout().write_all(cli::help().as_bytes());
+            let _ = write_all(Stream::Out, cli::help().as_bytes());
             return code(Exit::Ok);
         }
         Command::Version => {
             let version = concat!("alpine-strip ", env!("CARGO_PKG_VERSION"), "\n");
-            let _ = std::io::stdout().write_all(version.as_bytes());
+            let _ = write_all(Stream::Out, version.as_bytes());
             return code(Exit::Ok);
         }
         Command::Run(opts) => opts,
     };
     let (report, held) = app::run(&opts);
-    let _ = std::io::stderr().write_all(human::render(&report, opts.verbosity).as_bytes());
+    let _ = write_all(
+        Stream::Err,
+        human::render(&report, opts.verbosity).as_bytes(),
+    );
     if opts.json {
-        let _ = std::io::stdout().write_all(json::render(&report).as_bytes());
+        let _ = write_all(Stream::Out, json::render(&report).as_bytes());
     }
     // A signal held while the tree changed takes effect now: the tree whole, the report out.
     drop(held);

@@ -12,10 +12,11 @@
 //! [`crate::cli::SyncPolicy`]): a container build's step is discarded whole when it does not
 //! finish, so there the wait for the disk (as long as the removals themselves) buys nothing.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{PermissionsExt, fchown};
 use std::path::PathBuf;
 
@@ -24,6 +25,7 @@ use nix::sys::stat::{Mode, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::error::{Error, Result};
+use crate::root::c_string;
 
 /// A file to replace: its folder, open and confined to the root
 /// ([`crate::root::Root::open_folder`]), and its name there; every call is relative to the
@@ -40,7 +42,9 @@ pub struct Target {
 /// A new version of a file, written beside it, not yet synced or in place.
 pub struct Staged {
     target: Target,
-    tmp: OsString,
+    /// The target's name and the temporary name, as C strings for the `*at` calls.
+    name: CString,
+    tmp: CString,
     file: Option<File>,
     committed: bool,
 }
@@ -55,22 +59,29 @@ pub fn tmp_name(name: &OsStr) -> OsString {
 impl Staged {
     /// The host path of the temporary file, for messages.
     fn tmp_host(&self) -> PathBuf {
-        self.target.host.with_file_name(&self.tmp)
+        self.target
+            .host
+            .with_file_name(OsStr::from_bytes(self.tmp.as_bytes()))
     }
 }
 
 /// Writes `bytes` to a temporary file beside `target` with `target`'s mode and owner.
 pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
     let nofollow = AtFlags::AT_SYMLINK_NOFOLLOW;
-    let old = fstatat(&target.dir, target.name.as_os_str(), nofollow)
+    let c = |name: &OsStr| {
+        c_string(name.as_bytes()).map_err(|e| Error::io("cannot stat", &target.host, e))
+    };
+    let (name, tmp) = (c(&target.name)?, c(&tmp_name(&target.name))?);
+    let old = fstatat(target.dir.as_fd(), name.as_c_str(), nofollow)
         .map_err(|e| Error::io("cannot stat", &target.host, e.into()))?;
     let mut staged = Staged {
-        tmp: tmp_name(&target.name),
         target,
+        name,
+        tmp,
         file: None,
         committed: false,
     };
-    let (dir, tmp) = (&staged.target.dir, staged.tmp.as_os_str());
+    let (dir, tmp) = (staged.target.dir.as_fd(), staged.tmp.as_c_str());
     // A temporary file left by a killed run goes; one that is not there is not touched.
     if fstatat(dir, tmp, nofollow).is_ok() {
         unlinkat(dir, tmp, UnlinkatFlags::NoRemoveDir)
@@ -98,8 +109,8 @@ pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
 impl Drop for Staged {
     fn drop(&mut self) {
         if !self.committed {
-            let dir = &self.target.dir;
-            let _ = unlinkat(dir, self.tmp.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            let dir = self.target.dir.as_fd();
+            let _ = unlinkat(dir, self.tmp.as_c_str(), UnlinkatFlags::NoRemoveDir);
         }
     }
 }
@@ -136,8 +147,8 @@ impl Ready {
     /// Renames every staged file over its target.
     pub fn commit(mut self) -> Result<()> {
         for f in &mut self.files {
-            let (dir, name) = (&f.target.dir, f.target.name.as_os_str());
-            renameat(dir, f.tmp.as_os_str(), dir, name)
+            let dir = f.target.dir.as_fd();
+            renameat(dir, f.tmp.as_c_str(), dir, f.name.as_c_str())
                 .map_err(|e| Error::io("cannot replace", &f.target.host, e.into()))?;
             f.committed = true;
         }

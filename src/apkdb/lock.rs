@@ -6,10 +6,9 @@
 //! refuses at once with one line. A lock file this run had to create is removed again, so the
 //! tree gains nothing.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -19,7 +18,7 @@ use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::apkdb::Location;
 use crate::error::{Error, Result, is_would_block};
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, Root, c_string};
 
 /// apk's lock file, inside the root (where apk keeps its database).
 #[cfg(test)]
@@ -29,7 +28,7 @@ const LOCK: &str = "lib/apk/db/lock";
 pub struct Lock {
     _held: Flock<File>,
     /// The folder (open, confined to the root) and name of a lock file this run created.
-    created: Option<(OwnedFd, OsString)>,
+    created: Option<(OwnedFd, CString)>,
 }
 
 /// Takes apk's lock on `root`, beside its database; `None` when the root has no apk database
@@ -51,16 +50,23 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     let folder = root
         .open_folder(&folder)
         .map_err(|e| Error::io("cannot open the apk lock", &host, e))?;
-    let name = OsStr::from_bytes(real.name());
+    let name =
+        c_string(real.name()).map_err(|e| Error::io("cannot open the apk lock", &host, e))?;
     let mut flags =
         OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
     if !existed {
         flags |= OFlag::O_CREAT;
     }
     let file = File::from(
-        openat(&folder, name, flags, Mode::S_IRUSR | Mode::S_IWUSR).map_err(cannot_open)?,
+        openat(
+            folder.as_fd(),
+            name.as_c_str(),
+            flags,
+            Mode::S_IRUSR | Mode::S_IWUSR,
+        )
+        .map_err(cannot_open)?,
     );
-    let created = (!existed).then(|| (folder, name.to_os_string()));
+    let created = (!existed).then_some((folder, name));
     let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
         remove(&created);
         let e = std::io::Error::from(errno);
@@ -77,9 +83,9 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
 }
 
 /// Removes the lock file this run created, if it did.
-fn remove(created: &Option<(OwnedFd, OsString)>) {
+fn remove(created: &Option<(OwnedFd, CString)>) {
     if let Some((dir, name)) = created {
-        let _ = unlinkat(dir, name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+        let _ = unlinkat(dir.as_fd(), name.as_c_str(), UnlinkatFlags::NoRemoveDir);
     }
 }
 

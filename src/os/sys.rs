@@ -116,6 +116,43 @@ pub fn has_default_action(signo: libc::c_int) -> io::Result<bool> {
     Ok(old.sa_sigaction == libc::SIG_DFL)
 }
 
+/// A standard stream the tool writes to: the report and errors to standard error, `--json`,
+/// `--help` and `--version` to standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output, file descriptor 1.
+    Out,
+    /// Standard error, file descriptor 2.
+    Err,
+}
+
+/// Writes all of `bytes` to `stream` with `write(2)`, again after a short write or `EINTR`.
+/// The tool writes each stream once, whole: std's `Stdout` (a locked, line-buffered writer
+/// that splits the report at its newlines, 2.3 KiB on ppc64le) has nothing to add. Errors:
+/// `write`'s errno (`EBADF` when the stream is closed, `EPIPE`), `WriteZero` if it wrote
+/// nothing.
+pub fn write_all(stream: Stream, mut bytes: &[u8]) -> io::Result<()> {
+    let fd = match stream {
+        Stream::Out => libc::STDOUT_FILENO,
+        Stream::Err => libc::STDERR_FILENO,
+    };
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is readable for `bytes.len()` bytes, and `write` reads no more.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match usize::try_from(n) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n.min(bytes.len())..],
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// libunwind's stubs for unwinding steps this binary never takes write a message to C's
 /// `stderr` with `fprintf`, then `fflush(stderr)` and `abort()`: the binary never unwinds
 /// (panics abort at once), yet the personality routine that refers to them is linked. Defining
@@ -146,6 +183,31 @@ pub extern "C" fn fflush() -> libc::c_int {
 // dereferences (see above).
 #[unsafe(no_mangle)]
 pub static stderr: usize = 0;
+
+/// musl's `getenv` finds the end of a variable's name with `__strchrnul`, which Zig's libc
+/// implements word by word (1.2 KiB on ppc64le): the few variables the tool reads (`PATH`,
+/// `LD_LIBRARY_PATH` and the like) do not need it. Returns the first byte of `s` that is `c` or
+/// NUL. Only the musl builds have it (on glibc it would take the place of libc's).
+///
+/// # Safety
+/// `s` is a NUL-terminated string.
+#[cfg(target_env = "musl")]
+// SAFETY: the symbol is defined once in the binary and replaces musl's internal `__strchrnul`
+// with the same contract: read up to and including the first `c` or NUL, no further.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __strchrnul(
+    s: *const libc::c_char,
+    c: libc::c_int,
+) -> *const libc::c_char {
+    let mut p = s;
+    // SAFETY: `s` is NUL-terminated (the caller's promise), and the loop stops at the NUL.
+    unsafe {
+        while *p != 0 && *p != c as libc::c_char {
+            p = p.add(1);
+        }
+    }
+    p
+}
 
 #[cfg(test)]
 mod tests {

@@ -38,7 +38,7 @@ impl Dir {
     /// `lstat` of the entry `name` of this folder.
     pub fn stat_at(&self, name: &CStr) -> io::Result<FileStat> {
         Ok(fstatat(
-            &self.fd,
+            self.fd.as_fd(),
             name,
             nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
         )?)

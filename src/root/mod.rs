@@ -36,7 +36,7 @@ use crate::os::sys;
 use crate::root::dir::Dir;
 pub use crate::root::meta::{End, FileKind, Meta};
 use crate::root::open::Confine;
-pub use crate::root::path::{InRoot, PathSet};
+pub use crate::root::path::{InRoot, PathSet, c_string};
 use rustc_hash::FxHashMap;
 
 /// A path inside the root with its `lstat` facts.
@@ -77,8 +77,9 @@ impl Root {
     pub fn open(dir: &Path) -> Result<Self> {
         let host = fs::canonicalize(dir).map_err(|e| Error::io("cannot open root", dir, e))?;
         let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let fd = nix::fcntl::open(&host, flags, Mode::empty())
-            .map_err(|e| Error::io("cannot open root", &host, e.into()))?;
+        let fd = c_string(host.as_os_str().as_bytes())
+            .and_then(|c| Ok(nix::fcntl::open(c.as_c_str(), flags, Mode::empty())?))
+            .map_err(|e| Error::io("cannot open root", &host, e))?;
         Ok(Root::new(host, fd, initial_confine()))
     }
 
@@ -180,10 +181,15 @@ impl Root {
             self.parent_cache.clear();
         }
         self.last_end = None;
-        let name = std::ffi::OsStr::from_bytes(rel.name());
-        let done = unlinkat(&fd, name, UnlinkatFlags::NoRemoveDir);
+        let done = c_string(rel.name()).and_then(|name| {
+            Ok(unlinkat(
+                fd.as_fd(),
+                name.as_c_str(),
+                UnlinkatFlags::NoRemoveDir,
+            )?)
+        });
         self.folder = Some((dir, fd));
-        done.map_err(io::Error::from)
+        done
     }
 
     /// The folder `dir` open as `O_PATH`, confined to the root ([`crate::root::open`]): what
@@ -196,7 +202,13 @@ impl Root {
     /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`): an entry
     /// can be removed from it.
     pub fn writable(&self, dir: &InRoot) -> io::Result<()> {
-        faccessat(&self.fd, dir.at(), AccessFlags::W_OK, AtFlags::empty()).map_err(io::Error::from)
+        let at = dir.c_at()?;
+        Ok(faccessat(
+            self.fd.as_fd(),
+            at.as_c_str(),
+            AccessFlags::W_OK,
+            AtFlags::empty(),
+        )?)
     }
 
     /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.

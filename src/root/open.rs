@@ -12,15 +12,17 @@
 //! Callers that need a regular file then check the opened inode against the one the resolver
 //! saw ([`crate::root::read`]).
 
+use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Component;
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{Mode, fstatat};
 
-use crate::root::path::InRoot;
+use crate::root::path::{InRoot, c_string};
 
 /// How paths are confined to the root when opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,10 +50,11 @@ pub fn open(
         let resolve = ResolveFlag::RESOLVE_IN_ROOT
             | ResolveFlag::RESOLVE_NO_SYMLINKS
             | ResolveFlag::RESOLVE_NO_MAGICLINKS;
+        let at = path.c_at()?;
         let mut tries = 0;
         loop {
             let open_how = OpenHow::new().flags(flags).resolve(resolve);
-            match openat2(root, path.at(), open_how) {
+            match openat2(root, at.as_c_str(), open_how) {
                 Ok(fd) => return Ok(fd),
                 Err(Errno::EINTR | Errno::EAGAIN) if tries < RETRIES => tries += 1,
                 // No openat2 (or not this open_how) in this kernel: never again.
@@ -61,7 +64,7 @@ pub fn open(
                 }
                 // A seccomp filter's answer, or a real EPERM that the walk meets again.
                 Err(Errno::EPERM) => break,
-                Err(e) => return Err(as_loop(e, root, path.at()).into()),
+                Err(e) => return Err(as_loop(e, root, &at).into()),
             }
         }
     }
@@ -77,21 +80,24 @@ fn walk(root: BorrowedFd, path: &InRoot, flags: OFlag) -> io::Result<OwnedFd> {
         _ => None,
     });
     let Some(mut name) = names.next() else {
-        return Ok(openat(root, ".", flags, Mode::empty())?);
+        return Ok(openat(root, c".", flags, Mode::empty())?);
     };
     let mut dir: Option<OwnedFd> = None;
     for next in names {
         let at = dir.as_ref().map_or(root, |d| d.as_fd());
-        dir = Some(openat(at, name, folder, Mode::empty()).map_err(|e| as_loop(e, at, name))?);
+        let c = c_string(name.as_bytes())?;
+        dir =
+            Some(openat(at, c.as_c_str(), folder, Mode::empty()).map_err(|e| as_loop(e, at, &c))?);
         name = next;
     }
     let at = dir.as_ref().map_or(root, |d| d.as_fd());
-    Ok(openat(at, name, flags, Mode::empty()).map_err(|e| as_loop(e, at, name))?)
+    let c = c_string(name.as_bytes())?;
+    Ok(openat(at, c.as_c_str(), flags, Mode::empty()).map_err(|e| as_loop(e, at, &c))?)
 }
 
 /// A symlink where a folder is needed is `ELOOP`, whichever way the open was confined:
 /// `O_DIRECTORY | O_NOFOLLOW` on a symlink says `ENOTDIR`, which would read as "not there".
-fn as_loop<P: ?Sized + nix::NixPath>(e: Errno, at: BorrowedFd, path: &P) -> Errno {
+fn as_loop(e: Errno, at: BorrowedFd, path: &CStr) -> Errno {
     let flags = AtFlags::AT_SYMLINK_NOFOLLOW;
     match e {
         Errno::ENOTDIR if fstatat(at, path, flags).is_ok_and(|st| is_symlink(st.st_mode)) => {
