@@ -46,18 +46,21 @@ fn statx(dirfd: libc::c_int, c: &CStr) -> io::Result<libc::statx> {
 /// `std::fs::read_link` (and nix's `readlinkat`) allocate a buffer and grow it for every link,
 /// and the strip reads hundreds of applet links.
 pub fn read_link_at(dir: BorrowedFd, c: &CStr) -> io::Result<PathBuf> {
+    read_link(dir.as_raw_fd(), c)
+}
+
+/// The target of this process's `/proc/self/exe`: the running binary, as the kernel knows it
+/// (`ENOENT` without /proc). What `std::env::current_exe` reads, without its growing buffer.
+pub fn proc_self_exe() -> io::Result<PathBuf> {
+    read_link(libc::AT_FDCWD, c"/proc/self/exe")
+}
+
+fn read_link(dirfd: libc::c_int, c: &CStr) -> io::Result<PathBuf> {
     let mut buf = [0u8; 4096];
-    // SAFETY: `dir` is an open descriptor for as long as the borrow lasts, `c` is a
-    // NUL-terminated path and `buf` is writable for `buf.len()` bytes; readlinkat writes at
-    // most that many and returns how many it wrote, or -1.
-    let n = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
+    // SAFETY: `dirfd` is AT_FDCWD or an open descriptor borrowed by the caller for the call,
+    // `c` is a NUL-terminated path and `buf` is writable for `buf.len()` bytes; readlinkat
+    // writes at most that many and returns how many it wrote, or -1.
+    let n = unsafe { libc::readlinkat(dirfd, c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
     if n == buf.len() {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));

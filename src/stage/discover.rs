@@ -267,7 +267,7 @@ pub fn self_exe(root: &mut Root) -> Result<Option<Item>> {
 /// the path `execve` was given (`AT_EXECFN`). Never `argv[0]`, which whoever starts the
 /// process chooses.
 fn exe_path() -> Option<PathBuf> {
-    if let Ok(p) = std::env::current_exe() {
+    if let Ok(p) = sys::proc_self_exe() {
         return Some(p);
     }
     // A relative AT_EXECFN (`./strip` from a shell) names nothing inside the root for sure.
