@@ -6,8 +6,8 @@
 //! user namespace (`/proc/self/uid_map` is not the identity) and an overlay root. Any one of
 //! them is enough. Without any, stripping `/` is refused unless `--force` is given.
 
+use crate::root::read::read_up_to;
 use std::fs;
-use std::io::Read;
 use std::path::Path;
 
 /// Signs of a container, as named in messages and reports.
@@ -57,7 +57,7 @@ const PROC_LIMIT: u64 = 16 << 20;
 fn read_proc(path: &str) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     let file = fs::File::open(path).ok()?;
-    file.take(PROC_LIMIT).read_to_end(&mut bytes).ok()?;
+    read_up_to(&file, PROC_LIMIT - 1, &mut bytes).ok()?;
     Some(bytes)
 }
 
