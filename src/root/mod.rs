@@ -27,9 +27,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{AtFlags, OFlag};
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
+use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
@@ -203,12 +203,7 @@ impl Root {
     /// can be removed from it.
     pub fn writable(&self, dir: &InRoot) -> io::Result<()> {
         let at = dir.c_at()?;
-        Ok(faccessat(
-            self.fd.as_fd(),
-            at.as_c_str(),
-            AccessFlags::W_OK,
-            AtFlags::empty(),
-        )?)
+        sys::may_write_at(self.fd.as_fd(), &at)
     }
 
     /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.
