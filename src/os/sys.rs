@@ -201,6 +201,26 @@ pub extern "C" fn fflush() -> libc::c_int {
 #[unsafe(no_mangle)]
 pub static stderr: usize = 0;
 
+/// `sysconf(3)` for the page size alone (`_SC_PAGESIZE`, from the auxiliary vector, where
+/// musl's own comes from); any other name is -1 with `EINVAL`, as a name the system does not
+/// know. Nothing in the binary asks for another: std reads the page size (for the guard pages
+/// of a thread's stack), and its other names (`_SC_NPROCESSORS_ONLN`, ...) belong to functions
+/// the tool does not call. musl's table of every POSIX limit is 1.2 KiB on ppc64le. Only the
+/// musl builds have it: on glibc it would take the place of libc's.
+#[cfg(target_env = "musl")]
+// SAFETY: the symbol is defined once in the binary and replaces musl's `sysconf` with the same
+// contract for the one name asked (see above); it reads no memory it is given.
+#[unsafe(no_mangle)]
+pub extern "C" fn sysconf(name: libc::c_int) -> libc::c_long {
+    if name == libc::_SC_PAGESIZE {
+        // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process.
+        let page = unsafe { libc::getauxval(libc::AT_PAGESZ) };
+        return libc::c_long::try_from(page).unwrap_or(-1);
+    }
+    nix::errno::Errno::set_raw(libc::EINVAL);
+    -1
+}
+
 /// musl's `getenv` finds the end of a variable's name with `__strchrnul`, which Zig's libc
 /// implements word by word (1.2 KiB on ppc64le): the few variables the tool reads (`PATH`,
 /// `LD_LIBRARY_PATH` and the like) do not need it. Returns the first byte of `s` that is `c` or
