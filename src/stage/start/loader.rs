@@ -12,7 +12,7 @@
 //! Answers are cached: each soname is looked up in each folder once, and each library's ELF
 //! headers are read once, however many programs need it.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -142,7 +142,12 @@ impl Loader {
 
     /// The headers of the executable or shared object at the real path `rel`, read once.
     pub fn object(&mut self, root: &mut Root, rel: &Path) -> Option<Rc<Object>> {
-        if let Some(o) = self.files.0.get(rel).and_then(|k| k.object.clone()) {
+        if let Some(o) = self
+            .files
+            .0
+            .get(rel.as_os_str())
+            .and_then(|k| k.object.clone())
+        {
             return o;
         }
         let o = match root.open_regular(rel) {
@@ -269,9 +274,10 @@ impl Loader {
     }
 }
 
-/// Path -> what the loader knows of it: each path is looked up once.
+/// Path -> what the loader knows of it: each path is looked up once (keyed by its bytes: two
+/// spellings of one path are looked up twice, with the same answer).
 #[derive(Default)]
-struct Files(FxHashMap<PathBuf, Known>);
+struct Files(FxHashMap<OsString, Known>);
 
 /// What the loader knows of one path inside the root.
 #[derive(Default)]
@@ -286,7 +292,7 @@ struct Known {
 impl Files {
     /// The entry of `path`, made when there is none yet.
     fn known(&mut self, path: &Path) -> &mut Known {
-        self.0.entry(path.to_path_buf()).or_default()
+        self.0.entry(path.as_os_str().to_os_string()).or_default()
     }
 
     /// The first of `dirs` holding a regular file `name` with one of the mode bits `mode`
@@ -312,7 +318,7 @@ impl Files {
     }
 
     fn file(&mut self, root: &mut Root, path: &Path, gone: &Gone) -> Result<Lookup> {
-        if let Some(found) = self.0.get(path).and_then(|k| k.file.clone()) {
+        if let Some(found) = self.0.get(path.as_os_str()).and_then(|k| k.file.clone()) {
             return Ok(found);
         }
         let found = match locate(root, path, gone)? {
