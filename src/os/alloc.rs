@@ -18,9 +18,8 @@
 //! Every block holds at least the rounded size of what it was last asked for (its class, for
 //! a small one): a block on a free list can serve any request of its class.
 //!
-//! The binary runs on one thread, but a global allocator must be `Sync` (its tests share one
-//! between threads): a spin flag guards the state (held for a few instructions,
-//! never across a syscall but `mmap`).
+//! Two threads share it (the walk of the whole root runs on its own): a spin flag guards the
+//! state, held for a few instructions, never across a syscall but `mmap`.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;

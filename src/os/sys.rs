@@ -1,6 +1,7 @@
 //! The raw system calls, each behind a safe function: the one place (with the allocator) that
-//! says `unsafe`. Everything else calls these, `nix` or `std`.
-//! The binary runs on one thread (no thread code here).
+//! says `unsafe`. Everything else calls these, `nix` or `std`. Below them, the C functions the
+//! static musl binary defines itself, each in place of one of musl's (or Zig's libc) that
+//! would link code it never runs.
 
 use std::ffi::{CStr, OsStr};
 use std::io;
@@ -200,6 +201,19 @@ pub extern "C" fn fflush() -> libc::c_int {
 // dereferences (see above).
 #[unsafe(no_mangle)]
 pub static stderr: usize = 0;
+
+/// musl's `pthread_setname_np` writes the name to `/proc/self/task/<tid>/comm`, a path it
+/// formats with `snprintf`: std links it for named threads, and with it musl's printf (11.9 KiB
+/// on ppc64le). The tool's one thread, the walk's, has no name, so std never calls it: this
+/// no-op (which leaves the name as it was, and says so with 0) only keeps printf out. Only the
+/// musl builds have it: on glibc it would take the place of libc's.
+#[cfg(target_env = "musl")]
+// SAFETY: the symbol is defined once in the binary and replaces musl's `pthread_setname_np`,
+// which std calls only for a named thread (none is); it reads no argument.
+#[unsafe(no_mangle)]
+pub extern "C" fn pthread_setname_np() -> libc::c_int {
+    0
+}
 
 /// `sysconf(3)` for the page size alone (`_SC_PAGESIZE`, from the auxiliary vector, where
 /// musl's own comes from); any other name is -1 with `EINVAL`, as a name the system does not
