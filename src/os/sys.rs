@@ -204,9 +204,9 @@ pub static stderr: usize = 0;
 
 /// musl's `pthread_setname_np` writes the name to `/proc/self/task/<tid>/comm`, a path it
 /// formats with `snprintf`: std links it for named threads, and with it musl's printf (11.9 KiB
-/// on ppc64le). The tool's one thread, the walk's, has no name, so std never calls it: this
-/// no-op (which leaves the name as it was, and says so with 0) only keeps printf out. Only the
-/// musl builds have it: on glibc it would take the place of libc's.
+/// on ppc64le). The one thread the tool starts, the walk's, has no name, so std never calls it:
+/// this no-op (which leaves the name as it was, and says so with 0) only keeps printf out. Only
+/// the musl builds have it: on glibc it would take the place of libc's.
 #[cfg(target_env = "musl")]
 // SAFETY: the symbol is defined once in the binary and replaces musl's `pthread_setname_np`,
 // which std calls only for a named thread (none is); it reads no argument.
