@@ -213,7 +213,9 @@ fn decide(
     // and the listing of the bin folders; after apk's lock, so that every walk sees the same
     // tree. Otherwise it is made when first needed: discovery needs it when the bin folders
     // hold busybox (a copy decides a removal, so it is known before the first one); --no-audit
-    // skips the note. Either way it is over before the first change ([`Walk::join`]).
+    // skips the note. A started walk is over before the first change ([`Walk::join`]; on an
+    // error, when `walk` is dropped). If its thread cannot be started, it is made when first
+    // needed, as on one thread (it only reads: what the removals removed is filtered out).
     let mut walk = if s.audit != Audit::Off || s.prune.is_some() {
         Walk::start(root.host_root())
     } else {
@@ -362,6 +364,13 @@ struct Walk {
     done: Option<WholeRoot>,
 }
 
+impl Drop for Walk {
+    /// A decision that failed half way leaves no walk running behind it.
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
 /// The stack of the walk's thread: 256 KiB, twice musl's default for a thread. The walk is a
 /// loop (walkdir keeps the folders it is in on the heap), so its stack does not grow with the
 /// tree's depth; a unit test walks a tree 300 folders deep on it.
@@ -385,8 +394,9 @@ impl Walk {
             .stack_size(WALK_STACK)
             .spawn(move || survey::walk_whole_root(&on_thread));
         Walk {
+            host: host.to_path_buf(),
             thread: spawned.ok(),
-            ..Walk::new(host)
+            done: None,
         }
     }
 

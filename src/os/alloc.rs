@@ -265,12 +265,51 @@ pub mod c {
     use std::alloc::{GlobalAlloc, Layout};
     use std::ffi::{c_int, c_void};
     use std::ptr::null_mut;
+    use std::sync::Mutex;
 
-    use super::Bump;
+    use super::{Bump, LARGE, MAX_CLASS};
 
     static HEAP: Bump = Bump::new();
     /// The header before each block: its size and its offset into the [`Bump`] block.
     const HEADER: usize = 16;
+    /// How many freed blocks [`SPARE`] keeps.
+    const SPARES: usize = 16;
+    /// Freed blocks larger than [`MAX_CLASS`] (and smaller than [`LARGE`]), as their [`Bump`]
+    /// address and size (size 0: an empty slot), kept for the next request of that size: a
+    /// [`Bump`] reuses only blocks of its size classes, and musl's `DIR` (2,072 bytes: its
+    /// 2 KiB buffer is inside) is larger. `opendir` makes one for every folder the walk reads;
+    /// without these slots each folder closed while another was open left its `DIR` behind.
+    static SPARE: Mutex<[(usize, usize); SPARES]> = Mutex::new([(0, 0); SPARES]);
+
+    /// Whether a block of `size` bytes, 16-aligned, goes to [`SPARE`] when freed.
+    fn kept(size: usize, offset: usize) -> bool {
+        offset == HEADER && size > MAX_CLASS && size < LARGE
+    }
+
+    /// A freed block of exactly `size` bytes from [`SPARE`]; null when there is none.
+    fn take_spare(size: usize) -> *mut u8 {
+        let Ok(mut slots) = SPARE.lock() else {
+            return null_mut();
+        };
+        match slots.iter_mut().find(|slot| slot.1 == size) {
+            Some(slot) => std::mem::take(slot).0 as *mut u8,
+            None => null_mut(),
+        }
+    }
+
+    /// Keeps the freed block `base` of `size` bytes in [`SPARE`]; false when it is full.
+    fn keep_spare(base: *mut u8, size: usize) -> bool {
+        let Ok(mut slots) = SPARE.lock() else {
+            return false;
+        };
+        match slots.iter_mut().find(|slot| slot.1 == 0) {
+            Some(slot) => {
+                *slot = (base as usize, size);
+                true
+            }
+            None => false,
+        }
+    }
 
     /// The [`Bump`] layout of a block of `size` bytes aligned to `align` (a power of two), and
     /// the block's offset into it; `None` past `isize::MAX`.
@@ -283,13 +322,21 @@ pub mod c {
     /// A new block of `size` bytes aligned to `align` (a power of two); null when out of memory.
     fn give(size: usize, align: usize) -> *mut c_void {
         let Some((l, offset)) = layout(size, align) else {
+            nix::errno::Errno::set_raw(nix::libc::ENOMEM);
             return null_mut();
         };
         // SAFETY: the layout is valid and not zero-sized (`offset` is at least 16). The block
-        // is `offset + size` bytes: what is handed out starts `offset` bytes in, aligned to
-        // `offset`, and the two header words go in the 16 bytes before it.
+        // (a new one, or a freed one of exactly this layout from `SPARE`) is `offset + size`
+        // bytes: what is handed out starts `offset` bytes in, aligned to `offset`, and the two
+        // header words go in the 16 bytes before it.
         unsafe {
-            let base = HEAP.alloc(l);
+            let mut base = null_mut();
+            if kept(l.size(), offset) {
+                base = take_spare(l.size());
+            }
+            if base.is_null() {
+                base = HEAP.alloc(l);
+            }
             if base.is_null() {
                 return null_mut();
             }
@@ -320,6 +367,7 @@ pub mod c {
     #[cfg_attr(all(target_env = "musl", not(test)), unsafe(no_mangle))]
     pub extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
         let Some(total) = n.checked_mul(size) else {
+            nix::errno::Errno::set_raw(nix::libc::ENOMEM);
             return null_mut();
         };
         let p = give(total, HEADER);
@@ -345,7 +393,10 @@ pub mod c {
         unsafe {
             let (size, offset) = header(p);
             if let Some((l, offset)) = layout(size, offset) {
-                HEAP.dealloc(p.cast::<u8>().sub(offset), l);
+                let base = p.cast::<u8>().sub(offset);
+                if !(kept(l.size(), offset) && keep_spare(base, l.size())) {
+                    HEAP.dealloc(base, l);
+                }
             }
         }
     }
@@ -606,5 +657,34 @@ mod tests {
             "calloc's product overflows"
         );
         assert!(c::malloc(usize::MAX).is_null());
+    }
+
+    #[test]
+    fn a_freed_c_block_past_the_size_classes_is_reused_for_the_same_size() {
+        // musl's DIR: `calloc(1, 2072)`, freed while other blocks are newer.
+        let dir = c::calloc(1, 2072);
+        let newer = c::malloc(16);
+        unsafe { c::free(dir) };
+        let again = c::calloc(1, 2072);
+        assert_eq!(again, dir, "the freed DIR is handed out again");
+        let z = unsafe { std::slice::from_raw_parts(again.cast::<u8>(), 2072) };
+        assert!(z.iter().all(|&b| b == 0), "and zeroed by calloc");
+        // Many folders open and closed out of order reuse a handful of blocks.
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let a = c::calloc(1, 2072);
+            let b = c::calloc(1, 2072);
+            seen.insert(a as usize);
+            seen.insert(b as usize);
+            unsafe { c::free(a) };
+            unsafe { c::free(b) };
+        }
+        assert!(
+            seen.len() <= 4,
+            "{} distinct blocks for 2 open at a time",
+            seen.len()
+        );
+        unsafe { c::free(again) };
+        unsafe { c::free(newer) };
     }
 }
