@@ -100,7 +100,12 @@ unit: build npm
 npm:
 	bash tests/npm-fetch.sh $(ALPINE_NPM_CACHE)
 
+# The closing line says whether the e2e ran: outside CI it skips (exit 0) when an engine or
+# fixture is missing, and says why in out/e2e-skipped.txt; under CI=true a skip fails.
 test: lint unit fuzz-ci size e2e
+	@if [ -s $(OUT)/e2e-skipped.txt ]; then \
+	  echo "make test: passed WITHOUT the e2e (SKIPPED: $$(cat $(OUT)/e2e-skipped.txt))"; \
+	else echo "make test: passed, e2e included"; fi
 
 # The readers of untrusted bytes under libFuzzer (tests/fuzz, pinned nightly, cargo-fuzz):
 # `make fuzz` for long, `fuzz-ci` briefly from the committed corpus (about 2 minutes with the
@@ -116,7 +121,7 @@ fuzz-ci: deps
 
 size: build
 	set -o pipefail; bash tests/size.sh $(OUT) | tee $(OUT)/size.txt
-	@python3 tests/readme.py --check
+	@python3 tests/readme.py --check size
 
 bench: build-x86_64
 	set -o pipefail; bash tests/bench.sh | tee $(OUT)/bench.txt
