@@ -49,7 +49,7 @@ export ALPINE_STRIP_OUT := $(OUT)
 # Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
 export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: npm deps build image publish sbom test lint unit fuzz fuzz-ci size bench readme e2e demo clean
+.PHONY: npm deps build image publish sbom man test lint unit fuzz fuzz-ci size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -84,6 +84,11 @@ publish: image
 # An SBOM of the tool image per platform (Syft, SPDX JSON, in out/sbom/), for a release.
 sbom: image
 	bash tests/sbom.sh $(OUT)
+
+# The man page, alpine-strip(1), from the table --help is made from (in the release).
+man:
+	@mkdir -p $(OUT)
+	cargo run --quiet --locked --example usage -- man > $(OUT)/alpine-strip.1
 
 lint:
 	cargo fmt --check
@@ -126,7 +131,8 @@ size: build
 bench: build-x86_64
 	set -o pipefail; bash tests/bench.sh | tee $(OUT)/bench.txt
 
-# Copies the figures of the last `make size`, `make bench` and `make fuzz` into README.md.
+# Copies the figures of the last `make size`, `make bench` and `make fuzz` into tests/README.md,
+# and README.md's options table from the table --help is made from.
 readme:
 	python3 tests/readme.py
 

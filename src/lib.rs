@@ -13,7 +13,8 @@
 //!   the image's programs will still start; `guard` refuses to strip a host.
 //!
 //! The public surface, for `main.rs` and the tests: [`app`] decides what a run does, then does
-//! it; [`cli`] reads the command line into a mode; [`report`] renders the outcome; [`error`] is
+//! it; [`options`] are the settings of a run, as every layer reads them; [`cli`] reads the
+//! command line into them (and describes it: `--help`, README's table, the man page); [`report`] renders the outcome; [`error`] is
 //! every failure with its path and the exit statuses; [`Bump`] is the binary's allocator;
 //! [`write_all`] writes a report to a standard stream;
 //! `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod options;
 pub mod report;
 pub use os::alloc::Bump;
 pub use os::interrupt::Held;

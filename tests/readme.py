@@ -14,7 +14,7 @@ import pathlib, subprocess, sys
 root = pathlib.Path(__file__).resolve().parent.parent
 check = "--check" in sys.argv
 names = [a for a in sys.argv[1:] if not a.startswith("-")]
-wanted = names or ["size", "bench", "fuzz"]
+wanted = names or ["size", "bench", "fuzz", "options"]
 
 
 def figures(name):

@@ -3,8 +3,8 @@
 use std::fmt::{self, Write as _};
 
 use crate::apkdb::prune::Pruned;
-use crate::cli::Verbosity;
 use crate::error::Exit;
+use crate::options::Verbosity;
 use crate::report::{Kind, Outcome, Report};
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;

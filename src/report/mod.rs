@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use crate::apkdb::DbState;
 use crate::apkdb::prune::Pruned;
-use crate::cli;
 use crate::error::{Error, Exit};
+use crate::options;
 use crate::stage::apply::Skip;
 use crate::stage::finding::Finding;
 use crate::stage::plan::{Step, StepKind};
@@ -29,11 +29,11 @@ pub enum Kind {
 
 impl Kind {
     /// The kind of run `mode` asks for.
-    pub fn of(mode: &cli::Mode) -> Kind {
+    pub fn of(mode: &options::Mode) -> Kind {
         match mode {
-            cli::Mode::Check(_) => Kind::Check,
-            cli::Mode::Strip(s) if s.run == cli::Run::DryRun => Kind::DryRun,
-            cli::Mode::Strip(_) => Kind::Strip,
+            options::Mode::Check(_) => Kind::Check,
+            options::Mode::Strip(s) if s.run == options::Run::DryRun => Kind::DryRun,
+            options::Mode::Strip(_) => Kind::Strip,
         }
     }
 
