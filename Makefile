@@ -2,7 +2,7 @@
 #   make demo   build the tool and strip a real Alpine image (the main job)
 #   make test   everything CI checks (lint, unit + real-tree tests on eight architectures,
 #               a short fuzz of every reader, size, the multi-platform image, e2e)
-#   make fuzz   every fuzz target for FUZZ_SECONDS each (README "Fuzzing")
+#   make fuzz   every fuzz target for FUZZ_SECONDS each (tests/README.md "Fuzzing")
 
 SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20

@@ -33,7 +33,8 @@ def figures(name):
 
 
 # Where each block lives.
-home = {"size": "README.md", "bench": "README.md", "fuzz": "README.md", "options": "README.md"}
+home = {"size": "tests/README.md", "bench": "tests/README.md", "fuzz": "tests/README.md",
+        "options": "README.md"}
 stale = []
 for name in wanted:
     path = root / home[name]

@@ -1,7 +1,53 @@
-//! The report as one JSON document (schema in README.md, `"schema": 1`).
+//! The report as one JSON document (`--json`): the schema, `"schema": 1`.
 //!
-//! Paths are JSON strings when they are valid UTF-8; a path with other bytes becomes
-//! `{"bytes": "<base64 of the raw bytes>"}`, so every document is valid JSON and no byte is lost.
+//! # Schema
+//!
+//! `--json` prints one document on stdout (`"schema": 1`; stable: fields are only ever added). Annotated:
+//!
+//! ```text
+//! {
+//!   "schema": 1,
+//!   "tool": "alpine-strip 0.1.0",
+//!   "mode": "strip",                      // "strip" | "dry-run" | "check"
+//!   "root": "/",
+//!   "outcome": "stripped",                // stripped | already-stripped | planned | distroless |
+//!                                         // not-distroless | strict | failed | refused | usage |
+//!                                         // will-not-start (an --entrypoint, nothing removed) |
+//!                                         // interrupted (a signal, nothing removed)
+//!   "exit_code": 0,
+//!   "error": null,                        // the one-line error, when the run failed
+//!   "removed": {                          // planned, in a dry run
+//!     "applet_links": ["/bin/arch", "..."], "apk": ["/sbin/apk", "/lib/libapk.so.2.14.0"],
+//!     "ssl_client": ["/usr/bin/ssl_client"], "package_files": ["/etc/securetty", "..."],
+//!     "busybox": ["/bin/busybox"], "pruned_files": [], "self": ["/strip"]
+//!   },
+//!   "bytes_freed": 1213753,
+//!   "skipped": [{"path": "/strip", "reason": "left in place: it is mounted in (RUN --mount), ..."}],
+//!   "apk_db": {"status": "updated",       // absent | kept | malformed | updated | unchanged | planned;
+//!                                         // the whole of apk_db is null where the run did not
+//!                                         // look at it (--check, a refusal, bad usage)
+//!              "dropped": [{"name": "busybox", "version": "1.36.1-r29"}],
+//!              "trimmed": [],             // packages kept without the entries of removed files
+//!              "error": null},
+//!   "findings": [{"severity": "warning", "kind": "missing-interpreter",
+//!                 "path": "/sbin/ldconfig", "detail": "#!/bin/sh is removed by the strip (busybox-binsh)",
+//!                 // missing-interpreter and missing-library only, one finding per missing piece:
+//!                 "missing": "/bin/sh",           // interpreter path, env's NAME, or soname
+//!                 "cause": "removed-by-strip",    // removed-by-strip | already-missing
+//!                 "package": "busybox-binsh",     // what the strip removed it with, or null
+//!                 "needed_by": null,              // a library: the object that needs it
+//!                 "target": null}],               // a program that is a link: where it ends
+//!   "pruned": [],                         // --prune: [{"name", "version", "bytes"}]
+//!   "prunable": [{"name": "libcrypto3", "version": "3.3.2-r0", "bytes": 4702192}, "..."],
+//!                                         // without --prune: what it would remove (a note)
+//!   "container_signals": ["running as PID 1"]
+//! }
+//! ```
+//!
+//! Paths are JSON strings; a path that is not valid UTF-8 becomes `{"bytes": "<base64>"}`, so the
+//! document is always valid JSON and no byte is lost. Finding kinds: `busybox`, `applet-link`,
+//! `apk`, `shell` (errors); `dangling-link`, `missing-interpreter`, `missing-library`, `setuid`, `world-writable`,
+//! `stale-apk-record`, `unreadable-apk-db` (warnings).
 
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
