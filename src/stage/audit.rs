@@ -168,7 +168,7 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let whole = crate::stage::survey::walk_whole_root(root.host_root());
-        let found = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
+        let found = discover(&mut root, &bins, &whole).unwrap();
         let from_walk = whole.findings.clone();
         let mut v: Vec<(FindingKind, String)> =
             audit(&mut root, &bins, &found, from_walk, &whole.files)
