@@ -21,53 +21,76 @@ pub fn render(r: &Report, verbosity: Verbosity) -> String {
     out
 }
 
-/// Every line of the report (see [`render`]).
+/// The prefix of every line.
+const P: &str = "alpine-strip";
+
+/// Every line of the report (see [`render`]), in this order: every path (`-v`), the summary,
+/// the database and `--prune`, what stayed in place, the findings, the verdict.
 fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
-    let p = "alpine-strip";
     if let Some(e) = r.error() {
-        return writeln!(out, "{p}: error: {e}");
+        return writeln!(out, "{P}: error: {e}");
     }
-    let dry = r.kind == Kind::DryRun;
     if verbose {
-        let verb = if dry { "would remove" } else { "removed" };
-        for s in &r.steps {
-            writeln!(
-                out,
-                "{p}: {verb} {} /{}",
-                s.kind.noun(),
-                s.item.path.display()
-            )?;
-        }
-        for s in &r.signals {
-            writeln!(out, "{p}: container detected: {s}")?;
-        }
+        paths(out, r)?;
     }
+    summary(out, r)?;
+    database(out, r)?;
+    for s in &r.skipped {
+        writeln!(out, "{P}: skipped /{}: {}", s.path.display(), s.reason)?;
+    }
+    findings(out, r, verbose)?;
+    broken(out, r, verbose)?;
+    verdict(out, r)
+}
+
+/// `-v`: every removal (planned or made) and every container signal.
+fn paths(out: &mut String, r: &Report) -> fmt::Result {
+    let verb = if r.kind == Kind::DryRun {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for s in &r.steps {
+        let (noun, path) = (s.kind.noun(), s.item.path.display());
+        writeln!(out, "{P}: {verb} {noun} /{path}")?;
+    }
+    for s in &r.signals {
+        writeln!(out, "{P}: container detected: {s}")?;
+    }
+    Ok(())
+}
+
+/// The summary line of a strip or a dry run: links and files removed, bytes freed.
+fn summary(out: &mut String, r: &Report) -> fmt::Result {
     let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
-    let root = r.root.display();
+    let (root, bytes) = (r.root.display(), r.bytes_freed);
     match r.kind {
         Kind::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
-            writeln!(out, "{p}: {root} is already stripped: nothing to remove")?
+            writeln!(out, "{P}: {root} is already stripped: nothing to remove")
         }
         Kind::Strip => writeln!(
             out,
-            "{p}: stripped {root}: removed {links} applet links and {files} files, freed {} bytes",
-            r.bytes_freed
-        )?,
+            "{P}: stripped {root}: removed {links} applet links and {files} files, freed {bytes} bytes"
+        ),
         Kind::DryRun => writeln!(
             out,
-            "{p}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {} bytes",
-            r.bytes_freed
-        )?,
-        Kind::Check => {}
+            "{P}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {bytes} bytes"
+        ),
+        Kind::Check => Ok(()),
     }
+}
+
+/// The packages dropped from the database, pruned, prunable (the note) and trimmed.
+fn database(out: &mut String, r: &Report) -> fmt::Result {
+    let dry = r.kind == Kind::DryRun;
     let (dropped, trimmed) = match &r.db {
         Some(db) => (db.dropped(), db.trimmed()),
         None => (&[][..], &[][..]),
     };
     if !dropped.is_empty() {
         let verb = if dry { "would drop" } else { "dropped" };
-        write!(out, "{p}: apk database: {verb}")?;
+        write!(out, "{P}: apk database: {verb}")?;
         for (i, d) in dropped.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(out, "{sep}{} {}", d.name, d.version)?;
@@ -76,24 +99,26 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     }
     if !r.pruned.is_empty() {
         let verb = if dry { "would prune" } else { "pruned" };
-        write!(out, "{p}: {verb}")?;
+        write!(out, "{P}: {verb}")?;
         packages(out, &r.pruned)?;
     }
     if !r.prunable.is_empty() {
-        write!(out, "{p}: note: --prune would also remove")?;
+        write!(out, "{P}: note: --prune would also remove")?;
         packages(out, &r.prunable)?;
     }
     if !trimmed.is_empty() {
-        write!(out, "{p}: apk database:")?;
+        write!(out, "{P}: apk database:")?;
         for (i, d) in trimmed.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(out, "{sep}{}", d.name)?;
         }
         out.push_str(" kept without the entries of removed files\n");
     }
-    for s in &r.skipped {
-        writeln!(out, "{p}: skipped /{}: {}", s.path.display(), s.reason)?;
-    }
+    Ok(())
+}
+
+/// One line per finding; applet links in one line unless `-v`.
+fn findings(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     let mut links = r
         .findings
         .iter()
@@ -101,7 +126,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if let (Some(first), false) = (links.next(), verbose) {
         writeln!(
             out,
-            "{p}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
+            "{P}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
             links.count() + 1,
             first.path.display()
         )?;
@@ -120,15 +145,16 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         } else {
             (": ", f.detail.as_str())
         };
-        writeln!(
-            out,
-            "{p}: {level}: {} /{}{sep}{detail}",
-            f.kind.label(),
-            f.path.display()
-        )?;
+        let (kind, path) = (f.kind.label(), f.path.display());
+        writeln!(out, "{P}: {level}: {kind} /{path}{sep}{detail}")?;
     }
-    broken(out, r, verbose)?;
+    Ok(())
+}
+
+/// `--check`'s verdict, or `--strict`'s failure.
+fn verdict(out: &mut String, r: &Report) -> fmt::Result {
     let (errors, warnings) = r.tally();
+    let root = r.root.display();
     if r.kind == Kind::Check {
         let verdict = if errors == 0 {
             "is distroless"
@@ -137,16 +163,17 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         };
         writeln!(
             out,
-            "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
-        )?;
+            "{P}: {root} {verdict}: {errors} errors, {warnings} warnings"
+        )
     } else if matches!(r.outcome, Outcome::Strict) {
         writeln!(
             out,
-            "{p}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
+            "{P}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
             errors + warnings
-        )?;
+        )
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
 /// One line per program that will not start, naming its first missing piece (`-v`: one line
@@ -159,7 +186,7 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             let kind = if verbose { m.piece.kind() } else { b.kind() };
             write!(
                 out,
-                "alpine-strip: warning: {} /{}",
+                "{P}: warning: {} /{}",
                 kind.label(),
                 b.program.display()
             )?;

@@ -62,86 +62,90 @@ use crate::stage::start::{Piece, Text};
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(4096);
-    o.push('{');
-    o.push_str("\"schema\":1,\"tool\":");
-    string(&mut o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
-    o.push_str(",\"mode\":");
-    string(&mut o, r.kind.label());
-    o.push_str(",\"root\":");
-    host_path(&mut o, &r.root);
-    o.push_str(",\"outcome\":");
-    string(&mut o, r.outcome.label());
-    let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
-    o.push_str(",\"error\":");
-    match r.error() {
-        Some(e) => string(&mut o, &e.to_string()),
-        None => o.push_str("null"),
-    }
-    o.push_str(",\"removed\":{");
-    for (i, kind) in StepKind::ALL.iter().enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        string(&mut o, kind.label());
-        o.push(':');
-        o.push('[');
-        for (i, s) in r.steps.iter().filter(|s| s.kind == *kind).enumerate() {
-            comma(&mut o, i);
-            path(&mut o, &s.item.path);
-        }
-        o.push(']');
-    }
-    let _ = write!(o, "}},\"bytes_freed\":{}", r.bytes_freed);
+    head(&mut o, r);
+    removed(&mut o, r);
     o.push_str(",\"skipped\":");
-    o.push('[');
-    for (i, s) in r.skipped.iter().enumerate() {
-        comma(&mut o, i);
+    list(&mut o, &r.skipped, |o, s| {
         o.push_str("{\"path\":");
-        path(&mut o, &s.path);
+        path(o, &s.path);
         o.push_str(",\"reason\":");
-        string(&mut o, &s.reason);
+        string(o, &s.reason);
         o.push('}');
-    }
-    o.push(']');
+    });
     o.push_str(",\"apk_db\":");
     match &r.db {
         Some(db) => apk_db(&mut o, db),
         None => o.push_str("null"),
     }
     o.push_str(",\"findings\":");
-    o.push('[');
-    for (i, f) in r.findings.iter().enumerate() {
-        comma(&mut o, i);
+    list(&mut o, &r.findings, |o, f| {
         let severity = if f.kind.is_error() {
             "error"
         } else {
             "warning"
         };
-        finding(&mut o, severity, f.kind.label(), &f.path, &f.detail);
+        finding(o, severity, f.kind.label(), &f.path, &f.detail);
         o.push('}');
-    }
-    o.push(']');
+    });
     broken(&mut o, r);
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
-        o.push('[');
-        for (i, p) in packages.iter().enumerate() {
-            comma(&mut o, i);
-            package(&mut o, &p.package);
+        list(&mut o, packages, |o, p| {
+            package(o, &p.package);
             o.pop();
             let _ = write!(o, ",\"bytes\":{}}}", p.bytes);
-        }
-        o.push(']');
+        });
     }
     o.push_str(",\"container_signals\":");
-    o.push('[');
-    for (i, s) in r.signals.iter().enumerate() {
-        comma(&mut o, i);
-        string(&mut o, s);
-    }
-    o.push(']');
+    list(&mut o, &r.signals, |o, s| string(o, s));
     o.push_str("}\n");
     o
+}
+
+/// `{"schema":1,"tool":..,"mode":..,"root":..,"outcome":..,"exit_code":..,"error":..`.
+fn head(o: &mut String, r: &Report) {
+    o.push('{');
+    o.push_str("\"schema\":1,\"tool\":");
+    string(o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
+    o.push_str(",\"mode\":");
+    string(o, r.kind.label());
+    o.push_str(",\"root\":");
+    host_path(o, &r.root);
+    o.push_str(",\"outcome\":");
+    string(o, r.outcome.label());
+    let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
+    o.push_str(",\"error\":");
+    match r.error() {
+        Some(e) => string(o, &e.to_string()),
+        None => o.push_str("null"),
+    }
+}
+
+/// `,"removed":{"applet_links":[..],..},"bytes_freed":N`: the removals by kind.
+fn removed(o: &mut String, r: &Report) {
+    o.push_str(",\"removed\":{");
+    for (i, kind) in StepKind::ALL.iter().enumerate() {
+        comma(o, i);
+        string(o, kind.label());
+        o.push(':');
+        let of_kind = r.steps.iter().filter(|s| s.kind == *kind);
+        list(o, of_kind, |o, s| path(o, &s.item.path));
+    }
+    let _ = write!(o, "}},\"bytes_freed\":{}", r.bytes_freed);
+}
+
+/// `[a,b,..]`, each item written by `each`.
+fn list<T>(
+    o: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut each: impl FnMut(&mut String, T),
+) {
+    o.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        comma(o, i);
+        each(o, item);
+    }
+    o.push(']');
 }
 
 /// `{"status":..,"dropped":[..],"trimmed":[..],"error":..}`.
