@@ -1,15 +1,15 @@
-//! The pipeline, top to bottom. [`run`] opens the root and builds one [`Pipeline`] (the root,
+//! The pipeline, top to bottom. [`run`] opens the root and builds one `Pipeline` (the root,
 //! the walk of the whole root made at most once, the apk database, the image's environment);
 //! its phases are methods:
-//! - a strip: [`Pipeline::decide`] works out everything the strip will do (the guard and apk's
-//!   lock come first, in [`admit`]; then the removals, the prune set, the database's changes,
+//! - a strip: `Pipeline::decide` works out everything the strip will do (the guard and apk's
+//!   lock come first, in `admit`; then the removals, the prune set, the database's changes,
 //!   what stays in place) and changes nothing: that is the dry run, reported by
-//!   [`Pipeline::planned`]; [`Pipeline::act`] applies it (preflight, staging the new database,
-//!   the removals, the commit); [`Pipeline::stripped`] audits what is left and reports;
-//! - `--check`: [`Pipeline::check`], the audit alone.
+//!   `Pipeline::planned`; `Pipeline::act` applies it (preflight, staging the new database,
+//!   the removals, the commit); `Pipeline::stripped` audits what is left and reports;
+//! - `--check`: `Pipeline::check`, the audit alone.
 //!
 //! The exit status follows from the report's outcome. The walk of the whole root is made once
-//! ([`Survey`]: on a second thread started early when it will surely be needed, else when first
+//! (`Survey`: on a second thread started early when it will surely be needed, else when first
 //! needed) and is over before the first change; the new database is fsynced only where apk
 //! itself would sync ([`SyncPolicy`]).
 
@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::guard;
 use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::os::interrupt::Held;
-use crate::report::{Kind, Outcome, Report, tally};
+use crate::report::{Action, Outcome, Report, tally};
 use crate::root::Root;
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
@@ -38,10 +38,10 @@ use crate::stage::survey::{self, WholeRoot};
 /// report, the hold on the signals that ask a process to end, when a strip started changing
 /// the tree: the caller drops it once the report is written (a held signal then takes effect).
 pub fn run(opts: &Options) -> (Report, Option<Held>) {
-    let kind = Kind::of(&opts.mode);
+    let action = Action::of(&opts.mode);
     let root = match Root::open(&opts.root) {
         Ok(root) => root,
-        Err(e) => return (Report::failed(kind, opts.root.clone(), e), None),
+        Err(e) => return (Report::failed(action, opts.root.clone(), e), None),
     };
     // The root as the host sees it.
     let shown = root.host_root().to_path_buf();
@@ -53,7 +53,7 @@ pub fn run(opts: &Options) -> (Report, Option<Held>) {
         }
         Mode::Strip(s) => strip(opts, s, root, &mut held),
     };
-    let report = result.unwrap_or_else(|e| Report::failed(kind, shown, e));
+    let report = result.unwrap_or_else(|e| Report::failed(action, shown, e));
     (report, held)
 }
 
@@ -202,7 +202,7 @@ impl<'o> Pipeline<'o> {
         Ok(Report {
             findings,
             broken,
-            ..Report::new(Kind::Check, self.shown(), outcome)
+            ..Report::new(Action::Check, self.shown(), outcome)
         })
     }
 
@@ -261,7 +261,7 @@ impl<'o> Pipeline<'o> {
             Audit::On { .. } => self.start_check(&steps, Starts::Programs)?,
             Audit::Off => Vec::new(),
         };
-        let mut r = d.into_report(Kind::DryRun, self.shown(), Outcome::Planned);
+        let mut r = d.into_report(Action::DryRun, self.shown(), Outcome::Planned);
         r.bytes_freed = bytes_freed;
         r.steps = steps;
         r.prunable = prunable;
@@ -322,7 +322,7 @@ impl<'o> Pipeline<'o> {
         } else {
             Outcome::Stripped
         };
-        let mut r = d.into_report(Kind::Strip, self.shown(), outcome);
+        let mut r = d.into_report(Action::Strip, self.shown(), outcome);
         r.db = r.db.map(|db| match db {
             DbState::Planned(c) => DbState::Updated(c),
             other => other,
@@ -429,7 +429,7 @@ impl Decisions {
     /// The report of these decisions (the guard's signals, what stays in place, the database,
     /// the prune set); the removals, planned or made, are the caller's to add. apk's lock is
     /// let go here.
-    fn into_report(self, kind: Kind, root: PathBuf, outcome: Outcome) -> Report {
+    fn into_report(self, action: Action, root: PathBuf, outcome: Outcome) -> Report {
         let Decisions {
             admitted,
             db,
@@ -442,7 +442,7 @@ impl Decisions {
             db: Some(db),
             pruned,
             signals: admitted.signals,
-            ..Report::new(kind, root, outcome)
+            ..Report::new(action, root, outcome)
         }
     }
 }

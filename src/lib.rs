@@ -39,8 +39,8 @@
 //!   `O_NOFOLLOW`. Where the kernel has no `openat2` (before Linux 5.6, a seccomp filter answering
 //!   `EPERM`, qemu-user 7.2) the same path is opened one folder at a time with `O_NOFOLLOW`, with
 //!   the same results: the unit tests run both ways, the seven architectures tested under qemu
-//!   take the second, and a debug build takes it when `ALPINE_STRIP_TEST_CONFINE=walk` is set
-//!   (`ALPINE_STRIP_TEST_CONFINE=walk cargo test --test hostile`; a release build reads no such
+//!   take the second, and a debug build takes it when `ALPINE_STRIP_TEST_CONFINE=stepwise` is set
+//!   (`ALPINE_STRIP_TEST_CONFINE=stepwise cargo test --test it hostile::`; a release build reads no such
 //!   variable). Only regular files are read, with a limit; only files and symlinks are removed,
 //!   never a folder.
 //! - **No concurrent writer.** The strip is the last step of a build and runs alone in its

@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use crate::apkdb::prune::Pruned;
 use crate::error::Exit;
 use crate::options::Verbosity;
-use crate::report::{Kind, Outcome, Report};
+use crate::report::{Action, Outcome, Report};
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
 use crate::stage::start::Text;
@@ -45,7 +45,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
 
 /// `-v`: every removal (planned or made) and every container signal.
 fn paths(out: &mut String, r: &Report) -> fmt::Result {
-    let verb = if r.kind == Kind::DryRun {
+    let verb = if r.action == Action::DryRun {
         "would remove"
     } else {
         "removed"
@@ -65,25 +65,25 @@ fn summary(out: &mut String, r: &Report) -> fmt::Result {
     let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
     let (root, bytes) = (r.root.display(), r.bytes_freed);
-    match r.kind {
-        Kind::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
+    match r.action {
+        Action::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
             writeln!(out, "{P}: {root} is already stripped: nothing to remove")
         }
-        Kind::Strip => writeln!(
+        Action::Strip => writeln!(
             out,
             "{P}: stripped {root}: removed {links} applet links and {files} files, freed {bytes} bytes"
         ),
-        Kind::DryRun => writeln!(
+        Action::DryRun => writeln!(
             out,
             "{P}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {bytes} bytes"
         ),
-        Kind::Check => Ok(()),
+        Action::Check => Ok(()),
     }
 }
 
 /// The packages dropped from the database, pruned, prunable (the note) and trimmed.
 fn database(out: &mut String, r: &Report) -> fmt::Result {
-    let dry = r.kind == Kind::DryRun;
+    let dry = r.action == Action::DryRun;
     let (dropped, trimmed) = match &r.db {
         Some(db) => (db.dropped(), db.trimmed()),
         None => (&[][..], &[][..]),
@@ -155,7 +155,7 @@ fn findings(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
 fn verdict(out: &mut String, r: &Report) -> fmt::Result {
     let (errors, warnings) = r.tally();
     let root = r.root.display();
-    if r.kind == Kind::Check {
+    if r.action == Action::Check {
         let verdict = if errors == 0 {
             "is distroless"
         } else {

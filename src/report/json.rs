@@ -108,7 +108,7 @@ fn head(o: &mut String, r: &Report) {
     o.push_str("\"schema\":1,\"tool\":");
     string(o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
     o.push_str(",\"mode\":");
-    string(o, r.kind.label());
+    string(o, r.action.label());
     o.push_str(",\"root\":");
     host_path(o, &r.root);
     o.push_str(",\"outcome\":");
