@@ -177,7 +177,7 @@
 //! root/{mod,meta,path,resolve,open,read,dir,walk}.rs  the target root, held as a directory descriptor:
 //!                            InRoot paths and PathSet (sets of them, by folder and name as the
 //!                            database names files), resolution inside it, opens confined by openat2
-//!                            (or a walk), cached lstat, confined reads, folders read with
+//!                            (or stepwise), cached lstat, confined reads, folders read with
 //!                            getdents64, the whole-root walk
 //! format/{elf,script,busybox}.rs  readers of untrusted bytes: ELF (needed libraries), #! lines,
 //!                            busybox's bytes (copies, the banner of another build)
@@ -188,8 +188,9 @@
 //! apkdb/{checksum,triggers,scripts}.rs  apk's state beside it: the triggers file and the scripts
 //!                            archive keep only the staying packages' entries (checksums Q1/X1)
 //! stage/scan.rs              lists the six bin folders, each real folder once
-//! stage/discover.rs          busybox (through links, bbsuid, its hard links and copies anywhere),
-//!                            applet links (dangling ones naming busybox too), apk, itself
+//! stage/discover.rs          busybox by name (through links, bbsuid), its hard links and copies
+//!                            anywhere (from the walk's result), applet links (dangling ones naming
+//!                            busybox too), apk, itself
 //! stage/plan.rs              removals in order, bytes freed
 //! stage/apply.rs             what stays in place (mounts), the preflight, then unlink in order
 //! stage/audit.rs             what keeps a root from being distroless
@@ -204,8 +205,9 @@
 //! options.rs                 the settings of a run (a mode: check | strip), as every layer reads them
 //! cli/{mod,usage}.rs         the command line -> the settings; --help, README's options table and
 //!                            the man page from one table
-//! app.rs                     decide (everything a strip does: the dry run; the walk of the whole
-//!                            root on its own std::thread), then act; the report
+//! app.rs                     the pipeline: one run object (root, the walk of the whole root made
+//!                            at most once, database, image environment), its phases decide (the
+//!                            dry run), act, and the report; --check
 //! fuzzing.rs                 the thin entry points of the fuzz targets (tests/fuzz), hidden
 //! ```
 //!
