@@ -192,3 +192,41 @@ pub fn man() -> String {
     o.push_str(".SH SEE ALSO\nREADME.md of alpine\\-strip: the Dockerfile forms, the guard, \\fB\\-\\-prune\\fR, the JSON report.\n");
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_man_page_and_the_markdown_name_every_option_and_every_exit_status() {
+        let (man, md) = (man(), markdown());
+        assert!(man.starts_with(".TH ALPINE\\-STRIP 1 "));
+        for r in &ROWS {
+            assert!(
+                man.contains(&format!(".B {}", roff(spelling(r).trim()))),
+                "{}",
+                r.long
+            );
+            assert!(
+                md.contains(&format!("| `{}` |", spelling(r).trim())),
+                "{}",
+                r.long
+            );
+        }
+        for e in Exit::ALL {
+            assert!(man.contains(&format!(".B {}\n{}\n", e.code(), roff(e.meaning()))));
+            assert!(md.contains(&format!("| {} | {} |\n", e.code(), e.meaning())));
+        }
+        // Every pair of EXCLUDE is named, in both.
+        for (a, b, _) in EXCLUDE {
+            let (a, b) = (long(a), long(b));
+            assert!(md.contains(&format!("`--{a}` with ")), "{a}");
+            assert!(md.contains(&format!("`--{b}`")), "{b}");
+            assert!(man.contains(&roff(&format!("`--{a}` with "))), "{a}");
+        }
+        // roff: no text line starts a request, `-` is escaped, code is bold.
+        assert!(man.lines().all(|l| !l.starts_with('\'')));
+        assert_eq!(roff("`--x` a-b"), "\\fB\\-\\-x\\fR a\\-b");
+        assert_eq!(roff(".x"), "\\&.x");
+    }
+}
