@@ -2,7 +2,8 @@
 //!
 //! # Schema
 //!
-//! `--json` prints one document on stdout (`"schema": 1`; stable: fields are only ever added). Annotated:
+//! `--json` prints one document on stdout (`"schema": 1`; stable: fields are only ever added).
+//! Annotated:
 //!
 //! ```text
 //! {
@@ -46,8 +47,8 @@
 //!
 //! Paths are JSON strings; a path that is not valid UTF-8 becomes `{"bytes": "<base64>"}`, so the
 //! document is always valid JSON and no byte is lost. Finding kinds: `busybox`, `applet-link`,
-//! `apk`, `shell` (errors); `dangling-link`, `missing-interpreter`, `missing-library`, `setuid`, `world-writable`,
-//! `stale-apk-record`, `unreadable-apk-db` (warnings).
+//! `apk`, `shell` (errors); `dangling-link`, `missing-interpreter`, `missing-library`, `setuid`,
+//! `world-writable`, `stale-apk-record`, `unreadable-apk-db` (warnings).
 
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;

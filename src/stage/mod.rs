@@ -1,7 +1,6 @@
-//! The pipeline's stages, in order: [`scan`] lists the bin folders, [`discover`] finds busybox
-//! and apk in them, [`plan`] decides every removal, [`apply`] carries the plan out, [`audit`]
-//! says what keeps the root from being distroless, [`start`] whether its programs will still
-//! start.
+//! The pipeline's stages, in order: [`scan`] lists the bin folders, [`discover`] finds busybox and
+//! apk in them, [`plan`] decides every removal, [`apply`] carries the plan out, [`audit`] says what
+//! keeps the root from being distroless, [`start`] whether its programs will still start.
 //!
 //! # What it removes, and nothing else
 //!
@@ -22,11 +21,11 @@
 //! Removal order: applet links, apk, ssl_client, package files, busybox and its hard links, itself.
 //! The walk of the whole root sees every entry of the root's own filesystem, with or without /proc,
 //! /sys, /dev and the engine's files bound over /etc/hosts, /etc/resolv.conf and /etc/hostname: a
-//! folder or file on another filesystem or mounted in is neither entered nor read. It is done before
-//! the first removal when the bin folders hold busybox (its copies and hard links decide removals).
-//! No folder, no other symlink (`python3 -> python3.12`, `/var/log/nginx/access.log -> /dev/stdout`),
-//! no other file is touched. Running twice is fine: the second run says `already stripped` and
-//! exits 0.
+//! folder or file on another filesystem or mounted in is neither entered nor read. It is done
+//! before the first removal when the bin folders hold busybox (its copies and hard links decide
+//! removals). No folder, no other symlink (`python3 -> python3.12`, `/var/log/nginx/access.log ->
+//! /dev/stdout`), no other file is touched. Running twice is fine: the second run says `already
+//! stripped` and exits 0.
 //!
 //! # The audit
 //!
@@ -36,10 +35,10 @@
 //! package owns that carries busybox's version banner (`BusyBox v`), which is named and kept. It
 //! warns about dangling symlinks in the bin folders, programs anywhere in the image that will not
 //! start (`missing-interpreter`, `missing-library`: see "Will it still start?" below),
-//! setuid/setgid files anywhere, world-writable files outside
-//! /tmp and /var/tmp, every file an apk record claims that is not in the root (naming package and
-//! path), and a database that cannot be read or parsed. After every strip the same
-//! audit runs and prints its warnings (`--no-audit` skips it; `--strict` makes any finding fail).
+//! setuid/setgid files anywhere, world-writable files outside /tmp and /var/tmp, every file an apk
+//! record claims that is not in the root (naming package and path), and a database that cannot be
+//! read or parsed. After every strip the same audit runs and prints its warnings (`--no-audit`
+//! skips it; `--strict` makes any finding fail).
 //!
 //! # Will it still start?
 //!
@@ -51,21 +50,21 @@
 //!
 //! - a script's `#!` interpreter must exist; for `#!/usr/bin/env NAME` (and `env -S NAME ...`) env
 //!   must exist and NAME must be an executable file on the image's `PATH` (see below);
-//! - an ELF executable's `PT_INTERP` (the loader) must exist, and every `DT_NEEDED` of an executable
-//!   or shared object must load the way musl's loader finds it: the image's `LD_LIBRARY_PATH`;
-//!   the `DT_RPATH`/`DT_RUNPATH` of the object and of the objects that needed it, `$ORIGIN`
-//!   expanded (a string with another `$`, such as `$LIB`, is passed over); then `/etc/ld-musl-ARCH.path`
-//!   when it exists (entries split on newlines or colons), else `/lib:/usr/local/lib:/usr/lib`;
-//!   libc's own names (`libc.`, `libm.`, `libpthread.`, ...) are the loader itself. Libraries the
-//!   found ones need are followed in turn;
+//! - an ELF executable's `PT_INTERP` (the loader) must exist, and every `DT_NEEDED` of an
+//!   executable or shared object must load the way musl's loader finds it: the image's
+//!   `LD_LIBRARY_PATH`; the `DT_RPATH`/`DT_RUNPATH` of the object and of the objects that needed
+//!   it, `$ORIGIN` expanded (a string with another `$`, such as `$LIB`, is passed over); then
+//!   `/etc/ld-musl-ARCH.path` when it exists (entries split on newlines or colons), else
+//!   `/lib:/usr/local/lib:/usr/lib`; libc's own names (`libc.`, `libm.`, `libpthread.`, ...) are
+//!   the loader itself. Libraries the found ones need are followed in turn;
 //! - ELF objects of another machine than the root's loader (prebuilt binaries for other platforms
 //!   inside node_modules) are not programs of this image and are passed over.
 //!
 //! The image's `PATH` and `LD_LIBRARY_PATH` are those the programs get from the image's `ENV`. In a
 //! RUN step the tool has exactly that environment, so when it strips `/` it takes its own `PATH`
 //! and `LD_LIBRARY_PATH` (`ENV PATH=/opt/venv/bin:$PATH` makes a virtualenv's `python3` found;
-//! relative and empty entries are left out). Under `--root` its environment says nothing about
-//! the tree: Docker's default `PATH` (`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`)
+//! relative and empty entries are left out). Under `--root` its environment says nothing about the
+//! tree: Docker's default `PATH` (`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`)
 //! and no `LD_LIBRARY_PATH`, unless `--env` gives the image's, for example when an exported image
 //! is checked in CI:
 //!
@@ -76,15 +75,15 @@
 //!
 //! `--env` sets them over the tool's own when it strips `/` too. A RUN step's environment also
 //! holds the build's `ARG`s and what the RUN line sets (`RUN LD_LIBRARY_PATH=/build/lib /strip`),
-//! which the final image does not have: set neither for the strip. Programs are taken to run as root, Docker's default user: a program
-//! setuid to another user, or setgid to another group, starts "secure", and musl's loader then
-//! ignores `LD_LIBRARY_PATH` and `$ORIGIN` in the program's own rpath (a program run as another
-//! user, and file capabilities, are not seen).
+//! which the final image does not have: set neither for the strip. Programs are taken to run as
+//! root, Docker's default user: a program setuid to another user, or setgid to another group,
+//! starts "secure", and musl's loader then ignores `LD_LIBRARY_PATH` and `$ORIGIN` in the program's
+//! own rpath (a program run as another user, and file capabilities, are not seen).
 //!
 //! `--dry-run` names the same programs against the plan, changing nothing. A program that will not
-//! start is one warning line, naming its first missing piece and its cause:
-//! removed by this strip (with the package that owned it, from the apk database) or already missing
-//! before (`-v` lists every missing piece; JSON lists them all, with `cause` and `package`):
+//! start is one warning line, naming its first missing piece and its cause: removed by this strip
+//! (with the package that owned it, from the apk database) or already missing before (`-v` lists
+//! every missing piece; JSON lists them all, with `cause` and `package`):
 //!
 //! ```text
 //! alpine-strip: warning: missing-interpreter /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)
@@ -109,9 +108,10 @@
 //!
 //! What it cannot see: programs started by name from code (`child_process.spawn("sh")`,
 //! `os.system`, `exec.Command`), `sh -c` inside an application, libraries opened with `dlopen` by
-//! name, and an environment set at run time (`docker run -e`, an entrypoint script's `export`). Only the first bytes of a file are read (the ELF
-//! headers, the `#!` line), and only of executable files and shared objects; each soname is looked
-//! up once per folder and each library's headers are read once, however many programs need it.
+//! name, and an environment set at run time (`docker run -e`, an entrypoint script's `export`).
+//! Only the first bytes of a file are read (the ELF headers, the `#!` line), and only of executable
+//! files and shared objects; each soname is looked up once per folder and each library's headers
+//! are read once, however many programs need it.
 //!
 //! # `--prune`
 //!
@@ -122,23 +122,23 @@
 //!
 //! - the names in `/etc/apk/world` that stay, and those given with `--keep NAME`;
 //! - `ca-certificates-bundle`, `ca-certificates` and `tzdata` when present (read, never linked);
-//! - what the files no package owns need: every unowned ELF file's `DT_NEEDED` sonames (any
-//!   folder, any of Alpine's architectures) and every unowned script's `#!` interpreter;
+//! - what the files no package owns need: every unowned ELF file's `DT_NEEDED` sonames (any folder,
+//!   any of Alpine's architectures) and every unowned script's `#!` interpreter;
 //!
 //! following `D:` dependencies through what packages provide (names, `p:` entries such as `so:`,
 //! `cmd:` and paths, the files they own; version constraints ignored, `!conflicts` are not
 //! dependencies), with an install-if package (`i:`) kept when all its conditions stay. Every other
 //! package leaves: its files go unless a staying package owns them too, its record leaves the
-//! database and world. `tests/it/prune.rs` asks Alpine's own `apk del --simulate` in a pristine copy
-//! and gets the same answer (less the certificates, which `apk del` would take too).
+//! database and world. `tests/it/prune.rs` asks Alpine's own `apk del --simulate` in a pristine
+//! copy and gets the same answer (less the certificates, which `apk del` would take too).
 //!
-//! The ELF reader (`src/format/elf.rs`) reads only the file header, the program headers, the dynamic
-//! section and its string table, each bounds-checked against the file's size and at most 1 MiB;
-//! a malformed file needs nothing, it never crashes the run (tested by flipping every byte of a
-//! made-up ELF, and on the real binaries of all eight architectures).
+//! The ELF reader (`src/format/elf.rs`) reads only the file header, the program headers, the
+//! dynamic section and its string table, each bounds-checked against the file's size and at most 1
+//! MiB; a malformed file needs nothing, it never crashes the run (tested by flipping every byte of
+//! a made-up ELF, and on the real binaries of all eight architectures).
 //!
-//! Without `--prune` nothing more goes; the report adds one note (not a finding, so `--strict`
-//! does not fail on it):
+//! Without `--prune` nothing more goes; the report adds one note (not a finding, so `--strict` does
+//! not fail on it):
 //!
 //! ```text
 //! alpine-strip: note: --prune would also remove libcrypto3 3.3.2-r0 (4702192 bytes), libssl3 3.3.2-r0 (798424 bytes), zlib 1.3.1-r1 (100208 bytes): 5600824 bytes
@@ -152,12 +152,12 @@
 //! alpine-strip: pruned libcrypto3 3.3.2-r0 (4702192 bytes), libssl3 3.3.2-r0 (798424 bytes), zlib 1.3.1-r1 (100208 bytes): 5600824 bytes
 //! ```
 //!
-//! What is left is musl, musl-utils, scanelf, the CA certificates and the base layout:
-//! 1,102,207 bytes of regular files. An application that links OpenSSL (an unowned ELF in
-//! /usr/local/bin, or a package in world) keeps libssl3 and libcrypto3; `--keep NAME` keeps any
-//! package with its dependencies. On 3.23.3 `libapk` leaves with the strip and OpenSSL and zlib
-//! with `--prune`. The recipe is `docker/examples/smallest` (flattened); its size is measured by
-//! `make e2e`, beside the plain flattened image (tests/README.md).
+//! What is left is musl, musl-utils, scanelf, the CA certificates and the base layout: 1,102,207
+//! bytes of regular files. An application that links OpenSSL (an unowned ELF in /usr/local/bin, or
+//! a package in world) keeps libssl3 and libcrypto3; `--keep NAME` keeps any package with its
+//! dependencies. On 3.23.3 `libapk` leaves with the strip and OpenSSL and zlib with `--prune`. The
+//! recipe is `docker/examples/smallest` (flattened); its size is measured by `make e2e`, beside the
+//! plain flattened image (tests/README.md).
 
 pub mod apply;
 pub mod audit;
