@@ -2,7 +2,7 @@
 //!
 //! The layers, from the bottom (private to the crate; `python3 tests/layers.py` checks that no
 //! module depends on another in a cycle and that `unsafe` stays in `os`):
-//! - `os`: the only `unsafe` (syscall wrappers, the binary's allocator);
+//! - `os`: the only `unsafe` (safe wrappers of the few syscalls nix and std lack), signals;
 //! - `root`: the root being stripped, held as a directory descriptor: paths resolved inside it,
 //!   confined opens and reads, folder listings, the walk of the whole root;
 //! - `format`: readers of untrusted bytes found in the root (ELF, `#!`, tar, gzip, busybox's
@@ -14,9 +14,8 @@
 //!
 //! The public surface, for `main.rs` and the tests: [`app`] decides what a run does, then does
 //! it; [`cli`] reads the command line into a mode; [`report`] renders the outcome; [`error`] is
-//! every failure with its path and the exit statuses; [`Bump`] is the binary's allocator;
-//! [`write_all`] writes a report to a standard stream;
-//! `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
+//! every failure with its path and the exit statuses; [`write_all`] writes a report to a
+//! standard stream; `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -27,7 +26,6 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod report;
-pub use os::alloc::Bump;
 pub use os::interrupt::Held;
 pub use os::sys::{Stream, write_all};
 

@@ -7,10 +7,7 @@ use alpine_strip::app;
 use alpine_strip::cli::{self, Command};
 use alpine_strip::error::Exit;
 use alpine_strip::report::{Kind, Report, human, json};
-use alpine_strip::{Bump, Stream, write_all};
-
-#[global_allocator]
-static ALLOC: Bump = Bump::new();
+use alpine_strip::{Stream, write_all};
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
