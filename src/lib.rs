@@ -14,8 +14,7 @@
 //!
 //! The public surface, for `main.rs` and the tests: [`app`] decides what a run does, then does
 //! it; [`cli`] reads the command line into a mode; [`report`] renders the outcome; [`error`] is
-//! every failure with its path and the exit statuses; [`write_all`] writes a report to a
-//! standard stream; `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
+//! every failure with its path and the exit statuses; `fuzzing` (hidden) holds the entry points of the fuzz targets in `tests/fuzz`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -27,7 +26,6 @@ pub mod error;
 pub mod fuzzing;
 pub mod report;
 pub use os::interrupt::Held;
-pub use os::sys::{Stream, write_all};
 
 // Private to the crate: the layers below.
 mod apkdb;

@@ -67,20 +67,6 @@ fn read_link(dirfd: libc::c_int, c: &CStr) -> io::Result<PathBuf> {
     Ok(PathBuf::from(OsStr::from_bytes(&buf[..n])))
 }
 
-/// `faccessat(2)` with `W_OK` of the path `c` relative to the folder `dir`: `Ok` when this
-/// process (by its real uid and gid, as `access` asks) may write to it. The system call itself:
-/// musl's `faccessat` carries a fallback for `AT_EACCESS` that clones a child to ask (0.7 KiB
-/// on ppc64le), and no flag is passed here. Errors: the call's errno.
-pub fn may_write_at(dir: BorrowedFd, c: &CStr) -> io::Result<()> {
-    // SAFETY: `dir` is an open descriptor for as long as the borrow lasts and `c` is a
-    // NUL-terminated path; the kernel only reads them.
-    let rc = unsafe { libc::syscall(libc::SYS_faccessat, dir.as_raw_fd(), c.as_ptr(), libc::W_OK) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// `getauxval(AT_EXECFN)`: the path the kernel was asked to execute for this process, as given
 /// to `execve` (relative to the folder the process started in when it is relative). Needs no
 /// /proc, unlike `/proc/self/exe`; never `argv[0]`, which the caller chooses.
@@ -113,43 +99,6 @@ pub fn has_default_action(signo: libc::c_int) -> io::Result<bool> {
     // SAFETY: sigaction returned 0, so it wrote the struct.
     let old = unsafe { old.assume_init() };
     Ok(old.sa_sigaction == libc::SIG_DFL)
-}
-
-/// A standard stream the tool writes to: the report and errors to standard error, `--json`,
-/// `--help` and `--version` to standard output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output, file descriptor 1.
-    Out,
-    /// Standard error, file descriptor 2.
-    Err,
-}
-
-/// Writes all of `bytes` to `stream` with `write(2)`, again after a short write or `EINTR`.
-/// The tool writes each stream once, whole: std's `Stdout` (a locked, line-buffered writer
-/// that splits the report at its newlines, 2.3 KiB on ppc64le) has nothing to add. Errors:
-/// `write`'s errno (`EBADF` when the stream is closed, `EPIPE`), `WriteZero` if it wrote
-/// nothing.
-pub fn write_all(stream: Stream, mut bytes: &[u8]) -> io::Result<()> {
-    let fd = match stream {
-        Stream::Out => libc::STDOUT_FILENO,
-        Stream::Err => libc::STDERR_FILENO,
-    };
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is readable for `bytes.len()` bytes, and `write` reads no more.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        match usize::try_from(n) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n.min(bytes.len())..],
-            Err(_) => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

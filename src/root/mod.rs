@@ -28,9 +28,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
+use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::Mode;
-use nix::unistd::{UnlinkatFlags, unlinkat};
+use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
@@ -199,11 +199,16 @@ impl Root {
         open::open(self.fd.as_fd(), &mut self.confine, dir, flags)
     }
 
-    /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`): an entry
-    /// can be removed from it.
+    /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`, by its real
+    /// uid and gid, as `access` asks): an entry can be removed from it. Errors: the call's errno.
     pub fn writable(&self, dir: &InRoot) -> io::Result<()> {
         let at = dir.c_at()?;
-        sys::may_write_at(self.fd.as_fd(), &at)
+        Ok(faccessat(
+            self.fd.as_fd(),
+            at.as_c_str(),
+            AccessFlags::W_OK,
+            AtFlags::empty(),
+        )?)
     }
 
     /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.
