@@ -99,7 +99,8 @@ for tree in "${trees[@]}"; do
 done
 echo "bench: medians of $runs interleaved rounds through chroot, bash's EPOCHREALTIME around each run" \
   "(no fork inside the timer); $(nproc) cores, $(uname -r)"
-printf '  %-44s %23s %23s\n' "" "${title[minirootfs]} (${npaths[minirootfs]} paths)" "${title[rootfs323]} (${npaths[rootfs323]} paths)"
+printf '  %-44s %23s %23s\n' "" "${title[minirootfs]}" "${title[rootfs323]}"
+printf '  %-44s %23s %23s\n' "paths the strip removes (the floor's too)" "${npaths[minirootfs]}" "${npaths[rootfs323]}"
 printf '  %-44s %11s %11s %11s %11s\n' "" ms "/ floor" ms "/ floor"
 for mode in "${modes[@]}"; do
   row=()
