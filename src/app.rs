@@ -53,7 +53,15 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     // Will it still start: nothing is removed, so whatever is missing was missing.
     let nothing = Gone::default();
     let env = Environment::of(&root, opts.env.path.clone(), opts.env.library_path.clone());
-    let broken = start::image::broken(&mut root, &whole.programs, &nothing, &env)?;
+    // The database names the owners of scripts (a malformed one is an audit finding already).
+    let installed = apkdb::load(&mut root).ok().flatten();
+    let broken = start::image::broken(
+        &mut root,
+        &whole.programs,
+        &nothing,
+        &env,
+        installed.as_ref(),
+    )?;
     start::image::require(&mut root, &opts.entrypoints, &nothing, &env, false)?;
     let (errors, warnings) = tally(&findings, &broken);
     let outcome = if errors > 0 {
@@ -335,7 +343,7 @@ impl Decisions {
     fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Vec<Broken>> {
         let programs = std::mem::take(&mut self.walk.get().programs);
         let gone = start::image::gone(root, self.installed.as_ref(), steps)?;
-        start::image::broken(root, &programs, &gone, &self.env)
+        start::image::broken(root, &programs, &gone, &self.env, self.installed.as_ref())
     }
 
     /// The note without --prune: what it would remove, less what the strip drops itself

@@ -1,14 +1,15 @@
 //! The report for people, on stderr: one summary line, one line per note, `-v` for every path.
 
 use std::fmt::{self, Write as _};
+use std::path::Path;
 
 use crate::apkdb::prune::Pruned;
 use crate::cli::Verbosity;
 use crate::error::Exit;
-use crate::report::{Kind, Outcome, Report};
+use crate::report::{Kind, Outcome, Report, notes as notes_count};
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
-use crate::stage::start::Text;
+use crate::stage::start::{Broken, Standing, Text};
 
 /// The report, one line per `\n`; [`Verbosity::Verbose`] lists every path,
 /// [`Verbosity::Quiet`] says only a failure (an empty string otherwise).
@@ -135,10 +136,14 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         } else {
             "is NOT distroless"
         };
-        writeln!(
+        write!(
             out,
             "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
         )?;
+        match notes_count(&r.broken) {
+            0 => out.push('\n'),
+            n => writeln!(out, ", {n} notes")?,
+        }
     } else if matches!(r.outcome, Outcome::Strict) {
         writeln!(
             out,
@@ -149,17 +154,27 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     Ok(())
 }
 
-/// One line per program that will not start, naming its first missing piece (`-v`: one line
-/// per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE CAUSE[ (and N more; -v
-/// lists them)]`.
+/// One line per program that will not start and is a warning, naming its first missing piece
+/// (`-v`: one line per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE
+/// CAUSE[ (and N more; -v lists them)]`. The notes after them: `-v` lists each the same way;
+/// else one line for the scripts apk installed, one line a library tree.
 fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
-    for b in &r.broken {
+    for b in r
+        .broken
+        .iter()
+        .filter(|b| b.standing.is_warning() || verbose)
+    {
+        let level = if b.standing.is_warning() {
+            "warning"
+        } else {
+            "note"
+        };
         let shown = if verbose { b.missing.len() } else { 1 };
         for m in b.missing.iter().take(shown) {
             let kind = if verbose { m.piece.kind() } else { b.kind() };
             write!(
                 out,
-                "alpine-strip: warning: {} /{}",
+                "alpine-strip: {level}: {} /{}",
                 kind.label(),
                 b.program.display()
             )?;
@@ -177,6 +192,68 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             }
             out.push('\n');
         }
+    }
+    if !verbose {
+        notes(out, r)?;
+    }
+    Ok(())
+}
+
+/// The notes, grouped: the scripts apk installed that need a shell (one line), then the
+/// scripts of each library tree (one line a tree, with a count and the first one's piece).
+fn notes(out: &mut String, r: &Report) -> fmt::Result {
+    let packaged: Vec<&Broken> = r
+        .broken
+        .iter()
+        .filter(|b| matches!(b.standing, Standing::Packaged(_)))
+        .collect();
+    if let Some(first) = packaged.first() {
+        write!(
+            out,
+            "alpine-strip: note: {} scripts apk installed need a shell or env, which a distroless image has not, and cannot run (",
+            packaged.len()
+        )?;
+        for (i, b) in packaged.iter().take(3).enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(out, "{sep}/{}", b.program.display())?;
+        }
+        if packaged.len() > 3 {
+            write!(out, " and {} more", packaged.len() - 3)?;
+        }
+        if let Some(m) = first.missing.first() {
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            write!(out, "; {text}")?;
+        }
+        out.push_str(")\n");
+    }
+    let mut trees: Vec<(&Path, Vec<&Broken>)> = Vec::new();
+    for b in &r.broken {
+        let Standing::InTree(tree) = &b.standing else {
+            continue;
+        };
+        match trees.iter_mut().find(|(t, _)| *t == tree.as_path()) {
+            Some((_, list)) => list.push(b),
+            None => trees.push((tree.as_path(), vec![b])),
+        }
+    }
+    for (tree, list) in trees {
+        write!(
+            out,
+            "alpine-strip: note: /{}: {} scripts of this library tree will not start (nobody starts them by path; -v lists them)",
+            tree.display(),
+            list.len()
+        )?;
+        if let Some(m) = list.first().and_then(|b| b.missing.first()) {
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            write!(out, ", e.g. /{}: {text}", list[0].program.display())?;
+        }
+        out.push('\n');
     }
     Ok(())
 }

@@ -186,10 +186,17 @@ impl Report {
     }
 }
 
-/// Errors and warnings among `findings`; a program that will not start is one warning.
+/// Errors and warnings among `findings`; a program that will not start is one warning, unless
+/// its standing makes it a note (see [`notes`]).
 pub fn tally(findings: &[Finding], broken: &[Broken]) -> (usize, usize) {
     let errors = findings.iter().filter(|f| f.kind.is_error()).count();
-    (errors, findings.len() - errors + broken.len())
+    let started = broken.iter().filter(|b| b.standing.is_warning()).count();
+    (errors, findings.len() - errors + started)
+}
+
+/// The programs among `broken` that are notes: counted, never failing a run.
+pub fn notes(broken: &[Broken]) -> usize {
+    broken.iter().filter(|b| !b.standing.is_warning()).count()
 }
 
 #[cfg(test)]

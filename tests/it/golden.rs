@@ -8,7 +8,8 @@ use std::path::Path;
 use crate::common::*;
 
 /// busybox with three applet links, apk, a package file of busybox's, a script of a staying
-/// package whose `#!` interpreter goes with busybox, and the database and world that say so.
+/// package whose `#!` interpreter goes with busybox (a note), the same script no package owns
+/// (a warning), and the database and world that say so.
 fn tree(r: &Path) {
     for d in ["bin", "sbin", "usr/bin", "lib/apk/db", "etc/apk"] {
         fs::create_dir_all(r.join(d)).unwrap();
@@ -21,6 +22,7 @@ fn tree(r: &Path) {
     fs::write(r.join("etc/securetty"), b"tty1\n").unwrap();
     fs::write(r.join("lib/ld-musl-x86_64.so.1"), b"musl").unwrap();
     fs::write(r.join("usr/bin/app"), b"#!/bin/sh\necho hi\n").unwrap();
+    fs::write(r.join("usr/bin/start"), b"#!/bin/sh\necho hi\n").unwrap();
     fs::write(
         r.join(DB),
         "P:musl\nV:1.2.5-r0\nF:lib\nR:ld-musl-x86_64.so.1\n\n\
@@ -92,7 +94,8 @@ alpine-strip: removed package file /etc/securetty
 alpine-strip: removed busybox /bin/busybox
 alpine-strip: stripped ROOT: removed 3 applet links and 3 files, freed 115 bytes
 alpine-strip: apk database: dropped busybox 1.36.1-r29, apk-tools 2.14.4-r0
-alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: note: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: warning: missing-interpreter /usr/bin/start: #!/bin/sh is removed by the strip (busybox applet link)
 "##;
 
 /// The tool writes one line: this is the same document, indented (see [`compact`]).
@@ -142,7 +145,7 @@ const JSON: &str = r##"{
   },
   "findings": [
     {
-      "severity": "warning",
+      "severity": "note",
       "kind": "missing-interpreter",
       "path": "/usr/bin/app",
       "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
@@ -150,7 +153,20 @@ const JSON: &str = r##"{
       "cause": "removed-by-strip",
       "package": null,
       "needed_by": null,
-      "target": null
+      "target": null,
+      "tree": null
+    },
+    {
+      "severity": "warning",
+      "kind": "missing-interpreter",
+      "path": "/usr/bin/start",
+      "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
+      "missing": "/bin/sh",
+      "cause": "removed-by-strip",
+      "package": null,
+      "needed_by": null,
+      "target": null,
+      "tree": null
     }
   ],
   "pruned": [],
@@ -161,7 +177,8 @@ const JSON: &str = r##"{
 
 const DRY_RUN: &str = r##"alpine-strip: dry run on ROOT, nothing changed: would remove 3 applet links and 3 files, freeing 115 bytes
 alpine-strip: apk database: would drop busybox 1.36.1-r29, apk-tools 2.14.4-r0
-alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: warning: missing-interpreter /usr/bin/start: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: note: 1 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/usr/bin/app; #!/bin/sh is removed by the strip (busybox applet link))
 "##;
 
 const DRY_RUN_JSON: &str = r##"{
@@ -210,7 +227,7 @@ const DRY_RUN_JSON: &str = r##"{
   },
   "findings": [
     {
-      "severity": "warning",
+      "severity": "note",
       "kind": "missing-interpreter",
       "path": "/usr/bin/app",
       "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
@@ -218,7 +235,20 @@ const DRY_RUN_JSON: &str = r##"{
       "cause": "removed-by-strip",
       "package": null,
       "needed_by": null,
-      "target": null
+      "target": null,
+      "tree": null
+    },
+    {
+      "severity": "warning",
+      "kind": "missing-interpreter",
+      "path": "/usr/bin/start",
+      "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
+      "missing": "/bin/sh",
+      "cause": "removed-by-strip",
+      "package": null,
+      "needed_by": null,
+      "target": null,
+      "tree": null
     }
   ],
   "pruned": [],

@@ -12,7 +12,7 @@ use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::locate::Gone;
-use crate::stage::start::{Broken, Environment, check, entrypoints};
+use crate::stage::start::{Broken, Environment, check, entrypoints, standing};
 
 /// The removals of `steps` (planned or made), each named with the package that owned it when
 /// the database says so.
@@ -26,12 +26,14 @@ pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> R
 
 /// Every program of the image that will not start in `env` once `gone` is removed: `programs`
 /// (from the walk of the whole root) and every file and link in the bin folders, links followed
-/// inside the root.
+/// inside the root; each with its standing ([`standing::classify`], the scripts' owners from
+/// `installed`).
 pub fn broken(
     root: &mut Root,
     programs: &[PathBuf],
     gone: &Gone,
     env: &Environment,
+    installed: Option<&Installed>,
 ) -> Result<Vec<Broken>> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let mut all = programs.to_vec();
@@ -43,7 +45,9 @@ pub fn broken(
     }
     all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     all.dedup();
-    check(root, &all, gone, env)
+    let mut broken = check(root, &all, gone, env)?;
+    standing::classify(root, &mut broken, installed, env)?;
+    Ok(broken)
 }
 
 /// Stops the run when one of `paths` will not start in `env` once `gone` is removed (or does

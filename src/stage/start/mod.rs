@@ -17,6 +17,7 @@
 pub mod image;
 pub mod loader;
 pub mod locate;
+pub mod standing;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::{self, Write as _};
@@ -148,6 +149,32 @@ pub struct Broken {
     pub target: Option<PathBuf>,
     /// Everything it lacks, interpreters first.
     pub missing: Vec<Missing>,
+    /// How much it matters to the user ([`standing::classify`]; a program the user starts
+    /// until then).
+    pub standing: Standing,
+}
+
+/// How much a program that will not start matters to the user: a warning (`--strict` fails on
+/// it) or a note (counted, never failing a run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// A program the user starts (in a bin folder, on `PATH`, at the root, an `--entrypoint`),
+    /// or an ELF object whose libraries would not load, wherever it is: a warning.
+    Started,
+    /// A script apk installed (the package named) whose `#!` shell or `env` (or `env`'s
+    /// program) is not in the image: musl-utils' `ldd` and `ldconfig`, OpenSSL's `CA.pl`.
+    /// Without a shell nothing can run it, by design of a distroless image: a note.
+    Packaged(String),
+    /// A script inside a library tree (the tree named: `/usr/local/lib/python3.11`), which
+    /// nobody starts by path: a note, one line a tree.
+    InTree(PathBuf),
+}
+
+impl Standing {
+    /// Whether it is a warning (else a note).
+    pub fn is_warning(&self) -> bool {
+        *self == Standing::Started
+    }
 }
 
 impl Broken {
@@ -173,8 +200,20 @@ pub struct Text<'a> {
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.missing.piece {
+            Piece::Interpreter(p) if let Some(name) = without_cr(p) => write!(
+                f,
+                "#!{}\\r (the #! line ends in CR: {CRLF})",
+                name.display()
+            )?,
             Piece::Interpreter(p) => write!(f, "#!{}", p.display())?,
             Piece::Loader(p) => write!(f, "{} (PT_INTERP)", p.display())?,
+            Piece::Command { env, name } if let Some(bare) = without_cr(name) => write!(
+                f,
+                "{}\\r (#!{} {}: the #! line ends in CR: {CRLF})",
+                bare.display(),
+                env.display(),
+                bare.display()
+            )?,
             Piece::Command { env, name } => write!(
                 f,
                 "{} (#!{} {}, on PATH)",
@@ -187,6 +226,17 @@ impl fmt::Display for Text<'_> {
         f.write_str(" ")?;
         because(f, &self.missing.cause, self.strip)
     }
+}
+
+/// Why a `#!` line ends in CR.
+const CRLF: &str = "saved with Windows line ends";
+
+/// `name` without its last byte when that is the CR of a `#!` line (see
+/// [`script::shebang`]), to be shown as `\r`.
+fn without_cr(name: &Path) -> Option<&Path> {
+    let bytes = name.as_os_str().as_bytes();
+    let bare = bytes.strip_suffix(b"\r")?;
+    Some(Path::new(OsStr::from_bytes(bare)))
 }
 
 /// `is removed by the strip (PACKAGE)`, `was already missing` (a strip run) or `is missing`.
@@ -382,6 +432,7 @@ impl<'a> Checker<'a> {
             program: path.to_path_buf(),
             target,
             missing,
+            standing: Standing::Started,
         }))
     }
 
