@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Fetches the real third-party musl programs tests/start.rs uses, pinned by version and sha256,
-# through npm into DIR (default: $ALPINE_NPM_CACHE, else target/npm): sharp's Node.js addon for
-# linux-musl x64 and the libvips build it loads through DT_RPATH $ORIGIN/... . Idempotent: a
-# tarball already there with the right checksum is not fetched again. CI can run it before
-# `make test` to fetch while nothing else runs; the test calls it itself otherwise.
+# Fetches the real third-party programs the start checks and the audit are tested on, pinned by
+# version and sha256, into DIR (default: $ALPINE_NPM_CACHE, else target/npm): through npm,
+# sharp's Node.js addon for linux-musl x64 and the libvips build it loads through DT_RPATH
+# $ORIGIN/...; through apt, Debian's bash-static and mksh (static shells, one built with musl).
+# Idempotent: a file already there with the right checksum is not fetched again. CI can run it
+# before `make test` to fetch while nothing else runs; the tests call it themselves otherwise.
 set -euo pipefail
 dir=${1:-${ALPINE_NPM_CACHE:-$(dirname "$0")/../target/npm}}
 mkdir -p "$dir"
@@ -17,6 +18,18 @@ for pin in "${pins[@]}"; do
   if ! echo "$sum  $file" | sha256sum -c --quiet - >/dev/null 2>&1; then
     rm -f "$file"
     npm pack --silent "$spec" >/dev/null
+    echo "$sum  $file" | sha256sum -c --quiet -
+  fi
+done
+debs=(
+  "bash-static=5.2.15-2+b13 bash-static_5.2.15-2+b13_amd64.deb f62e37fc6c2c14417f270323066b4c621db5dc151a26f7a1f58e3fc24111d1c8"
+  "mksh=59c-28+deb12u1 mksh_59c-28+deb12u1_amd64.deb 32bcf95c03b4438a1adcaf989f844ebe542229f07b8b438d8bc3d9ec2b32d43c"
+)
+for pin in "${debs[@]}"; do
+  read -r spec file sum <<<"$pin"
+  if ! echo "$sum  $file" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    rm -f "$file"
+    apt-get download -qq "$spec" 2>/dev/null
     echo "$sum  $file" | sha256sum -c --quiet -
   fi
 done

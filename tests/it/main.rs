@@ -20,5 +20,6 @@ mod hostile;
 mod prune;
 mod real_tree;
 mod run_step;
+mod shells;
 mod start;
 mod synthetic;

@@ -346,7 +346,7 @@ fn prune_keeps_what_an_entrypoint_needs() {
 
 /// The pinned npm tarballs in $ALPINE_NPM_CACHE, fetched there by tests/npm-fetch.sh (`.ci/run`
 /// runs it first; here it runs again, a no-op when the checksums match).
-fn npm_tarballs() -> PathBuf {
+pub fn npm_tarballs() -> PathBuf {
     let dir = need_env("ALPINE_NPM_CACHE");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm-fetch.sh");
     let o = Command::new("bash").arg(script).arg(&dir).output().unwrap();
@@ -436,4 +436,59 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
     fs::remove_dir_all(img.join("sharp-libvips-linuxmusl-x64")).unwrap();
     let o = run_on(r, &["--check", "--json"]);
     assert_eq!(app_findings(&o), [missing(addon, "libvips-cpp.so.8.18.7")]);
+}
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_the_strip() {
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    let r = t.path();
+    let ep = r.join("docker-entrypoint.sh");
+    fs::write(&ep, b"#!/bin/sh\r\necho started\r\n").unwrap();
+    fs::set_permissions(&ep, fs::Permissions::from_mode(0o755)).unwrap();
+    // The kernel looks for "/bin/sh\r": the script does not start even with busybox there.
+    let o = chroot(r, &["/docker-entrypoint.sh"], &[], false);
+    assert!(!o.status.success());
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let said = "/docker-entrypoint.sh: #!/bin/sh\\r (the #! line ends in CR: saved with Windows line ends)";
+    let args = ["--entrypoint", "/docker-entrypoint.sh"];
+    let o = run_on(r, &[&["--check"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("alpine-strip: error: {said} is missing\n")
+    );
+    // A strip refuses it before any removal, and blames the file, not the strip.
+    let before = snapshot(r);
+    let o = run_on(r, &[&["--force"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("alpine-strip: error: {said} was already missing\n")
+    );
+    assert_eq!(snapshot(r), before);
+    // Without --entrypoint the dry run names it the same way, as a warning (it is at the root).
+    let o = run_on(r, &["--dry-run", "--json"]);
+    let rows = start_findings(&json(&o));
+    let crlf = row(
+        "missing-interpreter",
+        "/docker-entrypoint.sh",
+        "/bin/sh\r",
+        "already-missing",
+        "-",
+    );
+    assert!(rows.contains(&crlf), "{rows:?}");
+    let o = run_on(r, &["--dry-run"]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "alpine-strip: warning: missing-interpreter {said} was already missing\n"
+        )),
+        "{}",
+        stderr(&o)
+    );
 }
