@@ -25,7 +25,7 @@ use crate::stage::discover::{self, Found};
 use crate::stage::finding::Finding;
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
-use crate::stage::start::{self, Broken, Environment, locate::Gone};
+use crate::stage::start::{self, Checked, Environment, locate::Gone};
 use crate::stage::survey::{self, WholeRoot};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report. With the
@@ -55,7 +55,7 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     let env = Environment::of(&root, opts.env.path.clone(), opts.env.library_path.clone());
     // The database names the owners of scripts (a malformed one is an audit finding already).
     let installed = apkdb::load(&mut root).ok().flatten();
-    let broken = start::image::broken(
+    let checked = start::image::broken(
         &mut root,
         &whole.programs,
         &nothing,
@@ -63,7 +63,7 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
         installed.as_ref(),
     )?;
     start::image::require(&mut root, &opts.entrypoints, &nothing, &env, false)?;
-    let (errors, warnings) = tally(&findings, &broken);
+    let (errors, warnings) = tally(&findings, &checked.broken);
     let outcome = if errors > 0 {
         Outcome::NotDistroless
     } else if c.strict && warnings > 0 {
@@ -73,7 +73,8 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
     };
     Ok(Report {
         findings,
-        broken,
+        broken: checked.broken,
+        glibc: checked.glibc,
         ..Report::new(Kind::Check, shown.clone(), outcome)
     })
 }
@@ -136,15 +137,16 @@ fn strip(
         let bytes_freed = d.removals.bytes_freed();
         let steps = std::mem::take(&mut d.removals.steps);
         // What would not start once the plan is carried out.
-        let broken = match s.audit {
+        let checked = match s.audit {
             Audit::On { .. } => d.broken(&mut root, &steps)?,
-            Audit::Off => Vec::new(),
+            Audit::Off => Checked::default(),
         };
         return Ok(Report {
             steps,
             bytes_freed,
             prunable,
-            broken,
+            broken: checked.broken,
+            glibc: checked.glibc,
             ..d.report(Kind::DryRun, shown, Outcome::Planned)
         });
     }
@@ -159,7 +161,7 @@ fn strip(
     } else {
         Vec::new()
     };
-    let (findings, broken) = match s.audit {
+    let (findings, checked) = match s.audit {
         Audit::On { .. } => {
             // The walk may have been made before the removals: what they removed is not there
             // any more.
@@ -170,11 +172,11 @@ fn strip(
             let findings = audit_root(&mut fresh, from_walk, walked)?;
             (findings, d.broken(&mut fresh, &done.removed)?)
         }
-        Audit::Off => (Vec::new(), Vec::new()),
+        Audit::Off => (Vec::new(), Checked::default()),
     };
     // A shell the image author installed on purpose does not fail a strip; --strict does.
     let strict = s.audit == (Audit::On { strict: true });
-    let outcome = if strict && tally(&findings, &broken) != (0, 0) {
+    let outcome = if strict && tally(&findings, &checked.broken) != (0, 0) {
         Outcome::Strict
     } else if nothing_to_do {
         Outcome::AlreadyStripped
@@ -191,7 +193,8 @@ fn strip(
     r.skipped.extend(done.skipped);
     r.prunable = prunable;
     r.findings = findings;
-    r.broken = broken;
+    r.broken = checked.broken;
+    r.glibc = checked.glibc;
     Ok(r)
 }
 
@@ -340,7 +343,7 @@ impl Decisions {
 
     /// The programs that will not start once `steps` are carried out (the walk's programs and
     /// the bin folders' files), each missing piece with its cause.
-    fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Vec<Broken>> {
+    fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Checked> {
         let programs = std::mem::take(&mut self.walk.get().programs);
         let gone = start::image::gone(root, self.installed.as_ref(), steps)?;
         start::image::broken(root, &programs, &gone, &self.env, self.installed.as_ref())

@@ -2,7 +2,9 @@
 # Fetches the real third-party programs the start checks and the audit are tested on, pinned by
 # version and sha256, into DIR (default: $ALPINE_NPM_CACHE, else target/npm): through npm,
 # sharp's Node.js addon for linux-musl x64 and the libvips build it loads through DT_RPATH
-# $ORIGIN/...; through apt, Debian's bash-static and mksh (static shells, one built with musl).
+# $ORIGIN/..., koffi 2.16.3 (prebuilt addons for Linux glibc and musl, FreeBSD, OpenBSD...);
+# through apt, Debian's bash-static and mksh (static shells, one built with musl); through pip,
+# numpy's musllinux wheel (auditwheel's numpy.libs folder).
 # Idempotent: a file already there with the right checksum is not fetched again. CI can run it
 # before `make test` to fetch while nothing else runs; the tests call it themselves otherwise.
 set -euo pipefail
@@ -12,6 +14,7 @@ cd "$dir"
 pins=(
   "@img/sharp-linuxmusl-x64@0.35.5 img-sharp-linuxmusl-x64-0.35.5.tgz 577bca1fabb66b2d8d89fc203851280d2bf604130803382d229544f75bab2ea0"
   "@img/sharp-libvips-linuxmusl-x64@1.3.4 img-sharp-libvips-linuxmusl-x64-1.3.4.tgz c6312802c16511458a1cf3d990c3e2b9dba555932caf297025ba0bec34ee5cbe"
+  "koffi@2.16.3 koffi-2.16.3.tgz c36416e8e02e6075d90a3fc607f44dc05993aabbb9d00968cb77b545d88c0959"
 )
 for pin in "${pins[@]}"; do
   read -r spec file sum <<<"$pin"
@@ -33,3 +36,11 @@ for pin in "${debs[@]}"; do
     echo "$sum  $file" | sha256sum -c --quiet -
   fi
 done
+wheel=numpy-2.2.6-cp312-cp312-musllinux_1_2_x86_64.whl
+sum=fe27749d33bb772c80dcd84ae7e8df2adc920ae8297400dabec45f0dedb3f6de
+if ! echo "$sum  $wheel" | sha256sum -c --quiet - >/dev/null 2>&1; then
+  rm -f "$wheel"
+  pip download -q --no-deps --platform musllinux_1_2_x86_64 --only-binary=:all: \
+    --python-version 3.12 numpy==2.2.6 -d .
+  echo "$sum  $wheel" | sha256sum -c --quiet -
+fi

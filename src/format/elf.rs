@@ -26,6 +26,7 @@ const FIRST_STRING_READ: u64 = 256;
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
+const PT_NOTE: u32 = 4;
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
@@ -65,7 +66,27 @@ pub struct Object {
     /// Its `DT_RPATH` and `DT_RUNPATH` strings, in order (musl treats both alike); each is a
     /// colon-separated list that may hold `$ORIGIN`.
     pub rpath: Vec<Vec<u8>>,
+    /// The system it is marked for.
+    pub os: Os,
 }
+
+/// The system an object is marked for: by `EI_OSABI`, and by the ABI notes other systems put
+/// in a `PT_NOTE` segment (OpenBSD and Android leave `EI_OSABI` at 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Os {
+    /// No other system's mark (`EI_OSABI` System V or GNU/Linux, no other system's note).
+    Linux,
+    /// Another system's: FreeBSD, NetBSD, OpenBSD, Solaris... (`EI_OSABI`), or a note owned
+    /// by `OpenBSD`, `NetBSD`, `FreeBSD`, `Android`, `DragonFly`.
+    Other,
+}
+
+/// The owners of the ABI notes of systems other than Linux (Android is Linux, but not a libc
+/// this image has).
+const OTHER_SYSTEMS: [&[u8]; 5] = [b"OpenBSD", b"NetBSD", b"FreeBSD", b"Android", b"DragonFly"];
+
+/// The most bytes of notes read.
+const MAX_NOTES: u64 = 4096;
 
 /// The machine of `file` (of `len` bytes), when it is an ELF file; only its header is read.
 pub fn machine(file: &File, len: u64) -> Option<Machine> {
@@ -193,7 +214,7 @@ impl<'a> Elf<'a> {
         let table = self.read(phoff, entsize.checked_mul(count)?)?;
         // (virtual address, file offset, size in the file) of each loaded segment.
         let mut loads = Vec::new();
-        let (mut dynamic, mut interp) = (None, None);
+        let (mut dynamic, mut interp, mut notes) = (None, None, Vec::new());
         for ph in table.chunks_exact(usize::try_from(entsize).ok()?) {
             let kind = self.field(ph, 0, 4)?;
             let offset = self.word(ph, 8, 4)?;
@@ -203,6 +224,7 @@ impl<'a> Elf<'a> {
                 PT_LOAD => loads.push((vaddr, offset, filesz)),
                 PT_DYNAMIC => dynamic = Some((offset, filesz)),
                 PT_INTERP => interp = Some((offset, filesz)),
+                PT_NOTE => notes.push((offset, filesz)),
                 _ => {}
             }
         }
@@ -211,6 +233,7 @@ impl<'a> Elf<'a> {
             interp: None,
             needed: Vec::new(),
             rpath: Vec::new(),
+            os: self.os(&notes),
         };
         if let Some((offset, size)) = interp {
             let name = self.read(offset, size.min(MAX_INTERP))?;
@@ -253,6 +276,48 @@ impl<'a> Elf<'a> {
         object.needed = self.strings_at(table, &names);
         object.rpath = self.strings_at(table, &paths);
         Some(object)
+    }
+
+    /// The system the object is marked for: its `EI_OSABI` (0 System V, 3 GNU/Linux are
+    /// Linux's), then the owners of the notes in the `PT_NOTE` segments at `notes` (offset,
+    /// size), each read up to [`MAX_NOTES`] bytes.
+    fn os(&self, notes: &[(u64, u64)]) -> Os {
+        if !matches!(self.header.get(7), Some(0 | 3)) {
+            return Os::Other;
+        }
+        for &(offset, size) in notes {
+            let Some(bytes) = self.read(offset, size.min(MAX_NOTES)) else {
+                continue;
+            };
+            let mut at = 0usize;
+            while let (Some(namesz), Some(descsz)) =
+                (self.field(&bytes, at, 4), self.field(&bytes, at + 4, 4))
+            {
+                let (Ok(namesz), Ok(descsz)) = (usize::try_from(namesz), usize::try_from(descsz))
+                else {
+                    break;
+                };
+                let name = at
+                    .checked_add(12)
+                    .and_then(|from| bytes.get(from..from.checked_add(namesz)?));
+                let Some(name) = name else {
+                    break;
+                };
+                let owner = name.split(|&b| b == 0).next().unwrap_or_default();
+                if OTHER_SYSTEMS.contains(&owner) {
+                    return Os::Other;
+                }
+                let next = 12usize
+                    .checked_add(namesz.next_multiple_of(4))
+                    .and_then(|n| n.checked_add(descsz.next_multiple_of(4)))
+                    .and_then(|n| at.checked_add(n));
+                match next {
+                    Some(n) => at = n,
+                    None => break,
+                }
+            }
+        }
+        Os::Linux
     }
 
     /// The NUL-terminated strings of the string table `table` at each of `offsets`, in order;

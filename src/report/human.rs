@@ -196,6 +196,24 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if !verbose {
         notes(out, r)?;
     }
+    if let Some(first) = r.glibc.first() {
+        write!(
+            out,
+            "alpine-strip: note: {} glibc objects passed over (/{}",
+            r.glibc.len(),
+            first.display()
+        )?;
+        match (r.glibc.len(), verbose) {
+            (1, _) => {}
+            (_, true) => {
+                for g in &r.glibc[1..] {
+                    write!(out, ", /{}", g.display())?;
+                }
+            }
+            (n, false) => write!(out, " and {} more; -v lists them", n - 1)?,
+        }
+        out.push_str("): glibc's loader finds their libraries, by its own rules; only their loader was looked for\n");
+    }
     Ok(())
 }
 

@@ -76,6 +76,12 @@ pub fn render(r: &Report) -> String {
     }
     o.push(']');
     broken(&mut o, r);
+    o.push_str(",\"glibc_objects\":[");
+    for (i, g) in r.glibc.iter().enumerate() {
+        comma(&mut o, i);
+        path(&mut o, g);
+    }
+    o.push(']');
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
         o.push('[');

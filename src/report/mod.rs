@@ -116,6 +116,8 @@ pub struct Report {
     /// The programs that will not start (warnings of the audit: `missing-interpreter`,
     /// `missing-library`).
     pub broken: Vec<Broken>,
+    /// The glibc objects, whose libraries were not looked for (glibc's loader is not musl's).
+    pub glibc: Vec<PathBuf>,
     /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
     pub pruned: Vec<Pruned>,
     /// Without `--prune`: the packages it would remove (a note, not a finding).
@@ -138,6 +140,7 @@ impl Report {
             db: None,
             findings: Vec::new(),
             broken: Vec::new(),
+            glibc: Vec::new(),
             pruned: Vec::new(),
             prunable: Vec::new(),
             signals: Vec::new(),

@@ -169,6 +169,7 @@ const JSON: &str = r##"{
       "tree": null
     }
   ],
+  "glibc_objects": [],
   "pruned": [],
   "prunable": [],
   "container_signals": []
@@ -251,6 +252,7 @@ const DRY_RUN_JSON: &str = r##"{
       "tree": null
     }
   ],
+  "glibc_objects": [],
   "pruned": [],
   "prunable": [],
   "container_signals": []
@@ -322,6 +324,7 @@ const CHECK_JSON: &str = r##"{
       "detail": "-> /bin/busybox"
     }
   ],
+  "glibc_objects": [],
   "pruned": [],
   "prunable": [],
   "container_signals": []

@@ -17,6 +17,7 @@ mod current_alpine;
 mod golden;
 mod guard;
 mod hostile;
+mod libraries;
 mod prune;
 mod real_tree;
 mod run_step;

@@ -12,7 +12,7 @@ use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::locate::Gone;
-use crate::stage::start::{Broken, Environment, check, entrypoints, standing};
+use crate::stage::start::{Checked, Environment, check, entrypoints, standing};
 
 /// The removals of `steps` (planned or made), each named with the package that owned it when
 /// the database says so.
@@ -34,7 +34,7 @@ pub fn broken(
     gone: &Gone,
     env: &Environment,
     installed: Option<&Installed>,
-) -> Result<Vec<Broken>> {
+) -> Result<Checked> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let mut all = programs.to_vec();
     // The bin folders' own files too: their listing does not depend on the walk.
@@ -45,9 +45,9 @@ pub fn broken(
     }
     all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     all.dedup();
-    let mut broken = check(root, &all, gone, env)?;
-    standing::classify(root, &mut broken, installed, env)?;
-    Ok(broken)
+    let mut checked = check(root, &all, gone, env)?;
+    standing::classify(root, &mut checked.broken, installed, env)?;
+    Ok(checked)
 }
 
 /// Stops the run when one of `paths` will not start in `env` once `gone` is removed (or does

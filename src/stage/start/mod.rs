@@ -259,26 +259,85 @@ fn because(f: &mut dyn fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
 struct Checker<'a> {
     loader: Loader,
     gone: &'a Gone,
+    /// How shared objects without a `PT_INTERP` are judged.
+    libraries: Libraries,
+    /// The glibc objects met (their loader looked for, their libraries not).
+    glibc: Vec<PathBuf>,
+}
+
+/// How the check judges a shared object (an ELF object without `PT_INTERP`).
+enum Libraries {
+    /// As a program: from itself (an entrypoint).
+    AsPrograms,
+    /// Later: listed here (each path given, and its real path), for [`check`]'s second pass.
+    Deferred(Vec<(PathBuf, PathBuf)>),
+    /// On its own, as a `dlopen` target no program loads: a name its own folder holds, or that
+    /// an object shipped in its library tree is called, counts as found.
+    Standalone(loader::Shipped),
+}
+
+/// What the start check found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The programs and libraries that will not start.
+    pub broken: Vec<Broken>,
+    /// The glibc objects, passed over but for their loader (glibc's search for libraries is
+    /// not musl's): counted in one note.
+    pub glibc: Vec<PathBuf>,
 }
 
 /// Every program among `programs` (paths inside the root: regular files, or links followed
-/// inside the root) that will not start once the paths in `gone` are removed, in the order
-/// given, started in `env`. A path that is not there, not a regular file, or neither an ELF
-/// object of the root's machine nor a script is passed over.
+/// inside the root) that will not start once the paths in `gone` are removed, started in
+/// `env`: the programs in the order given, then the shared objects judged on their own. A
+/// path that is not there, not a regular file, or neither an ELF
+/// object of the root's machine and system nor a script is passed over. A shared object that a
+/// program loads is judged in each program's chain (with its search path), not on its own;
+/// one that no program loads is judged on its own ([`Libraries::Standalone`]).
 pub fn check(
     root: &mut Root,
     programs: &[PathBuf],
     gone: &Gone,
     env: &Environment,
-) -> Result<Vec<Broken>> {
+) -> Result<Checked> {
     let mut checker = Checker::new(root, gone, env)?;
-    let mut out = Vec::new();
+    checker.libraries = Libraries::Deferred(Vec::new());
+    let mut broken = Vec::new();
     for p in programs {
-        if let Some(b) = checker.program(root, p)? {
-            out.push(b);
+        broken.extend(checker.program(root, p)?);
+    }
+    let deferred = match std::mem::replace(&mut checker.libraries, Libraries::AsPrograms) {
+        Libraries::Deferred(list) => list,
+        _ => Vec::new(),
+    };
+    let reached = sorted(std::mem::take(&mut checker.loader.used));
+    let ends: Vec<PathBuf> = deferred.iter().map(|(_, end)| end.clone()).collect();
+    checker.libraries = Libraries::Standalone(loader::Shipped::of(&ends));
+    let mut alone = Vec::new();
+    for (path, end) in &deferred {
+        if !holds(&reached, end) {
+            alone.extend(checker.program(root, path)?.map(|b| (b, end)));
         }
     }
-    Ok(out)
+    // One judged on its own that another one loads was judged in that one's chain too.
+    let loaded = sorted(std::mem::take(&mut checker.loader.used));
+    let alone = alone.into_iter().filter(|(_, end)| !holds(&loaded, end));
+    broken.extend(alone.map(|(b, _)| b));
+    Ok(Checked {
+        broken,
+        glibc: checker.glibc,
+    })
+}
+
+/// `paths` sorted by their bytes, for [`holds`].
+fn sorted(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    paths
+}
+
+/// Whether the [`sorted`] `paths` hold `path`.
+fn holds(paths: &[PathBuf], path: &Path) -> bool {
+    let key = path.as_os_str();
+    paths.binary_search_by(|p| p.as_os_str().cmp(key)).is_ok()
 }
 
 /// What is wrong with an entrypoint.
@@ -376,6 +435,8 @@ impl<'a> Checker<'a> {
         Ok(Checker {
             loader: Loader::of(root, env)?,
             gone,
+            libraries: Libraries::AsPrograms,
+            glibc: Vec::new(),
         })
     }
 
@@ -399,28 +460,10 @@ impl<'a> Checker<'a> {
             let Some(object) = crate::format::elf::object(&file, len) else {
                 return Ok(None);
             };
-            if self.loader.machine.is_some_and(|m| m != object.machine) {
+            let at = (path, end.as_path(), &meta);
+            if !self.elf(root, object, at, &mut missing)? {
                 return Ok(None);
             }
-            if let Some(interp) = &object.interp {
-                let interp = PathBuf::from(OsStr::from_bytes(interp));
-                if let Presence::Absent(cause) = locate(root, &interp, self.gone)? {
-                    missing.push(Missing {
-                        piece: Piece::Loader(interp),
-                        cause,
-                    });
-                }
-            }
-            let origin = end.parent().unwrap_or(Path::new(""));
-            let object = std::rc::Rc::new(object);
-            let secure = is_secure(&meta);
-            let at = loader::At {
-                path: &end,
-                origin,
-                secure,
-            };
-            self.loader
-                .unfound(root, object, at, self.gone, &mut missing)?;
         } else if let Some(shebang) = script::shebang(head) {
             missing.extend(self.script(root, &shebang)?);
         }
@@ -434,6 +477,58 @@ impl<'a> Checker<'a> {
             missing,
             standing: Standing::Started,
         }))
+    }
+
+    /// Adds to `missing` what the ELF `object` lacks (`at`: the path given, its real path and
+    /// what is there); `false` when it is not judged here: another machine's or system's
+    /// object, or a shared object deferred or already loaded by a program.
+    fn elf(
+        &mut self,
+        root: &mut Root,
+        object: crate::format::elf::Object,
+        at: (&Path, &Path, &crate::root::Meta),
+        missing: &mut Vec<Missing>,
+    ) -> Result<bool> {
+        let (path, end, meta) = at;
+        if self.loader.machine.is_some_and(|m| m != object.machine) {
+            return Ok(false);
+        }
+        let libc = loader::libc_of(&object);
+        if libc == loader::Libc::Other {
+            return Ok(false);
+        }
+        if object.interp.is_none()
+            && let Libraries::Deferred(list) = &mut self.libraries
+        {
+            list.push((path.to_path_buf(), end.to_path_buf()));
+            return Ok(false);
+        }
+        if let Some(interp) = &object.interp {
+            let interp = PathBuf::from(OsStr::from_bytes(interp));
+            if let Presence::Absent(cause) = locate(root, &interp, self.gone)? {
+                missing.push(Missing {
+                    piece: Piece::Loader(interp),
+                    cause,
+                });
+            }
+        }
+        if libc == loader::Libc::Glibc {
+            self.glibc.push(end.to_path_buf());
+            return Ok(true);
+        }
+        let shipped = match &self.libraries {
+            Libraries::Standalone(shipped) => Some(shipped),
+            _ => None,
+        };
+        let at = loader::At {
+            path: end,
+            origin: end.parent().unwrap_or(Path::new("")),
+            secure: is_secure(meta),
+            shipped,
+        };
+        self.loader
+            .unfound(root, std::rc::Rc::new(object), at, self.gone, missing)?;
+        Ok(true)
     }
 
     /// What the `#!` line `shebang` lacks.
