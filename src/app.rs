@@ -25,6 +25,7 @@ use crate::stage::discover::{self, Found};
 use crate::stage::finding::Finding;
 use crate::stage::plan::{self, Plan, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::image::OnPath;
 use crate::stage::start::{self, Checked, Environment, locate::Gone};
 use crate::stage::survey::{self, WholeRoot};
 
@@ -62,7 +63,8 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
         &env,
         installed.as_ref(),
     )?;
-    start::image::require(&mut root, &opts.entrypoints, &nothing, &env, false)?;
+    let (entrypoints, on_path) = start::image::on_path(&mut root, &opts.entrypoints, &env)?;
+    start::image::require(&mut root, &entrypoints, &nothing, &env, false)?;
     let (errors, warnings) = tally(&findings, &checked.broken);
     let outcome = if errors > 0 {
         Outcome::NotDistroless
@@ -75,6 +77,7 @@ fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
         findings,
         broken: checked.broken,
         glibc: checked.glibc,
+        on_path,
         ..Report::new(Kind::Check, shown.clone(), outcome)
     })
 }
@@ -101,6 +104,8 @@ struct Decisions {
     walk: Walk,
     /// The environment the image's programs start in.
     env: Environment,
+    /// The `--entrypoint`s named without a slash, and where `PATH` has them.
+    on_path: Vec<OnPath>,
 }
 
 /// What [`act`] did.
@@ -247,6 +252,8 @@ fn decide(
         _ => Durability::Written,
     };
     let env = Environment::of(root, env.path.clone(), env.library_path.clone());
+    let (entrypoints, on_path) = start::image::on_path(root, entrypoints, &env)?;
+    let entrypoints = entrypoints.as_slice();
     let bins = Listing::of(root, &BIN_DIRS)?;
     let found = {
         let walk = &mut walk;
@@ -284,6 +291,10 @@ fn decide(
         (None, DbMode::Keep) => DbState::Kept,
         (None, DbMode::Update { .. }) => DbState::Absent,
     };
+    let mut pruned = prunable.map(|p| p.packages).unwrap_or_default();
+    if let Some(i) = &installed {
+        strips_itself(root, i, &removals, &mut pruned)?;
+    }
     walk.join();
     Ok(Decisions {
         signals,
@@ -292,11 +303,38 @@ fn decide(
         db,
         durability,
         removals,
-        pruned: prunable.map(|p| p.packages).unwrap_or_default(),
+        pruned,
         skipped,
         walk,
         env,
+        on_path,
     })
+}
+
+/// Takes out of `pruned` the packages the strip drops itself whatever `--prune` says (libapk
+/// with apk: a file of theirs is one of the plan's own removals), so that each is named once.
+fn strips_itself(
+    root: &mut Root,
+    installed: &Installed,
+    removals: &Plan,
+    pruned: &mut Vec<Pruned>,
+) -> Result<()> {
+    let mut own: Vec<&Path> = removals
+        .steps
+        .iter()
+        .filter(|s| s.kind != StepKind::PrunedFile)
+        .map(|s| s.item.path.as_path())
+        .collect();
+    own.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    let mut dropped = Vec::new();
+    installed.each_file(root, &mut |path, package| {
+        let key = path.as_os_str();
+        if own.binary_search_by(|p| p.as_os_str().cmp(key)).is_ok() {
+            dropped.push(package.to_vec());
+        }
+    })?;
+    pruned.retain(|p| !dropped.iter().any(|d| *d == p.package.name.as_bytes()));
+    Ok(())
 }
 
 /// Step two: makes the decided changes. Everything that could stop a removal half way is
@@ -337,6 +375,7 @@ impl Decisions {
             db: Some(db),
             pruned: std::mem::take(&mut self.pruned),
             signals: std::mem::take(&mut self.signals),
+            on_path: std::mem::take(&mut self.on_path),
             ..Report::new(kind, root.to_path_buf(), outcome)
         }
     }

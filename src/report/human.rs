@@ -6,7 +6,9 @@ use std::path::Path;
 use crate::apkdb::prune::Pruned;
 use crate::cli::Verbosity;
 use crate::error::Exit;
+use crate::format::elf::is_shared_object_name;
 use crate::report::{Kind, Outcome, Report, notes as notes_count};
+use crate::stage::audit::is_shell_name;
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
 use crate::stage::start::{Broken, Standing, Text};
@@ -92,6 +94,14 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         }
         out.push_str(" kept without the entries of removed files\n");
     }
+    for e in &r.on_path {
+        writeln!(
+            out,
+            "{p}: entrypoint {}: /{} (found on PATH)",
+            e.name.display(),
+            e.found.display()
+        )?;
+    }
     for s in &r.skipped {
         writeln!(out, "{p}: skipped /{}: {}", s.path.display(), s.reason)?;
     }
@@ -129,6 +139,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         )?;
     }
     broken(out, r, verbose)?;
+    limits(out, r)?;
     let (errors, warnings) = r.tally();
     if r.kind == Kind::Check {
         let verdict = if errors == 0 {
@@ -273,6 +284,53 @@ fn notes(out: &mut String, r: &Report) -> fmt::Result {
         }
         out.push('\n');
     }
+    Ok(())
+}
+
+/// The closing note of a strip that removed what a program may still ask for by name at run
+/// time, which no audit sees: a shell (`sh -c`, `system()`), or libraries `--prune` removed
+/// (`dlopen`, ctypes, koffi). It points at `--keep` and `--entrypoint`.
+fn limits(out: &mut String, r: &Report) -> fmt::Result {
+    if r.kind == Kind::Check {
+        return Ok(());
+    }
+    let mut shells: Vec<&Path> = r
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::AppletLink && is_shell_name(s.item.path.name()))
+        .map(|s| s.item.path.as_path())
+        .collect();
+    // `/bin/sh` first: the name programs ask for.
+    shells.sort_by_key(|p| p.file_name() != Some(std::ffi::OsStr::new("sh")));
+    let libraries = r.steps.iter().any(|s| {
+        s.kind == StepKind::PrunedFile && s.item.path.file_name().is_some_and(is_shared_object_name)
+    });
+    if shells.is_empty() && !libraries {
+        return Ok(());
+    }
+    let verb = if r.kind == Kind::DryRun {
+        "would remove"
+    } else {
+        "removed"
+    };
+    write!(out, "alpine-strip: note: this run {verb}")?;
+    if let Some(first) = shells.first() {
+        write!(out, " the shell /{}", first.display())?;
+        if shells.len() > 1 {
+            write!(out, " (and {} more names of it)", shells.len() - 1)?;
+        }
+    }
+    if libraries {
+        let and = if shells.is_empty() { "" } else { " and" };
+        write!(out, "{and} the libraries of")?;
+        for (i, p) in r.pruned.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(out, "{sep}{}", p.package.name)?;
+        }
+    }
+    out.push_str(
+        ": a program that asks for these by name at run time (sh -c, system(), dlopen, ctypes) will fail, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint\n",
+    );
     Ok(())
 }
 

@@ -93,6 +93,16 @@ pub fn render(r: &Report) -> String {
         }
         o.push(']');
     }
+    o.push_str(",\"entrypoints_on_path\":[");
+    for (i, e) in r.on_path.iter().enumerate() {
+        comma(&mut o, i);
+        o.push_str("{\"name\":");
+        raw(&mut o, e.name.as_os_str().as_bytes());
+        o.push_str(",\"path\":");
+        path(&mut o, &e.found);
+        o.push('}');
+    }
+    o.push(']');
     o.push_str(",\"container_signals\":");
     o.push('[');
     for (i, s) in r.signals.iter().enumerate() {

@@ -15,6 +15,7 @@ use crate::stage::apply::Skip;
 use crate::stage::finding::Finding;
 use crate::stage::plan::{Step, StepKind};
 use crate::stage::start::Broken;
+use crate::stage::start::image::OnPath;
 
 /// What kind of run this was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +119,8 @@ pub struct Report {
     pub broken: Vec<Broken>,
     /// The glibc objects, whose libraries were not looked for (glibc's loader is not musl's).
     pub glibc: Vec<PathBuf>,
+    /// The `--entrypoint`s named without a slash, and where `PATH` has them.
+    pub on_path: Vec<OnPath>,
     /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
     pub pruned: Vec<Pruned>,
     /// Without `--prune`: the packages it would remove (a note, not a finding).
@@ -141,6 +144,7 @@ impl Report {
             findings: Vec::new(),
             broken: Vec::new(),
             glibc: Vec::new(),
+            on_path: Vec::new(),
             pruned: Vec::new(),
             prunable: Vec::new(),
             signals: Vec::new(),

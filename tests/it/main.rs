@@ -21,6 +21,7 @@ mod libraries;
 mod prune;
 mod real_tree;
 mod run_step;
+mod screen;
 mod shells;
 mod start;
 mod synthetic;

@@ -491,3 +491,45 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
         stderr(&o)
     );
 }
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    let r = t.path();
+    // What node, redis and postgres images write: ENTRYPOINT ["docker-entrypoint.sh"].
+    let ep = r.join("usr/local/bin/docker-entrypoint.sh");
+    fs::write(&ep, b"#!/bin/sh\nexec \"$@\"\n").unwrap();
+    fs::set_permissions(&ep, fs::Permissions::from_mode(0o755)).unwrap();
+    let args = ["--entrypoint", "docker-entrypoint.sh"];
+    let o = run_on(r, &[&["--dry-run"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "alpine-strip: error: /usr/local/bin/docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)\n"
+    );
+    // A program there instead: found, said where, and the strip goes ahead.
+    fs::copy(r.join("usr/bin/getent"), &ep).unwrap();
+    let o = run_on(r, &[&["--force"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = "alpine-strip: entrypoint docker-entrypoint.sh: /usr/local/bin/docker-entrypoint.sh (found on PATH)\n";
+    assert!(stderr(&o).contains(said), "{}", stderr(&o));
+    let o = run_on(r, &[&["--check", "--json"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        json(&o)["entrypoints_on_path"],
+        serde_json::json!([{"name": "docker-entrypoint.sh", "path": "/usr/local/bin/docker-entrypoint.sh"}])
+    );
+    // Looked up on the image's PATH (--env here), not found elsewhere: refused, saying where
+    // it looked.
+    let o = run_on(
+        r,
+        &[&["--check", "--env", "PATH=/opt/bin:/bin"][..], &args].concat(),
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name\n"
+    );
+}

@@ -4,13 +4,15 @@
 //! what `--prune` must keep for them.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use crate::apkdb::Installed;
 use crate::error::{Error, Result};
 use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
 use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::loader::Loader;
 use crate::stage::start::locate::Gone;
 use crate::stage::start::{Checked, Environment, check, entrypoints, standing};
 
@@ -48,6 +50,52 @@ pub fn broken(
     let mut checked = check(root, &all, gone, env)?;
     standing::classify(root, &mut checked.broken, installed, env)?;
     Ok(checked)
+}
+
+/// An `--entrypoint` given without a slash, and where it was found on `PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnPath {
+    /// The name given.
+    pub name: PathBuf,
+    /// The real path inside the root of the first executable regular file of that name in a
+    /// folder of `PATH`.
+    pub found: PathBuf,
+}
+
+/// The `--entrypoint`s as paths inside the root: one without a slash is looked up on `env`'s
+/// `PATH` as runc looks up a bare `ENTRYPOINT` (the first folder holding an executable regular
+/// file of that name), and said where it was found; one found in no folder stops the run.
+pub fn on_path(
+    root: &mut Root,
+    entrypoints: &[PathBuf],
+    env: &Environment,
+) -> Result<(Vec<PathBuf>, Vec<OnPath>)> {
+    let mut loader = Loader::of(root, env)?;
+    let (mut paths, mut found) = (Vec::new(), Vec::new());
+    for ep in entrypoints {
+        if ep.as_os_str().as_bytes().contains(&b'/') {
+            paths.push(ep.clone());
+            continue;
+        }
+        match loader.command(root, ep, &Gone::default())? {
+            Ok(f) => {
+                paths.push(Path::new("/").join(&f.entry));
+                found.push(OnPath {
+                    name: ep.clone(),
+                    found: f.entry,
+                });
+            }
+            Err(_) => {
+                let dirs: Vec<String> = env.path.iter().map(|d| d.display().to_string()).collect();
+                return Err(Error::WillNotStart(format!(
+                    "{}: the entrypoint is not on PATH ({}): no executable file of that name",
+                    ep.display(),
+                    dirs.join(":")
+                )));
+            }
+        }
+    }
+    Ok((paths, found))
 }
 
 /// Stops the run when one of `paths` will not start in `env` once `gone` is removed (or does
