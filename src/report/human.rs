@@ -94,14 +94,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         }
         out.push_str(" kept without the entries of removed files\n");
     }
-    for e in &r.on_path {
-        writeln!(
-            out,
-            "{p}: entrypoint {}: /{} (found on PATH)",
-            e.name.display(),
-            e.found.display()
-        )?;
-    }
+    on_path(out, r)?;
     for s in &r.skipped {
         writeln!(out, "{p}: skipped /{}: {}", s.path.display(), s.reason)?;
     }
@@ -147,14 +140,14 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         } else {
             "is NOT distroless"
         };
-        write!(
+        let notes = match notes_count(&r.broken) {
+            0 => String::new(),
+            n => format!(", {n} notes"),
+        };
+        writeln!(
             out,
-            "{p}: {root} {verdict}: {errors} errors, {warnings} warnings"
+            "{p}: {root} {verdict}: {errors} errors, {warnings} warnings{notes}"
         )?;
-        match notes_count(&r.broken) {
-            0 => out.push('\n'),
-            n => writeln!(out, ", {n} notes")?,
-        }
     } else if matches!(r.outcome, Outcome::Strict) {
         writeln!(
             out,
@@ -283,6 +276,19 @@ fn notes(out: &mut String, r: &Report) -> fmt::Result {
             write!(out, ", e.g. /{}: {text}", list[0].program.display())?;
         }
         out.push('\n');
+    }
+    Ok(())
+}
+
+/// Where `PATH` has each `--entrypoint` named without a slash.
+fn on_path(out: &mut String, r: &Report) -> fmt::Result {
+    for e in &r.on_path {
+        writeln!(
+            out,
+            "alpine-strip: entrypoint {}: /{} (found on PATH)",
+            e.name.display(),
+            e.found.display()
+        )?;
     }
     Ok(())
 }

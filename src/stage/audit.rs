@@ -154,41 +154,17 @@ pub fn audit(
     for p in &by_name {
         reported.insert(p.as_os_str());
     }
-    for (path, what) in other_builds(root, files, &reported, &owned) {
-        let (kind, detail) = match what {
-            Build::Busybox => (
-                FindingKind::Busybox,
-                "another busybox build (its banner), owned by no package".into(),
-            ),
-            Build::Shell(name) => (
-                FindingKind::Shell,
-                format!("a build of {name} (its own words), owned by no package"),
-            ),
-        };
-        out.push(Finding { kind, path, detail });
-    }
+    out.extend(other_builds(root, files, &reported, &owned));
     out.extend(from_walk);
     Ok(out)
 }
 
-/// What another build is.
-enum Build {
-    /// busybox, by its banner.
-    Busybox,
-    /// Another shell, by the words it carries (its name).
-    Shell(&'static str),
-}
-
 /// Other busybox builds and other shells: executable ELF files no staying package owns
 /// (`owned`, real paths) that carry busybox's banner or a shell's words, but for those already
-/// named (`named`; both sets of paths by their bytes). Only such files are opened, and only
-/// when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed over.
-fn other_builds(
-    root: &mut Root,
-    files: &[Item],
-    named: &PathSet,
-    owned: &PathSet,
-) -> Vec<(PathBuf, Build)> {
+/// named (`named`; both sets of paths by their bytes), each a finding. Only such files are
+/// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
+/// over.
+fn other_builds(root: &mut Root, files: &[Item], named: &PathSet, owned: &PathSet) -> Vec<Finding> {
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
@@ -200,11 +176,17 @@ fn other_builds(
             if o.file.read_exact_at(&mut magic, 0).is_err() || &magic != b"\x7fELF" {
                 continue;
             }
-            if busybox::has_banner(&o.file, o.len) {
-                out.push((f.path.to_path_buf(), Build::Busybox));
+            let (kind, detail) = if busybox::has_banner(&o.file, o.len) {
+                let what = "another busybox build (its banner), owned by no package";
+                (FindingKind::Busybox, what.to_string())
             } else if let Some(name) = shell::shell_in(&o.file, o.len) {
-                out.push((f.path.to_path_buf(), Build::Shell(name)));
-            }
+                let what = format!("a build of {name} (its own words), owned by no package");
+                (FindingKind::Shell, what)
+            } else {
+                continue;
+            };
+            let path = f.path.to_path_buf();
+            out.push(Finding { kind, path, detail });
         }
     }
     out

@@ -731,3 +731,57 @@ fn strict_on_the_323_export_fails_only_for_the_libcrypto_it_lacks() {
     assert_eq!(code, Some(0), "{v}");
     assert!(acted_on(&v).is_empty(), "{v}");
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn strict_notes_the_scripts_apk_installed_and_fails_on_the_authors_own() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    // OpenSSL's CA.pl as 3.12 to 3.19 ship it, in libcrypto's record.
+    plant(
+        r,
+        "etc/ssl/misc/CA.pl",
+        b"#!/usr/bin/env perl\nprint 1;\n",
+        0o755,
+    );
+    let db = fs::read_to_string(r.join(DB)).unwrap();
+    let db = db.replacen(
+        "P:libcrypto3\n",
+        "P:libcrypto3\nF:etc/ssl/misc\nR:CA.pl\na:0:0:755\n",
+        1,
+    );
+    fs::write(r.join(DB), db).unwrap();
+    let o = run_step(r, &["--strict", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = report(&o);
+    let notes: BTreeSet<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "note")
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        notes,
+        slashed(&["etc/ssl/misc/CA.pl", "sbin/ldconfig", "usr/bin/ldd"])
+    );
+    // The same script of the author's own, on PATH: a warning, and --strict fails.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    plant(
+        r,
+        "usr/local/bin/report.pl",
+        b"#!/usr/bin/env perl\n",
+        0o755,
+    );
+    let o = run_step(r, &["--strict"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: missing-interpreter /usr/local/bin/report.pl: #!/usr/bin/env is removed by the strip (busybox applet link)"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -23,7 +23,6 @@ use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
 use crate::stage::start::{Environment, Missing, Piece, standing};
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 
 /// The names musl's loader answers itself (its reserved list).
 const RESERVED: [&[u8]; 7] = [
@@ -102,24 +101,26 @@ pub struct At<'a> {
 /// The shared objects of the image by library tree ([`standing::tree`]) and file name: what
 /// a `dlopen` target is shipped with.
 #[derive(Debug, Default)]
-pub struct Shipped(BTreeMap<(PathBuf, OsString), PathBuf>);
+pub struct Shipped(Vec<(PathBuf, PathBuf)>);
 
 impl Shipped {
     /// The shared objects at the real paths `objects`.
     pub fn of(objects: &[PathBuf]) -> Shipped {
-        let mut map = BTreeMap::new();
-        for o in objects {
-            if let Some(name) = o.file_name() {
-                map.entry((standing::tree(o), name.to_os_string()))
-                    .or_insert_with(|| o.clone());
-            }
-        }
-        Shipped(map)
+        let mut list: Vec<(PathBuf, PathBuf)> = objects
+            .iter()
+            .filter_map(|o| Some((standing::tree(o).join(o.file_name()?), o.clone())))
+            .collect();
+        list.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+        Shipped(list)
     }
 
-    /// The object called `name` shipped in the tree of `object`.
+    /// The object called `name` shipped in the tree of `object` (the first by path).
     fn get(&self, object: &Path, name: &OsStr) -> Option<&PathBuf> {
-        self.0.get(&(standing::tree(object), name.to_os_string()))
+        let key = standing::tree(object).join(name);
+        let i = self
+            .0
+            .partition_point(|(k, _)| k.as_os_str() < key.as_os_str());
+        self.0.get(i).filter(|(k, _)| *k == key).map(|(_, p)| p)
     }
 }
 
