@@ -644,10 +644,19 @@ fn in_a_run_step_scripts_start_with_the_images_path() {
     assert!(!dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
 }
 
-/// `RUN ["/strip", "--strict", ARGS]` on a fresh copy of `tar`, with the x86_64 binary (the
-/// audit judges the tree's own architecture, whatever the tool's): the exit status and report.
-fn strict_run_step(tar: &Path, bin: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+/// `RUN ["/strip", "--strict", ARGS]` on a fresh copy of `tar` (/usr-merged when `merged`),
+/// with the x86_64 binary (the audit judges the tree's own architecture, whatever the tool's):
+/// the exit status and report.
+fn strict_run_step(
+    tar: &Path,
+    bin: &Path,
+    merged: bool,
+    args: &[&str],
+) -> (Option<i32>, serde_json::Value) {
     let t = unpack(tar);
+    if merged {
+        usr_merge(t.path());
+    }
     install_strip(bin, t.path());
     let mut all = vec!["--strict", "--json"];
     all.extend_from_slice(args);
@@ -683,8 +692,17 @@ fn strict_passes_every_architectures_stock_tree_with_and_without_prune() {
         "x86_64", "x86", "aarch64", "armhf", "armv7", "ppc64le", "riscv64", "s390x",
     ] {
         let tar = fixtures.join(format!("alpine-minirootfs-3.20.3-{arch}.tar.gz"));
-        for args in [&[][..], &["--prune"]] {
-            let (code, v) = strict_run_step(&tar, &bin, args);
+        // x86_64 /usr-merged too (the other architectures' layouts are the same).
+        let merges: &[bool] = if arch == "x86_64" {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        let runs = merges
+            .iter()
+            .flat_map(|&m| [(m, &[][..]), (m, &["--prune"][..])]);
+        for (merged, args) in runs {
+            let (code, v) = strict_run_step(&tar, &bin, merged, args);
             assert_eq!(code, Some(0), "{arch} {args:?}: {v}");
             assert_eq!(v["outcome"], "stripped", "{arch} {args:?}: {v}");
             // What is left dead is the base's own shell scripts, each a note.
@@ -694,7 +712,12 @@ fn strict_passes_every_architectures_stock_tree_with_and_without_prune() {
                 .iter()
                 .map(|f| f["path"].as_str().unwrap())
                 .collect();
-            assert_eq!(notes, ["/sbin/ldconfig", "/usr/bin/ldd"], "{arch}");
+            let want = if merged {
+                ["/usr/bin/ldd", "/usr/sbin/ldconfig"]
+            } else {
+                ["/sbin/ldconfig", "/usr/bin/ldd"]
+            };
+            assert_eq!(notes, want, "{arch} merged: {merged}");
             assert!(acted_on(&v).is_empty(), "{arch}: {v}");
         }
     }
@@ -707,7 +730,7 @@ fn strict_passes_every_architectures_stock_tree_with_and_without_prune() {
 )]
 fn strict_on_the_323_export_fails_only_for_the_libcrypto_it_lacks() {
     let (tar, bin) = (rootfs_323(), static_bin());
-    let (code, v) = strict_run_step(&tar, &bin, &[]);
+    let (code, v) = strict_run_step(&tar, &bin, false, &[]);
     assert_eq!(code, Some(4), "{v}");
     assert_eq!(v["outcome"], "strict");
     let acted = acted_on(&v);
@@ -727,7 +750,7 @@ fn strict_on_the_323_export_fails_only_for_the_libcrypto_it_lacks() {
         "{acted:?}"
     );
     // --prune takes libssl and libcrypto's record with it: nothing is left to act on.
-    let (code, v) = strict_run_step(&tar, &bin, &["--prune"]);
+    let (code, v) = strict_run_step(&tar, &bin, false, &["--prune"]);
     assert_eq!(code, Some(0), "{v}");
     assert!(acted_on(&v).is_empty(), "{v}");
 }
