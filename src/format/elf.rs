@@ -290,9 +290,10 @@ impl<'a> Elf<'a> {
                 continue;
             };
             let mut at = 0usize;
-            while let (Some(namesz), Some(descsz)) =
-                (self.field(&bytes, at, 4), self.field(&bytes, at + 4, 4))
-            {
+            while let (Some(namesz), Some(descsz)) = (
+                self.field(&bytes, at, 4),
+                self.field(&bytes, at.saturating_add(4), 4),
+            ) {
                 let (Ok(namesz), Ok(descsz)) = (usize::try_from(namesz), usize::try_from(descsz))
                 else {
                     break;
@@ -307,10 +308,10 @@ impl<'a> Elf<'a> {
                 if OTHER_SYSTEMS.contains(&owner) {
                     return Os::Other;
                 }
-                let next = 12usize
-                    .checked_add(namesz.next_multiple_of(4))
-                    .and_then(|n| n.checked_add(descsz.next_multiple_of(4)))
-                    .and_then(|n| at.checked_add(n));
+                let next = namesz
+                    .checked_next_multiple_of(4)
+                    .zip(descsz.checked_next_multiple_of(4))
+                    .and_then(|(n, d)| n.checked_add(d)?.checked_add(12)?.checked_add(at));
                 match next {
                     Some(n) => at = n,
                     None => break,
@@ -475,6 +476,36 @@ mod tests {
         assert_eq!(read_only_data(f.as_file(), n), None);
         let (f, n) = file_of(b"#!/bin/sh\n");
         assert_eq!(read_only_data(f.as_file(), n), None);
+    }
+
+    #[test]
+    fn another_systems_mark_is_seen_in_ei_osabi_and_in_a_note() {
+        let linux = fake::object(62, None, &["libc.musl-x86_64.so.1"], None);
+        let (f, n) = file_of(&linux);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Linux);
+        let mut freebsd = linux.clone();
+        freebsd[7] = 9;
+        let (f, n) = file_of(&freebsd);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Other);
+        // OpenBSD leaves EI_OSABI at 0 and says so in a note: a PT_NOTE in the third program
+        // header (the fake's PT_NULL slot), over an "OpenBSD" note at 0x280.
+        let mut openbsd = linux.clone();
+        let put = |b: &mut Vec<u8>, at: usize, v: u64, n: usize| {
+            b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
+        };
+        put(&mut openbsd, 176, 4, 4);
+        put(&mut openbsd, 176 + 8, 0x280, 8);
+        put(&mut openbsd, 176 + 32, 24, 8);
+        put(&mut openbsd, 0x280, 8, 4);
+        put(&mut openbsd, 0x284, 4, 4);
+        put(&mut openbsd, 0x288, 1, 4);
+        openbsd[0x28c..0x294].copy_from_slice(b"OpenBSD\0");
+        let (f, n) = file_of(&openbsd);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Other);
+        // A GNU note is Linux's.
+        openbsd[0x28c..0x294].copy_from_slice(b"GNU\0\0\0\0\0");
+        let (f, n) = file_of(&openbsd);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Linux);
     }
 
     fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, u64) {
