@@ -8,6 +8,9 @@
 //! all of them, except for a setuid or setgid program. A name that starts like libc's own
 //! (`libc.`, `libm.`, ...) is the loader itself. A name once loaded satisfies every later need
 //! of that name.
+//! For a `dlopen` target judged on its own ([`At::shipped`]), a name its folder, its needer's
+//! folder or its library tree ships counts as found once the search finds nothing. Whose libc
+//! an object is built for ([`libc_of`]) decides whether these rules apply at all.
 //!
 //! Answers are cached: each soname is looked up in each folder once, and each library's ELF
 //! headers are read once, however many programs need it.

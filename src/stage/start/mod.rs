@@ -2,8 +2,12 @@
 //! loader need to start it is there once the strip's removals are made. A script's `#!`
 //! interpreter must exist (and for `#!/usr/bin/env NAME`, NAME must be found on the image's
 //! `PATH`); an ELF executable's `PT_INTERP` must exist and every `DT_NEEDED` of an executable or
-//! shared object must load ([`loader`]). Objects built for another machine than the root's own
-//! loader are not programs of this image and are passed over.
+//! shared object must load ([`loader`]). A shared object that programs load is judged in each
+//! loading chain; one no program loads (a `dlopen` target) on its own, where what its folder
+//! and its tree ship counts as found. Objects built for another machine than the root's own
+//! loader, or for another system, are not programs of this image and are passed over; glibc
+//! objects only need their loader (glibc finds their libraries by its own rules). How much
+//! each program that will not start matters is its [`Standing`] ([`standing`]).
 //!
 //! The same check answers before the first removal (against the plan: `gone` holds what it
 //! removes) and after the strip or in `--check` (`gone` holds what was removed, or nothing):
