@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::guard;
 use crate::os::interrupt::Held;
 use crate::report::{Kind, Outcome, Report, tally};
-use crate::root::Root;
+use crate::root::{PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
 use crate::stage::discover::{self, Found};
@@ -319,17 +319,15 @@ fn strips_itself(
     removals: &Plan,
     pruned: &mut Vec<Pruned>,
 ) -> Result<()> {
-    let mut own: Vec<&Path> = removals
-        .steps
-        .iter()
-        .filter(|s| s.kind != StepKind::PrunedFile)
-        .map(|s| s.item.path.as_path())
-        .collect();
-    own.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    let mut own = PathSet::with_capacity(removals.steps.len());
+    for s in &removals.steps {
+        if s.kind != StepKind::PrunedFile {
+            own.insert(s.item.path.as_os_str());
+        }
+    }
     let mut dropped = Vec::new();
     installed.each_file(root, &mut |path, package| {
-        let key = path.as_os_str();
-        if own.binary_search_by(|p| p.as_os_str().cmp(key)).is_ok() {
+        if own.contains(path.as_os_str()) {
             dropped.push(package.to_vec());
         }
     })?;

@@ -300,14 +300,18 @@ fn limits(out: &mut String, r: &Report) -> fmt::Result {
     if r.kind == Kind::Check {
         return Ok(());
     }
-    let mut shells: Vec<&Path> = r
+    let shells: Vec<&Path> = r
         .steps
         .iter()
         .filter(|s| s.kind == StepKind::AppletLink && is_shell_name(s.item.path.name()))
         .map(|s| s.item.path.as_path())
         .collect();
     // `/bin/sh` first: the name programs ask for.
-    shells.sort_by_key(|p| p.file_name() != Some(std::ffi::OsStr::new("sh")));
+    let sh = Some(std::ffi::OsStr::new("sh"));
+    let first = shells
+        .iter()
+        .find(|p| p.file_name() == sh)
+        .or(shells.first());
     let libraries = r.steps.iter().any(|s| {
         s.kind == StepKind::PrunedFile && s.item.path.file_name().is_some_and(is_shared_object_name)
     });
@@ -320,7 +324,7 @@ fn limits(out: &mut String, r: &Report) -> fmt::Result {
         "removed"
     };
     write!(out, "alpine-strip: note: this run {verb}")?;
-    if let Some(first) = shells.first() {
+    if let Some(first) = first {
         write!(out, " the shell /{}", first.display())?;
         if shells.len() > 1 {
             write!(out, " (and {} more names of it)", shells.len() - 1)?;

@@ -101,29 +101,18 @@ pub struct At<'a> {
     pub shipped: Option<&'a Shipped>,
 }
 
-/// The shared objects of the image by library tree ([`standing::tree`]) and file name: what
-/// a `dlopen` target is shipped with.
+/// The shared objects of the image (real paths), looked up by library tree
+/// ([`standing::tree`]) and file name: what a `dlopen` target is shipped with.
 #[derive(Debug, Default)]
-pub struct Shipped(Vec<(PathBuf, PathBuf)>);
+pub struct Shipped(pub Vec<PathBuf>);
 
 impl Shipped {
-    /// The shared objects at the real paths `objects`.
-    pub fn of(objects: &[PathBuf]) -> Shipped {
-        let mut list: Vec<(PathBuf, PathBuf)> = objects
-            .iter()
-            .filter_map(|o| Some((standing::tree(o).join(o.file_name()?), o.clone())))
-            .collect();
-        list.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
-        Shipped(list)
-    }
-
-    /// The object called `name` shipped in the tree of `object` (the first by path).
+    /// The first object called `name` shipped in the tree of `object`.
     fn get(&self, object: &Path, name: &OsStr) -> Option<&PathBuf> {
-        let key = standing::tree(object).join(name);
-        let i = self
-            .0
-            .partition_point(|(k, _)| k.as_os_str() < key.as_os_str());
-        self.0.get(i).filter(|(k, _)| *k == key).map(|(_, p)| p)
+        let tree = standing::tree(object);
+        self.0
+            .iter()
+            .find(|o| o.file_name() == Some(name) && standing::tree(o) == tree)
     }
 }
 

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::format::script::{self, HEAD};
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, PathSet, Root};
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
 use loader::Loader;
@@ -313,18 +313,22 @@ pub fn check(
         Libraries::Deferred(list) => list,
         _ => Vec::new(),
     };
-    let reached = sorted(std::mem::take(&mut checker.loader.used));
+    let used = std::mem::take(&mut checker.loader.used);
+    let reached = path_set(&used);
     let ends: Vec<PathBuf> = deferred.iter().map(|(_, end)| end.clone()).collect();
-    checker.libraries = Libraries::Standalone(loader::Shipped::of(&ends));
+    checker.libraries = Libraries::Standalone(loader::Shipped(ends));
     let mut alone = Vec::new();
     for (path, end) in &deferred {
-        if !holds(&reached, end) {
+        if !reached.contains(end.as_os_str()) {
             alone.extend(checker.program(root, path)?.map(|b| (b, end)));
         }
     }
     // One judged on its own that another one loads was judged in that one's chain too.
-    let loaded = sorted(std::mem::take(&mut checker.loader.used));
-    let alone = alone.into_iter().filter(|(_, end)| !holds(&loaded, end));
+    let used = std::mem::take(&mut checker.loader.used);
+    let loaded = path_set(&used);
+    let alone = alone
+        .into_iter()
+        .filter(|(_, end)| !loaded.contains(end.as_os_str()));
     broken.extend(alone.map(|(b, _)| b));
     Ok(Checked {
         broken,
@@ -332,16 +336,13 @@ pub fn check(
     })
 }
 
-/// `paths` sorted by their bytes, for [`holds`].
-fn sorted(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    paths
-}
-
-/// Whether the [`sorted`] `paths` hold `path`.
-fn holds(paths: &[PathBuf], path: &Path) -> bool {
-    let key = path.as_os_str();
-    paths.binary_search_by(|p| p.as_os_str().cmp(key)).is_ok()
+/// The set of `paths`.
+fn path_set(paths: &[PathBuf]) -> PathSet<'_> {
+    let mut set = PathSet::with_capacity(paths.len());
+    for p in paths {
+        set.insert(p.as_os_str());
+    }
+    set
 }
 
 /// What is wrong with an entrypoint.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::apkdb::Installed;
 use crate::error::Result;
-use crate::root::Root;
 use crate::root::resolve::Resolved;
+use crate::root::{PathSet, Root};
 use crate::stage::audit::is_shell_name;
 use crate::stage::scan::BIN_DIRS;
 use crate::stage::start::{Broken, Environment, Piece, Standing};
@@ -46,22 +46,28 @@ pub fn classify(
             started.push(real.as_path().to_path_buf());
         }
     }
+    // The owners of the scripts' real paths, from the database.
+    let real = |b: &Broken| b.target.clone().unwrap_or_else(|| b.program.clone());
+    let scripts: Vec<PathBuf> = broken.iter().filter(|b| is_script(b)).map(real).collect();
+    let mut wanted = PathSet::with_capacity(scripts.len());
+    for s in &scripts {
+        wanted.insert(s.as_os_str());
+    }
     let mut owners: Vec<(PathBuf, String)> = Vec::new();
     if let Some(i) = installed {
         i.each_file(root, &mut |path, package| {
-            owners.push((
-                path.to_path_buf(),
-                String::from_utf8_lossy(package).into_owned(),
-            ));
+            if wanted.contains(path.as_os_str()) {
+                let package = String::from_utf8_lossy(package).into_owned();
+                owners.push((path.to_path_buf(), package));
+            }
         })?;
     }
-    owners.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     for b in broken.iter_mut().filter(|b| is_script(b)) {
-        let real = b.target.as_deref().unwrap_or(&b.program);
+        let real = real(b);
         let owner = owners
-            .binary_search_by(|(p, _)| p.as_os_str().cmp(real.as_os_str()))
-            .ok()
-            .map(|i| owners[i].1.clone());
+            .iter()
+            .find(|(p, _)| *p == real)
+            .map(|(_, o)| o.clone());
         let dir = b.program.parent().unwrap_or(Path::new(""));
         b.standing = match owner {
             Some(package) if needs_only_a_shell(b) => Standing::Packaged(package),
