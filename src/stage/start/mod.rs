@@ -518,7 +518,10 @@ impl<'a> Checker<'a> {
             }
         }
         if libc == loader::Libc::Glibc {
-            self.glibc.push(end.to_path_buf());
+            // Counted once, however many links name it.
+            if !self.glibc.iter().any(|g| g == end) {
+                self.glibc.push(end.to_path_buf());
+            }
             return Ok(true);
         }
         let shipped = match &self.libraries {
