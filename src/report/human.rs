@@ -318,28 +318,23 @@ fn limits(out: &mut String, r: &Report) -> fmt::Result {
     if shells.is_empty() && !libraries {
         return Ok(());
     }
-    let verb = if r.kind == Kind::DryRun {
-        "would remove"
-    } else {
-        "removed"
-    };
-    write!(out, "alpine-strip: note: this run {verb}")?;
+    out.push_str("alpine-strip: note: once stripped, a program that asks by name at run time for");
     if let Some(first) = first {
         write!(out, " the shell /{}", first.display())?;
         if shells.len() > 1 {
-            write!(out, " (and {} more names of it)", shells.len() - 1)?;
+            write!(out, " (or {} more names of it)", shells.len() - 1)?;
         }
     }
     if libraries {
-        let and = if shells.is_empty() { "" } else { " and" };
-        write!(out, "{and} the libraries of")?;
+        let or = if shells.is_empty() { "" } else { " or" };
+        write!(out, "{or} the libraries of")?;
         for (i, p) in r.pruned.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(out, "{sep}{}", p.package.name)?;
         }
     }
     out.push_str(
-        ": a program that asks for these by name at run time (sh -c, system(), dlopen, ctypes) will fail, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint\n",
+        " (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint\n",
     );
     Ok(())
 }

@@ -96,7 +96,7 @@ alpine-strip: stripped ROOT: removed 3 applet links and 3 files, freed 115 bytes
 alpine-strip: apk database: dropped busybox 1.36.1-r29, apk-tools 2.14.4-r0
 alpine-strip: note: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
 alpine-strip: warning: missing-interpreter /usr/bin/start: #!/bin/sh is removed by the strip (busybox applet link)
-alpine-strip: note: this run removed the shell /bin/sh: a program that asks for these by name at run time (sh -c, system(), dlopen, ctypes) will fail, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 "##;
 
 /// The tool writes one line: this is the same document, indented (see [`compact`]).
@@ -182,7 +182,7 @@ const DRY_RUN: &str = r##"alpine-strip: dry run on ROOT, nothing changed: would 
 alpine-strip: apk database: would drop busybox 1.36.1-r29, apk-tools 2.14.4-r0
 alpine-strip: warning: missing-interpreter /usr/bin/start: #!/bin/sh is removed by the strip (busybox applet link)
 alpine-strip: note: 1 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/usr/bin/app; #!/bin/sh is removed by the strip (busybox applet link))
-alpine-strip: note: this run would remove the shell /bin/sh: a program that asks for these by name at run time (sh -c, system(), dlopen, ctypes) will fail, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 "##;
 
 const DRY_RUN_JSON: &str = r##"{
