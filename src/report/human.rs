@@ -251,31 +251,51 @@ fn notes(out: &mut String, r: &Report) -> fmt::Result {
         }
         out.push_str(")\n");
     }
+    // A script a warning already named through its link (`/usr/local/bin/tool ->
+    // /opt/tool/tool.js`) is not named again.
+    let warned: Vec<&Path> = r
+        .broken
+        .iter()
+        .filter(|b| b.standing.is_warning())
+        .filter_map(|b| b.target.as_deref())
+        .collect();
     let mut trees: Vec<(&Path, Vec<&Broken>)> = Vec::new();
     for b in &r.broken {
         let Standing::InTree(tree) = &b.standing else {
             continue;
         };
+        if warned.contains(&b.program.as_path()) {
+            continue;
+        }
         match trees.iter_mut().find(|(t, _)| *t == tree.as_path()) {
             Some((_, list)) => list.push(b),
             None => trees.push((tree.as_path(), vec![b])),
         }
     }
     for (tree, list) in trees {
-        write!(
+        let (Some(first), Some(m)) = (list.first(), list.first().and_then(|b| b.missing.first()))
+        else {
+            continue;
+        };
+        let text = Text {
+            missing: m,
+            strip: r.strips(),
+        };
+        let (kind, program) = (first.kind().label(), first.program.display());
+        if list.len() == 1 {
+            writeln!(
+                out,
+                "alpine-strip: note: {kind} /{program}: {text} (a script of a library tree, /{}: nobody starts it by path)",
+                tree.display()
+            )?;
+            continue;
+        }
+        writeln!(
             out,
-            "alpine-strip: note: /{}: {} scripts of this library tree will not start (nobody starts them by path; -v lists them)",
+            "alpine-strip: note: /{}: {} scripts of this library tree will not start (nobody starts them by path; -v lists them), e.g. /{program}: {text}",
             tree.display(),
             list.len()
         )?;
-        if let Some(m) = list.first().and_then(|b| b.missing.first()) {
-            let text = Text {
-                missing: m,
-                strip: r.strips(),
-            };
-            write!(out, ", e.g. /{}: {text}", list[0].program.display())?;
-        }
-        out.push('\n');
     }
     Ok(())
 }
