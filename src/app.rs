@@ -1,95 +1,153 @@
-//! The pipeline, end to end, in two steps: `decide` works out everything a strip will do
-//! (the guard, the lock, the removals, the prune set, the database's changes, what stays in
-//! place) and changes nothing: that is the dry run; `act` applies it (preflight, staging the
-//! new database, the removals, the commit). The report is built from what each returned, and
-//! the exit status follows from its outcome. One process: the walk of the whole root is made
-//! once, on a second thread started early when the walk will surely be needed (else when first
-//! needed), and is over before the first change; the new database is fsynced only where apk
+//! The pipeline, top to bottom. [`run`] opens the root and builds one `Pipeline` (the root,
+//! the walk of the whole root made at most once, the apk database, the image's environment);
+//! its phases are methods:
+//! - a strip: `Pipeline::decide` works out everything the strip will do (the guard and apk's
+//!   lock come first, in `admit`; then the removals, the prune set, the database's changes,
+//!   what stays in place) and changes nothing: that is the dry run, reported by
+//!   `Pipeline::planned`; `Pipeline::act` applies it (preflight, staging the new database,
+//!   the removals, the commit); `Pipeline::stripped` audits what is left and reports;
+//! - `--check`: `Pipeline::check`, the audit alone.
+//!
+//! The exit status follows from the report's outcome. The walk of the whole root is made once
+//! (`Survey`: on a second thread started early when it will surely be needed, else when first
+//! needed) and is over before the first change; the new database is fsynced only where apk
 //! itself would sync ([`SyncPolicy`]).
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crate::apkdb::lock::{self, Lock};
-use crate::apkdb::prune::Pruned;
+use crate::apkdb::prune::{Prunable, Pruned};
 use crate::apkdb::{self, DbState, Durability, Installed};
-use crate::cli::{Audit, Check, DbMode, ImageEnv, Mode, Options, Run, Strip, SyncPolicy};
 use crate::error::{Error, Result};
 use crate::guard;
+use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::os::interrupt::Held;
-use crate::report::{Kind, Outcome, Report, tally};
+use crate::report::{Action, Outcome, Report, tally};
 use crate::root::{PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
 use crate::stage::discover::{self, Found};
 use crate::stage::finding::Finding;
-use crate::stage::plan::{self, Plan, StepKind};
+use crate::stage::plan::{self, Plan, Step, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
 use crate::stage::start::image::OnPath;
-use crate::stage::start::{self, Checked, Environment, locate::Gone};
+use crate::stage::start::{self, Checked, Environment};
 use crate::stage::survey::{self, WholeRoot};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report. With the
 /// report, the hold on the signals that ask a process to end, when a strip started changing
 /// the tree: the caller drops it once the report is written (a held signal then takes effect).
 pub fn run(opts: &Options) -> (Report, Option<Held>) {
-    let kind = Kind::of(&opts.mode);
-    // The root as the host sees it, once it is open; the argument until then.
-    let mut shown = opts.root.clone();
+    let action = Action::of(&opts.mode);
+    let root = match Root::open(&opts.root) {
+        Ok(root) => root,
+        Err(e) => return (Report::failed(action, opts.root.clone(), e), None),
+    };
+    // The root as the host sees it.
+    let shown = root.host_root().to_path_buf();
     let mut held = None;
     let result = match &opts.mode {
-        Mode::Check(c) => check(opts, c, &mut shown),
-        Mode::Strip(s) => strip(opts, s, &mut shown, &mut held),
+        Mode::Check(c) => {
+            let mut root = root;
+            let survey = Survey::new(root.host_root());
+            // The database names the owners of scripts (a malformed one is a finding already).
+            let installed = apkdb::load(&mut root).ok().flatten();
+            Pipeline::new(opts, root, survey, installed).check(c)
+        }
+        Mode::Strip(s) => strip(opts, s, root, &mut held),
     };
-    let report = result.unwrap_or_else(|e| Report::failed(kind, shown, e));
+    let report = result.unwrap_or_else(|e| Report::failed(action, shown, e));
     (report, held)
 }
 
-fn check(opts: &Options, c: &Check, shown: &mut PathBuf) -> Result<Report> {
-    let mut root = Root::open(&opts.root)?;
-    *shown = root.host_root().to_path_buf();
-    let mut whole = survey::walk_whole_root(root.host_root());
-    let from_walk = std::mem::take(&mut whole.findings);
-    let findings = audit_root(&mut root, from_walk, &whole)?;
-    // Will it still start: nothing is removed, so whatever is missing was missing.
-    let nothing = Gone::default();
-    let env = Environment::of(&root, opts.env.path.clone(), opts.env.library_path.clone());
-    // The database names the owners of scripts (a malformed one is an audit finding already).
-    let installed = apkdb::load(&mut root).ok().flatten();
-    let checked = start::image::broken(
-        &mut root,
-        &whole.programs,
-        &nothing,
-        &env,
-        installed.as_ref(),
-    )?;
-    let (entrypoints, on_path) = start::image::on_path(&mut root, &opts.entrypoints, &env)?;
-    start::image::require(&mut root, &entrypoints, &nothing, &env, false)?;
-    let (errors, warnings) = tally(&findings, &checked.broken);
-    let outcome = if errors > 0 {
-        Outcome::NotDistroless
-    } else if c.strict && warnings > 0 {
-        Outcome::Strict
+/// A strip (or its dry run), phase by phase.
+fn strip(opts: &Options, s: &Strip, mut root: Root, held: &mut Option<Held>) -> Result<Report> {
+    // From apk's lock (the run's first change to the tree) until the report is written, the
+    // signals that ask a process to end are held ([`Held`], ended by the caller): one that came
+    // before the first removal stops the run there with the tree as it was; one that comes
+    // later waits for the report.
+    if let Run::Apply { .. } = s.run {
+        let hold = Held::start().map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
+        *held = Some(hold);
+    }
+    let admitted = admit(&mut root, s)?;
+    // The walk of the whole root (the audit's modes; busybox's hard links and copies; the files
+    // no package owns, for --prune and its note) only reads. When it will surely be needed (the
+    // audit, --prune) it starts now on a thread of its own, beside the parse of the database
+    // and the listing of the bin folders; after apk's lock, so that every walk sees the same
+    // tree. Otherwise it is made when first needed: discovery needs it when the bin folders
+    // hold busybox; --no-audit skips the note.
+    let survey = if s.audit != Audit::Off || s.prune.is_some() {
+        Survey::start(root.host_root())
     } else {
-        Outcome::Distroless
+        Survey::new(root.host_root())
     };
-    Ok(Report {
-        findings,
-        broken: checked.broken,
-        glibc: checked.glibc,
-        on_path,
-        ..Report::new(Kind::Check, shown.clone(), outcome)
+    let installed = match s.db {
+        DbMode::Update { .. } => apkdb::load(&mut root)?,
+        DbMode::Keep => None,
+    };
+    let mut p = Pipeline::new(opts, root, survey, installed);
+    let d = p.decide(s, admitted)?;
+    if s.run == Run::DryRun {
+        return p.planned(s, d);
+    }
+    let done = p.act(&d, held.as_ref())?;
+    p.stripped(s, d, done)
+}
+
+/// What allows a strip to change the tree: the signs of a container build when it strips `/`
+/// (refused without any, unless `--force`), and apk's lock (none in a dry run).
+struct Admitted {
+    /// Signs of a container that allowed stripping `/`.
+    signals: Vec<String>,
+    /// apk's lock, held until the run is reported (none in a dry run, or without an apk
+    /// folder).
+    _lock: Option<Lock>,
+}
+
+/// The guard, then apk's lock: one writer per root, as apk itself keeps it.
+fn admit(root: &mut Root, s: &Strip) -> Result<Admitted> {
+    let mut signals = Vec::new();
+    if let (Run::Apply { force: false }, true) = (s.run, root.is_slash()) {
+        signals = guard::signals();
+        if signals.is_empty() {
+            return Err(Error::Refused(guard::REFUSAL.into()));
+        }
+    }
+    let lock = match s.run {
+        Run::DryRun => None,
+        Run::Apply { .. } => lock::take(root)?,
+    };
+    Ok(Admitted {
+        signals,
+        _lock: lock,
     })
+}
+
+/// One run: what every phase reads, built once.
+struct Pipeline<'o> {
+    /// The settings (the root's path, `--entrypoint`, `--env`).
+    opts: &'o Options,
+    /// The root; after the removals, a fresh look at it (the cached answers described the tree
+    /// before them).
+    root: Root,
+    /// The walk of the whole root, made at most once.
+    survey: Survey,
+    /// The parsed database, when it is read (a strip that updates it).
+    installed: Option<Installed>,
+    /// The environment the image's programs start in.
+    env: Environment,
+    /// The `--entrypoint`s as paths inside the root ([`Pipeline::locate_entrypoints`]).
+    entrypoints: Vec<PathBuf>,
+    /// The `--entrypoint`s named without a slash, and where `PATH` has them.
+    on_path: Vec<OnPath>,
 }
 
 /// Everything a strip decides before it changes anything: shown as the dry run, then applied.
 struct Decisions {
-    /// Signs of a container that allowed stripping `/`.
-    signals: Vec<String>,
-    /// apk's lock, held until the run ends (none in a dry run, or without an apk folder).
-    _lock: Option<Lock>,
-    /// The parsed database, when it is read.
-    installed: Option<Installed>,
+    /// The guard's signals and apk's lock (held until the decisions are reported).
+    admitted: Admitted,
     /// What becomes of the database: absent, kept, unchanged or the planned changes.
     db: DbState,
     /// Whether the new database is fsynced before the removals.
@@ -100,215 +158,293 @@ struct Decisions {
     pruned: Vec<Pruned>,
     /// What stays in place, and why.
     skipped: Vec<Skip>,
-    /// The walk of the whole root, over by the time the decisions are made (or not made).
-    walk: Walk,
-    /// The environment the image's programs start in.
-    env: Environment,
-    /// The `--entrypoint`s named without a slash, and where `PATH` has them.
-    on_path: Vec<OnPath>,
 }
 
-/// What [`act`] did.
+/// What [`Pipeline::act`] did.
 struct Done {
-    removed: Vec<plan::Step>,
+    removed: Vec<Step>,
     skipped: Vec<Skip>,
 }
 
-fn strip(
-    opts: &Options,
-    s: &Strip,
-    shown: &mut PathBuf,
-    held: &mut Option<Held>,
-) -> Result<Report> {
-    let mut root = Root::open(&opts.root)?;
-    *shown = root.host_root().to_path_buf();
-    // From apk's lock (the run's first change to the tree, see `decide`) until the report is
-    // written, the signals that ask a process to end are held ([`Held`], ended by the caller):
-    // one that came before the first removal stops the run there with the tree as it was; one
-    // that comes later waits for the report.
-    if let Run::Apply { .. } = s.run {
-        let hold = Held::start().map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
-        *held = Some(hold);
-    }
-    let mut d = decide(&mut root, s, &opts.entrypoints, &opts.env)?;
-    // Without --prune, the note of what it would remove (skipped with the audit).
-    let note = s.prune.is_none() && s.audit != Audit::Off;
-    if s.run == Run::DryRun {
-        let prunable = if note {
-            d.note_prunable(&mut root)?
-        } else {
-            Vec::new()
-        };
-        let bytes_freed = d.removals.bytes_freed();
-        let steps = std::mem::take(&mut d.removals.steps);
-        // What would not start once the plan is carried out.
-        let checked = match s.audit {
-            Audit::On { .. } => d.broken(&mut root, &steps)?,
-            Audit::Off => Checked::default(),
-        };
-        return Ok(Report {
-            steps,
-            bytes_freed,
-            prunable,
-            broken: checked.broken,
-            glibc: checked.glibc,
-            ..d.report(Kind::DryRun, shown, Outcome::Planned)
-        });
-    }
-
-    let done = act(&mut root, &d, held.as_ref())?;
-    let nothing_to_do =
-        d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe) && d.db.dropped().is_empty();
-    // What stays is looked at afresh: the cached answers describe the tree before the strip.
-    let mut fresh = root.fresh()?;
-    let prunable = if note {
-        d.note_prunable(&mut fresh)?
-    } else {
-        Vec::new()
-    };
-    let (findings, checked) = match s.audit {
-        Audit::On { .. } => {
-            // The walk may have been made before the removals: what they removed is not there
-            // any more.
-            let removed = plan::paths(&done.removed);
-            let walked = d.walk.get();
-            let mut from_walk = std::mem::take(&mut walked.findings);
-            from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
-            let findings = audit_root(&mut fresh, from_walk, walked)?;
-            (findings, d.broken(&mut fresh, &done.removed)?)
-        }
-        Audit::Off => (Vec::new(), Checked::default()),
-    };
-    // A shell the image author installed on purpose does not fail a strip; --strict does.
-    let strict = s.audit == (Audit::On { strict: true });
-    let outcome = if strict && tally(&findings, &checked.broken) != (0, 0) {
-        Outcome::Strict
-    } else if nothing_to_do {
-        Outcome::AlreadyStripped
-    } else {
-        Outcome::Stripped
-    };
-    d.db = match d.db {
-        DbState::Planned(c) => DbState::Updated(c),
-        other => other,
-    };
-    let mut r = d.report(Kind::Strip, shown, outcome);
-    r.bytes_freed = plan::bytes_freed(&done.removed);
-    r.steps = done.removed;
-    r.skipped.extend(done.skipped);
-    r.prunable = prunable;
-    r.findings = findings;
-    r.broken = checked.broken;
-    r.glibc = checked.glibc;
-    Ok(r)
+/// What the start check is asked ([`Pipeline::start_check`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Starts {
+    /// Every `--entrypoint` must start: an error naming the first that would not.
+    Entrypoints,
+    /// Which of the image's programs will not start.
+    Programs,
+    /// Both (`--check`).
+    Both,
 }
 
-/// Step one: everything the strip will do, nothing changed (apk's lock is taken, unless a
-/// dry run).
-fn decide(
-    root: &mut Root,
-    s: &Strip,
-    entrypoints: &[PathBuf],
-    env: &ImageEnv,
-) -> Result<Decisions> {
-    let mut signals = Vec::new();
-    if let (Run::Apply { force: false }, true) = (s.run, root.is_slash()) {
-        signals = guard::signals();
-        if signals.is_empty() {
-            return Err(Error::Refused(guard::REFUSAL.into()));
+impl<'o> Pipeline<'o> {
+    fn new(
+        opts: &'o Options,
+        root: Root,
+        survey: Survey,
+        installed: Option<Installed>,
+    ) -> Pipeline<'o> {
+        let env = Environment::of(&root, opts.env.path.clone(), opts.env.library_path.clone());
+        Pipeline {
+            opts,
+            root,
+            survey,
+            installed,
+            env,
+            entrypoints: opts.entrypoints.clone(),
+            on_path: Vec::new(),
         }
     }
-    // One writer per root, as apk itself keeps it; held until the run ends.
-    let lock = match s.run {
-        Run::DryRun => None,
-        Run::Apply { .. } => lock::take(root)?,
-    };
-    // The walk of the whole root (the audit's modes; busybox's hard links and copies; the files
-    // no package owns, for --prune and its note) only reads. When it will surely be needed (the
-    // audit, --prune) it starts now on a thread of its own, beside the parse of the database
-    // and the listing of the bin folders; after apk's lock, so that every walk sees the same
-    // tree. Otherwise it is made when first needed: discovery needs it when the bin folders
-    // hold busybox (a copy decides a removal, so it is known before the first one); --no-audit
-    // skips the note. A started walk is over before the first change ([`Walk::join`]; on an
-    // error, when `walk` is dropped). If its thread cannot be started, it is made when first
-    // needed, as on one thread (it only reads: what the removals removed is filtered out).
-    let mut walk = if s.audit != Audit::Off || s.prune.is_some() {
-        Walk::start(root.host_root())
-    } else {
-        Walk::new(root.host_root())
-    };
-    let installed = match s.db {
-        DbMode::Update { .. } => apkdb::load(root)?,
-        DbMode::Keep => None,
-    };
-    // apk's own rule: sync on the host's own `/`, not in a container build nor under --root.
-    let durability = match s.db {
-        DbMode::Update {
-            sync: SyncPolicy::Always,
-        } => Durability::Fsync,
-        DbMode::Update {
-            sync: SyncPolicy::Auto,
-        } if root.is_slash() && guard::on_host() => Durability::Fsync,
-        _ => Durability::Written,
-    };
-    let env = Environment::of(root, env.path.clone(), env.library_path.clone());
-    let (entrypoints, on_path) = start::image::on_path(root, entrypoints, &env)?;
-    let entrypoints = entrypoints.as_slice();
-    let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = {
-        let walk = &mut walk;
-        discover::discover(root, &bins, Box::new(move || &*Walk::get(walk)))?
-    };
-    let by_definition = installed
-        .as_ref()
-        .map(Installed::files_by_definition)
-        .unwrap_or_default();
-    // --prune needs the walk before the plan; its note (without --prune) waits until the end.
-    // What the --entrypoint programs need to start stays, as --keep keeps it.
-    let prunable = match (&installed, &s.prune) {
-        (Some(i), Some(p)) => {
-            let keep = start::image::keep(root, i, &p.keep, entrypoints, &env)?;
-            Some(i.prunable(root, &keep, &walk.get().files)?)
+
+    /// The `--entrypoint`s named without a slash, looked up on the image's `PATH` as runc
+    /// looks them up (one found nowhere ends the run).
+    fn locate_entrypoints(&mut self) -> Result<()> {
+        let (root, env) = (&mut self.root, &self.env);
+        let (paths, on_path) = start::image::on_path(root, &self.opts.entrypoints, env)?;
+        self.entrypoints = paths;
+        self.on_path = on_path;
+        Ok(())
+    }
+
+    /// `--check`: the audit of the root as it is, and whether its programs will start (nothing
+    /// is removed, so whatever is missing was missing).
+    fn check(&mut self, c: &Check) -> Result<Report> {
+        self.locate_entrypoints()?;
+        let findings = self.audit(&[])?;
+        let checked = self.start_check(&[], Starts::Both)?;
+        let (errors, warnings) = tally(&findings, &checked.broken);
+        let outcome = if errors > 0 {
+            Outcome::NotDistroless
+        } else if c.strict && warnings > 0 {
+            Outcome::Strict
+        } else {
+            Outcome::Distroless
+        };
+        Ok(Report {
+            findings,
+            broken: checked.broken,
+            glibc: checked.glibc,
+            on_path: std::mem::take(&mut self.on_path),
+            ..Report::new(Action::Check, self.shown(), outcome)
+        })
+    }
+
+    /// Phase one of a strip: everything it will do, nothing changed (apk's lock is taken,
+    /// unless a dry run). Every `--entrypoint` must still start once the plan is carried out:
+    /// checked here, before the first removal, else nothing is removed.
+    fn decide(&mut self, s: &Strip, admitted: Admitted) -> Result<Decisions> {
+        self.locate_entrypoints()?;
+        let durability = durability(&self.root, s);
+        let bins = Listing::of(&mut self.root, &BIN_DIRS)?;
+        let found = self.discover(&bins)?;
+        // --prune needs the walk before the plan; its note (without --prune) waits until the end.
+        let prune = self.prune(s)?;
+        let (pruned_files, pruned_records) = match &prune {
+            Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        let by_definition = self
+            .installed
+            .as_ref()
+            .map(Installed::files_by_definition)
+            .unwrap_or_default();
+        let me = discover::self_exe(&mut self.root)?;
+        let mut removals = Plan::build(&mut self.root, &found, &by_definition, pruned_files, me)?;
+        let mut skipped = loops(&found);
+        skipped.extend(apply::left_in_place(&mut removals));
+        if !self.entrypoints.is_empty() {
+            self.start_check(&removals.steps, Starts::Entrypoints)?;
         }
-        _ => None,
-    };
-    let (pruned_files, pruned_records) = match &prunable {
-        Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
-        None => (&[][..], &[][..]),
-    };
-    let me = discover::self_exe(root)?;
-    let mut removals = Plan::build(root, &found, &by_definition, pruned_files, me)?;
-    let mut skipped = loops(&found);
-    skipped.extend(apply::left_in_place(&mut removals));
-    // Every --entrypoint must still start once the plan is carried out: checked before the
-    // first removal, else nothing is removed.
-    if !entrypoints.is_empty() {
-        let gone = start::image::gone(root, installed.as_ref(), &removals.steps)?;
-        start::image::require(root, entrypoints, &gone, &env, true)?;
+        let db = match (&self.installed, s.db) {
+            (Some(i), _) => {
+                let changes = i.plan(&mut self.root, &removals.paths(), pruned_records)?;
+                DbState::planned(changes)
+            }
+            (None, DbMode::Keep) => DbState::Kept,
+            (None, DbMode::Update { .. }) => DbState::Absent,
+        };
+        let mut pruned = prune.map(|p| p.packages).unwrap_or_default();
+        if let Some(i) = &self.installed {
+            strips_itself(&mut self.root, i, &removals, &mut pruned)?;
+        }
+        // Nothing walks once the tree changes.
+        self.survey.join();
+        Ok(Decisions {
+            admitted,
+            db,
+            durability,
+            removals,
+            pruned,
+            skipped,
+        })
     }
-    let db = match (&installed, s.db) {
-        (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), pruned_records)?),
-        (None, DbMode::Keep) => DbState::Kept,
-        (None, DbMode::Update { .. }) => DbState::Absent,
-    };
-    let mut pruned = prunable.map(|p| p.packages).unwrap_or_default();
-    if let Some(i) = &installed {
-        strips_itself(root, i, &removals, &mut pruned)?;
+
+    /// The dry run's report: the plan, the note of what `--prune` would remove, and what would
+    /// not start once the plan is carried out.
+    fn planned(&mut self, s: &Strip, mut d: Decisions) -> Result<Report> {
+        let prunable = self.note_prunable(s, &d.db)?;
+        let bytes_freed = d.removals.bytes_freed();
+        let steps = std::mem::take(&mut d.removals.steps);
+        let checked = match s.audit {
+            Audit::On { .. } => self.start_check(&steps, Starts::Programs)?,
+            Audit::Off => Checked::default(),
+        };
+        let mut r = d.into_report(Action::DryRun, self.shown(), Outcome::Planned);
+        r.bytes_freed = bytes_freed;
+        r.steps = steps;
+        r.prunable = prunable;
+        self.starts(&mut r, checked);
+        Ok(r)
     }
-    walk.join();
-    Ok(Decisions {
-        signals,
-        _lock: lock,
-        installed,
-        db,
-        durability,
-        removals,
-        pruned,
-        skipped,
-        walk,
-        env,
-        on_path,
-    })
+
+    /// Phase two: makes the decided changes. Everything that could stop a removal half way is
+    /// checked first; the new database is written (and fsynced, when decided) before the
+    /// removals, so a failed write or sync stops the run before any, and renamed into place
+    /// after them. A held signal that came (before the first write, and once more after the
+    /// staging) stops the run there: what was staged is discarded on the way out, and apk's
+    /// lock with the [`Decisions`].
+    fn act(&mut self, d: &Decisions, held: Option<&Held>) -> Result<Done> {
+        let stop_if_asked = || match held.and_then(Held::arrived) {
+            Some(signal) => Err(Error::Interrupted(signal)),
+            None => Ok(()),
+        };
+        // Every check that may refuse the run goes here, before the first write.
+        apply::preflight(&mut self.root, &d.removals)?;
+        stop_if_asked()?;
+        let staged = match &d.db {
+            DbState::Planned(c) => Some(apkdb::stage(&mut self.root, c, d.durability)?),
+            _ => None,
+        };
+        // `staged` is dropped on the way out, which removes its files.
+        stop_if_asked()?;
+        let applied = apply::apply(&mut self.root, &d.removals)?;
+        if let Some(staged) = staged {
+            staged.commit()?;
+        }
+        // What stays is looked at afresh: the cached answers describe the tree before.
+        self.root = self.root.fresh()?;
+        Ok(Done {
+            removed: applied.removed,
+            skipped: applied.skipped,
+        })
+    }
+
+    /// Phase three: the audit of what the strip left, and the report. A shell the image author
+    /// installed on purpose does not fail a strip; `--strict` makes any finding fail it.
+    fn stripped(&mut self, s: &Strip, d: Decisions, done: Done) -> Result<Report> {
+        let nothing_to_do = d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe)
+            && d.db.dropped().is_empty();
+        let prunable = self.note_prunable(s, &d.db)?;
+        let (findings, checked) = match s.audit {
+            Audit::On { .. } => (
+                self.audit(&done.removed)?,
+                self.start_check(&done.removed, Starts::Programs)?,
+            ),
+            Audit::Off => (Vec::new(), Checked::default()),
+        };
+        let strict = s.audit == (Audit::On { strict: true });
+        let outcome = if strict && tally(&findings, &checked.broken) != (0, 0) {
+            Outcome::Strict
+        } else if nothing_to_do {
+            Outcome::AlreadyStripped
+        } else {
+            Outcome::Stripped
+        };
+        let mut r = d.into_report(Action::Strip, self.shown(), outcome);
+        r.db = r.db.map(|db| match db {
+            DbState::Planned(c) => DbState::Updated(c),
+            other => other,
+        });
+        r.bytes_freed = plan::bytes_freed(&done.removed);
+        r.steps = done.removed;
+        r.skipped.extend(done.skipped);
+        r.prunable = prunable;
+        r.findings = findings;
+        self.starts(&mut r, checked);
+        Ok(r)
+    }
+
+    /// What the start check found, and where `PATH` has the entrypoints, into the report.
+    fn starts(&mut self, r: &mut Report, checked: Checked) {
+        r.broken = checked.broken;
+        r.glibc = checked.glibc;
+        r.on_path = std::mem::take(&mut self.on_path);
+    }
+
+    /// The root as the host sees it, for the report.
+    fn shown(&self) -> PathBuf {
+        self.root.host_root().to_path_buf()
+    }
+
+    /// Discovery: busybox by name in the bin folders; its hard links and copies in the walk of
+    /// the whole root, which is made for it only when there is busybox; then its applet links.
+    fn discover(&mut self, bins: &Listing) -> Result<Found> {
+        let mut found = discover::by_name(&mut self.root, bins)?;
+        if found.has_busybox() {
+            discover::elsewhere(&mut self.root, &mut found, self.survey.get())?;
+        }
+        discover::applet_links(&mut self.root, bins, &mut found)?;
+        Ok(found)
+    }
+
+    /// The audit of the root as it is now: the walk's findings (the modes), less what `removed`
+    /// removed (the walk may have been made before the removals), and what the bin folders hold.
+    fn audit(&mut self, removed: &[Step]) -> Result<Vec<Finding>> {
+        let removed = plan::paths(removed);
+        let whole = self.survey.get();
+        let mut from_walk = std::mem::take(&mut whole.findings);
+        from_walk.retain(|f| !removed.contains(f.path.as_os_str()));
+        let bins = Listing::of(&mut self.root, &BIN_DIRS)?;
+        let found = discover::discover(&mut self.root, &bins, whole)?;
+        audit::audit(&mut self.root, &bins, &found, from_walk, &whole.files)
+    }
+
+    /// The start check, for every phase that asks it: once `steps` are carried out (planned or
+    /// made; none for `--check`), every `--entrypoint` must start, and which of the image's
+    /// programs (the walk's, and the bin folders' files) will not, each missing piece with its
+    /// cause.
+    fn start_check(&mut self, steps: &[Step], ask: Starts) -> Result<Checked> {
+        let gone = start::image::gone(&mut self.root, self.installed.as_ref(), steps)?;
+        if ask != Starts::Programs {
+            let strips = matches!(self.opts.mode, Mode::Strip(_));
+            let (root, env) = (&mut self.root, &self.env);
+            start::image::require(root, &self.entrypoints, &gone, env, strips)?;
+        }
+        if ask == Starts::Entrypoints {
+            return Ok(Checked::default());
+        }
+        let programs = std::mem::take(&mut self.survey.get().programs);
+        let (root, env, installed) = (&mut self.root, &self.env, self.installed.as_ref());
+        start::image::broken(root, &programs, &gone, env, installed)
+    }
+
+    /// `--prune`: the packages that leave and their files. What the `--entrypoint` programs
+    /// need to start stays, as `--keep` keeps it.
+    fn prune(&mut self, s: &Strip) -> Result<Option<Prunable>> {
+        let (Some(installed), Some(prune)) = (&self.installed, &s.prune) else {
+            return Ok(None);
+        };
+        let (root, env) = (&mut self.root, &self.env);
+        let keep = start::image::keep(root, installed, &prune.keep, &self.entrypoints, env)?;
+        let files = &self.survey.get().files;
+        installed.prunable(&mut self.root, &keep, files).map(Some)
+    }
+
+    /// The note without `--prune` (skipped with the audit): what it would remove, less what the
+    /// strip drops itself (libapk with its file). Nothing without a database.
+    fn note_prunable(&mut self, s: &Strip, db: &DbState) -> Result<Vec<Pruned>> {
+        let Some(installed) = &self.installed else {
+            return Ok(Vec::new());
+        };
+        if s.prune.is_some() || s.audit == Audit::Off {
+            return Ok(Vec::new());
+        }
+        let files = &self.survey.get().files;
+        let mut packages = installed.prunable(&mut self.root, &[], files)?.packages;
+        let dropped = db.dropped();
+        packages.retain(|p| !dropped.contains(&p.package));
+        Ok(packages)
+    }
 }
 
 /// Takes out of `pruned` the packages the strip drops itself whatever `--prune` says (libapk
@@ -335,76 +471,46 @@ fn strips_itself(
     Ok(())
 }
 
-/// Step two: makes the decided changes. Everything that could stop a removal half way is
-/// checked first; the new database is written (and fsynced, when decided) before the removals,
-/// so a failed write or sync stops the run before any, and renamed into place after them.
-/// A held signal that came (before the first write, and once more after the staging) stops the
-/// run there: what was staged is discarded on the way out, and apk's lock with [`Decisions`].
-fn act(root: &mut Root, d: &Decisions, held: Option<&Held>) -> Result<Done> {
-    let stop_if_asked = || match held.and_then(Held::arrived) {
-        Some(signal) => Err(Error::Interrupted(signal)),
-        None => Ok(()),
-    };
-    // Every check that may refuse the run goes here, before the first write.
-    apply::preflight(root, &d.removals)?;
-    stop_if_asked()?;
-    let staged = match &d.db {
-        DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),
-        _ => None,
-    };
-    // `staged` is dropped on the way out, which removes its files.
-    stop_if_asked()?;
-    let applied = apply::apply(root, &d.removals)?;
-    if let Some(staged) = staged {
-        staged.commit()?;
+/// apk's own rule for syncing its commits: on the host's own `/`, not in a container build nor
+/// under `--root`; `--sync` always.
+fn durability(root: &Root, s: &Strip) -> Durability {
+    match s.db {
+        DbMode::Update {
+            sync: SyncPolicy::Always,
+        } => Durability::Fsync,
+        DbMode::Update {
+            sync: SyncPolicy::Auto,
+        } if root.is_slash() && guard::on_host() => Durability::Fsync,
+        _ => Durability::Written,
     }
-    Ok(Done {
-        removed: applied.removed,
-        skipped: applied.skipped,
-    })
 }
 
 impl Decisions {
-    /// The report of these decisions, before the removals are added.
-    fn report(&mut self, kind: Kind, root: &Path, outcome: Outcome) -> Report {
-        let db = std::mem::replace(&mut self.db, DbState::Absent);
+    /// The report of these decisions (the guard's signals, what stays in place, the database,
+    /// the prune set); the removals, planned or made, are the caller's to add. apk's lock is
+    /// let go here.
+    fn into_report(self, action: Action, root: PathBuf, outcome: Outcome) -> Report {
+        let Decisions {
+            admitted,
+            db,
+            pruned,
+            skipped,
+            ..
+        } = self;
         Report {
-            skipped: std::mem::take(&mut self.skipped),
+            skipped,
             db: Some(db),
-            pruned: std::mem::take(&mut self.pruned),
-            signals: std::mem::take(&mut self.signals),
-            on_path: std::mem::take(&mut self.on_path),
-            ..Report::new(kind, root.to_path_buf(), outcome)
+            pruned,
+            signals: admitted.signals,
+            ..Report::new(action, root, outcome)
         }
-    }
-
-    /// The programs that will not start once `steps` are carried out (the walk's programs and
-    /// the bin folders' files), each missing piece with its cause.
-    fn broken(&mut self, root: &mut Root, steps: &[plan::Step]) -> Result<Checked> {
-        let programs = std::mem::take(&mut self.walk.get().programs);
-        let gone = start::image::gone(root, self.installed.as_ref(), steps)?;
-        start::image::broken(root, &programs, &gone, &self.env, self.installed.as_ref())
-    }
-
-    /// The note without --prune: what it would remove, less what the strip drops itself
-    /// (libapk with its file). Nothing without a database.
-    fn note_prunable(&mut self, root: &mut Root) -> Result<Vec<Pruned>> {
-        let Some(installed) = &self.installed else {
-            return Ok(Vec::new());
-        };
-        let mut packages = installed
-            .prunable(root, &[], &self.walk.get().files)?
-            .packages;
-        let dropped = self.db.dropped();
-        packages.retain(|p| !dropped.contains(&p.package));
-        Ok(packages)
     }
 }
 
 /// The walk of the whole root ([`survey::walk_whole_root`]), made once: when it is first needed
 /// (discovery, when the bin folders hold busybox; `--prune`; the note; the audit), or started
-/// at once on a thread of its own ([`Walk::start`]) when it surely will be.
-struct Walk {
+/// at once on a thread of its own ([`Survey::start`]) when it surely will be.
+struct Survey {
     host: PathBuf,
     /// The walk's own thread, until it is joined.
     thread: Option<JoinHandle<WholeRoot>>,
@@ -412,7 +518,7 @@ struct Walk {
     done: Option<WholeRoot>,
 }
 
-impl Drop for Walk {
+impl Drop for Survey {
     /// A decision that failed half way leaves no walk running behind it.
     fn drop(&mut self) {
         self.join();
@@ -424,10 +530,10 @@ impl Drop for Walk {
 /// tree's depth; a unit test walks a tree 300 folders deep on it.
 const WALK_STACK: usize = 256 << 10;
 
-impl Walk {
+impl Survey {
     /// A walk made when first asked for.
-    fn new(host: &Path) -> Walk {
-        Walk {
+    fn new(host: &Path) -> Survey {
+        Survey {
             host: host.to_path_buf(),
             thread: None,
             done: None,
@@ -436,12 +542,12 @@ impl Walk {
 
     /// A walk started now, on a thread of its own with a [`WALK_STACK`] stack; made when first
     /// asked for instead if the thread cannot be started.
-    fn start(host: &Path) -> Walk {
+    fn start(host: &Path) -> Survey {
         let on_thread = host.to_path_buf();
         let spawned = std::thread::Builder::new()
             .stack_size(WALK_STACK)
             .spawn(move || survey::walk_whole_root(&on_thread));
-        Walk {
+        Survey {
             host: host.to_path_buf(),
             thread: spawned.ok(),
             done: None,
@@ -466,14 +572,6 @@ impl Walk {
             None => survey::walk_whole_root(host),
         })
     }
-}
-
-/// Lists the bin folders, discovers and audits, given what the walk of the whole root found
-/// (its findings of the modes apart).
-fn audit_root(root: &mut Root, from_walk: Vec<Finding>, whole: &WholeRoot) -> Result<Vec<Finding>> {
-    let bins = Listing::of(root, &BIN_DIRS)?;
-    let found = discover::discover(root, &bins, Box::new(|| whole))?;
-    audit::audit(root, &bins, &found, from_walk, &whole.files)
 }
 
 fn loops(found: &Found) -> Vec<Skip> {
@@ -511,7 +609,7 @@ mod tests {
         fs::write(&su, b"\x7fELF").unwrap();
         fs::set_permissions(&su, fs::Permissions::from_mode(0o4755)).unwrap();
 
-        let mut threaded = Walk::start(t.path());
+        let mut threaded = Survey::start(t.path());
         assert!(
             threaded.thread.is_some(),
             "the walk runs on a thread of its own"

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use alpine_strip::app;
 use alpine_strip::cli::{self, Command};
 use alpine_strip::error::Exit;
-use alpine_strip::report::{Kind, Report, human, json};
+use alpine_strip::report::{Action, Report, human, json};
 use alpine_strip::{Bump, Stream, write_all};
 
 #[global_allocator]
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             let _ = write_all(Stream::Err, line.as_bytes());
             let exit = e.exit();
             if json_asked {
-                let report = Report::failed(Kind::Strip, PathBuf::from("/"), e);
+                let report = Report::failed(Action::Strip, PathBuf::from("/"), e);
                 let _ = write_all(Stream::Out, json::render(&report).as_bytes());
             }
             return code(exit);

@@ -9,7 +9,7 @@
 //! ([`ready`]) and renamed after them ([`Ready::commit`]): an fsync after the removals would
 //! flush the journal of every unlink with it (measured: 0.6x the floor more), and a failed
 //! fsync stops the run before anything is removed. Whether to fsync is apk's own rule (see
-//! [`crate::cli::SyncPolicy`]): a container build's step is discarded whole when it does not
+//! [`crate::options::SyncPolicy`]): a container build's step is discarded whole when it does not
 //! finish, so there the wait for the disk (as long as the removals themselves) buys nothing.
 
 use std::ffi::{CString, OsStr, OsString};

@@ -69,14 +69,33 @@ impl Installed {
     /// `files` are the root's regular files (from the walk of the whole root).
     pub fn prunable(&self, root: &mut Root, keep: &[String], files: &[Item]) -> Result<Prunable> {
         let records = &self.db.records;
-        let mut by_definition = Vec::with_capacity(records.len());
-        for r in records {
-            by_definition.push(BY_DEFINITION.contains(&r.name()));
-        }
+        let by_definition: Vec<bool> = records
+            .iter()
+            .map(|r| BY_DEFINITION.contains(&r.name()))
+            .collect();
+        let providers = Providers::of(root, records)?;
+        let wanted = wanted(root, keep, files, &providers)?;
+        let stay = closure(records, &by_definition, &providers, &wanted);
+        let leaving: Vec<usize> = (0..records.len())
+            .filter(|&i| !stay[i] && !by_definition[i])
+            .collect();
+        let (files, packages) = leaving_files(root, records, &stay, &leaving)?;
+        Ok(Prunable {
+            leaving,
+            files,
+            packages,
+        })
+    }
+}
 
-        // What each token is provided by; a file by its path as the database names it and
-        // as it lies in the root. The packages removed by definition are listed too (their
-        // files are owned) but never satisfy anything.
+/// What each token is provided by (indices into the records), sorted by token: a package's
+/// name, its `p:` entries, and its files, by the path as the database names it and as it lies
+/// in the root. The packages removed by definition are listed too (their files are owned) but
+/// never satisfy anything ([`closure`] passes over them).
+struct Providers(Vec<(Vec<u8>, usize)>);
+
+impl Providers {
+    fn of(root: &mut Root, records: &[Record]) -> Result<Providers> {
         let mut providers: Vec<(Vec<u8>, usize)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
             providers.push((r.name().to_vec(), i));
@@ -92,104 +111,118 @@ impl Installed {
             }
         }
         providers.sort_unstable();
-        let provided = |t: &[u8]| {
-            let from = providers.partition_point(|(p, _)| p.as_slice() < t);
-            let to = from + providers[from..].partition_point(|(p, _)| p.as_slice() == t);
-            providers[from..to].iter().map(|&(_, i)| i)
-        };
-
-        let mut wanted: Vec<Vec<u8>> = Vec::new();
-        if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
-            for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
-                wanted.push(t.to_vec());
-            }
-        }
-        for k in keep {
-            wanted.push(k.as_bytes().to_vec());
-        }
-        for n in ALWAYS_KEPT {
-            wanted.push(n.to_vec());
-        }
-        // Only a program can need anything: an executable file, or a shared object by name
-        // (the start check's rule); a data file no package owns is never opened.
-        let unowned = files
-            .iter()
-            .filter(|f| {
-                f.meta.mode & 0o111 != 0
-                    || f.path.file_name().is_some_and(elf::is_shared_object_name)
-            })
-            .map(|f| &f.path)
-            .filter(|f| provided(&slash(f)).next().is_none());
-        wanted.extend(unowned_needs(root, unowned)?);
-
-        let mut stay = vec![false; records.len()];
-        let mut pending: Vec<&[u8]> = Vec::with_capacity(wanted.len());
-        for w in &wanted {
-            pending.push(w);
-        }
-        loop {
-            while let Some(t) = pending.pop() {
-                for i in provided(t) {
-                    if !stay[i] && !by_definition[i] {
-                        stay[i] = true;
-                        pending.extend(tokens(&records[i], b'D'));
-                    }
-                }
-            }
-            // An install-if package stays when every condition names a staying package.
-            let satisfied = |w: &[u8]| provided(name_of(w)).any(|j| stay[j]);
-            let installed_if = (0..records.len()).find(|&i| {
-                !stay[i]
-                    && !by_definition[i]
-                    && records[i].get(b'i').is_some()
-                    && tokens(&records[i], b'i').into_iter().all(satisfied)
-            });
-            match installed_if {
-                Some(i) => pending.push(records[i].name()),
-                None => break,
-            }
-        }
-
-        let mut leaving = Vec::new();
-        for i in 0..records.len() {
-            if !stay[i] && !by_definition[i] {
-                leaving.push(i);
-            }
-        }
-        let mut kept_files = PathSet::default();
-        for (r, _) in records.iter().zip(&stay).filter(|(_, s)| **s) {
-            for (dir, name) in r.file_pairs() {
-                kept_files.insert_entry(dir, name);
-            }
-        }
-        let mut files = Vec::new();
-        let mut packages = Vec::new();
-        for &i in &leaving {
-            let mut bytes = 0;
-            for pair in records[i].file_pairs() {
-                if kept_files.contains_entry(pair.0, pair.1) {
-                    continue;
-                }
-                let path = db_path(pair.0, pair.1);
-                if let Some(real) = root.resolve_parent(&path)?
-                    && let Some(meta) = root.lstat(&real)?
-                    && meta.kind == FileKind::File
-                {
-                    bytes += meta.size;
-                }
-                files.push(path);
-            }
-            packages.push(Pruned {
-                package: Package::of(&records[i]),
-                bytes,
-            });
-        }
-        Ok(Prunable {
-            leaving,
-            files,
-            packages,
-        })
+        Ok(Providers(providers))
     }
+
+    /// The records that provide the token `t`.
+    fn of_token<'p>(&'p self, t: &[u8]) -> impl Iterator<Item = usize> + 'p {
+        let p = &self.0;
+        let from = p.partition_point(|(q, _)| q.as_slice() < t);
+        let to = from + p[from..].partition_point(|(q, _)| q.as_slice() == t);
+        p[from..to].iter().map(|&(_, i)| i)
+    }
+}
+
+/// What must stay, before its dependencies: the names in world, `keep`, [`ALWAYS_KEPT`], and
+/// what the programs no package owns need. Only a program can need anything: an executable
+/// file, or a shared object by name (the start check's rule); a data file no package owns is
+/// never opened.
+fn wanted(
+    root: &mut Root,
+    keep: &[String],
+    files: &[Item],
+    providers: &Providers,
+) -> Result<Vec<Vec<u8>>> {
+    let mut wanted: Vec<Vec<u8>> = Vec::new();
+    if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
+        for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
+            wanted.push(t.to_vec());
+        }
+    }
+    wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
+    wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
+    let unowned = files
+        .iter()
+        .filter(|f| {
+            f.meta.mode & 0o111 != 0 || f.path.file_name().is_some_and(elf::is_shared_object_name)
+        })
+        .map(|f| &f.path)
+        .filter(|f| providers.of_token(&slash(f)).next().is_none());
+    wanted.extend(unowned_needs(root, unowned)?);
+    Ok(wanted)
+}
+
+/// Which records stay: those providing what is `wanted`, and what they depend on (`D:`), in
+/// turn; an install-if package when every condition names a staying package. A package removed
+/// by definition never stays.
+fn closure(
+    records: &[Record],
+    by_definition: &[bool],
+    providers: &Providers,
+    wanted: &[Vec<u8>],
+) -> Vec<bool> {
+    let mut stay = vec![false; records.len()];
+    let mut pending: Vec<&[u8]> = wanted.iter().map(Vec::as_slice).collect();
+    loop {
+        while let Some(t) = pending.pop() {
+            for i in providers.of_token(t) {
+                if !stay[i] && !by_definition[i] {
+                    stay[i] = true;
+                    pending.extend(tokens(&records[i], b'D'));
+                }
+            }
+        }
+        let satisfied = |w: &[u8]| providers.of_token(name_of(w)).any(|j| stay[j]);
+        let installed_if = (0..records.len()).find(|&i| {
+            !stay[i]
+                && !by_definition[i]
+                && records[i].get(b'i').is_some()
+                && tokens(&records[i], b'i').into_iter().all(satisfied)
+        });
+        match installed_if {
+            Some(i) => pending.push(records[i].name()),
+            None => return stay,
+        }
+    }
+}
+
+/// The files of the `leaving` records that no staying record owns (as the database names
+/// them), and each leaving package with the bytes of its regular files among them.
+fn leaving_files(
+    root: &mut Root,
+    records: &[Record],
+    stay: &[bool],
+    leaving: &[usize],
+) -> Result<(Vec<PathBuf>, Vec<Pruned>)> {
+    let mut kept_files = PathSet::default();
+    for (r, _) in records.iter().zip(stay).filter(|(_, s)| **s) {
+        for (dir, name) in r.file_pairs() {
+            kept_files.insert_entry(dir, name);
+        }
+    }
+    let mut files = Vec::new();
+    let mut packages = Vec::new();
+    for &i in leaving {
+        let mut bytes = 0;
+        for (dir, name) in records[i].file_pairs() {
+            if kept_files.contains_entry(dir, name) {
+                continue;
+            }
+            let path = db_path(dir, name);
+            if let Some(real) = root.resolve_parent(&path)?
+                && let Some(meta) = root.lstat(&real)?
+                && meta.kind == FileKind::File
+            {
+                bytes += meta.size;
+            }
+            files.push(path);
+        }
+        packages.push(Pruned {
+            package: Package::of(&records[i]),
+            bytes,
+        });
+    }
+    Ok((files, packages))
 }
 
 /// What the regular files no package owns need: `so:NAME` for each `DT_NEEDED` of an ELF

@@ -87,7 +87,6 @@ const OTHER_SYSTEMS: [&[u8]; 5] = [b"OpenBSD", b"NetBSD", b"FreeBSD", b"Android"
 
 /// The most bytes of notes read.
 const MAX_NOTES: u64 = 4096;
-
 /// The machine of `file` (of `len` bytes), when it is an ELF file; only its header is read.
 pub fn machine(file: &File, len: u64) -> Option<Machine> {
     let elf = Elf::open(file, len)?;
@@ -122,6 +121,25 @@ struct Elf<'a> {
     wide: bool,
     big: bool,
     header: Vec<u8>,
+}
+
+/// What the program headers say: (virtual address, file offset, size in the file) of each
+/// loaded segment, and (file offset, size) of the dynamic section and of the interpreter's name.
+struct Segments {
+    loads: Vec<(u64, u64, u64)>,
+    dynamic: Option<(u64, u64)>,
+    interp: Option<(u64, u64)>,
+    /// The `PT_NOTE` segments (offset, size in the file).
+    notes: Vec<(u64, u64)>,
+}
+
+/// What the dynamic section says: the string table offsets of the `DT_NEEDED` names and of the
+/// `DT_RPATH`/`DT_RUNPATH` strings, and where the string table is (`DT_STRTAB`, `DT_STRSZ`).
+struct Dynamic {
+    needed: Vec<u64>,
+    paths: Vec<u64>,
+    strtab: Option<u64>,
+    strsz: Option<u64>,
 }
 
 impl<'a> Elf<'a> {
@@ -201,6 +219,34 @@ impl<'a> Elf<'a> {
             ET_EXEC | ET_DYN => {}
             _ => return None,
         }
+        let segments = self.segments()?;
+        let mut object = Object {
+            machine: self.machine(),
+            interp: None,
+            needed: Vec::new(),
+            rpath: Vec::new(),
+            os: self.os(&segments.notes),
+        };
+        if let Some((offset, size)) = segments.interp {
+            let name = self.read(offset, size.min(MAX_INTERP))?;
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            object.interp = Some(name[..end].to_vec());
+        }
+        let Some((offset, size)) = segments.dynamic else {
+            return Some(object);
+        };
+        let dynamic = self.dynamic(offset, size)?;
+        if dynamic.needed.is_empty() && dynamic.paths.is_empty() {
+            return Some(object);
+        }
+        let table = self.string_table(&segments.loads, dynamic.strtab?, dynamic.strsz?)?;
+        object.needed = self.strings_at(table, &dynamic.needed);
+        object.rpath = self.strings_at(table, &dynamic.paths);
+        Some(object)
+    }
+
+    /// The program headers' answer: the loaded segments, the dynamic section, the interpreter.
+    fn segments(&self) -> Option<Segments> {
         let h = &self.header;
         let phoff = self.word(h, 32, 28)?;
         let (entsize, count) = if self.wide {
@@ -212,70 +258,69 @@ impl<'a> Elf<'a> {
             return None;
         }
         let table = self.read(phoff, entsize.checked_mul(count)?)?;
-        // (virtual address, file offset, size in the file) of each loaded segment.
-        let mut loads = Vec::new();
-        let (mut dynamic, mut interp, mut notes) = (None, None, Vec::new());
+        let mut segments = Segments {
+            loads: Vec::new(),
+            dynamic: None,
+            interp: None,
+            notes: Vec::new(),
+        };
         for ph in table.chunks_exact(usize::try_from(entsize).ok()?) {
             let kind = self.field(ph, 0, 4)?;
             let offset = self.word(ph, 8, 4)?;
             let vaddr = self.word(ph, 16, 8)?;
             let filesz = self.word(ph, 32, 16)?;
             match u32::try_from(kind).ok()? {
-                PT_LOAD => loads.push((vaddr, offset, filesz)),
-                PT_DYNAMIC => dynamic = Some((offset, filesz)),
-                PT_INTERP => interp = Some((offset, filesz)),
-                PT_NOTE => notes.push((offset, filesz)),
+                PT_LOAD => segments.loads.push((vaddr, offset, filesz)),
+                PT_DYNAMIC => segments.dynamic = Some((offset, filesz)),
+                PT_INTERP => segments.interp = Some((offset, filesz)),
+                PT_NOTE => segments.notes.push((offset, filesz)),
                 _ => {}
             }
         }
-        let mut object = Object {
-            machine: self.machine(),
-            interp: None,
-            needed: Vec::new(),
-            rpath: Vec::new(),
-            os: self.os(&notes),
-        };
-        if let Some((offset, size)) = interp {
-            let name = self.read(offset, size.min(MAX_INTERP))?;
-            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            object.interp = Some(name[..end].to_vec());
-        }
-        let Some((offset, size)) = dynamic else {
-            return Some(object);
-        };
+        Some(segments)
+    }
+
+    /// The entries of the dynamic section (`size` bytes at `offset`) this reader uses, up to
+    /// `DT_NULL`.
+    fn dynamic(&self, offset: u64, size: u64) -> Option<Dynamic> {
         let entries = self.read(offset, size)?;
         let step = if self.wide { 16 } else { 8 };
-        let (mut names, mut paths, mut strtab, mut strsz) = (Vec::new(), Vec::new(), None, None);
-        for d in entries.chunks_exact(step) {
-            let tag = self.word(d, 0, 0)?;
-            let val = self.word(d, 8, 4)?;
+        let mut d = Dynamic {
+            needed: Vec::new(),
+            paths: Vec::new(),
+            strtab: None,
+            strsz: None,
+        };
+        for e in entries.chunks_exact(step) {
+            let tag = self.word(e, 0, 0)?;
+            let val = self.word(e, 8, 4)?;
             match tag {
                 DT_NULL => break,
-                DT_NEEDED => names.push(val),
-                DT_RPATH | DT_RUNPATH => paths.push(val),
-                DT_STRTAB => strtab = Some(val),
-                DT_STRSZ => strsz = Some(val),
+                DT_NEEDED => d.needed.push(val),
+                DT_RPATH | DT_RUNPATH => d.paths.push(val),
+                DT_STRTAB => d.strtab = Some(val),
+                DT_STRSZ => d.strsz = Some(val),
                 _ => {}
             }
         }
-        if names.is_empty() && paths.is_empty() {
-            return Some(object);
-        }
-        let addr = strtab?;
-        let (vaddr, file_off, filesz) = loads
-            .into_iter()
-            .find(|&(v, _, n)| addr >= v && addr - v < n)?;
+        Some(d)
+    }
+
+    /// The dynamic string table at the virtual address `addr` (`DT_STRTAB`), `strsz` bytes
+    /// (`DT_STRSZ`) at most, found in the file through the loaded segment that holds it and
+    /// kept inside both that segment and the file.
+    fn string_table(&self, loads: &[(u64, u64, u64)], addr: u64, strsz: u64) -> Option<Table> {
+        let &(vaddr, file_off, filesz) =
+            loads.iter().find(|&&(v, _, n)| addr >= v && addr - v < n)?;
         let start = file_off.checked_add(addr - vaddr)?;
         let table = Table {
             start,
-            size: strsz?.min(filesz - (addr - vaddr)),
+            size: strsz.min(filesz - (addr - vaddr)),
         };
         if table.size > MAX_PART || start.checked_add(table.size)? > self.len {
             return None;
         }
-        object.needed = self.strings_at(table, &names);
-        object.rpath = self.strings_at(table, &paths);
-        Some(object)
+        Some(table)
     }
 
     /// The system the object is marked for: its `EI_OSABI` (0 System V, 3 GNU/Linux are

@@ -4,10 +4,10 @@ use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use crate::apkdb::prune::Pruned;
-use crate::cli::Verbosity;
 use crate::error::Exit;
 use crate::format::elf::is_shared_object_name;
-use crate::report::{Kind, Outcome, Report, notes as notes_count};
+use crate::options::Verbosity;
+use crate::report::{Action, Outcome, Report, notes as notes_count};
 use crate::stage::audit::is_shell_name;
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
@@ -24,53 +24,79 @@ pub fn render(r: &Report, verbosity: Verbosity) -> String {
     out
 }
 
-/// Every line of the report (see [`render`]).
+/// The prefix of every line.
+const P: &str = "alpine-strip";
+
+/// Every line of the report (see [`render`]), in this order: every path (`-v`), the summary,
+/// the database and `--prune`, where `PATH` has the entrypoints, what stayed in place, the
+/// findings, the programs that will not start and the notes, the closing note, the verdict.
 fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
-    let p = "alpine-strip";
     if let Some(e) = r.error() {
-        return writeln!(out, "{p}: error: {e}");
+        return writeln!(out, "{P}: error: {e}");
     }
-    let dry = r.kind == Kind::DryRun;
     if verbose {
-        let verb = if dry { "would remove" } else { "removed" };
-        for s in &r.steps {
-            writeln!(
-                out,
-                "{p}: {verb} {} /{}",
-                s.kind.noun(),
-                s.item.path.display()
-            )?;
-        }
-        for s in &r.signals {
-            writeln!(out, "{p}: container detected: {s}")?;
-        }
+        paths(out, r)?;
     }
+    summary(out, r)?;
+    database(out, r)?;
+    on_path(out, r)?;
+    for s in &r.skipped {
+        writeln!(out, "{P}: skipped /{}: {}", s.path.display(), s.reason)?;
+    }
+    findings(out, r, verbose)?;
+    broken(out, r, verbose)?;
+    limits(out, r)?;
+    verdict(out, r)
+}
+
+/// `-v`: every removal (planned or made) and every container signal.
+fn paths(out: &mut String, r: &Report) -> fmt::Result {
+    let verb = if r.action == Action::DryRun {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for s in &r.steps {
+        let (noun, path) = (s.kind.noun(), s.item.path.display());
+        writeln!(out, "{P}: {verb} {noun} /{path}")?;
+    }
+    for s in &r.signals {
+        writeln!(out, "{P}: container detected: {s}")?;
+    }
+    Ok(())
+}
+
+/// The summary line of a strip or a dry run: links and files removed, bytes freed.
+fn summary(out: &mut String, r: &Report) -> fmt::Result {
     let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
-    let root = r.root.display();
-    match r.kind {
-        Kind::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
-            writeln!(out, "{p}: {root} is already stripped: nothing to remove")?
+    let (root, bytes) = (r.root.display(), r.bytes_freed);
+    match r.action {
+        Action::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
+            writeln!(out, "{P}: {root} is already stripped: nothing to remove")
         }
-        Kind::Strip => writeln!(
+        Action::Strip => writeln!(
             out,
-            "{p}: stripped {root}: removed {links} applet links and {files} files, freed {} bytes",
-            r.bytes_freed
-        )?,
-        Kind::DryRun => writeln!(
+            "{P}: stripped {root}: removed {links} applet links and {files} files, freed {bytes} bytes"
+        ),
+        Action::DryRun => writeln!(
             out,
-            "{p}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {} bytes",
-            r.bytes_freed
-        )?,
-        Kind::Check => {}
+            "{P}: dry run on {root}, nothing changed: would remove {links} applet links and {files} files, freeing {bytes} bytes"
+        ),
+        Action::Check => Ok(()),
     }
+}
+
+/// The packages dropped from the database, pruned, prunable (the note) and trimmed.
+fn database(out: &mut String, r: &Report) -> fmt::Result {
+    let dry = r.action == Action::DryRun;
     let (dropped, trimmed) = match &r.db {
         Some(db) => (db.dropped(), db.trimmed()),
         None => (&[][..], &[][..]),
     };
     if !dropped.is_empty() {
         let verb = if dry { "would drop" } else { "dropped" };
-        write!(out, "{p}: apk database: {verb}")?;
+        write!(out, "{P}: apk database: {verb}")?;
         for (i, d) in dropped.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(out, "{sep}{} {}", d.name, d.version)?;
@@ -79,25 +105,26 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     }
     if !r.pruned.is_empty() {
         let verb = if dry { "would prune" } else { "pruned" };
-        write!(out, "{p}: {verb}")?;
+        write!(out, "{P}: {verb}")?;
         packages(out, &r.pruned)?;
     }
     if !r.prunable.is_empty() {
-        write!(out, "{p}: note: --prune would also remove")?;
+        write!(out, "{P}: note: --prune would also remove")?;
         packages(out, &r.prunable)?;
     }
     if !trimmed.is_empty() {
-        write!(out, "{p}: apk database:")?;
+        write!(out, "{P}: apk database:")?;
         for (i, d) in trimmed.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(out, "{sep}{}", d.name)?;
         }
         out.push_str(" kept without the entries of removed files\n");
     }
-    on_path(out, r)?;
-    for s in &r.skipped {
-        writeln!(out, "{p}: skipped /{}: {}", s.path.display(), s.reason)?;
-    }
+    Ok(())
+}
+
+/// One line per finding; applet links in one line unless `-v`.
+fn findings(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     let mut links = r
         .findings
         .iter()
@@ -105,7 +132,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if let (Some(first), false) = (links.next(), verbose) {
         writeln!(
             out,
-            "{p}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
+            "{P}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
             links.count() + 1,
             first.path.display()
         )?;
@@ -124,17 +151,17 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         } else {
             (": ", f.detail.as_str())
         };
-        writeln!(
-            out,
-            "{p}: {level}: {} /{}{sep}{detail}",
-            f.kind.label(),
-            f.path.display()
-        )?;
+        let (kind, path) = (f.kind.label(), f.path.display());
+        writeln!(out, "{P}: {level}: {kind} /{path}{sep}{detail}")?;
     }
-    broken(out, r, verbose)?;
-    limits(out, r)?;
+    Ok(())
+}
+
+/// `--check`'s verdict, or `--strict`'s failure.
+fn verdict(out: &mut String, r: &Report) -> fmt::Result {
     let (errors, warnings) = r.tally();
-    if r.kind == Kind::Check {
+    let root = r.root.display();
+    if r.action == Action::Check {
         let verdict = if errors == 0 {
             "is distroless"
         } else {
@@ -146,16 +173,17 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         };
         writeln!(
             out,
-            "{p}: {root} {verdict}: {errors} errors, {warnings} warnings{notes}"
-        )?;
+            "{P}: {root} {verdict}: {errors} errors, {warnings} warnings{notes}"
+        )
     } else if matches!(r.outcome, Outcome::Strict) {
         writeln!(
             out,
-            "{p}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
+            "{P}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
             errors + warnings
-        )?;
+        )
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
 /// One line per program that will not start and is a warning, naming its first missing piece
@@ -317,7 +345,7 @@ fn on_path(out: &mut String, r: &Report) -> fmt::Result {
 /// time, which no audit sees: a shell (`sh -c`, `system()`), or libraries `--prune` removed
 /// (`dlopen`, ctypes, koffi). It points at `--keep` and `--entrypoint`.
 fn limits(out: &mut String, r: &Report) -> fmt::Result {
-    if r.kind == Kind::Check {
+    if r.action == Action::Check {
         return Ok(());
     }
     let shells: Vec<&Path> = r

@@ -1,7 +1,54 @@
-//! The report as one JSON document (schema in README.md, `"schema": 1`).
+//! The report as one JSON document (`--json`): the schema, `"schema": 1`.
 //!
-//! Paths are JSON strings when they are valid UTF-8; a path with other bytes becomes
-//! `{"bytes": "<base64 of the raw bytes>"}`, so every document is valid JSON and no byte is lost.
+//! # Schema
+//!
+//! `--json` prints one document on stdout (`"schema": 1`; stable: fields are only ever added).
+//! Annotated:
+//!
+//! ```text
+//! {
+//!   "schema": 1,
+//!   "tool": "alpine-strip 0.1.0",
+//!   "mode": "strip",                      // "strip" | "dry-run" | "check"
+//!   "root": "/",
+//!   "outcome": "stripped",                // stripped | already-stripped | planned | distroless |
+//!                                         // not-distroless | strict | failed | refused | usage |
+//!                                         // will-not-start (an --entrypoint, nothing removed) |
+//!                                         // interrupted (a signal, nothing removed)
+//!   "exit_code": 0,
+//!   "error": null,                        // the one-line error, when the run failed
+//!   "removed": {                          // planned, in a dry run
+//!     "applet_links": ["/bin/arch", "..."], "apk": ["/sbin/apk", "/lib/libapk.so.2.14.0"],
+//!     "ssl_client": ["/usr/bin/ssl_client"], "package_files": ["/etc/securetty", "..."],
+//!     "busybox": ["/bin/busybox"], "pruned_files": [], "self": ["/strip"]
+//!   },
+//!   "bytes_freed": 1213753,
+//!   "skipped": [{"path": "/strip", "reason": "left in place: it is mounted in (RUN --mount), ..."}],
+//!   "apk_db": {"status": "updated",       // absent | kept | malformed | updated | unchanged | planned;
+//!                                         // the whole of apk_db is null where the run did not
+//!                                         // look at it (--check, a refusal, bad usage)
+//!              "dropped": [{"name": "busybox", "version": "1.36.1-r29"}],
+//!              "trimmed": [],             // packages kept without the entries of removed files
+//!              "error": null},
+//!   "findings": [{"severity": "warning", "kind": "missing-interpreter",
+//!                 "path": "/sbin/ldconfig", "detail": "#!/bin/sh is removed by the strip (busybox-binsh)",
+//!                 // missing-interpreter and missing-library only, one finding per missing piece:
+//!                 "missing": "/bin/sh",           // interpreter path, env's NAME, or soname
+//!                 "cause": "removed-by-strip",    // removed-by-strip | already-missing
+//!                 "package": "busybox-binsh",     // what the strip removed it with, or null
+//!                 "needed_by": null,              // a library: the object that needs it
+//!                 "target": null}],               // a program that is a link: where it ends
+//!   "pruned": [],                         // --prune: [{"name", "version", "bytes"}]
+//!   "prunable": [{"name": "libcrypto3", "version": "3.3.2-r0", "bytes": 4702192}, "..."],
+//!                                         // without --prune: what it would remove (a note)
+//!   "container_signals": ["running as PID 1"]
+//! }
+//! ```
+//!
+//! Paths are JSON strings; a path that is not valid UTF-8 becomes `{"bytes": "<base64>"}`, so the
+//! document is always valid JSON and no byte is lost. Finding kinds: `busybox`, `applet-link`,
+//! `apk`, `shell` (errors); `dangling-link`, `missing-interpreter`, `missing-library`, `setuid`,
+//! `world-writable`, `stale-apk-record`, `unreadable-apk-db` (warnings).
 
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
@@ -16,65 +63,31 @@ use crate::stage::start::{Piece, Standing, Text};
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(4096);
-    o.push('{');
-    o.push_str("\"schema\":1,\"tool\":");
-    string(&mut o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
-    o.push_str(",\"mode\":");
-    string(&mut o, r.kind.label());
-    o.push_str(",\"root\":");
-    host_path(&mut o, &r.root);
-    o.push_str(",\"outcome\":");
-    string(&mut o, r.outcome.label());
-    let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
-    o.push_str(",\"error\":");
-    match r.error() {
-        Some(e) => string(&mut o, &e.to_string()),
-        None => o.push_str("null"),
-    }
-    o.push_str(",\"removed\":{");
-    for (i, kind) in StepKind::ALL.iter().enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        string(&mut o, kind.label());
-        o.push(':');
-        o.push('[');
-        for (i, s) in r.steps.iter().filter(|s| s.kind == *kind).enumerate() {
-            comma(&mut o, i);
-            path(&mut o, &s.item.path);
-        }
-        o.push(']');
-    }
-    let _ = write!(o, "}},\"bytes_freed\":{}", r.bytes_freed);
+    head(&mut o, r);
+    removed(&mut o, r);
     o.push_str(",\"skipped\":");
-    o.push('[');
-    for (i, s) in r.skipped.iter().enumerate() {
-        comma(&mut o, i);
+    list(&mut o, &r.skipped, |o, s| {
         o.push_str("{\"path\":");
-        path(&mut o, &s.path);
+        path(o, &s.path);
         o.push_str(",\"reason\":");
-        string(&mut o, &s.reason);
+        string(o, &s.reason);
         o.push('}');
-    }
-    o.push(']');
+    });
     o.push_str(",\"apk_db\":");
     match &r.db {
         Some(db) => apk_db(&mut o, db),
         None => o.push_str("null"),
     }
     o.push_str(",\"findings\":");
-    o.push('[');
-    for (i, f) in r.findings.iter().enumerate() {
-        comma(&mut o, i);
+    list(&mut o, &r.findings, |o, f| {
         let severity = if f.kind.is_error() {
             "error"
         } else {
             "warning"
         };
-        finding(&mut o, severity, f.kind.label(), &f.path, &f.detail);
+        finding(o, severity, f.kind.label(), &f.path, &f.detail);
         o.push('}');
-    }
-    o.push(']');
+    });
     broken(&mut o, r);
     o.push_str(",\"glibc_objects\":[");
     for (i, g) in r.glibc.iter().enumerate() {
@@ -84,14 +97,11 @@ pub fn render(r: &Report) -> String {
     o.push(']');
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
-        o.push('[');
-        for (i, p) in packages.iter().enumerate() {
-            comma(&mut o, i);
-            package(&mut o, &p.package);
+        list(&mut o, packages, |o, p| {
+            package(o, &p.package);
             o.pop();
             let _ = write!(o, ",\"bytes\":{}}}", p.bytes);
-        }
-        o.push(']');
+        });
     }
     o.push_str(",\"entrypoints_on_path\":[");
     for (i, e) in r.on_path.iter().enumerate() {
@@ -104,14 +114,55 @@ pub fn render(r: &Report) -> String {
     }
     o.push(']');
     o.push_str(",\"container_signals\":");
-    o.push('[');
-    for (i, s) in r.signals.iter().enumerate() {
-        comma(&mut o, i);
-        string(&mut o, s);
-    }
-    o.push(']');
+    list(&mut o, &r.signals, |o, s| string(o, s));
     o.push_str("}\n");
     o
+}
+
+/// `{"schema":1,"tool":..,"mode":..,"root":..,"outcome":..,"exit_code":..,"error":..`.
+fn head(o: &mut String, r: &Report) {
+    o.push('{');
+    o.push_str("\"schema\":1,\"tool\":");
+    string(o, concat!("alpine-strip ", env!("CARGO_PKG_VERSION")));
+    o.push_str(",\"mode\":");
+    string(o, r.action.label());
+    o.push_str(",\"root\":");
+    host_path(o, &r.root);
+    o.push_str(",\"outcome\":");
+    string(o, r.outcome.label());
+    let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
+    o.push_str(",\"error\":");
+    match r.error() {
+        Some(e) => string(o, &e.to_string()),
+        None => o.push_str("null"),
+    }
+}
+
+/// `,"removed":{"applet_links":[..],..},"bytes_freed":N`: the removals by kind.
+fn removed(o: &mut String, r: &Report) {
+    o.push_str(",\"removed\":{");
+    for (i, kind) in StepKind::ALL.iter().enumerate() {
+        comma(o, i);
+        string(o, kind.label());
+        o.push(':');
+        let of_kind = r.steps.iter().filter(|s| s.kind == *kind);
+        list(o, of_kind, |o, s| path(o, &s.item.path));
+    }
+    let _ = write!(o, "}},\"bytes_freed\":{}", r.bytes_freed);
+}
+
+/// `[a,b,..]`, each item written by `each`.
+fn list<T>(
+    o: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut each: impl FnMut(&mut String, T),
+) {
+    o.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        comma(o, i);
+        each(o, item);
+    }
+    o.push(']');
 }
 
 /// `{"status":..,"dropped":[..],"trimmed":[..],"error":..}`.

@@ -9,17 +9,18 @@ use std::path::PathBuf;
 
 use crate::apkdb::DbState;
 use crate::apkdb::prune::Pruned;
-use crate::cli;
 use crate::error::{Error, Exit};
+use crate::options;
 use crate::stage::apply::Skip;
 use crate::stage::finding::Finding;
 use crate::stage::plan::{Step, StepKind};
 use crate::stage::start::Broken;
 use crate::stage::start::image::OnPath;
 
-/// What kind of run this was.
+/// What the run did, as both reports name it (`mode` in JSON): the [`options::Mode`] asked
+/// for, without its settings, a dry run told apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum Action {
     /// Strip the root.
     Strip,
     /// Plan only (`--dry-run`).
@@ -28,22 +29,22 @@ pub enum Kind {
     Check,
 }
 
-impl Kind {
-    /// The kind of run `mode` asks for.
-    pub fn of(mode: &cli::Mode) -> Kind {
+impl Action {
+    /// What `mode` asks the run to do.
+    pub fn of(mode: &options::Mode) -> Action {
         match mode {
-            cli::Mode::Check(_) => Kind::Check,
-            cli::Mode::Strip(s) if s.run == cli::Run::DryRun => Kind::DryRun,
-            cli::Mode::Strip(_) => Kind::Strip,
+            options::Mode::Check(_) => Action::Check,
+            options::Mode::Strip(s) if s.run == options::Run::DryRun => Action::DryRun,
+            options::Mode::Strip(_) => Action::Strip,
         }
     }
 
     /// The name in both reports (`mode` in JSON).
     pub fn label(self) -> &'static str {
         match self {
-            Kind::Strip => "strip",
-            Kind::DryRun => "dry-run",
-            Kind::Check => "check",
+            Action::Strip => "strip",
+            Action::DryRun => "dry-run",
+            Action::Check => "check",
         }
     }
 }
@@ -99,8 +100,8 @@ impl Outcome {
 /// Everything a run reports.
 #[derive(Debug)]
 pub struct Report {
-    /// What kind of run.
-    pub kind: Kind,
+    /// What the run did.
+    pub action: Action,
     /// The root, as the host sees it.
     pub root: PathBuf,
     /// Removed paths (planned ones in a dry run), in removal order.
@@ -132,10 +133,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report of a run of `kind` on `root` that ended with `outcome`, nothing else said yet.
-    pub fn new(kind: Kind, root: PathBuf, outcome: Outcome) -> Self {
+    /// A report of a run that did `action` on `root` and ended with `outcome`, nothing else
+    /// said yet.
+    pub fn new(action: Action, root: PathBuf, outcome: Outcome) -> Self {
         Report {
-            kind,
+            action,
             root,
             steps: Vec::new(),
             skipped: Vec::new(),
@@ -153,14 +155,14 @@ impl Report {
     }
 
     /// The report of a run that `e` ended; a malformed database is its state too.
-    pub fn failed(kind: Kind, root: PathBuf, e: Error) -> Self {
+    pub fn failed(action: Action, root: PathBuf, e: Error) -> Self {
         let db = match &e {
             Error::MalformedDb(m) => Some(DbState::Malformed(m.clone())),
             _ => None,
         };
         Report {
             db,
-            ..Report::new(kind, root, Outcome::Error(e))
+            ..Report::new(action, root, Outcome::Error(e))
         }
     }
 
@@ -189,7 +191,7 @@ impl Report {
 
     /// Whether a strip is part of the run: a missing piece then "was already missing".
     pub fn strips(&self) -> bool {
-        self.kind != Kind::Check
+        self.action != Action::Check
     }
 }
 
@@ -241,7 +243,7 @@ mod tests {
             what: "no package name".into(),
         };
         let r = Report::failed(
-            Kind::Strip,
+            Action::Strip,
             PathBuf::from("/r"),
             Error::MalformedDb(m.clone()),
         );

@@ -143,7 +143,7 @@ impl Root {
     /// the tests that compare both ways.
     #[cfg(test)]
     pub fn confine_by_walk(&mut self) {
-        self.confine = Confine::Walk;
+        self.confine = Confine::Stepwise;
     }
 
     /// `lstat` of `rel`, cached; `None` when it does not exist.
@@ -251,13 +251,13 @@ fn c_path<'a>(scratch: &'a mut Vec<u8>, rel: &InRoot) -> io::Result<&'a CStr> {
     CStr::from_bytes_with_nul(scratch).map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))
 }
 
-/// The kernel confines opens, unless a debug build's tests ask for the walk
-/// (`ALPINE_STRIP_TEST_CONFINE=walk`, to run the integration tests both ways; a release build
+/// The kernel confines opens, unless a debug build's tests ask for stepwise opens
+/// (`ALPINE_STRIP_TEST_CONFINE=stepwise`, to run the integration tests both ways; a release build
 /// reads no such variable).
 fn initial_confine() -> Confine {
     #[cfg(debug_assertions)]
-    if std::env::var_os("ALPINE_STRIP_TEST_CONFINE").is_some_and(|v| v == "walk") {
-        return Confine::Walk;
+    if std::env::var_os("ALPINE_STRIP_TEST_CONFINE").is_some_and(|v| v == "stepwise") {
+        return Confine::Stepwise;
     }
     Confine::Kernel
 }

@@ -30,14 +30,14 @@ pub enum Confine {
     /// By the kernel: `openat2` with `RESOLVE_IN_ROOT`.
     Kernel,
     /// One folder at a time, never following a symlink (a kernel without `openat2`).
-    Walk,
+    Stepwise,
 }
 
 /// Retries of an `openat2` that a concurrent rename made give up (`EAGAIN`), or a signal.
 const RETRIES: usize = 8;
 
 /// Opens `path` relative to the root's descriptor `root` with `flags` (plus `O_NOFOLLOW` and
-/// `O_CLOEXEC`), confined as `how` says; `how` becomes [`Confine::Walk`] for good when the
+/// `O_CLOEXEC`), confined as `how` says; `how` becomes [`Confine::Stepwise`] for good when the
 /// kernel has no `openat2` for this process.
 pub fn open(
     root: BorrowedFd,
@@ -59,7 +59,7 @@ pub fn open(
                 Err(Errno::EINTR | Errno::EAGAIN) if tries < RETRIES => tries += 1,
                 // No openat2 (or not this open_how) in this kernel: never again.
                 Err(Errno::ENOSYS | Errno::E2BIG) => {
-                    *how = Confine::Walk;
+                    *how = Confine::Stepwise;
                     break;
                 }
                 // A seccomp filter's answer, or a real EPERM that the walk meets again.
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn both_ways_open_the_same_and_refuse_any_symlink_on_the_way() {
-        for start in [Confine::Kernel, Confine::Walk] {
+        for start in [Confine::Kernel, Confine::Stepwise] {
             let (t, outside, fd) = tree();
             let mut how = start;
             let mut read = |p: &str| {

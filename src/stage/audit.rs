@@ -19,10 +19,10 @@ use crate::apkdb;
 use crate::error::Result;
 use crate::format::{busybox, shell};
 use crate::root::resolve::Resolved;
-use crate::root::{FileKind, Item, PathSet, Root};
+use crate::root::{FileKind, InRoot, Item, PathSet, Root};
 use crate::stage::discover::Found;
 use crate::stage::finding::{Finding, FindingKind};
-use crate::stage::scan::Listing;
+use crate::stage::scan::{Entry, Listing};
 
 /// Names of shells, and of busybox builds that carry one.
 pub const SHELLS: [&[u8]; 21] = [
@@ -71,81 +71,22 @@ pub fn audit(
     from_walk: Vec<Finding>,
     files: &[Item],
 ) -> Result<Vec<Finding>> {
-    let mut out = Vec::new();
-    let mut push = |kind, path: &Path, detail: String| {
-        out.push(Finding {
-            kind,
-            path: path.to_path_buf(),
-            detail,
-        })
-    };
-    for (kind, items) in [
-        (FindingKind::Busybox, &found.busybox),
-        (FindingKind::AppletLink, &found.links),
-        (FindingKind::Apk, &found.apk),
-    ] {
-        for i in items {
-            push(kind, &i.path, String::new());
-        }
-    }
+    let mut out = discovered(found);
     // A shell that is an applet link is named as a shell too (`/bin/sh`); a busybox build named
     // like a shell (`busybox.static`) is already named as busybox.
     let mut reported = PathSet::default();
     for i in &found.busybox {
         reported.insert(i.path.as_os_str());
     }
-
     for e in &bins.entries {
-        match e.kind {
-            FileKind::Symlink => match root.resolve(&e.path)? {
-                Resolved::Found(end, m) if m.kind == FileKind::File => {
-                    let named = is_shell_name(e.name()) || is_shell_name(end.name());
-                    if named && !reported.contains(e.path.as_os_str()) {
-                        push(
-                            FindingKind::Shell,
-                            &e.path,
-                            format!("-> /{}", end.display()),
-                        );
-                    }
-                }
-                Resolved::Found(..) => {}
-                Resolved::Missing(end) => push(
-                    FindingKind::DanglingLink,
-                    &e.path,
-                    format!("-> /{} (missing)", end.display()),
-                ),
-                Resolved::Loop => push(FindingKind::DanglingLink, &e.path, "symlink loop".into()),
-            },
-            FileKind::File => {
-                if is_shell_name(e.name()) && !reported.contains(e.path.as_os_str()) {
-                    push(FindingKind::Shell, &e.path, String::new());
-                }
-            }
-            FileKind::Dir | FileKind::Other => {}
-        }
+        out.extend(bin_entry(root, e, &reported)?);
     }
-
-    let mut staying = Vec::new();
-    let db = Path::new(apkdb::Location::of(root)?.installed());
-    match apkdb::load(root) {
-        Ok(Some(installed)) => {
-            for (p, path) in installed.missing_files(root)? {
-                push(
-                    FindingKind::StaleApkRecord,
-                    &path,
-                    format!("listed by {} {} but missing", p.name, p.version),
-                );
-            }
-            staying = installed.staying_files(root)?;
-        }
-        Ok(None) => {}
-        // A database scanners cannot read either: said, not fatal to the audit.
-        Err(e) => push(FindingKind::UnreadableApkDb, db, e.reason()),
-    }
+    let staying = database(root, &mut out)?;
     let mut owned = PathSet::default();
     for p in &staying {
         owned.insert(p.as_os_str());
     }
+    // A shell named by its name is not named again by its words.
     let by_name: Vec<PathBuf> = out
         .iter()
         .filter(|f| f.kind == FindingKind::Shell)
@@ -157,6 +98,82 @@ pub fn audit(
     out.extend(other_builds(root, files, &reported, &owned));
     out.extend(from_walk);
     Ok(out)
+}
+
+/// What discovery found: busybox, its applet links, apk.
+fn discovered(found: &Found) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (kind, items) in [
+        (FindingKind::Busybox, &found.busybox),
+        (FindingKind::AppletLink, &found.links),
+        (FindingKind::Apk, &found.apk),
+    ] {
+        for i in items {
+            out.push(Finding {
+                kind,
+                path: i.path.to_path_buf(),
+                detail: String::new(),
+            });
+        }
+    }
+    out
+}
+
+/// The finding of one entry of a bin folder, if any: a shell by its name or the name its link
+/// ends at ([`is_shell_name`]) not `reported` as busybox already, or a dangling link.
+fn bin_entry(root: &mut Root, e: &Entry, reported: &PathSet) -> Result<Option<Finding>> {
+    let fresh = !reported.contains(e.path.as_os_str());
+    let shell = is_shell_name(e.name()) && fresh;
+    let (kind, detail) = match e.kind {
+        FileKind::Symlink => match root.resolve(&e.path)? {
+            Resolved::Found(end, m)
+                if m.kind == FileKind::File && (shell || fresh && is_shell_name(end.name())) =>
+            {
+                (FindingKind::Shell, format!("-> /{}", end.display()))
+            }
+            Resolved::Found(..) => return Ok(None),
+            Resolved::Missing(end) => (
+                FindingKind::DanglingLink,
+                format!("-> /{} (missing)", end.display()),
+            ),
+            Resolved::Loop => (FindingKind::DanglingLink, "symlink loop".into()),
+        },
+        FileKind::File if shell => (FindingKind::Shell, String::new()),
+        FileKind::File | FileKind::Dir | FileKind::Other => return Ok(None),
+    };
+    Ok(Some(Finding {
+        kind,
+        path: e.path.to_path_buf(),
+        detail,
+    }))
+}
+
+/// The apk database's findings, added to `out`: every file it lists that is not in the root,
+/// or the database itself when it cannot be read (said, not fatal to the audit: scanners cannot
+/// read it either). Returns the files of the packages that stay.
+fn database(root: &mut Root, out: &mut Vec<Finding>) -> Result<Vec<InRoot>> {
+    let db = Path::new(apkdb::Location::of(root)?.installed());
+    match apkdb::load(root) {
+        Ok(Some(installed)) => {
+            for (p, path) in installed.missing_files(root)? {
+                out.push(Finding {
+                    kind: FindingKind::StaleApkRecord,
+                    path,
+                    detail: format!("listed by {} {} but missing", p.name, p.version),
+                });
+            }
+            installed.staying_files(root)
+        }
+        Ok(None) => Ok(Vec::new()),
+        Err(e) => {
+            out.push(Finding {
+                kind: FindingKind::UnreadableApkDb,
+                path: db.to_path_buf(),
+                detail: e.reason(),
+            });
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// Other busybox builds and other shells: executable ELF files no staying package owns
@@ -204,7 +221,7 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let whole = crate::stage::survey::walk_whole_root(root.host_root());
-        let found = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
+        let found = discover(&mut root, &bins, &whole).unwrap();
         let from_walk = whole.findings.clone();
         let mut v: Vec<(FindingKind, String)> =
             audit(&mut root, &bins, &found, from_walk, &whole.files)

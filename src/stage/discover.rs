@@ -47,16 +47,40 @@ pub struct Found {
     pub loops: Vec<PathBuf>,
 }
 
-/// Looks through the listed bin folders (and the lib folders) of `root`; `whole` gives the
-/// walk of the whole root, asked for only when there is busybox to look for elsewhere (boxed:
-/// one copy of discovery serves every caller).
-pub fn discover<'w>(
-    root: &mut Root,
-    bins: &Listing,
-    whole: Box<dyn FnOnce() -> &'w WholeRoot + 'w>,
-) -> Result<Found> {
-    let mut found = Found::default();
+impl Found {
+    /// Whether the bin folders hold busybox: then its hard links and copies are looked for in
+    /// the walk of the whole root ([`elsewhere`]) before its applet links ([`applet_links`]).
+    pub fn has_busybox(&self) -> bool {
+        !self.busybox.is_empty()
+    }
 
+    /// The inodes of every busybox binary found so far.
+    fn busybox_ids(&self) -> Vec<(u64, u64)> {
+        let mut ids: Vec<(u64, u64)> = Vec::new();
+        for i in &self.busybox {
+            if !ids.contains(&i.meta.id()) {
+                ids.push(i.meta.id());
+            }
+        }
+        ids
+    }
+}
+
+/// Discovery with the walk of the whole root already made: [`by_name`], then [`elsewhere`] when
+/// there is busybox, then [`applet_links`]. A caller that would rather not walk when there is no
+/// busybox calls the three itself.
+pub fn discover(root: &mut Root, bins: &Listing, whole: &WholeRoot) -> Result<Found> {
+    let mut found = by_name(root, bins)?;
+    if found.has_busybox() {
+        elsewhere(root, &mut found, whole)?;
+    }
+    applet_links(root, bins, &mut found)?;
+    Ok(found)
+}
+
+/// Step one: busybox, apk and ssl_client by their names in the listed bin folders (a name of
+/// busybox that is a symlink names the binary it ends at), and `libapk.so*` in the lib folders.
+pub fn by_name(root: &mut Root, bins: &Listing) -> Result<Found> {
     let mut files = Vec::new();
     for e in bins.of_kind(FileKind::File) {
         if let Some(meta) = root.lstat(&e.path)? {
@@ -77,12 +101,12 @@ pub fn discover<'w>(
         }
     }
     // One busybox inode, or a few: a list is all it takes.
-    let mut ids: Vec<(u64, u64)> = Vec::new();
-    for (_, name, meta) in &files {
-        if BUSYBOX_NAMES.contains(&name.as_slice()) {
-            ids.push(meta.id());
-        }
-    }
+    let ids: Vec<(u64, u64)> = files
+        .iter()
+        .filter(|(_, name, _)| BUSYBOX_NAMES.contains(&name.as_slice()))
+        .map(|(_, _, meta)| meta.id())
+        .collect();
+    let mut found = Found::default();
     for (path, name, meta) in files {
         let item = Item { path, meta };
         if ids.contains(&meta.id()) {
@@ -93,14 +117,36 @@ pub fn discover<'w>(
             found.ssl_client.push(item);
         }
     }
-    if !found.busybox.is_empty() {
-        let elsewhere = elsewhere(root, &found.busybox, &ids, whole())?;
-        for i in &elsewhere {
-            ids.push(i.meta.id());
-        }
-        found.busybox.extend(elsewhere);
-    }
+    found.apk.extend(libapk(root)?);
+    Ok(found)
+}
 
+/// `libapk.so*` in the lib folders.
+fn libapk(root: &mut Root) -> Result<Vec<Item>> {
+    let libs = Listing::of(root, &LIB_DIRS)?;
+    let mut out = Vec::new();
+    for e in libs
+        .entries
+        .iter()
+        .filter(|e| e.name().starts_with(b"libapk.so"))
+    {
+        if e.kind == FileKind::Dir {
+            continue;
+        }
+        if let Some(meta) = root.lstat(&e.path)? {
+            out.push(Item {
+                path: e.path.clone(),
+                meta,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Step three: the symlinks of the bin folders that end at a busybox binary found (so after
+/// [`elsewhere`]: a link may end at a hard link of it), or dangle naming one; loops are noted.
+pub fn applet_links(root: &mut Root, bins: &Listing, found: &mut Found) -> Result<()> {
+    let ids = found.busybox_ids();
     for e in bins.of_kind(FileKind::Symlink) {
         let applet = match root.link_end(&e.path)? {
             End::Found(end) => end.kind == FileKind::File && ids.contains(&end.id()),
@@ -117,24 +163,16 @@ pub fn discover<'w>(
             });
         }
     }
+    Ok(())
+}
 
-    let libs = Listing::of(root, &LIB_DIRS)?;
-    for e in libs
-        .entries
-        .iter()
-        .filter(|e| e.name().starts_with(b"libapk.so"))
-    {
-        if e.kind == FileKind::Dir {
-            continue;
-        }
-        if let Some(meta) = root.lstat(&e.path)? {
-            found.apk.push(Item {
-                path: e.path.clone(),
-                meta,
-            });
-        }
-    }
-    Ok(found)
+/// Step two, when the bin folders hold busybox: its hard links and copies anywhere in `whole`,
+/// the walk of the whole root, join [`Found::busybox`].
+pub fn elsewhere(root: &mut Root, found: &mut Found, whole: &WholeRoot) -> Result<()> {
+    let ids = found.busybox_ids();
+    let more = copies_and_links(root, &found.busybox, &ids, whole)?;
+    found.busybox.extend(more);
+    Ok(())
 }
 
 /// Busybox outside the bin folders' names: every hard link of `busybox` (whose inodes are
@@ -142,7 +180,7 @@ pub fn discover<'w>(
 /// its size is a busybox binary's; each inode is compared once. When some hard links were not
 /// seen and the walk could not read a folder, that folder is the error: the strip cannot
 /// promise busybox is gone.
-fn elsewhere(
+fn copies_and_links(
     root: &mut Root,
     busybox: &[Item],
     ids: &[(u64, u64)],
@@ -334,7 +372,12 @@ mod tests {
         symlink("python3.12", t.path().join("usr/bin/python3")).unwrap();
         let mut root = Root::open(t.path()).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
-        let f = discover(&mut root, &bins, Box::new(|| panic!("no busybox, no walk"))).unwrap();
+        let mut f = by_name(&mut root, &bins).unwrap();
+        assert!(
+            !f.has_busybox(),
+            "no busybox: no walk of the whole root is asked for"
+        );
+        applet_links(&mut root, &bins, &mut f).unwrap();
         assert!(f.busybox.is_empty() && f.links.is_empty() && f.apk.is_empty());
         assert!(f.ssl_client.is_empty() && f.loops.is_empty());
     }
@@ -403,9 +446,7 @@ mod tests {
             unread: vec![(PathBuf::from("opt/x"), denied)],
             ..WholeRoot::default()
         };
-        let e = discover(&mut root, &bins, Box::new(|| &whole))
-            .unwrap_err()
-            .to_string();
+        let e = discover(&mut root, &bins, &whole).unwrap_err().to_string();
         assert!(e.contains("opt/x: cannot walk"), "{e}");
         assert!(e.contains("os error 13"), "{e}");
         // Every link seen: a folder the walk could not read does not matter.
@@ -414,7 +455,7 @@ mod tests {
             unread: vec![(PathBuf::from("srv"), std::io::Error::from_raw_os_error(13))],
             ..whole
         };
-        let f = discover(&mut root, &bins, Box::new(|| &whole)).unwrap();
+        let f = discover(&mut root, &bins, &whole).unwrap();
         assert_eq!(paths(&f.busybox), ["bin/busybox", "opt/x/bb"]);
     }
 
@@ -423,6 +464,6 @@ mod tests {
         let mut root = Root::open(p).unwrap();
         let bins = Listing::of(&mut root, &BIN_DIRS).unwrap();
         let whole = crate::stage::survey::walk_whole_root(p);
-        discover(&mut root, &bins, Box::new(|| &whole)).unwrap()
+        discover(&mut root, &bins, &whole).unwrap()
     }
 }

@@ -1,6 +1,6 @@
 //! The command line through the binary: every contradictory pair is a usage error (exit 2, one
 //! line naming both flags) that changes nothing, short flags combine, and `--help`'s exit table
-//! is README.md's.
+//! is README.md's, as is its options table.
 
 use std::fs;
 use std::path::Path;
@@ -108,6 +108,31 @@ fn help_shows_the_exit_table_that_readme_shows() {
     assert_eq!(from_help.len(), alpine_strip::error::Exit::ALL.len());
     assert!(from_help[5].1.contains("nothing was removed"));
     assert!(from_help[6].1.contains("nothing was removed"));
+}
+
+/// README.md's options section is what `make readme` generates from the table `--help` is made
+/// from (`cargo run --example usage -- markdown`): a flag added or reworded fails here until
+/// `make readme` runs.
+#[test]
+fn readme_shows_the_options_section_the_parser_generates() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split_once("<!-- make options -->\n")
+        .and_then(|(_, rest)| rest.split_once("<!-- /make options -->"))
+        .unwrap()
+        .0;
+    assert_eq!(block, alpine_strip::cli::markdown());
+    let help = alpine_strip::cli::help();
+    for line in help.lines().filter(|l| l.starts_with("  -")) {
+        let flag = line.trim().split("  ").next().unwrap();
+        assert!(
+            block.contains(&format!("`{flag}`"))
+                || flag.starts_with("-h")
+                || flag.starts_with("-V"),
+            "{flag} is not in README's options table"
+        );
+    }
 }
 
 #[test]

@@ -1,172 +1,16 @@
-//! The command line: what the arguments ask for (a [`Mode`] with its settings, not a set of
-//! bools), `--help` and `--version`. A flag another one makes meaningless is a usage error
-//! naming both, never ignored. `--help` is made from one table of options and [`Exit`]'s
-//! table, which README.md shows too.
+//! The command line: reads the arguments into the settings of [`crate::options`] (a [`Mode`]
+//! with its settings, not a set of bools), `--help` and `--version`. A flag another one makes
+//! meaningless is a usage error naming both, never ignored. `--help`, README.md's options table
+//! and the man page are made from one table of options and [`crate::error::Exit`]'s table.
 
 use std::ffi::{OsStr, OsString};
-use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use crate::error::{Error, Exit, Result};
-
-/// What the user asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Options {
-    /// The root to strip or check (`--root`, `/` by default).
-    pub root: PathBuf,
-    /// Check or strip, with their settings.
-    pub mode: Mode,
-    /// How much the report for people says.
-    pub verbosity: Verbosity,
-    /// `--json`: the report on stdout as JSON too.
-    pub json: bool,
-    /// `--entrypoint PATH` (repeatable): the programs the image starts, paths inside the root.
-    pub entrypoints: Vec<PathBuf>,
-    /// `--env NAME=VALUE` (repeatable): the image's environment, where it sets what the start
-    /// checks read.
-    pub env: ImageEnv,
-}
-
-/// What `--env` gave of the variables the start checks read (the last of a name counts).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ImageEnv {
-    /// `PATH`.
-    pub path: Option<OsString>,
-    /// `LD_LIBRARY_PATH`.
-    pub library_path: Option<OsString>,
-}
-
-/// The two things a run can do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// `--check`: audit only, change nothing.
-    Check(Check),
-    /// Strip the root (or plan it, `--dry-run`).
-    Strip(Strip),
-}
-
-/// `--check`'s settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Check {
-    /// `--strict`: a warning fails the check too.
-    pub strict: bool,
-}
-
-/// A strip's settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Strip {
-    /// Remove, or only plan.
-    pub run: Run,
-    /// What becomes of the apk database.
-    pub db: DbMode,
-    /// The audit after the strip.
-    pub audit: Audit,
-    /// `--prune`, with the packages `--keep` keeps.
-    pub prune: Option<Prune>,
-}
-
-/// Remove, or only plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Run {
-    /// Remove; `force` (`--force`) strips `/` without a sign of a container build.
-    Apply {
-        /// `--force`.
-        force: bool,
-    },
-    /// `--dry-run`: plan, change nothing (no lock, no container guard).
-    DryRun,
-}
-
-impl Default for Run {
-    fn default() -> Self {
-        Run::Apply { force: false }
-    }
-}
-
-/// What becomes of the apk database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DbMode {
-    /// Read it and keep it true: packages that leave are dropped, others trimmed; the new
-    /// files are fsynced as `sync` says.
-    Update {
-        /// Whether the new files are fsynced before the removals.
-        sync: SyncPolicy,
-    },
-    /// `--keep-apk-db`: not read, not written.
-    Keep,
-}
-
-impl Default for DbMode {
-    fn default() -> Self {
-        DbMode::Update {
-            sync: SyncPolicy::Auto,
-        }
-    }
-}
-
-/// Whether the new database is fsynced before the removals, as apk 3 decides it for its own
-/// commits (`apk --sync`, apk-tools `src/commit.c`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SyncPolicy {
-    /// Only when stripping `/` of the host itself (the root PID namespace, where
-    /// `/proc/2/stat` is `kthreadd`): not in a container build, whose step is discarded
-    /// whole when it does not finish, nor with `--root`. apk's `--sync=auto`.
-    #[default]
-    Auto,
-    /// `--sync`: always (a tree under `--root` that must survive a power cut as it is).
-    Always,
-}
-
-/// The audit after a strip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Audit {
-    /// `--no-audit`: none (and no `--prune` note).
-    Off,
-    /// The audit runs; with `strict` (`--strict`) any finding fails the run.
-    On {
-        /// `--strict`.
-        strict: bool,
-    },
-}
-
-impl Default for Audit {
-    fn default() -> Self {
-        Audit::On { strict: false }
-    }
-}
-
-/// `--prune`'s settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Prune {
-    /// `--keep NAME`: packages kept, with their dependencies.
-    pub keep: Vec<String>,
-}
-
-/// How much the report for people says.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Verbosity {
-    /// `-q`: nothing unless the run fails.
-    Quiet,
-    /// The summary and the notes.
-    #[default]
-    Normal,
-    /// `-v`: every path too.
-    Verbose,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            root: PathBuf::from("/"),
-            mode: Mode::Strip(Strip::default()),
-            verbosity: Verbosity::Normal,
-            json: false,
-            entrypoints: Vec::new(),
-            env: ImageEnv::default(),
-        }
-    }
-}
+use crate::error::{Error, Result};
+use crate::options::{
+    Audit, Check, DbMode, ImageEnv, Mode, Options, Prune, Run, Strip, SyncPolicy, Verbosity,
+};
 
 /// What to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -178,6 +22,9 @@ pub enum Command {
     /// `--version`.
     Version,
 }
+
+mod usage;
+pub use usage::{help, man, markdown};
 
 /// Every option that is not `--help` or `--version`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -358,53 +205,6 @@ const EXCLUDE: [(Flag, Flag, &str); 14] = [
 
 fn long(flag: Flag) -> &'static str {
     ROWS.iter().find(|r| r.flag == flag).map_or("", |r| r.long)
-}
-
-/// The `--help` text: the options' table, then [`Exit`]'s.
-pub fn help() -> String {
-    let mut o = String::from(
-        "alpine-strip: make an Alpine root distroless (no busybox, no shell, no apk), then remove itself.\n\n\
-         Usage: /strip [OPTIONS]          (as the last RUN step of an image build: RUN [\"/strip\"])\n\n\
-         Options:\n",
-    );
-    for r in &ROWS {
-        let start = o.len();
-        if let Some(c) = r.short {
-            let _ = write!(o, "  -{c}, --{}", r.long);
-        } else {
-            let _ = write!(o, "  --{}", r.long);
-        }
-        if let Some(v) = r.value {
-            let _ = write!(o, " {v}");
-        }
-        option_help(&mut o, start, r.help);
-    }
-    for (left, text) in [
-        ("  -h, --help", "print this help"),
-        ("  -V, --version", "print the version"),
-    ] {
-        let start = o.len();
-        o.push_str(left);
-        option_help(&mut o, start, text);
-    }
-    o.push_str("\nExit status:\n");
-    for e in Exit::ALL {
-        let _ = writeln!(o, "  {}  {}", e.code(), e.meaning());
-    }
-    o
-}
-
-/// Pads the option that starts at `start` of `o` to its column, then writes `text` (a further
-/// line of it goes under the first).
-fn option_help(o: &mut String, start: usize, text: &str) {
-    const COLUMN: usize = 2 + 18 + 1;
-    let mut lines = text.lines();
-    let width = o.len() - start;
-    let pad = COLUMN.saturating_sub(width).max(1);
-    let _ = writeln!(o, "{:pad$}{}", "", lines.next().unwrap_or(""));
-    for more in lines {
-        let _ = writeln!(o, "{:COLUMN$}{more}", "");
-    }
 }
 
 /// What the arguments set, before it becomes a mode.
@@ -615,6 +415,7 @@ fn unknown(arg: &OsStr) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Exit;
 
     fn p(args: &[&str]) -> Result<Command> {
         parse(args.iter().map(OsString::from))
