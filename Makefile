@@ -1,9 +1,11 @@
 # alpine-strip: build, test, measure.
 #   make demo   build the tool and strip a real Alpine image (the main job)
 #   make test   everything CI checks (lint, unit + real-tree tests on eight architectures,
-#               a short fuzz of every reader, size, the multi-platform image, e2e)
+#               the real-tree tests again on the stock build, a short fuzz of every reader,
+#               size, the multi-platform image, e2e)
+#   make stock  the ordinary build: `cargo build --release --target x86_64-unknown-linux-musl`
+#               on stable, as a packager or a contributor runs it (out/strip-x86_64-stock)
 #   make fuzz   every fuzz target for FUZZ_SECONDS each (tests/README.md "Fuzzing")
-
 SHELL    := /bin/bash
 NIGHTLY  ?= nightly-2026-05-20
 FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
@@ -27,12 +29,11 @@ target_s390x   := s390x-unknown-linux-musl
 
 # Every shipped binary: the pinned nightly rebuilds std for size (-Z build-std, so no
 # prebuilt std is needed for any target), panics abort without a message, and zig links
-# static musl (cargo-zigbuild; musl's own crt, hence -Clink-self-contained=no), without the
-# unwind tables of the C it links (src/os/no-unwind.ld: nothing unwinds). -Zmir-opt-level=1:
-# rustc's MIR inlining and other MIR passes off (LLVM's remain), 1.3 KiB less on ppc64le.
+# static musl (cargo-zigbuild; musl's own crt, hence -Clink-self-contained=no). Configuration
+# only: the code is the same as the stock build's (`make stock`).
 SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
 	-Crelocation-model=static -Cforce-unwind-tables=no -Clink-self-contained=no \
-	-Clink-arg=-Wl,--build-id=none -Clink-arg=-Wl,-T,$(CURDIR)/src/os/no-unwind.ld -Zmir-opt-level=1
+	-Clink-arg=-Wl,--build-id=none
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 # 32-bit ARM kernels use 4 KiB pages; the linker's 64 KiB default padded those files by 64 KiB.
 page_armhf := -Clink-arg=-Wl,-z,max-page-size=4096
@@ -49,8 +50,7 @@ export ALPINE_STRIP_OUT := $(OUT)
 # Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
 export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: npm deps build image publish sbom man test lint unit fuzz fuzz-ci size bench readme e2e demo clean
-
+.PHONY: npm deps build stock image publish sbom man test lint unit unit-stock fuzz fuzz-ci size bench readme e2e demo clean
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
 	@bash tests/deps.sh
@@ -68,6 +68,15 @@ build-%: deps
 	@echo "build: $* (nightly $(NIGHTLY), build-std, zig)"
 	@$(call ZIGBUILD,$*)
 	@mkdir -p $(OUT) && cp target/release-std/$(target_$*)/release/alpine-strip $(OUT)/strip-$*
+
+# The ordinary build, as a packager (an APKBUILD), a contributor or a cross-compiling user runs
+# it: stable Rust, the Cargo.toml release profile, Rust's own musl target and linker; no
+# nightly, no zig. Not shipped; tested (unit-stock) to behave as the size-tuned one.
+STOCK_TARGET := x86_64-unknown-linux-musl
+stock:
+	@echo "build: $(STOCK_TARGET) (stable, the ordinary cargo build)"
+	@cargo build --release --locked --target $(STOCK_TARGET)
+	@mkdir -p $(OUT) && cp target/$(STOCK_TARGET)/release/alpine-strip $(OUT)/strip-x86_64-stock
 
 # The tool image for all eight platforms, offline, as one OCI archive (a manifest list).
 image: build
@@ -101,13 +110,19 @@ lint:
 unit: build npm
 	cargo test
 
+# The real-tree tests (chroot, RUN-step mounts, both fixture trees) again, on the stock build:
+# the tests that run the binary, not the per-architecture ones (qemu, size-tuned only).
+STOCK_TESTS := real_tree:: current_alpine:: run_step:: prune:: hostile:: guard::
+unit-stock: stock
+	ALPINE_STRIP_BIN=$(OUT)/strip-x86_64-stock cargo test --test it -- --skip _under_qemu $(STOCK_TESTS)
+
 # The pinned npm tarballs the start checks are tested on (a no-op when they are there).
 npm:
 	bash tests/npm-fetch.sh $(ALPINE_NPM_CACHE)
 
 # The closing line says whether the e2e ran: outside CI it skips (exit 0) when an engine or
 # fixture is missing, and says why in out/e2e-skipped.txt; under CI=true a skip fails.
-test: lint unit fuzz-ci size e2e
+test: lint unit unit-stock fuzz-ci size e2e
 	@if [ -s $(OUT)/e2e-skipped.txt ]; then \
 	  echo "make test: passed WITHOUT the e2e (SKIPPED: $$(cat $(OUT)/e2e-skipped.txt))"; \
 	else echo "make test: passed, e2e included"; fi

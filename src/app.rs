@@ -8,13 +8,11 @@
 //!   the removals, the commit); `Pipeline::stripped` audits what is left and reports;
 //! - `--check`: `Pipeline::check`, the audit alone.
 //!
-//! The exit status follows from the report's outcome. The walk of the whole root is made once
-//! (`Survey`: on a second thread started early when it will surely be needed, else when first
-//! needed) and is over before the first change; the new database is fsynced only where apk
-//! itself would sync ([`SyncPolicy`]).
+//! The exit status follows from the report's outcome. One process, one thread: the walk of the
+//! whole root is made once, when first needed (`Survey`), and the new database is fsynced only
+//! where apk itself would sync ([`SyncPolicy`]).
 
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::{Prunable, Pruned};
@@ -73,16 +71,10 @@ fn strip(opts: &Options, s: &Strip, mut root: Root, held: &mut Option<Held>) -> 
     }
     let admitted = admit(&mut root, s)?;
     // The walk of the whole root (the audit's modes; busybox's hard links and copies; the files
-    // no package owns, for --prune and its note) only reads. When it will surely be needed (the
-    // audit, --prune) it starts now on a thread of its own, beside the parse of the database
-    // and the listing of the bin folders; after apk's lock, so that every walk sees the same
-    // tree. Otherwise it is made when first needed: discovery needs it when the bin folders
-    // hold busybox; --no-audit skips the note.
-    let survey = if s.audit != Audit::Off || s.prune.is_some() {
-        Survey::start(root.host_root())
-    } else {
-        Survey::new(root.host_root())
-    };
+    // no package owns, for --prune and its note) only reads, after apk's lock so that every
+    // walk sees the same tree; it is made when first needed (discovery needs it when the bin
+    // folders hold busybox; --no-audit skips the note).
+    let survey = Survey::new(root.host_root());
     let installed = match s.db {
         DbMode::Update { .. } => apkdb::load(&mut root)?,
         DbMode::Keep => None,
@@ -267,8 +259,6 @@ impl<'o> Pipeline<'o> {
         if let Some(i) = &self.installed {
             strips_itself(&mut self.root, i, &removals, &mut pruned)?;
         }
-        // Nothing walks once the tree changes.
-        self.survey.join();
         Ok(Decisions {
             admitted,
             db,
@@ -507,70 +497,29 @@ impl Decisions {
     }
 }
 
-/// The walk of the whole root ([`survey::walk_whole_root`]), made once: when it is first needed
-/// (discovery, when the bin folders hold busybox; `--prune`; the note; the audit), or started
-/// at once on a thread of its own ([`Survey::start`]) when it surely will be.
+/// The walk of the whole root ([`survey::walk_whole_root`]), made once, when it is first
+/// needed (discovery, when the bin folders hold busybox; `--prune`; the note; the audit), and
+/// made before the removals (then the audit passes over what they removed) or after them.
 struct Survey {
     host: PathBuf,
-    /// The walk's own thread, until it is joined.
-    thread: Option<JoinHandle<WholeRoot>>,
     /// What the walk saw, once made.
     done: Option<WholeRoot>,
 }
-
-impl Drop for Survey {
-    /// A decision that failed half way leaves no walk running behind it.
-    fn drop(&mut self) {
-        self.join();
-    }
-}
-
-/// The stack of the walk's thread: 256 KiB, twice musl's default for a thread. The walk is a
-/// loop (walkdir keeps the folders it is in on the heap), so its stack does not grow with the
-/// tree's depth; a unit test walks a tree 300 folders deep on it.
-const WALK_STACK: usize = 256 << 10;
 
 impl Survey {
     /// A walk made when first asked for.
     fn new(host: &Path) -> Survey {
         Survey {
             host: host.to_path_buf(),
-            thread: None,
             done: None,
         }
     }
 
-    /// A walk started now, on a thread of its own with a [`WALK_STACK`] stack; made when first
-    /// asked for instead if the thread cannot be started.
-    fn start(host: &Path) -> Survey {
-        let on_thread = host.to_path_buf();
-        let spawned = std::thread::Builder::new()
-            .stack_size(WALK_STACK)
-            .spawn(move || survey::walk_whole_root(&on_thread));
-        Survey {
-            host: host.to_path_buf(),
-            thread: spawned.ok(),
-            done: None,
-        }
-    }
-
-    /// Waits for the walk's thread, if one runs: nothing walks once the tree changes.
-    fn join(&mut self) {
-        if self.thread.is_some() {
-            self.get();
-        }
-    }
-
-    /// What the walk saw (walking now, or waiting for its thread, the first time).
+    /// What the walk saw (walking now, the first time).
     fn get(&mut self) -> &mut WholeRoot {
-        let (host, thread) = (&self.host, &mut self.thread);
-        self.done.get_or_insert_with(|| match thread.take() {
-            // A thread that did not return (it cannot panic: panics abort) is walked again.
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|_| survey::walk_whole_root(host)),
-            None => survey::walk_whole_root(host),
-        })
+        let host = &self.host;
+        self.done
+            .get_or_insert_with(|| survey::walk_whole_root(host))
     }
 }
 
@@ -586,47 +535,4 @@ fn loops(found: &Found) -> Vec<Skip> {
         });
     }
     skipped
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn the_walk_on_its_own_thread_sees_what_a_walk_on_this_one_sees() {
-        let t = tempfile::tempdir().unwrap();
-        let mut deep = t.path().to_path_buf();
-        for i in 0..300 {
-            deep.push("d");
-            fs::create_dir(&deep).unwrap();
-            if i % 50 == 0 {
-                fs::write(deep.join("lib.so.1"), b"\x7fELF").unwrap();
-            }
-        }
-        let su = deep.join("su");
-        fs::write(&su, b"\x7fELF").unwrap();
-        fs::set_permissions(&su, fs::Permissions::from_mode(0o4755)).unwrap();
-
-        let mut threaded = Survey::start(t.path());
-        assert!(
-            threaded.thread.is_some(),
-            "the walk runs on a thread of its own"
-        );
-        threaded.join();
-        assert!(threaded.thread.is_none(), "joined");
-        let here = survey::walk_whole_root(t.path());
-        let there = threaded.get();
-        assert_eq!(there.files, here.files);
-        assert_eq!(there.programs, here.programs);
-        assert_eq!(there.findings, here.findings);
-        // The setuid file 300 folders down was seen, on the stack the thread was given.
-        assert_eq!(there.files.len(), 7);
-        assert!(
-            there.findings.iter().any(|f| f.path.ends_with("d/d/su")),
-            "{:?}",
-            there.findings
-        );
-    }
 }

@@ -2,7 +2,7 @@
 //!
 //! The layers, from the bottom (private to the crate; `python3 tests/layers.py` checks that no
 //! module depends on another in a cycle and that `unsafe` stays in `os`):
-//! - `os`: the only `unsafe` (syscall wrappers, the binary's allocator);
+//! - `os`: the only `unsafe` (safe wrappers of the few syscalls nix and std lack), signals;
 //! - `root`: the root being stripped, held as a directory descriptor: paths resolved inside it,
 //!   confined opens and reads, folder listings, the walk of the whole root;
 //! - `format`: readers of untrusted bytes found in the root (ELF, `#!`, tar, gzip, busybox's
@@ -15,9 +15,8 @@
 //! The public surface, for `main.rs` and the tests: [`app`] decides what a run does, then does it;
 //! [`options`] are the settings of a run, as every layer reads them; [`cli`] reads the command line
 //! into them (and describes it: `--help`, README's table, the man page); [`report`] renders the
-//! outcome; [`error`] is every failure with its path and the exit statuses; [`Bump`] is the
-//! binary's allocator; [`write_all`] writes a report to a standard stream; `fuzzing` (hidden) holds
-//! the entry points of the fuzz targets in `tests/fuzz`.
+//! outcome; [`error`] is every failure with its path and the exit statuses; `fuzzing` (hidden)
+//! holds the entry points of the fuzz targets in `tests/fuzz`.
 //!
 //! The user's guide is README.md; the tests and the measured figures are in tests/README.md. Below:
 //! what the tool guards against and how it is built.
@@ -169,17 +168,13 @@
 //! The layers, from the bottom, one concern per file (`src/`):
 //!
 //! ```text
-//! os/sys.rs                  every raw system call behind a safe function; the C functions the
-//!                            static binary defines in place of musl's (fprintf, sysconf, ...)
-//! os/alloc.rs                the binary's allocator: bump, with a free list per size class; C's
-//!                            malloc family on it
-//! os/no-unwind.ld            the link drops the unwind tables of the C it links
+//! os/sys.rs                  the few system calls nix and std lack, each behind a safe function
 //! os/interrupt.rs            holds SIGINT, SIGTERM, SIGHUP, SIGQUIT while the tree changes
 //! root/{mod,meta,path,resolve,open,read,dir,walk}.rs  the target root, held as a directory descriptor:
 //!                            InRoot paths and PathSet (sets of them, by folder and name as the
 //!                            database names files), resolution inside it, opens confined by openat2
 //!                            (or stepwise), cached lstat, confined reads, folders read with
-//!                            getdents64, the whole-root walk
+//!                            nix::dir, the whole-root walk
 //! format/{elf,script,busybox}.rs  readers of untrusted bytes: ELF (needed libraries), #! lines,
 //!                            busybox's bytes (copies, the banner of another build)
 //! format/{tar,gzip}.rs       the tar subset apk writes, one gzip member (miniz_oxide's inflate)
@@ -215,7 +210,7 @@
 //! No module cycle and no `unsafe` outside `os/`: `python3 tests/layers.py` checks both (`make
 //! lint` runs it; `-v` prints the module graph).
 //!
-//! `unsafe` appears in two files only, `sys.rs` and `alloc.rs` (`grep -rn unsafe src`), each block
+//! `unsafe` appears in one file only, `os/sys.rs` (`grep -rn unsafe src`), each block
 //! with a `// SAFETY:` comment; `[lints]` in Cargo.toml denies `clippy::undocumented_unsafe_blocks`
 //! and `clippy::{unwrap_used,expect_used,panic}` outside tests, and warns on `missing_docs` (an
 //! error under `make lint`).
@@ -232,9 +227,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod options;
 pub mod report;
-pub use os::alloc::Bump;
 pub use os::interrupt::Held;
-pub use os::sys::{Stream, write_all};
 
 // Private to the crate: the layers below.
 mod apkdb;

@@ -1,11 +1,9 @@
 //! One gzip member (RFC 1952) around raw deflate: what apk 3 writes its scripts archive as
 //! (`scripts.tar.gz`). Read with miniz_oxide's inflate, bounded: the output stops at a limit,
 //! and the CRC-32 and length in the trailer must match what came out. Written with apk's
-//! header and the data in stored deflate blocks: every gzip reader (apk's zlib included) reads
-//! them, and a compressor would cost the binary 16 KB for the few kilobytes of scripts that
-//! stay after a strip.
+//! header around miniz_oxide's deflate at zlib's best level, as apk's zlib writes it.
 
-use miniz_oxide::inflate;
+use miniz_oxide::{deflate, inflate};
 
 const MAGIC: [u8; 3] = [0x1f, 0x8b, 8];
 /// The header apk's zlib writes: deflate, no flags, time 0, best compression, Unix.
@@ -35,23 +33,15 @@ pub fn decode(bytes: &[u8], limit: usize) -> Result<Vec<u8>, &'static str> {
     Ok(out)
 }
 
-/// The most bytes in a stored deflate block.
-const STORED_MAX: usize = 0xffff;
+/// The deflate level apk's header announces (`XFL` 2): zlib's best, 9.
+const LEVEL: u8 = 9;
 
-/// `bytes` as one gzip member with apk's header, in stored deflate blocks.
+/// `bytes` as one gzip member with apk's header, deflated.
 pub fn encode(bytes: &[u8]) -> Vec<u8> {
-    let blocks = bytes.len().div_ceil(STORED_MAX).max(1);
-    let mut out = Vec::with_capacity(HEADER.len() + bytes.len() + 5 * blocks + 8);
+    let deflated = deflate::compress_to_vec(bytes, LEVEL);
+    let mut out = Vec::with_capacity(HEADER.len() + deflated.len() + 8);
     out.extend_from_slice(&HEADER);
-    for i in 0..blocks {
-        let chunk = &bytes[i * STORED_MAX..bytes.len().min((i + 1) * STORED_MAX)];
-        // BFINAL on the last block, BTYPE 00 (stored), then LEN and its complement.
-        out.push(u8::from(i + 1 == blocks));
-        let len = chunk.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
+    out.extend_from_slice(&deflated);
     out.extend_from_slice(&crc32(bytes).to_le_bytes());
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out
@@ -79,18 +69,31 @@ fn body(bytes: &[u8]) -> Option<&[u8]> {
     Some(rest)
 }
 
-/// CRC-32 (IEEE, reflected), bit by bit: the archive is a few kilobytes, and a table would
-/// cost the binary a kilobyte.
+/// CRC-32 (IEEE, reflected), a byte at a time from a table made at compile time.
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
-        }
+        crc = (crc >> 8) ^ CRC_TABLE[usize::from((crc as u8) ^ b)];
     }
     !crc
 }
+
+/// The CRC-32 of each byte value, for [`crc32`].
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -98,20 +101,15 @@ mod tests {
 
     #[test]
     fn a_member_round_trips_with_apks_header() {
-        for len in [
-            0,
-            1,
-            STORED_MAX - 1,
-            STORED_MAX,
-            STORED_MAX + 1,
-            3 * STORED_MAX + 7,
-        ] {
+        for len in [0, 1, 0xffff, 0x10000, 3 * 0xffff + 7] {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
             let gz = encode(&data);
             assert_eq!(gz[..10], HEADER);
-            assert_eq!(gz.len(), 18 + len + 5 * len.div_ceil(STORED_MAX).max(1));
             assert_eq!(decode(&gz, len).unwrap(), data, "{len} bytes");
         }
+        // Compressed: scripts repeat themselves.
+        let scripts = b"#!/bin/sh\nadduser -S -D -H nobody 2>/dev/null\nexit 0\n".repeat(100);
+        assert!(encode(&scripts).len() < scripts.len() / 10);
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
     }
 
@@ -159,7 +157,7 @@ mod tests {
     fn a_wrong_or_oversized_member_is_refused() {
         let bomb = [
             &HEADER[..],
-            &miniz_oxide::deflate::compress_to_vec(&vec![0u8; 1 << 20], 9),
+            &deflate::compress_to_vec(&vec![0u8; 1 << 20], 9),
             &[0; 8],
         ]
         .concat();

@@ -11,8 +11,6 @@
 //! started ignoring (`nohup`, a shell's background job) is not held and keeps doing nothing.
 //! SIGKILL cannot be held: an engine sends it seconds after SIGTERM, the removals take
 //! milliseconds.
-//! The mask is the calling thread's: the hold starts before the walk's thread, which inherits
-//! it (and ends before the first change), so no thread takes a held signal.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};

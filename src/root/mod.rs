@@ -20,6 +20,7 @@ pub mod read;
 pub mod resolve;
 pub mod walk;
 
+use std::collections::HashMap;
 use std::ffi::{CStr, OsString};
 use std::fs;
 use std::io;
@@ -27,9 +28,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
+use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::Mode;
-use nix::unistd::{UnlinkatFlags, unlinkat};
+use nix::unistd::{AccessFlags, UnlinkatFlags, faccessat, unlinkat};
 
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
@@ -37,7 +38,6 @@ use crate::root::dir::Dir;
 pub use crate::root::meta::{End, FileKind, Meta};
 use crate::root::open::Confine;
 pub use crate::root::path::{InRoot, PathSet, c_string};
-use rustc_hash::FxHashMap;
 
 /// A path inside the root with its `lstat` facts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub struct Root {
     fd: OwnedFd,
     /// How opens are kept inside the root (the kernel's `openat2`, or a walk).
     confine: Confine,
-    lstat_cache: FxHashMap<OsString, Option<Meta>>,
+    lstat_cache: HashMap<OsString, Option<Meta>>,
     /// Folders resolved by [`Root::resolve_parent`], by the path asked for, sorted by it: the
     /// database names its files folder by folder, and each is looked up several times a run.
     /// Emptied by a removal. (A sorted list, not a hash map: a hundred or so folders, and a
@@ -92,7 +92,7 @@ impl Root {
             // once): a table made for 1,024 took 2,048 slots of 80 bytes, and inserts touch
             // them all over, each new page a fault (measured: 253 faults a run at 256, 311 at
             // 1,024, 258 at 64).
-            lstat_cache: FxHashMap::with_capacity_and_hasher(256, Default::default()),
+            lstat_cache: HashMap::with_capacity(256),
             parent_cache: Vec::new(),
             last_end: None,
             scratch: Vec::with_capacity(4096),
@@ -199,20 +199,24 @@ impl Root {
         open::open(self.fd.as_fd(), &mut self.confine, dir, flags)
     }
 
-    /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`): an entry
-    /// can be removed from it.
+    /// Fails unless this process may write to the folder `dir` (`faccessat(W_OK)`, by its real
+    /// uid and gid, as `access` asks): an entry can be removed from it. Errors: the call's errno.
     pub fn writable(&self, dir: &InRoot) -> io::Result<()> {
         let at = dir.c_at()?;
-        sys::may_write_at(self.fd.as_fd(), &at)
+        Ok(faccessat(
+            self.fd.as_fd(),
+            at.as_c_str(),
+            AccessFlags::W_OK,
+            AtFlags::empty(),
+        )?)
     }
 
     /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.
     pub fn open_dir(&mut self, rel: &InRoot) -> Result<Dir> {
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
-        match open::open(self.fd.as_fd(), &mut self.confine, rel, flags) {
-            Ok(fd) => Ok(Dir::new(fd, rel.clone())),
-            Err(e) => Err(Error::io("cannot list", &self.host(rel), e)),
-        }
+        open::open(self.fd.as_fd(), &mut self.confine, rel, flags)
+            .and_then(|fd| Dir::new(fd, rel.clone()))
+            .map_err(|e| Error::io("cannot list", &self.host(rel), e))
     }
 
     /// Records that a directory listing saw a symlink at `rel`, saving an `lstat`: a symlink's

@@ -5,13 +5,12 @@
 //! a path from anywhere else (the database, the command line, a symlink's target) must go
 //! through the resolver first, so no caller can remove or open a path that leaves the root.
 
+use std::collections::HashSet;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::ops::Deref;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
-
-use rustc_hash::FxHashSet;
 
 /// A path inside the root, relative to it (`usr/bin/ls`; empty for the root itself), made of
 /// plain names only (no `/` at either end, no `.`, no `..`), every folder on the way a real
@@ -147,12 +146,12 @@ impl From<InRoot> for PathBuf {
 /// `/usr/bin/ls`: the two would split alike). The one set of paths in the program:
 /// each hash set type costs about 1.5 KB of the binary.
 #[derive(Debug, Default)]
-pub struct PathSet<'a>(FxHashSet<(&'a [u8], &'a [u8])>);
+pub struct PathSet<'a>(HashSet<(&'a [u8], &'a [u8])>);
 
 impl<'a> PathSet<'a> {
     /// An empty set with room for `n` paths.
     pub fn with_capacity(n: usize) -> Self {
-        PathSet(FxHashSet::with_capacity_and_hasher(n, Default::default()))
+        PathSet(HashSet::with_capacity(n))
     }
 
     /// Adds the path `path` (`usr/bin/ls`); whether it was not in the set yet.

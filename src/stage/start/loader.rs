@@ -15,6 +15,7 @@
 //! Answers are cached: each soname is looked up in each folder once, and each library's ELF
 //! headers are read once, however many programs need it.
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,6 @@ use crate::format::elf::{self, Machine, Object, Os};
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
 use crate::stage::start::{Environment, Missing, Piece, standing};
-use rustc_hash::FxHashMap;
 
 /// The names musl's loader answers itself (its reserved list).
 const RESERVED: [&[u8]; 7] = [
@@ -365,7 +365,7 @@ impl Loader {
 /// Path -> what the loader knows of it: each path is looked up once (keyed by its bytes: two
 /// spellings of one path are looked up twice, with the same answer).
 #[derive(Default)]
-struct Files(FxHashMap<OsString, Known>);
+struct Files(HashMap<OsString, Known>);
 
 /// What the loader knows of one path inside the root.
 #[derive(Default)]
