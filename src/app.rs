@@ -22,14 +22,15 @@ use crate::guard;
 use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::os::interrupt::Held;
 use crate::report::{Action, Outcome, Report, tally};
-use crate::root::Root;
+use crate::root::{PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
 use crate::stage::discover::{self, Found};
 use crate::stage::finding::Finding;
 use crate::stage::plan::{self, Plan, Step, StepKind};
 use crate::stage::scan::{BIN_DIRS, Listing};
-use crate::stage::start::{self, Broken, Environment};
+use crate::stage::start::image::OnPath;
+use crate::stage::start::{self, Checked, Environment};
 use crate::stage::survey::{self, WholeRoot};
 
 /// Runs what `opts` asks for; never panics, every failure ends up in the report. With the
@@ -46,8 +47,11 @@ pub fn run(opts: &Options) -> (Report, Option<Held>) {
     let mut held = None;
     let result = match &opts.mode {
         Mode::Check(c) => {
+            let mut root = root;
             let survey = Survey::new(root.host_root());
-            Pipeline::new(opts, root, survey, None).check(c)
+            // The database names the owners of scripts (a malformed one is a finding already).
+            let installed = apkdb::load(&mut root).ok().flatten();
+            Pipeline::new(opts, root, survey, installed).check(c)
         }
         Mode::Strip(s) => strip(opts, s, root, &mut held),
     };
@@ -126,6 +130,10 @@ struct Pipeline<'o> {
     installed: Option<Installed>,
     /// The environment the image's programs start in.
     env: Environment,
+    /// The `--entrypoint`s as paths inside the root ([`Pipeline::locate_entrypoints`]).
+    entrypoints: Vec<PathBuf>,
+    /// The `--entrypoint`s named without a slash, and where `PATH` has them.
+    on_path: Vec<OnPath>,
 }
 
 /// Everything a strip decides before it changes anything: shown as the dry run, then applied.
@@ -175,15 +183,28 @@ impl<'o> Pipeline<'o> {
             survey,
             installed,
             env,
+            entrypoints: opts.entrypoints.clone(),
+            on_path: Vec::new(),
         }
+    }
+
+    /// The `--entrypoint`s named without a slash, looked up on the image's `PATH` as runc
+    /// looks them up (one found nowhere ends the run).
+    fn locate_entrypoints(&mut self) -> Result<()> {
+        let (root, env) = (&mut self.root, &self.env);
+        let (paths, on_path) = start::image::on_path(root, &self.opts.entrypoints, env)?;
+        self.entrypoints = paths;
+        self.on_path = on_path;
+        Ok(())
     }
 
     /// `--check`: the audit of the root as it is, and whether its programs will start (nothing
     /// is removed, so whatever is missing was missing).
     fn check(&mut self, c: &Check) -> Result<Report> {
+        self.locate_entrypoints()?;
         let findings = self.audit(&[])?;
-        let broken = self.start_check(&[], Starts::Both)?;
-        let (errors, warnings) = tally(&findings, &broken);
+        let checked = self.start_check(&[], Starts::Both)?;
+        let (errors, warnings) = tally(&findings, &checked.broken);
         let outcome = if errors > 0 {
             Outcome::NotDistroless
         } else if c.strict && warnings > 0 {
@@ -193,7 +214,9 @@ impl<'o> Pipeline<'o> {
         };
         Ok(Report {
             findings,
-            broken,
+            broken: checked.broken,
+            glibc: checked.glibc,
+            on_path: std::mem::take(&mut self.on_path),
             ..Report::new(Action::Check, self.shown(), outcome)
         })
     }
@@ -202,6 +225,7 @@ impl<'o> Pipeline<'o> {
     /// unless a dry run). Every `--entrypoint` must still start once the plan is carried out:
     /// checked here, before the first removal, else nothing is removed.
     fn decide(&mut self, s: &Strip, admitted: Admitted) -> Result<Decisions> {
+        self.locate_entrypoints()?;
         let durability = durability(&self.root, s);
         let bins = Listing::of(&mut self.root, &BIN_DIRS)?;
         let found = self.discover(&bins)?;
@@ -220,7 +244,7 @@ impl<'o> Pipeline<'o> {
         let mut removals = Plan::build(&mut self.root, &found, &by_definition, pruned_files, me)?;
         let mut skipped = loops(&found);
         skipped.extend(apply::left_in_place(&mut removals));
-        if !self.opts.entrypoints.is_empty() {
+        if !self.entrypoints.is_empty() {
             self.start_check(&removals.steps, Starts::Entrypoints)?;
         }
         let db = match (&self.installed, s.db) {
@@ -231,12 +255,16 @@ impl<'o> Pipeline<'o> {
             (None, DbMode::Keep) => DbState::Kept,
             (None, DbMode::Update { .. }) => DbState::Absent,
         };
+        let mut pruned = prune.map(|p| p.packages).unwrap_or_default();
+        if let Some(i) = &self.installed {
+            strips_itself(&mut self.root, i, &removals, &mut pruned)?;
+        }
         Ok(Decisions {
             admitted,
             db,
             durability,
             removals,
-            pruned: prune.map(|p| p.packages).unwrap_or_default(),
+            pruned,
             skipped,
         })
     }
@@ -247,15 +275,15 @@ impl<'o> Pipeline<'o> {
         let prunable = self.note_prunable(s, &d.db)?;
         let bytes_freed = d.removals.bytes_freed();
         let steps = std::mem::take(&mut d.removals.steps);
-        let broken = match s.audit {
+        let checked = match s.audit {
             Audit::On { .. } => self.start_check(&steps, Starts::Programs)?,
-            Audit::Off => Vec::new(),
+            Audit::Off => Checked::default(),
         };
         let mut r = d.into_report(Action::DryRun, self.shown(), Outcome::Planned);
         r.bytes_freed = bytes_freed;
         r.steps = steps;
         r.prunable = prunable;
-        r.broken = broken;
+        self.starts(&mut r, checked);
         Ok(r)
     }
 
@@ -297,15 +325,15 @@ impl<'o> Pipeline<'o> {
         let nothing_to_do = d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe)
             && d.db.dropped().is_empty();
         let prunable = self.note_prunable(s, &d.db)?;
-        let (findings, broken) = match s.audit {
+        let (findings, checked) = match s.audit {
             Audit::On { .. } => (
                 self.audit(&done.removed)?,
                 self.start_check(&done.removed, Starts::Programs)?,
             ),
-            Audit::Off => (Vec::new(), Vec::new()),
+            Audit::Off => (Vec::new(), Checked::default()),
         };
         let strict = s.audit == (Audit::On { strict: true });
-        let outcome = if strict && tally(&findings, &broken) != (0, 0) {
+        let outcome = if strict && tally(&findings, &checked.broken) != (0, 0) {
             Outcome::Strict
         } else if nothing_to_do {
             Outcome::AlreadyStripped
@@ -322,8 +350,15 @@ impl<'o> Pipeline<'o> {
         r.skipped.extend(done.skipped);
         r.prunable = prunable;
         r.findings = findings;
-        r.broken = broken;
+        self.starts(&mut r, checked);
         Ok(r)
+    }
+
+    /// What the start check found, and where `PATH` has the entrypoints, into the report.
+    fn starts(&mut self, r: &mut Report, checked: Checked) {
+        r.broken = checked.broken;
+        r.glibc = checked.glibc;
+        r.on_path = std::mem::take(&mut self.on_path);
     }
 
     /// The root as the host sees it, for the report.
@@ -358,18 +393,19 @@ impl<'o> Pipeline<'o> {
     /// made; none for `--check`), every `--entrypoint` must start, and which of the image's
     /// programs (the walk's, and the bin folders' files) will not, each missing piece with its
     /// cause.
-    fn start_check(&mut self, steps: &[Step], ask: Starts) -> Result<Vec<Broken>> {
+    fn start_check(&mut self, steps: &[Step], ask: Starts) -> Result<Checked> {
         let gone = start::image::gone(&mut self.root, self.installed.as_ref(), steps)?;
         if ask != Starts::Programs {
             let strips = matches!(self.opts.mode, Mode::Strip(_));
             let (root, env) = (&mut self.root, &self.env);
-            start::image::require(root, &self.opts.entrypoints, &gone, env, strips)?;
+            start::image::require(root, &self.entrypoints, &gone, env, strips)?;
         }
         if ask == Starts::Entrypoints {
-            return Ok(Vec::new());
+            return Ok(Checked::default());
         }
         let programs = std::mem::take(&mut self.survey.get().programs);
-        start::image::broken(&mut self.root, &programs, &gone, &self.env)
+        let (root, env, installed) = (&mut self.root, &self.env, self.installed.as_ref());
+        start::image::broken(root, &programs, &gone, env, installed)
     }
 
     /// `--prune`: the packages that leave and their files. What the `--entrypoint` programs
@@ -379,7 +415,7 @@ impl<'o> Pipeline<'o> {
             return Ok(None);
         };
         let (root, env) = (&mut self.root, &self.env);
-        let keep = start::image::keep(root, installed, &prune.keep, &self.opts.entrypoints, env)?;
+        let keep = start::image::keep(root, installed, &prune.keep, &self.entrypoints, env)?;
         let files = &self.survey.get().files;
         installed.prunable(&mut self.root, &keep, files).map(Some)
     }
@@ -399,6 +435,30 @@ impl<'o> Pipeline<'o> {
         packages.retain(|p| !dropped.contains(&p.package));
         Ok(packages)
     }
+}
+
+/// Takes out of `pruned` the packages the strip drops itself whatever `--prune` says (libapk
+/// with apk: a file of theirs is one of the plan's own removals), so that each is named once.
+fn strips_itself(
+    root: &mut Root,
+    installed: &Installed,
+    removals: &Plan,
+    pruned: &mut Vec<Pruned>,
+) -> Result<()> {
+    let mut own = PathSet::with_capacity(removals.steps.len());
+    for s in &removals.steps {
+        if s.kind != StepKind::PrunedFile {
+            own.insert(s.item.path.as_os_str());
+        }
+    }
+    let mut dropped = Vec::new();
+    installed.each_file(root, &mut |path, package| {
+        if own.contains(path.as_os_str()) {
+            dropped.push(package.to_vec());
+        }
+    })?;
+    pruned.retain(|p| !dropped.iter().any(|d| *d == p.package.name.as_bytes()));
+    Ok(())
 }
 
 /// apk's own rule for syncing its commits: on the host's own `/`, not in a container build nor

@@ -16,7 +16,8 @@ pub struct Options {
     pub verbosity: Verbosity,
     /// `--json`: the report on stdout as JSON too.
     pub json: bool,
-    /// `--entrypoint PATH` (repeatable): the programs the image starts, paths inside the root.
+    /// `--entrypoint PATH` (repeatable): the programs the image starts, paths inside the root,
+    /// or names without a slash, looked up on the image's `PATH` before they are checked.
     pub entrypoints: Vec<PathBuf>,
     /// `--env NAME=VALUE` (repeatable): the image's environment, where it sets what the start
     /// checks read.

@@ -39,41 +39,48 @@ pub fn same_bytes(a: &File, b: &File, len: u64) -> bool {
 /// ELF file only its read-only data is read (where busybox keeps the banner: a tenth of a
 /// program, or less), else the whole file.
 pub fn has_banner(file: &File, len: u64) -> bool {
-    if len > MAX_READ {
-        return false;
-    }
     let needle = std::hint::black_box(BANNER_MINUS_ONE).map(|b| b + 1);
-    let ranges = elf::read_only_data(file, len).unwrap_or_else(|| vec![(0, len)]);
-    let mut buf = vec![0u8; needle.len() - 1 + CHUNK];
-    ranges
-        .into_iter()
-        .any(|(at, size)| range_has(file, at, size, &needle, &mut buf))
+    holds_any(file, len, &[&needle]).is_some()
 }
 
-/// Whether the `size` bytes at `at` of `file` hold `needle`, read a chunk at a time into `buf`
-/// (`needle.len() - 1` bytes longer than a chunk).
-fn range_has(file: &File, at: u64, size: u64, needle: &[u8], buf: &mut [u8]) -> bool {
+/// Which of `needles` (none empty) `file`, of `len` bytes, holds first (none past
+/// [`MAX_READ`]): in an ELF file only its read-only data is read, else the whole file.
+pub fn holds_any(file: &File, len: u64, needles: &[&[u8]]) -> Option<usize> {
+    if len > MAX_READ || needles.is_empty() {
+        return None;
+    }
+    let longest = needles.iter().map(|n| n.len()).max().unwrap_or(1);
+    let ranges = elf::read_only_data(file, len).unwrap_or_else(|| vec![(0, len)]);
+    let mut buf = vec![0u8; longest - 1 + CHUNK];
+    ranges
+        .into_iter()
+        .find_map(|(at, size)| range_has(file, at, size, needles, &mut buf))
+}
+
+/// Which of `needles` the `size` bytes at `at` of `file` hold, read a chunk at a time into
+/// `buf` (the longest needle's length less one longer than a chunk).
+fn range_has(file: &File, at: u64, size: u64, needles: &[&[u8]], buf: &mut [u8]) -> Option<usize> {
     // Each chunk is read after the last `keep` bytes of the one before, so a needle that
     // straddles two chunks is seen.
-    let keep = needle.len() - 1;
+    let keep = buf.len() - CHUNK;
     let (mut done, mut carried) = (0u64, 0usize);
     while done < size {
         let n = usize::try_from((size - done).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let Ok(got) = file.read_at(&mut buf[carried..carried + n], at + done) else {
-            return false;
-        };
+        let got = file
+            .read_at(&mut buf[carried..carried + n], at + done)
+            .ok()?;
         if got == 0 {
-            return false;
+            return None;
         }
         let filled = carried + got;
-        if contains(&buf[..filled], needle) {
-            return true;
+        if let Some(i) = needles.iter().position(|n| contains(&buf[..filled], n)) {
+            return Some(i);
         }
         carried = keep.min(filled);
         buf.copy_within(filled - carried..filled, 0);
         done += got as u64;
     }
-    false
+    None
 }
 
 /// Whether `hay` holds `needle` (not empty): each place of its first byte, then the rest.

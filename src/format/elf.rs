@@ -26,6 +26,7 @@ const FIRST_STRING_READ: u64 = 256;
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
+const PT_NOTE: u32 = 4;
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
@@ -65,8 +66,27 @@ pub struct Object {
     /// Its `DT_RPATH` and `DT_RUNPATH` strings, in order (musl treats both alike); each is a
     /// colon-separated list that may hold `$ORIGIN`.
     pub rpath: Vec<Vec<u8>>,
+    /// The system it is marked for.
+    pub os: Os,
 }
 
+/// The system an object is marked for: by `EI_OSABI`, and by the ABI notes other systems put
+/// in a `PT_NOTE` segment (OpenBSD and Android leave `EI_OSABI` at 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Os {
+    /// No other system's mark (`EI_OSABI` System V or GNU/Linux, no other system's note).
+    Linux,
+    /// Another system's: FreeBSD, NetBSD, OpenBSD, Solaris... (`EI_OSABI`), or a note owned
+    /// by `OpenBSD`, `NetBSD`, `FreeBSD`, `Android`, `DragonFly`.
+    Other,
+}
+
+/// The owners of the ABI notes of systems other than Linux (Android is Linux, but not a libc
+/// this image has).
+const OTHER_SYSTEMS: [&[u8]; 5] = [b"OpenBSD", b"NetBSD", b"FreeBSD", b"Android", b"DragonFly"];
+
+/// The most bytes of notes read.
+const MAX_NOTES: u64 = 4096;
 /// The machine of `file` (of `len` bytes), when it is an ELF file; only its header is read.
 pub fn machine(file: &File, len: u64) -> Option<Machine> {
     let elf = Elf::open(file, len)?;
@@ -109,6 +129,8 @@ struct Segments {
     loads: Vec<(u64, u64, u64)>,
     dynamic: Option<(u64, u64)>,
     interp: Option<(u64, u64)>,
+    /// The `PT_NOTE` segments (offset, size in the file).
+    notes: Vec<(u64, u64)>,
 }
 
 /// What the dynamic section says: the string table offsets of the `DT_NEEDED` names and of the
@@ -203,6 +225,7 @@ impl<'a> Elf<'a> {
             interp: None,
             needed: Vec::new(),
             rpath: Vec::new(),
+            os: self.os(&segments.notes),
         };
         if let Some((offset, size)) = segments.interp {
             let name = self.read(offset, size.min(MAX_INTERP))?;
@@ -239,6 +262,7 @@ impl<'a> Elf<'a> {
             loads: Vec::new(),
             dynamic: None,
             interp: None,
+            notes: Vec::new(),
         };
         for ph in table.chunks_exact(usize::try_from(entsize).ok()?) {
             let kind = self.field(ph, 0, 4)?;
@@ -249,6 +273,7 @@ impl<'a> Elf<'a> {
                 PT_LOAD => segments.loads.push((vaddr, offset, filesz)),
                 PT_DYNAMIC => segments.dynamic = Some((offset, filesz)),
                 PT_INTERP => segments.interp = Some((offset, filesz)),
+                PT_NOTE => segments.notes.push((offset, filesz)),
                 _ => {}
             }
         }
@@ -296,6 +321,49 @@ impl<'a> Elf<'a> {
             return None;
         }
         Some(table)
+    }
+
+    /// The system the object is marked for: its `EI_OSABI` (0 System V, 3 GNU/Linux are
+    /// Linux's), then the owners of the notes in the `PT_NOTE` segments at `notes` (offset,
+    /// size), each read up to [`MAX_NOTES`] bytes.
+    fn os(&self, notes: &[(u64, u64)]) -> Os {
+        if !matches!(self.header.get(7), Some(0 | 3)) {
+            return Os::Other;
+        }
+        for &(offset, size) in notes {
+            let Some(bytes) = self.read(offset, size.min(MAX_NOTES)) else {
+                continue;
+            };
+            let mut at = 0usize;
+            while let (Some(namesz), Some(descsz)) = (
+                self.field(&bytes, at, 4),
+                self.field(&bytes, at.saturating_add(4), 4),
+            ) {
+                let (Ok(namesz), Ok(descsz)) = (usize::try_from(namesz), usize::try_from(descsz))
+                else {
+                    break;
+                };
+                let name = at
+                    .checked_add(12)
+                    .and_then(|from| bytes.get(from..from.checked_add(namesz)?));
+                let Some(name) = name else {
+                    break;
+                };
+                let owner = name.split(|&b| b == 0).next().unwrap_or_default();
+                if OTHER_SYSTEMS.contains(&owner) {
+                    return Os::Other;
+                }
+                let next = namesz
+                    .checked_next_multiple_of(4)
+                    .zip(descsz.checked_next_multiple_of(4))
+                    .and_then(|(n, d)| n.checked_add(d)?.checked_add(12)?.checked_add(at));
+                match next {
+                    Some(n) => at = n,
+                    None => break,
+                }
+            }
+        }
+        Os::Linux
     }
 
     /// The NUL-terminated strings of the string table `table` at each of `offsets`, in order;
@@ -453,6 +521,36 @@ mod tests {
         assert_eq!(read_only_data(f.as_file(), n), None);
         let (f, n) = file_of(b"#!/bin/sh\n");
         assert_eq!(read_only_data(f.as_file(), n), None);
+    }
+
+    #[test]
+    fn another_systems_mark_is_seen_in_ei_osabi_and_in_a_note() {
+        let linux = fake::object(62, None, &["libc.musl-x86_64.so.1"], None);
+        let (f, n) = file_of(&linux);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Linux);
+        let mut freebsd = linux.clone();
+        freebsd[7] = 9;
+        let (f, n) = file_of(&freebsd);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Other);
+        // OpenBSD leaves EI_OSABI at 0 and says so in a note: a PT_NOTE in the third program
+        // header (the fake's PT_NULL slot), over an "OpenBSD" note at 0x280.
+        let mut openbsd = linux.clone();
+        let put = |b: &mut Vec<u8>, at: usize, v: u64, n: usize| {
+            b[at..at + n].copy_from_slice(&v.to_le_bytes()[..n]);
+        };
+        put(&mut openbsd, 176, 4, 4);
+        put(&mut openbsd, 176 + 8, 0x280, 8);
+        put(&mut openbsd, 176 + 32, 24, 8);
+        put(&mut openbsd, 0x280, 8, 4);
+        put(&mut openbsd, 0x284, 4, 4);
+        put(&mut openbsd, 0x288, 1, 4);
+        openbsd[0x28c..0x294].copy_from_slice(b"OpenBSD\0");
+        let (f, n) = file_of(&openbsd);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Other);
+        // A GNU note is Linux's.
+        openbsd[0x28c..0x294].copy_from_slice(b"GNU\0\0\0\0\0");
+        let (f, n) = file_of(&openbsd);
+        assert_eq!(object(f.as_file(), n).unwrap().os, Os::Linux);
     }
 
     fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, u64) {

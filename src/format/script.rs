@@ -27,33 +27,55 @@ pub fn interpreter(root: &mut Root, rel: &Path) -> Option<PathBuf> {
     shebang(&head[..n]).map(|s| s.interpreter)
 }
 
-/// The `#!` line at the start of `head` (the first [`HEAD`] bytes of a file), if there is one.
+/// The `#!` line at the start of `head` (the first [`HEAD`] bytes of a file), if there is one,
+/// split as the kernel splits it (`fs/binfmt_script.c`): the line ends at the first newline;
+/// spaces and tabs around it are passed over; the interpreter runs up to the first space, tab
+/// or NUL, so a carriage return is part of it (`#!/bin/sh\r`, a script saved with Windows line
+/// ends, asks for `/bin/sh\r`); the rest up to the end of the line, trimmed of spaces and tabs,
+/// is one argument.
 pub fn shebang(head: &[u8]) -> Option<Shebang> {
     let rest = head.strip_prefix(b"#!")?;
     let line = rest.split(|&b| b == b'\n').next()?;
-    let line = line.trim_ascii();
+    let line = trim_blanks(line);
     let end = line
         .iter()
-        .position(|b| b.is_ascii_whitespace())
+        .position(|&b| is_blank(b) || b == 0)
         .unwrap_or(line.len());
     let (word, arg) = line.split_at(end);
     if word.is_empty() {
         return None;
     }
-    let arg = arg.trim_ascii();
+    let arg = trim_blanks(arg);
     Some(Shebang {
         interpreter: PathBuf::from(OsStr::from_bytes(word)),
         arg: (!arg.is_empty()).then(|| arg.to_vec()),
     })
 }
 
+/// A space or a tab: all the kernel splits a `#!` line on.
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `bytes` without the spaces and tabs at either end.
+fn trim_blanks(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_blank(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_blank(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end.max(start)]
+}
+
 /// The program `env` starts, given the argument of a `#!/usr/bin/env ...` line: with `-S`
-/// (`--split-string`) the line is split into words; options and `NAME=VALUE` settings are
-/// passed over; the first other word is the program.
+/// (`--split-string`) the line is split into words (on spaces and tabs: a CR stays in the
+/// program's name); options and `NAME=VALUE` settings are passed over; the first other word is
+/// the program.
 pub fn env_command(arg: &[u8]) -> Option<&[u8]> {
-    let words = arg
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|w| !w.is_empty());
+    let words = arg.split(|&b| is_blank(b)).filter(|w| !w.is_empty());
     let mut words = words.peekable();
     if let Some(first) = words.peek()
         && let Some(joined) = first.strip_prefix(b"-S")
@@ -92,6 +114,18 @@ mod tests {
         assert_eq!(shebang(b"#!/bin/sh\n").unwrap().arg, None);
         assert_eq!(shebang(b"#!   \n/bin/sh"), None);
         assert_eq!(shebang(b"\x7fELF"), None);
+        // Only spaces and tabs split the line: a CR stays in the interpreter's name (and in
+        // the argument), as the kernel reads it.
+        let crlf = shebang(b"#!/bin/sh\r\necho").unwrap();
+        assert_eq!(crlf.interpreter, PathBuf::from("/bin/sh\r"));
+        let env = shebang(b"#!/usr/bin/env node\r\n").unwrap();
+        assert_eq!(env.interpreter, PathBuf::from("/usr/bin/env"));
+        assert_eq!(env.arg.as_deref(), Some(&b"node\r"[..]));
+        let tabs = shebang(b"#!\t/bin/sh\t-e \n").unwrap();
+        assert_eq!(
+            (tabs.interpreter, tabs.arg),
+            ("/bin/sh".into(), Some(b"-e".to_vec()))
+        );
         for (arg, want) in [
             (&b"node"[..], Some(&b"node"[..])),
             (b"-S node --harmony", Some(b"node")),

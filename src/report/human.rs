@@ -1,14 +1,17 @@
 //! The report for people, on stderr: one summary line, one line per note, `-v` for every path.
 
 use std::fmt::{self, Write as _};
+use std::path::Path;
 
 use crate::apkdb::prune::Pruned;
 use crate::error::Exit;
+use crate::format::elf::is_shared_object_name;
 use crate::options::Verbosity;
-use crate::report::{Action, Outcome, Report};
+use crate::report::{Action, Outcome, Report, notes as notes_count};
+use crate::stage::audit::is_shell_name;
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
-use crate::stage::start::Text;
+use crate::stage::start::{Broken, Standing, Text};
 
 /// The report, one line per `\n`; [`Verbosity::Verbose`] lists every path,
 /// [`Verbosity::Quiet`] says only a failure (an empty string otherwise).
@@ -25,7 +28,8 @@ pub fn render(r: &Report, verbosity: Verbosity) -> String {
 const P: &str = "alpine-strip";
 
 /// Every line of the report (see [`render`]), in this order: every path (`-v`), the summary,
-/// the database and `--prune`, what stayed in place, the findings, the verdict.
+/// the database and `--prune`, where `PATH` has the entrypoints, what stayed in place, the
+/// findings, the programs that will not start and the notes, the closing note, the verdict.
 fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if let Some(e) = r.error() {
         return writeln!(out, "{P}: error: {e}");
@@ -35,11 +39,13 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     }
     summary(out, r)?;
     database(out, r)?;
+    on_path(out, r)?;
     for s in &r.skipped {
         writeln!(out, "{P}: skipped /{}: {}", s.path.display(), s.reason)?;
     }
     findings(out, r, verbose)?;
     broken(out, r, verbose)?;
+    limits(out, r)?;
     verdict(out, r)
 }
 
@@ -161,9 +167,13 @@ fn verdict(out: &mut String, r: &Report) -> fmt::Result {
         } else {
             "is NOT distroless"
         };
+        let notes = match notes_count(&r.broken) {
+            0 => String::new(),
+            n => format!(", {n} notes"),
+        };
         writeln!(
             out,
-            "{P}: {root} {verdict}: {errors} errors, {warnings} warnings"
+            "{P}: {root} {verdict}: {errors} errors, {warnings} warnings{notes}"
         )
     } else if matches!(r.outcome, Outcome::Strict) {
         writeln!(
@@ -176,17 +186,27 @@ fn verdict(out: &mut String, r: &Report) -> fmt::Result {
     }
 }
 
-/// One line per program that will not start, naming its first missing piece (`-v`: one line
-/// per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE CAUSE[ (and N more; -v
-/// lists them)]`.
+/// One line per program that will not start and is a warning, naming its first missing piece
+/// (`-v`: one line per missing piece): `warning: KIND /PROGRAM[ (-> /TARGET)]: PIECE
+/// CAUSE[ (and N more; -v lists them)]`. The notes after them: `-v` lists each the same way;
+/// else one line for the scripts apk installed, one line a library tree.
 fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
-    for b in &r.broken {
+    for b in r
+        .broken
+        .iter()
+        .filter(|b| b.standing.is_warning() || verbose)
+    {
+        let level = if b.standing.is_warning() {
+            "warning"
+        } else {
+            "note"
+        };
         let shown = if verbose { b.missing.len() } else { 1 };
         for m in b.missing.iter().take(shown) {
             let kind = if verbose { m.piece.kind() } else { b.kind() };
             write!(
                 out,
-                "{P}: warning: {} /{}",
+                "alpine-strip: {level}: {} /{}",
                 kind.label(),
                 b.program.display()
             )?;
@@ -205,6 +225,165 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             out.push('\n');
         }
     }
+    if !verbose {
+        notes(out, r)?;
+    }
+    if let Some(first) = r.glibc.first() {
+        write!(
+            out,
+            "alpine-strip: note: {} glibc objects passed over (/{}",
+            r.glibc.len(),
+            first.display()
+        )?;
+        match (r.glibc.len(), verbose) {
+            (1, _) => {}
+            (_, true) => {
+                for g in &r.glibc[1..] {
+                    write!(out, ", /{}", g.display())?;
+                }
+            }
+            (n, false) => write!(out, " and {} more; -v lists them", n - 1)?,
+        }
+        out.push_str("): glibc's loader finds their libraries, by its own rules; only their loader was looked for\n");
+    }
+    Ok(())
+}
+
+/// The notes, grouped: the scripts apk installed that need a shell (one line), then the
+/// scripts of each library tree (one line a tree, with a count and the first one's piece).
+fn notes(out: &mut String, r: &Report) -> fmt::Result {
+    let packaged: Vec<&Broken> = r
+        .broken
+        .iter()
+        .filter(|b| matches!(b.standing, Standing::Packaged(_)))
+        .collect();
+    if let Some(first) = packaged.first() {
+        write!(
+            out,
+            "alpine-strip: note: {} scripts apk installed need a shell or env, which a distroless image has not, and cannot run (",
+            packaged.len()
+        )?;
+        for (i, b) in packaged.iter().take(3).enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(out, "{sep}/{}", b.program.display())?;
+        }
+        if packaged.len() > 3 {
+            write!(out, " and {} more", packaged.len() - 3)?;
+        }
+        if let Some(m) = first.missing.first() {
+            let text = Text {
+                missing: m,
+                strip: r.strips(),
+            };
+            write!(out, "; {text}")?;
+        }
+        out.push_str(")\n");
+    }
+    // A script a warning already named through its link (`/usr/local/bin/tool ->
+    // /opt/tool/tool.js`) is not named again.
+    let warned: Vec<&Path> = r
+        .broken
+        .iter()
+        .filter(|b| b.standing.is_warning())
+        .filter_map(|b| b.target.as_deref())
+        .collect();
+    let mut trees: Vec<(&Path, Vec<&Broken>)> = Vec::new();
+    for b in &r.broken {
+        let Standing::InTree(tree) = &b.standing else {
+            continue;
+        };
+        if warned.contains(&b.program.as_path()) {
+            continue;
+        }
+        match trees.iter_mut().find(|(t, _)| *t == tree.as_path()) {
+            Some((_, list)) => list.push(b),
+            None => trees.push((tree.as_path(), vec![b])),
+        }
+    }
+    for (tree, list) in trees {
+        let (Some(first), Some(m)) = (list.first(), list.first().and_then(|b| b.missing.first()))
+        else {
+            continue;
+        };
+        let text = Text {
+            missing: m,
+            strip: r.strips(),
+        };
+        let (kind, program) = (first.kind().label(), first.program.display());
+        if list.len() == 1 {
+            writeln!(
+                out,
+                "alpine-strip: note: {kind} /{program}: {text} (a script of a library tree, /{}: nobody starts it by path)",
+                tree.display()
+            )?;
+            continue;
+        }
+        writeln!(
+            out,
+            "alpine-strip: note: /{}: {} scripts of this library tree will not start (nobody starts them by path; -v lists them), e.g. /{program}: {text}",
+            tree.display(),
+            list.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// Where `PATH` has each `--entrypoint` named without a slash.
+fn on_path(out: &mut String, r: &Report) -> fmt::Result {
+    for e in &r.on_path {
+        writeln!(
+            out,
+            "alpine-strip: entrypoint {}: /{} (found on PATH)",
+            e.name.display(),
+            e.found.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// The closing note of a strip that removed what a program may still ask for by name at run
+/// time, which no audit sees: a shell (`sh -c`, `system()`), or libraries `--prune` removed
+/// (`dlopen`, ctypes, koffi). It points at `--keep` and `--entrypoint`.
+fn limits(out: &mut String, r: &Report) -> fmt::Result {
+    if r.action == Action::Check {
+        return Ok(());
+    }
+    let shells: Vec<&Path> = r
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::AppletLink && is_shell_name(s.item.path.name()))
+        .map(|s| s.item.path.as_path())
+        .collect();
+    // `/bin/sh` first: the name programs ask for.
+    let sh = Some(std::ffi::OsStr::new("sh"));
+    let first = shells
+        .iter()
+        .find(|p| p.file_name() == sh)
+        .or(shells.first());
+    let libraries = r.steps.iter().any(|s| {
+        s.kind == StepKind::PrunedFile && s.item.path.file_name().is_some_and(is_shared_object_name)
+    });
+    if shells.is_empty() && !libraries {
+        return Ok(());
+    }
+    out.push_str("alpine-strip: note: once stripped, a program that asks by name at run time for");
+    if let Some(first) = first {
+        write!(out, " the shell /{}", first.display())?;
+        if shells.len() > 1 {
+            write!(out, " (or {} more names of it)", shells.len() - 1)?;
+        }
+    }
+    if libraries {
+        let or = if shells.is_empty() { "" } else { " or" };
+        write!(out, "{or} the libraries of")?;
+        for (i, p) in r.pruned.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(out, "{sep}{}", p.package.name)?;
+        }
+    }
+    out.push_str(
+        " (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint\n",
+    );
     Ok(())
 }
 

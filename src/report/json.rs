@@ -58,7 +58,7 @@ use crate::apkdb::DbState;
 use crate::report::Report;
 use crate::stage::plan::StepKind;
 use crate::stage::start::locate::Cause;
-use crate::stage::start::{Piece, Text};
+use crate::stage::start::{Piece, Standing, Text};
 
 /// The report as a JSON document, with a trailing newline.
 pub fn render(r: &Report) -> String {
@@ -89,6 +89,12 @@ pub fn render(r: &Report) -> String {
         o.push('}');
     });
     broken(&mut o, r);
+    o.push_str(",\"glibc_objects\":[");
+    for (i, g) in r.glibc.iter().enumerate() {
+        comma(&mut o, i);
+        path(&mut o, g);
+    }
+    o.push(']');
     for (key, packages) in [("pruned", &r.pruned), ("prunable", &r.prunable)] {
         let _ = write!(o, ",\"{key}\":");
         list(&mut o, packages, |o, p| {
@@ -97,6 +103,16 @@ pub fn render(r: &Report) -> String {
             let _ = write!(o, ",\"bytes\":{}}}", p.bytes);
         });
     }
+    o.push_str(",\"entrypoints_on_path\":[");
+    for (i, e) in r.on_path.iter().enumerate() {
+        comma(&mut o, i);
+        o.push_str("{\"name\":");
+        raw(&mut o, e.name.as_os_str().as_bytes());
+        o.push_str(",\"path\":");
+        path(&mut o, &e.found);
+        o.push('}');
+    }
+    o.push(']');
     o.push_str(",\"container_signals\":");
     list(&mut o, &r.signals, |o, s| string(o, s));
     o.push_str("}\n");
@@ -172,8 +188,10 @@ fn apk_db(o: &mut String, db: &DbState) {
 /// Each missing piece of each program that will not start, appended to the findings list just
 /// written: the keys of every finding, then `missing` (the piece: interpreter path, command
 /// name or soname), `cause` (`removed-by-strip` or `already-missing`), `package` (the package
-/// the strip removed it with, or null), `needed_by` (a library's needer, or null) and `target`
-/// (where a program that is a link ends, or null).
+/// the strip removed it with, or null), `needed_by` (a library's needer, or null), `target`
+/// (where a program that is a link ends, or null) and `tree` (the library tree of a script
+/// that is a note for it, or null). `severity` is `warning`, or `note` for a script apk
+/// installed that needs a shell, or one inside a library tree.
 fn broken(o: &mut String, r: &Report) {
     let mut first = r.findings.is_empty();
     o.pop();
@@ -188,7 +206,12 @@ fn broken(o: &mut String, r: &Report) {
                 strip: r.strips(),
             };
             let detail = text.to_string();
-            finding(o, "warning", m.piece.kind().label(), &b.program, &detail);
+            let severity = if b.standing.is_warning() {
+                "warning"
+            } else {
+                "note"
+            };
+            finding(o, severity, m.piece.kind().label(), &b.program, &detail);
             o.push_str(",\"missing\":");
             let (missing, needed_by) = match &m.piece {
                 Piece::Interpreter(p) | Piece::Loader(p) => (p, None),
@@ -207,7 +230,16 @@ fn broken(o: &mut String, r: &Report) {
                 Some(p) => string(o, p),
                 None => o.push_str("null"),
             }
-            for (key, p) in [("needed_by", needed_by), ("target", b.target.as_ref())] {
+            let tree = match &b.standing {
+                Standing::InTree(t) => Some(t),
+                _ => None,
+            };
+            let keys = [
+                ("needed_by", needed_by),
+                ("target", b.target.as_ref()),
+                ("tree", tree),
+            ];
+            for (key, p) in keys {
                 let _ = write!(o, ",\"{key}\":");
                 match p {
                     Some(p) => path(o, p),

@@ -15,6 +15,7 @@ use crate::stage::apply::Skip;
 use crate::stage::finding::Finding;
 use crate::stage::plan::{Step, StepKind};
 use crate::stage::start::Broken;
+use crate::stage::start::image::OnPath;
 
 /// What the run did, as both reports name it (`mode` in JSON): the [`options::Mode`] asked
 /// for, without its settings, a dry run told apart.
@@ -117,6 +118,10 @@ pub struct Report {
     /// The programs that will not start (warnings of the audit: `missing-interpreter`,
     /// `missing-library`).
     pub broken: Vec<Broken>,
+    /// The glibc objects, whose libraries were not looked for (glibc's loader is not musl's).
+    pub glibc: Vec<PathBuf>,
+    /// The `--entrypoint`s named without a slash, and where `PATH` has them.
+    pub on_path: Vec<OnPath>,
     /// `--prune`: the packages it removed (planned, in a dry run), with their bytes.
     pub pruned: Vec<Pruned>,
     /// Without `--prune`: the packages it would remove (a note, not a finding).
@@ -140,6 +145,8 @@ impl Report {
             db: None,
             findings: Vec::new(),
             broken: Vec::new(),
+            glibc: Vec::new(),
+            on_path: Vec::new(),
             pruned: Vec::new(),
             prunable: Vec::new(),
             signals: Vec::new(),
@@ -188,10 +195,17 @@ impl Report {
     }
 }
 
-/// Errors and warnings among `findings`; a program that will not start is one warning.
+/// Errors and warnings among `findings`; a program that will not start is one warning, unless
+/// its standing makes it a note (see [`notes`]).
 pub fn tally(findings: &[Finding], broken: &[Broken]) -> (usize, usize) {
     let errors = findings.iter().filter(|f| f.kind.is_error()).count();
-    (errors, findings.len() - errors + broken.len())
+    let started = broken.iter().filter(|b| b.standing.is_warning()).count();
+    (errors, findings.len() - errors + started)
+}
+
+/// The programs among `broken` that are notes: counted, never failing a run.
+pub fn notes(broken: &[Broken]) -> usize {
+    broken.iter().filter(|b| !b.standing.is_warning()).count()
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //!
 //! Errors (the root is not distroless): busybox binaries (their hard links and copies too) and
 //! applet links, another busybox build (an executable ELF file no staying package owns that
-//! carries busybox's banner), apk, and any shell in the bin folders. Warnings: dangling
+//! carries busybox's banner), apk, and any shell: in the bin folders by its name or the name
+//! it links to ([`is_shell_name`]: `bash-static`, `rmksh` too), anywhere by the words it
+//! carries ([`shell::shell_in`]: another build of bash or mksh under any name). Warnings: dangling
 //! symlinks in the bin folders, programs that will not start (their findings come from
 //! [`crate::stage::start`]), setuid/setgid files anywhere in the root, world-writable files
 //! outside /tmp and /var/tmp, every file the apk database lists that is not in the root (naming
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::apkdb;
 use crate::error::Result;
-use crate::format::busybox;
+use crate::format::{busybox, shell};
 use crate::root::resolve::Resolved;
 use crate::root::{FileKind, InRoot, Item, PathSet, Root};
 use crate::stage::discover::Found;
@@ -23,7 +25,7 @@ use crate::stage::finding::{Finding, FindingKind};
 use crate::stage::scan::{Entry, Listing};
 
 /// Names of shells, and of busybox builds that carry one.
-pub const SHELLS: [&[u8]; 12] = [
+pub const SHELLS: [&[u8]; 21] = [
     b"sh",
     b"ash",
     b"bash",
@@ -31,12 +33,33 @@ pub const SHELLS: [&[u8]; 12] = [
     b"zsh",
     b"ksh",
     b"mksh",
+    b"lksh",
+    b"pdksh",
+    b"oksh",
+    b"loksh",
+    b"yash",
+    b"posh",
+    b"hush",
     b"fish",
     b"tcsh",
     b"csh",
+    b"nu",
+    b"elvish",
     b"busybox-extras",
     b"busybox.static",
 ];
+
+/// Whether `name` is a shell's: one of [`SHELLS`], or one with `-static`/`.static` after it
+/// (`bash-static`, `mksh-static`), or `r` before it (the restricted `rbash`, `rmksh`, `rlksh`;
+/// not `rsh`, the remote shell).
+pub fn is_shell_name(name: &[u8]) -> bool {
+    let base = name
+        .strip_suffix(b"-static")
+        .or_else(|| name.strip_suffix(b".static"))
+        .unwrap_or(name);
+    let restricted = base.strip_prefix(b"r").filter(|b| b.len() > 2);
+    SHELLS.contains(&base) || restricted.is_some_and(|b| SHELLS.contains(&b))
+}
 
 /// Audits `root`, given the listing of its bin folders, what discovery found there, and what
 /// [`crate::stage::survey::walk_whole_root`] found in the whole root: the findings of the modes and the regular files
@@ -63,13 +86,16 @@ pub fn audit(
     for p in &staying {
         owned.insert(p.as_os_str());
     }
-    for path in other_builds(root, files, &reported, &owned) {
-        out.push(Finding {
-            kind: FindingKind::Busybox,
-            path,
-            detail: "another busybox build (its banner), owned by no package".into(),
-        });
+    // A shell named by its name is not named again by its words.
+    let by_name: Vec<PathBuf> = out
+        .iter()
+        .filter(|f| f.kind == FindingKind::Shell)
+        .map(|f| f.path.clone())
+        .collect();
+    for p in &by_name {
+        reported.insert(p.as_os_str());
     }
+    out.extend(other_builds(root, files, &reported, &owned));
     out.extend(from_walk);
     Ok(out)
 }
@@ -93,13 +119,16 @@ fn discovered(found: &Found) -> Vec<Finding> {
     out
 }
 
-/// The finding of one entry of a bin folder, if any: a shell (a file, or a link that ends at
-/// one) not `reported` as busybox already, or a dangling link.
+/// The finding of one entry of a bin folder, if any: a shell by its name or the name its link
+/// ends at ([`is_shell_name`]) not `reported` as busybox already, or a dangling link.
 fn bin_entry(root: &mut Root, e: &Entry, reported: &PathSet) -> Result<Option<Finding>> {
-    let shell = SHELLS.contains(&e.name()) && !reported.contains(e.path.as_os_str());
+    let fresh = !reported.contains(e.path.as_os_str());
+    let shell = is_shell_name(e.name()) && fresh;
     let (kind, detail) = match e.kind {
         FileKind::Symlink => match root.resolve(&e.path)? {
-            Resolved::Found(end, m) if m.kind == FileKind::File && shell => {
+            Resolved::Found(end, m)
+                if m.kind == FileKind::File && (shell || fresh && is_shell_name(end.name())) =>
+            {
                 (FindingKind::Shell, format!("-> /{}", end.display()))
             }
             Resolved::Found(..) => return Ok(None),
@@ -147,12 +176,12 @@ fn database(root: &mut Root, out: &mut Vec<Finding>) -> Result<Vec<InRoot>> {
     }
 }
 
-/// Other busybox builds: executable ELF files no staying package owns (`owned`, real paths)
-/// that carry busybox's banner, but for those discovery already named (`named`; both sets of
-/// paths by their bytes). Only such files are
+/// Other busybox builds and other shells: executable ELF files no staying package owns
+/// (`owned`, real paths) that carry busybox's banner or a shell's words, but for those already
+/// named (`named`; both sets of paths by their bytes), each a finding. Only such files are
 /// opened, and only when at most [`busybox::MAX_READ`] bytes long; one that is gone is passed
 /// over.
-fn other_builds(root: &mut Root, files: &[Item], named: &PathSet, owned: &PathSet) -> Vec<PathBuf> {
+fn other_builds(root: &mut Root, files: &[Item], named: &PathSet, owned: &PathSet) -> Vec<Finding> {
     let mut out = Vec::new();
     for f in files {
         let candidate = f.meta.mode & 0o111 != 0 && f.meta.size <= busybox::MAX_READ;
@@ -161,10 +190,20 @@ fn other_builds(root: &mut Root, files: &[Item], named: &PathSet, owned: &PathSe
         }
         if let Ok(Some(o)) = root.open_regular(&f.path) {
             let mut magic = [0u8; 4];
-            let elf = o.file.read_exact_at(&mut magic, 0).is_ok() && &magic == b"\x7fELF";
-            if elf && busybox::has_banner(&o.file, o.len) {
-                out.push(f.path.to_path_buf());
+            if o.file.read_exact_at(&mut magic, 0).is_err() || &magic != b"\x7fELF" {
+                continue;
             }
+            let (kind, detail) = if busybox::has_banner(&o.file, o.len) {
+                let what = "another busybox build (its banner), owned by no package";
+                (FindingKind::Busybox, what.to_string())
+            } else if let Some(name) = shell::shell_in(&o.file, o.len) {
+                let what = format!("a build of {name} (its own words), owned by no package");
+                (FindingKind::Shell, what)
+            } else {
+                continue;
+            };
+            let path = f.path.to_path_buf();
+            out.push(Finding { kind, path, detail });
         }
     }
     out

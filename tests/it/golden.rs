@@ -8,7 +8,8 @@ use std::path::Path;
 use crate::common::*;
 
 /// busybox with three applet links, apk, a package file of busybox's, a script of a staying
-/// package whose `#!` interpreter goes with busybox, and the database and world that say so.
+/// package whose `#!` interpreter goes with busybox (a note), the same script no package owns
+/// (a warning), and the database and world that say so.
 fn tree(r: &Path) {
     for d in ["bin", "sbin", "usr/bin", "lib/apk/db", "etc/apk"] {
         fs::create_dir_all(r.join(d)).unwrap();
@@ -21,6 +22,7 @@ fn tree(r: &Path) {
     fs::write(r.join("etc/securetty"), b"tty1\n").unwrap();
     fs::write(r.join("lib/ld-musl-x86_64.so.1"), b"musl").unwrap();
     fs::write(r.join("usr/bin/app"), b"#!/bin/sh\necho hi\n").unwrap();
+    fs::write(r.join("usr/bin/start"), b"#!/bin/sh\necho hi\n").unwrap();
     fs::write(
         r.join(DB),
         "P:musl\nV:1.2.5-r0\nF:lib\nR:ld-musl-x86_64.so.1\n\n\
@@ -92,7 +94,9 @@ alpine-strip: removed package file /etc/securetty
 alpine-strip: removed busybox /bin/busybox
 alpine-strip: stripped ROOT: removed 3 applet links and 3 files, freed 115 bytes
 alpine-strip: apk database: dropped busybox 1.36.1-r29, apk-tools 2.14.4-r0
-alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: note: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: warning: missing-interpreter /usr/bin/start: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 "##;
 
 /// The tool writes one line: this is the same document, indented (see [`compact`]).
@@ -142,7 +146,7 @@ const JSON: &str = r##"{
   },
   "findings": [
     {
-      "severity": "warning",
+      "severity": "note",
       "kind": "missing-interpreter",
       "path": "/usr/bin/app",
       "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
@@ -150,18 +154,35 @@ const JSON: &str = r##"{
       "cause": "removed-by-strip",
       "package": null,
       "needed_by": null,
-      "target": null
+      "target": null,
+      "tree": null
+    },
+    {
+      "severity": "warning",
+      "kind": "missing-interpreter",
+      "path": "/usr/bin/start",
+      "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
+      "missing": "/bin/sh",
+      "cause": "removed-by-strip",
+      "package": null,
+      "needed_by": null,
+      "target": null,
+      "tree": null
     }
   ],
+  "glibc_objects": [],
   "pruned": [],
   "prunable": [],
+  "entrypoints_on_path": [],
   "container_signals": []
 }
 "##;
 
 const DRY_RUN: &str = r##"alpine-strip: dry run on ROOT, nothing changed: would remove 3 applet links and 3 files, freeing 115 bytes
 alpine-strip: apk database: would drop busybox 1.36.1-r29, apk-tools 2.14.4-r0
-alpine-strip: warning: missing-interpreter /usr/bin/app: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: warning: missing-interpreter /usr/bin/start: #!/bin/sh is removed by the strip (busybox applet link)
+alpine-strip: note: 1 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/usr/bin/app; #!/bin/sh is removed by the strip (busybox applet link))
+alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 "##;
 
 const DRY_RUN_JSON: &str = r##"{
@@ -210,7 +231,7 @@ const DRY_RUN_JSON: &str = r##"{
   },
   "findings": [
     {
-      "severity": "warning",
+      "severity": "note",
       "kind": "missing-interpreter",
       "path": "/usr/bin/app",
       "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
@@ -218,11 +239,26 @@ const DRY_RUN_JSON: &str = r##"{
       "cause": "removed-by-strip",
       "package": null,
       "needed_by": null,
-      "target": null
+      "target": null,
+      "tree": null
+    },
+    {
+      "severity": "warning",
+      "kind": "missing-interpreter",
+      "path": "/usr/bin/start",
+      "detail": "#!/bin/sh is removed by the strip (busybox applet link)",
+      "missing": "/bin/sh",
+      "cause": "removed-by-strip",
+      "package": null,
+      "needed_by": null,
+      "target": null,
+      "tree": null
     }
   ],
+  "glibc_objects": [],
   "pruned": [],
   "prunable": [],
+  "entrypoints_on_path": [],
   "container_signals": []
 }
 "##;
@@ -292,8 +328,10 @@ const CHECK_JSON: &str = r##"{
       "detail": "-> /bin/busybox"
     }
   ],
+  "glibc_objects": [],
   "pruned": [],
   "prunable": [],
+  "entrypoints_on_path": [],
   "container_signals": []
 }
 "##;

@@ -252,6 +252,8 @@ fn prune_on_alpine_3_23_drops_libapk_and_openssl() {
     .map(String::from)
     .into();
     assert_eq!(dropped, want);
+    // libapk is named once: dropped with apk, not again among what --prune removed.
+    assert_eq!(names_in(&v["pruned"]), ["libcrypto3", "libssl3", "zlib"]);
     assert!(!t.path().join("usr/lib/libapk.so.3.0.0").exists());
     assert!(!t.path().join("usr/lib/libssl.so.3").exists());
     database_is_true(t.path(), &before);
@@ -308,4 +310,38 @@ fn the_elf_reader_reads_every_architectures_real_binaries() {
         );
         assert_eq!(needed("bin/busybox"), [libc.as_str()], "{arch}");
     }
+}
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn the_run_closes_with_what_a_program_may_still_ask_for_by_name() {
+    let tar = minirootfs();
+    let note = |err: &str| -> Option<String> {
+        err.lines()
+            .find(|l| l.contains("at run time"))
+            .map(String::from)
+    };
+    let t = unpack(&tar);
+    let o = run_on(t.path(), &["--force", "--prune"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = note(&err).unwrap_or_else(|| panic!("no closing note in {err}"));
+    assert_eq!(err.lines().last(), Some(line.as_str()), "{err}");
+    for said in [
+        "note: once stripped, a program that asks by name at run time for the shell /bin/sh",
+        "or the libraries of libcrypto3, libssl3, zlib (sh -c, system(), dlopen, ctypes) fails",
+        "--keep",
+        "--entrypoint",
+    ] {
+        assert!(line.contains(said), "{said} not in {line}");
+    }
+    // Without --prune, the shell alone; a dry run says it too; --check has nothing to say.
+    let t = unpack(&tar);
+    let o = run_on(t.path(), &["--dry-run"]);
+    let line = note(&stderr(&o)).unwrap();
+    let shell = "for the shell /bin/sh (or 1 more names of it) (sh -c";
+    assert!(line.contains(shell), "{line}");
+    assert!(!line.contains("libraries"), "{line}");
+    let o = run_on(t.path(), &["--check"]);
+    assert_eq!(note(&stderr(&o)), None);
 }

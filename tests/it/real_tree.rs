@@ -334,23 +334,40 @@ fn check_fails_the_pristine_tree_and_passes_the_stripped_one() {
     assert_eq!(v["removed"]["applet_links"].as_array().unwrap().len(), 304);
     assert_eq!(v["removed"]["self"], serde_json::json!(["/strip"]));
     assert_eq!(v["apk_db"]["dropped"].as_array().unwrap().len(), 4);
-    let warned: Vec<&str> = v["findings"]
+    // musl-utils' shell scripts, dead once /bin/sh goes: notes, not warnings.
+    let noted: Vec<(&str, &str)> = v["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["path"].as_str().unwrap())
+        .map(|f| (f["severity"].as_str().unwrap(), f["path"].as_str().unwrap()))
         .collect();
-    assert_eq!(warned, ["/sbin/ldconfig", "/usr/bin/ldd"]);
+    assert_eq!(
+        noted,
+        [("note", "/sbin/ldconfig"), ("note", "/usr/bin/ldd")]
+    );
 
-    let o = run_on(t.path(), &["--check"]);
+    // --strict passes the stripped stock tree: nothing to act on.
+    let o = run_on(t.path(), &["--check", "--strict"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("warning: missing-interpreter /sbin/ldconfig: #!/bin/sh is missing"),
+        err.contains("note: 2 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/sbin/ldconfig, /usr/bin/ldd; #!/bin/sh is missing)"),
         "{err}"
     );
     assert!(
-        err.contains("warning: missing-interpreter /usr/bin/ldd"),
+        err.contains("is distroless: 0 errors, 0 warnings, 2 notes"),
+        "{err}"
+    );
+    assert!(!err.contains(": warning:"), "{err}");
+    // -v lists each note.
+    let o = run_on(t.path(), &["--check", "-v"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("note: missing-interpreter /sbin/ldconfig: #!/bin/sh is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: missing-interpreter /usr/bin/ldd"),
         "{err}"
     );
 }

@@ -643,3 +643,168 @@ fn in_a_run_step_scripts_start_with_the_images_path() {
     );
     assert!(!dead(&o).contains("/app/tool.py"), "{}", stderr(&o));
 }
+
+/// `RUN ["/strip", "--strict", ARGS]` on a fresh copy of `tar` (/usr-merged when `merged`),
+/// with the x86_64 binary (the audit judges the tree's own architecture, whatever the tool's):
+/// the exit status and report.
+fn strict_run_step(
+    tar: &Path,
+    bin: &Path,
+    merged: bool,
+    args: &[&str],
+) -> (Option<i32>, serde_json::Value) {
+    let t = unpack(tar);
+    if merged {
+        usr_merge(t.path());
+    }
+    install_strip(bin, t.path());
+    let mut all = vec!["--strict", "--json"];
+    all.extend_from_slice(args);
+    let o = run_step(t.path(), &all);
+    (o.status.code(), report(&o))
+}
+
+/// (severity, kind, path, missing) of every finding that is not a note.
+fn acted_on(v: &serde_json::Value) -> Vec<[String; 4]> {
+    let s = |x: &serde_json::Value| x.as_str().unwrap_or("-").to_string();
+    let all = v["findings"].as_array().unwrap();
+    all.iter()
+        .filter(|f| f["severity"] != "note")
+        .map(|f| {
+            [
+                s(&f["severity"]),
+                s(&f["kind"]),
+                s(&f["path"]),
+                s(&f["missing"]),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(all(fixture_fixtures, fixture_strip_bin)),
+    ignore = "needs ALPINE_FIXTURES and ALPINE_STRIP_BIN"
+)]
+fn strict_passes_every_architectures_stock_tree_with_and_without_prune() {
+    let (fixtures, bin) = (need_env("ALPINE_FIXTURES"), static_bin());
+    for arch in [
+        "x86_64", "x86", "aarch64", "armhf", "armv7", "ppc64le", "riscv64", "s390x",
+    ] {
+        let tar = fixtures.join(format!("alpine-minirootfs-3.20.3-{arch}.tar.gz"));
+        // x86_64 /usr-merged too (the other architectures' layouts are the same).
+        let merges: &[bool] = if arch == "x86_64" {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        let runs = merges
+            .iter()
+            .flat_map(|&m| [(m, &[][..]), (m, &["--prune"][..])]);
+        for (merged, args) in runs {
+            let (code, v) = strict_run_step(&tar, &bin, merged, args);
+            assert_eq!(code, Some(0), "{arch} {args:?}: {v}");
+            assert_eq!(v["outcome"], "stripped", "{arch} {args:?}: {v}");
+            // What is left dead is the base's own shell scripts, each a note.
+            let notes: Vec<&str> = v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["path"].as_str().unwrap())
+                .collect();
+            let want = if merged {
+                ["/usr/bin/ldd", "/usr/sbin/ldconfig"]
+            } else {
+                ["/sbin/ldconfig", "/usr/bin/ldd"]
+            };
+            assert_eq!(notes, want, "{arch} merged: {merged}");
+            assert!(acted_on(&v).is_empty(), "{arch}: {v}");
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree_3_23),
+    ignore = "needs ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
+)]
+fn strict_on_the_323_export_fails_only_for_the_libcrypto_it_lacks() {
+    let (tar, bin) = (rootfs_323(), static_bin());
+    let (code, v) = strict_run_step(&tar, &bin, false, &[]);
+    assert_eq!(code, Some(4), "{v}");
+    assert_eq!(v["outcome"], "strict");
+    let acted = acted_on(&v);
+    let crypto = ["/usr/lib/libcrypto.so.3", "libcrypto.so.3"];
+    assert!(
+        acted
+            .iter()
+            .any(|f| f[1] == "stale-apk-record" && f[2] == crypto[0]),
+        "{acted:?}"
+    );
+    // Every other warning is a library that cannot load without it.
+    for f in &acted {
+        assert!(f[2] == crypto[0] || f[3] == crypto[1], "{f:?} in {acted:?}");
+    }
+    assert!(
+        acted.iter().any(|f| f[2] == "/usr/lib/libssl.so.3"),
+        "{acted:?}"
+    );
+    // --prune takes libssl and libcrypto's record with it: nothing is left to act on.
+    let (code, v) = strict_run_step(&tar, &bin, false, &["--prune"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(acted_on(&v).is_empty(), "{v}");
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn strict_notes_the_scripts_apk_installed_and_fails_on_the_authors_own() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    // OpenSSL's CA.pl as 3.12 to 3.19 ship it, in libcrypto's record.
+    plant(
+        r,
+        "etc/ssl/misc/CA.pl",
+        b"#!/usr/bin/env perl\nprint 1;\n",
+        0o755,
+    );
+    let db = fs::read_to_string(r.join(DB)).unwrap();
+    let db = db.replacen(
+        "P:libcrypto3\n",
+        "P:libcrypto3\nF:etc/ssl/misc\nR:CA.pl\na:0:0:755\n",
+        1,
+    );
+    fs::write(r.join(DB), db).unwrap();
+    let o = run_step(r, &["--strict", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = report(&o);
+    let notes: BTreeSet<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "note")
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        notes,
+        slashed(&["etc/ssl/misc/CA.pl", "sbin/ldconfig", "usr/bin/ldd"])
+    );
+    // The same script of the author's own, on PATH: a warning, and --strict fails.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    plant(
+        r,
+        "usr/local/bin/report.pl",
+        b"#!/usr/bin/env perl\n",
+        0o755,
+    );
+    let o = run_step(r, &["--strict"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: missing-interpreter /usr/local/bin/report.pl: #!/usr/bin/env is removed by the strip (busybox applet link)"),
+        "{}",
+        stderr(&o)
+    );
+}

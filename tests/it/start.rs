@@ -147,6 +147,13 @@ fn scripts_anywhere_in_the_image_whose_interpreter_the_strip_removes_are_named()
     }
     // tlsclient still loads: libssl and libcrypto stay without --prune.
     assert!(!err.contains("tlsclient"), "{err}");
+    // A script the entrypoint runs is a note of its own tree; the targets of the links the
+    // warnings named are not named again.
+    let listen = "alpine-strip: note: missing-interpreter /docker-entrypoint.d/10-listen.sh: #!/bin/sh is removed by the strip (busybox-binsh) (a script of a library tree, /docker-entrypoint.d: nobody starts it by path)\n";
+    assert!(err.contains(listen), "{err}");
+    for named_once in ["/opt/yarn/bin/yarn:", "/npm-cli.js:"] {
+        assert!(!err.contains(named_once), "{named_once} in {err}");
+    }
 
     // --check afterwards: the same programs, nothing removed by this run.
     let o = run_on(t.path(), &["--check", "--json"]);
@@ -346,7 +353,7 @@ fn prune_keeps_what_an_entrypoint_needs() {
 
 /// The pinned npm tarballs in $ALPINE_NPM_CACHE, fetched there by tests/npm-fetch.sh (`.ci/run`
 /// runs it first; here it runs again, a no-op when the checksums match).
-fn npm_tarballs() -> PathBuf {
+pub fn npm_tarballs() -> PathBuf {
     let dir = need_env("ALPINE_NPM_CACHE");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm-fetch.sh");
     let o = Command::new("bash").arg(script).arg(&dir).output().unwrap();
@@ -355,7 +362,7 @@ fn npm_tarballs() -> PathBuf {
 }
 
 /// Unpacks an npm tarball's `package/` into `dest`.
-fn unpack_npm(tgz: &Path, dest: &Path) {
+pub fn unpack_npm(tgz: &Path, dest: &Path) {
     fs::create_dir_all(dest).unwrap();
     let st = Command::new("tar")
         .args(["xzf"])
@@ -388,13 +395,12 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
         &img.join("sharp-libvips-linuxmusl-x64"),
     );
     let addon = "/app/node_modules/@img/sharp-linuxmusl-x64/lib/sharp-linuxmusl-x64-0.35.5.node";
-    let vips = "/app/node_modules/@img/sharp-libvips-linuxmusl-x64/lib/libvips-cpp.so.8.18.7";
     let missing = |p: &str, soname: &str| row("missing-library", p, soname, "already-missing", "-");
+    // libvips is judged where it is loaded, in the addon's chain (which names each missing
+    // library once), not again on its own.
     let cxx = [
         missing(addon, "libstdc++.so.6"),
         missing(addon, "libgcc_s.so.1"),
-        missing(vips, "libstdc++.so.6"),
-        missing(vips, "libgcc_s.so.1"),
     ];
 
     // libvips-cpp is found through the addon's DT_RPATH; bare Alpine has no C++ runtime.
@@ -436,4 +442,101 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
     fs::remove_dir_all(img.join("sharp-libvips-linuxmusl-x64")).unwrap();
     let o = run_on(r, &["--check", "--json"]);
     assert_eq!(app_findings(&o), [missing(addon, "libvips-cpp.so.8.18.7")]);
+}
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_the_strip() {
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    let r = t.path();
+    let ep = r.join("docker-entrypoint.sh");
+    fs::write(&ep, b"#!/bin/sh\r\necho started\r\n").unwrap();
+    fs::set_permissions(&ep, fs::Permissions::from_mode(0o755)).unwrap();
+    // The kernel looks for "/bin/sh\r": the script does not start even with busybox there.
+    let o = chroot(r, &["/docker-entrypoint.sh"], &[], false);
+    assert!(!o.status.success());
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let said = "/docker-entrypoint.sh: #!/bin/sh\\r (the #! line ends in CR: saved with Windows line ends)";
+    let args = ["--entrypoint", "/docker-entrypoint.sh"];
+    let o = run_on(r, &[&["--check"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("alpine-strip: error: {said} is missing\n")
+    );
+    // A strip refuses it before any removal, and blames the file, not the strip.
+    let before = snapshot(r);
+    let o = run_on(r, &[&["--force"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("alpine-strip: error: {said} was already missing\n")
+    );
+    assert_eq!(snapshot(r), before);
+    // Without --entrypoint the dry run names it the same way, as a warning (it is at the root).
+    let o = run_on(r, &["--dry-run", "--json"]);
+    let rows = start_findings(&json(&o));
+    let crlf = row(
+        "missing-interpreter",
+        "/docker-entrypoint.sh",
+        "/bin/sh\r",
+        "already-missing",
+        "-",
+    );
+    assert!(rows.contains(&crlf), "{rows:?}");
+    let o = run_on(r, &["--dry-run"]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "alpine-strip: warning: missing-interpreter {said} was already missing\n"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    let r = t.path();
+    // What node, redis and postgres images write: ENTRYPOINT ["docker-entrypoint.sh"].
+    let ep = r.join("usr/local/bin/docker-entrypoint.sh");
+    fs::write(&ep, b"#!/bin/sh\nexec \"$@\"\n").unwrap();
+    fs::set_permissions(&ep, fs::Permissions::from_mode(0o755)).unwrap();
+    let args = ["--entrypoint", "docker-entrypoint.sh"];
+    let o = run_on(r, &[&["--dry-run"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "alpine-strip: error: /usr/local/bin/docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)\n"
+    );
+    // A program there instead: found, said where, and the strip goes ahead.
+    fs::copy(r.join("usr/bin/getent"), &ep).unwrap();
+    let o = run_on(r, &[&["--force"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = "alpine-strip: entrypoint docker-entrypoint.sh: /usr/local/bin/docker-entrypoint.sh (found on PATH)\n";
+    assert!(stderr(&o).contains(said), "{}", stderr(&o));
+    let o = run_on(r, &[&["--check", "--json"][..], &args].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        json(&o)["entrypoints_on_path"],
+        serde_json::json!([{"name": "docker-entrypoint.sh", "path": "/usr/local/bin/docker-entrypoint.sh"}])
+    );
+    // Looked up on the image's PATH (--env here), not found elsewhere: refused, saying where
+    // it looked.
+    let o = run_on(
+        r,
+        &[&["--check", "--env", "PATH=/opt/bin:/bin"][..], &args].concat(),
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name\n"
+    );
 }

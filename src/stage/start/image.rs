@@ -4,15 +4,17 @@
 //! what `--prune` must keep for them.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use crate::apkdb::Installed;
 use crate::error::{Error, Result};
 use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
 use crate::stage::scan::{BIN_DIRS, Listing};
+use crate::stage::start::loader::Loader;
 use crate::stage::start::locate::Gone;
-use crate::stage::start::{Broken, Environment, check, entrypoints};
+use crate::stage::start::{Checked, Environment, check, entrypoints, standing};
 
 /// The removals of `steps` (planned or made), each named with the package that owned it when
 /// the database says so.
@@ -26,13 +28,15 @@ pub fn gone(root: &mut Root, installed: Option<&Installed>, steps: &[Step]) -> R
 
 /// Every program of the image that will not start in `env` once `gone` is removed: `programs`
 /// (from the walk of the whole root) and every file and link in the bin folders, links followed
-/// inside the root.
+/// inside the root; each with its standing ([`standing::classify`], the scripts' owners from
+/// `installed`).
 pub fn broken(
     root: &mut Root,
     programs: &[PathBuf],
     gone: &Gone,
     env: &Environment,
-) -> Result<Vec<Broken>> {
+    installed: Option<&Installed>,
+) -> Result<Checked> {
     let bins = Listing::of(root, &BIN_DIRS)?;
     let mut all = programs.to_vec();
     // The bin folders' own files too: their listing does not depend on the walk.
@@ -43,7 +47,55 @@ pub fn broken(
     }
     all.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     all.dedup();
-    check(root, &all, gone, env)
+    let mut checked = check(root, &all, gone, env)?;
+    standing::classify(root, &mut checked.broken, installed, env)?;
+    Ok(checked)
+}
+
+/// An `--entrypoint` given without a slash, and where it was found on `PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnPath {
+    /// The name given.
+    pub name: PathBuf,
+    /// The real path inside the root of the first executable regular file of that name in a
+    /// folder of `PATH`.
+    pub found: PathBuf,
+}
+
+/// The `--entrypoint`s as paths inside the root: one without a slash is looked up on `env`'s
+/// `PATH` as runc looks up a bare `ENTRYPOINT` (the first folder holding an executable regular
+/// file of that name), and said where it was found; one found in no folder stops the run.
+pub fn on_path(
+    root: &mut Root,
+    entrypoints: &[PathBuf],
+    env: &Environment,
+) -> Result<(Vec<PathBuf>, Vec<OnPath>)> {
+    let mut loader = Loader::of(root, env)?;
+    let (mut paths, mut found) = (Vec::new(), Vec::new());
+    for ep in entrypoints {
+        if ep.as_os_str().as_bytes().contains(&b'/') {
+            paths.push(ep.clone());
+            continue;
+        }
+        match loader.command(root, ep, &Gone::default())? {
+            Ok(f) => {
+                paths.push(Path::new("/").join(&f.entry));
+                found.push(OnPath {
+                    name: ep.clone(),
+                    found: f.entry,
+                });
+            }
+            Err(_) => {
+                let dirs: Vec<String> = env.path.iter().map(|d| d.display().to_string()).collect();
+                return Err(Error::WillNotStart(format!(
+                    "{}: the entrypoint is not on PATH ({}): no executable file of that name",
+                    ep.display(),
+                    dirs.join(":")
+                )));
+            }
+        }
+    }
+    Ok((paths, found))
 }
 
 /// Stops the run when one of `paths` will not start in `env` once `gone` is removed (or does

@@ -8,6 +8,9 @@
 //! all of them, except for a setuid or setgid program. A name that starts like libc's own
 //! (`libc.`, `libm.`, ...) is the loader itself. A name once loaded satisfies every later need
 //! of that name.
+//! For a `dlopen` target judged on its own ([`At::shipped`]), a name its folder, its needer's
+//! folder or its library tree ships counts as found once the search finds nothing. Whose libc
+//! an object is built for ([`libc_of`]) decides whether these rules apply at all.
 //!
 //! Answers are cached: each soname is looked up in each folder once, and each library's ELF
 //! headers are read once, however many programs need it.
@@ -19,10 +22,10 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::error::Result;
-use crate::format::elf::{self, Machine, Object};
+use crate::format::elf::{self, Machine, Object, Os};
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
-use crate::stage::start::{Environment, Missing, Piece};
+use crate::stage::start::{Environment, Missing, Piece, standing};
 
 /// The names musl's loader answers itself (its reserved list).
 const RESERVED: [&[u8]; 7] = [
@@ -91,6 +94,62 @@ pub struct At<'a> {
     /// Started "secure" (setuid or setgid, see `is_secure`): musl's loader then ignores
     /// `LD_LIBRARY_PATH`, and the program's own rpath when it names `$ORIGIN`.
     pub secure: bool,
+    /// For a shared object no program loads (a `dlopen` target judged on its own): the objects
+    /// shipped beside it. A name the needer's folder or its own folder holds, or that one of
+    /// them is called, then counts as found when the search finds nothing: whatever loads it
+    /// finds those through its own chain (an auditwheel `.libs` folder, a JVM's `libjvm.so`).
+    pub shipped: Option<&'a Shipped>,
+}
+
+/// The shared objects of the image (real paths), looked up by library tree
+/// ([`standing::tree`]) and file name: what a `dlopen` target is shipped with.
+#[derive(Debug, Default)]
+pub struct Shipped(pub Vec<PathBuf>);
+
+impl Shipped {
+    /// The first object called `name` shipped in the tree of `object`.
+    fn get(&self, object: &Path, name: &OsStr) -> Option<&PathBuf> {
+        let tree = standing::tree(object);
+        self.0
+            .iter()
+            .find(|o| o.file_name() == Some(name) && standing::tree(o) == tree)
+    }
+}
+
+/// Whose C library an object is built for, by its loader and the libc it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Libc {
+    /// musl's (or nothing says otherwise): judged by musl's loader's rules.
+    Musl,
+    /// glibc's: `PT_INTERP` `ld-linux*` or `ld64.so.*`, or it needs `libc.so.6`.
+    Glibc,
+    /// Another system's: marked so ([`Os::Other`]), or it needs a `libc.so.N` that is neither
+    /// glibc's nor musl's (FreeBSD's `libc.so.7`, OpenBSD's `libc.so.97.1`).
+    Other,
+}
+
+/// Whose C library `object` is built for.
+pub fn libc_of(object: &Object) -> Libc {
+    if object.os == Os::Other {
+        return Libc::Other;
+    }
+    let interp = object.interp.as_deref().unwrap_or_default();
+    let name = interp.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    if name.starts_with(b"ld-linux") || name.starts_with(b"ld64.so.") {
+        return Libc::Glibc;
+    }
+    for n in &object.needed {
+        if n == b"libc.so.6" {
+            return Libc::Glibc;
+        }
+        let numbered = n
+            .strip_prefix(b"libc.so.")
+            .is_some_and(|v| v.first().is_some_and(u8::is_ascii_digit));
+        if numbered && !name.starts_with(b"ld-musl") {
+            return Libc::Other;
+        }
+    }
+    Libc::Musl
 }
 
 /// The root's loader: its machine, its search path, and what it has looked up so far.
@@ -185,7 +244,14 @@ impl Loader {
                     continue;
                 }
                 names.push(name.clone());
-                match self.find(root, name, &loaded, next, at.secure, gone)? {
+                let found = match self.find(root, name, &loaded, next, at.secure, gone)? {
+                    Err(cause) if at.shipped.is_some() => {
+                        let shipped = (at.shipped, loaded[next].path.as_path(), at.path);
+                        self.beside(root, name, shipped, gone)?.ok_or(cause)
+                    }
+                    found => found,
+                };
+                match found {
                     Ok(Found { entry, end, .. }) => {
                         self.used.push(end.clone());
                         let Some(lib) = self.object(root, &end) else {
@@ -251,6 +317,28 @@ impl Loader {
             .files
             .search(root, &self.system, name, 0, gone, &mut why)?;
         Ok(found.ok_or(why))
+    }
+
+    /// Where a `dlopen` target judged on its own finds `name` (see [`At::shipped`]), given
+    /// the objects shipped with it, the needer and the target: in the needer's folder, in the
+    /// target's, or as an object of the target's tree called so.
+    fn beside(
+        &mut self,
+        root: &mut Root,
+        name: &[u8],
+        (shipped, needer, target): (Option<&Shipped>, &Path, &Path),
+        gone: &Gone,
+    ) -> Result<Option<Found>> {
+        let name = OsStr::from_bytes(name);
+        let folder = |p: &Path| p.parent().unwrap_or(Path::new("")).join(name);
+        let mut places = vec![folder(needer), folder(target)];
+        places.extend(shipped.and_then(|s| s.get(target, name)).cloned());
+        for p in places {
+            if let Ok(found) = self.file(root, &p, gone)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// Where NAME of `#!/usr/bin/env NAME` is found on the environment's `PATH` (an executable

@@ -2,8 +2,12 @@
 //! loader need to start it is there once the strip's removals are made. A script's `#!`
 //! interpreter must exist (and for `#!/usr/bin/env NAME`, NAME must be found on the image's
 //! `PATH`); an ELF executable's `PT_INTERP` must exist and every `DT_NEEDED` of an executable or
-//! shared object must load ([`loader`]). Objects built for another machine than the root's own
-//! loader are not programs of this image and are passed over.
+//! shared object must load ([`loader`]). A shared object that programs load is judged in each
+//! loading chain; one no program loads (a `dlopen` target) on its own, where what its folder
+//! and its tree ship counts as found. Objects built for another machine than the root's own
+//! loader, or for another system, are not programs of this image and are passed over; glibc
+//! objects only need their loader (glibc finds their libraries by its own rules). How much
+//! each program that will not start matters is its [`Standing`] ([`standing`]).
 //!
 //! The same check answers before the first removal (against the plan: `gone` holds what it
 //! removes) and after the strip or in `--check` (`gone` holds what was removed, or nothing):
@@ -17,6 +21,7 @@
 pub mod image;
 pub mod loader;
 pub mod locate;
+pub mod standing;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::{self, Write as _};
@@ -26,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::format::script::{self, HEAD};
-use crate::root::{FileKind, Root};
+use crate::root::{FileKind, PathSet, Root};
 use crate::stage::finding::FindingKind;
 use crate::stage::plan::StepKind;
 use loader::Loader;
@@ -148,6 +153,32 @@ pub struct Broken {
     pub target: Option<PathBuf>,
     /// Everything it lacks, interpreters first.
     pub missing: Vec<Missing>,
+    /// How much it matters to the user ([`standing::classify`]; a program the user starts
+    /// until then).
+    pub standing: Standing,
+}
+
+/// How much a program that will not start matters to the user: a warning (`--strict` fails on
+/// it) or a note (counted, never failing a run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// A program the user starts (in a bin folder, on `PATH`, at the root, an `--entrypoint`),
+    /// or an ELF object whose libraries would not load, wherever it is: a warning.
+    Started,
+    /// A script apk installed (the package named) whose `#!` shell or `env` (or `env`'s
+    /// program) is not in the image: musl-utils' `ldd` and `ldconfig`, OpenSSL's `CA.pl`.
+    /// Without a shell nothing can run it, by design of a distroless image: a note.
+    Packaged(String),
+    /// A script inside a library tree (the tree named: `/usr/local/lib/python3.11`), which
+    /// nobody starts by path: a note, one line a tree.
+    InTree(PathBuf),
+}
+
+impl Standing {
+    /// Whether it is a warning (else a note).
+    pub fn is_warning(&self) -> bool {
+        *self == Standing::Started
+    }
 }
 
 impl Broken {
@@ -173,8 +204,20 @@ pub struct Text<'a> {
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.missing.piece {
+            Piece::Interpreter(p) if let Some(name) = without_cr(p) => write!(
+                f,
+                "#!{}\\r (the #! line ends in CR: {CRLF})",
+                name.display()
+            )?,
             Piece::Interpreter(p) => write!(f, "#!{}", p.display())?,
             Piece::Loader(p) => write!(f, "{} (PT_INTERP)", p.display())?,
+            Piece::Command { env, name } if let Some(bare) = without_cr(name) => write!(
+                f,
+                "{}\\r (#!{} {}: the #! line ends in CR: {CRLF})",
+                bare.display(),
+                env.display(),
+                bare.display()
+            )?,
             Piece::Command { env, name } => write!(
                 f,
                 "{} (#!{} {}, on PATH)",
@@ -187,6 +230,17 @@ impl fmt::Display for Text<'_> {
         f.write_str(" ")?;
         because(f, &self.missing.cause, self.strip)
     }
+}
+
+/// Why a `#!` line ends in CR.
+const CRLF: &str = "saved with Windows line ends";
+
+/// `name` without its last byte when that is the CR of a `#!` line (see
+/// [`script::shebang`]), to be shown as `\r`.
+fn without_cr(name: &Path) -> Option<&Path> {
+    let bytes = name.as_os_str().as_bytes();
+    let bare = bytes.strip_suffix(b"\r")?;
+    Some(Path::new(OsStr::from_bytes(bare)))
 }
 
 /// `is removed by the strip (PACKAGE)`, `was already missing` (a strip run) or `is missing`.
@@ -209,26 +263,86 @@ fn because(f: &mut dyn fmt::Write, cause: &Cause, strip: bool) -> fmt::Result {
 struct Checker<'a> {
     loader: Loader,
     gone: &'a Gone,
+    /// How shared objects without a `PT_INTERP` are judged.
+    libraries: Libraries,
+    /// The glibc objects met (their loader looked for, their libraries not).
+    glibc: Vec<PathBuf>,
+}
+
+/// How the check judges a shared object (an ELF object without `PT_INTERP`).
+enum Libraries {
+    /// As a program: from itself (an entrypoint).
+    AsPrograms,
+    /// Later: listed here (each path given, and its real path), for [`check`]'s second pass.
+    Deferred(Vec<(PathBuf, PathBuf)>),
+    /// On its own, as a `dlopen` target no program loads: a name its own folder holds, or that
+    /// an object shipped in its library tree is called, counts as found.
+    Standalone(loader::Shipped),
+}
+
+/// What the start check found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The programs and libraries that will not start.
+    pub broken: Vec<Broken>,
+    /// The glibc objects, passed over but for their loader (glibc's search for libraries is
+    /// not musl's): counted in one note.
+    pub glibc: Vec<PathBuf>,
 }
 
 /// Every program among `programs` (paths inside the root: regular files, or links followed
-/// inside the root) that will not start once the paths in `gone` are removed, in the order
-/// given, started in `env`. A path that is not there, not a regular file, or neither an ELF
-/// object of the root's machine nor a script is passed over.
+/// inside the root) that will not start once the paths in `gone` are removed, started in
+/// `env`: the programs in the order given, then the shared objects judged on their own. A
+/// path that is not there, not a regular file, or neither an ELF
+/// object of the root's machine and system nor a script is passed over. A shared object that a
+/// program loads is judged in each program's chain (with its search path), not on its own;
+/// one that no program loads is judged on its own ([`Libraries::Standalone`]).
 pub fn check(
     root: &mut Root,
     programs: &[PathBuf],
     gone: &Gone,
     env: &Environment,
-) -> Result<Vec<Broken>> {
+) -> Result<Checked> {
     let mut checker = Checker::new(root, gone, env)?;
-    let mut out = Vec::new();
+    checker.libraries = Libraries::Deferred(Vec::new());
+    let mut broken = Vec::new();
     for p in programs {
-        if let Some(b) = checker.program(root, p)? {
-            out.push(b);
+        broken.extend(checker.program(root, p)?);
+    }
+    let deferred = match std::mem::replace(&mut checker.libraries, Libraries::AsPrograms) {
+        Libraries::Deferred(list) => list,
+        _ => Vec::new(),
+    };
+    let used = std::mem::take(&mut checker.loader.used);
+    let reached = path_set(&used);
+    let ends: Vec<PathBuf> = deferred.iter().map(|(_, end)| end.clone()).collect();
+    checker.libraries = Libraries::Standalone(loader::Shipped(ends));
+    let mut alone = Vec::new();
+    for (path, end) in &deferred {
+        if !reached.contains(end.as_os_str()) {
+            alone.extend(checker.program(root, path)?.map(|b| (b, end)));
         }
     }
-    Ok(out)
+    // One judged on its own that another one loads was judged in that one's chain too.
+    let used = std::mem::take(&mut checker.loader.used);
+    let loaded = path_set(&used);
+    let alone = alone
+        .into_iter()
+        .filter(|(_, end)| !loaded.contains(end.as_os_str()));
+    broken.extend(alone.map(|(b, _)| b));
+    Ok(Checked {
+        broken,
+        glibc: checker.glibc,
+    })
+}
+
+/// The set of `paths`.
+fn path_set(paths: &[PathBuf]) -> PathSet<'_> {
+    let mut set = PathSet::with_capacity(paths.len());
+    for p in paths {
+        set.insert(p.as_os_str());
+    }
+    set
 }
 
 /// What is wrong with an entrypoint.
@@ -326,6 +440,8 @@ impl<'a> Checker<'a> {
         Ok(Checker {
             loader: Loader::of(root, env)?,
             gone,
+            libraries: Libraries::AsPrograms,
+            glibc: Vec::new(),
         })
     }
 
@@ -349,28 +465,10 @@ impl<'a> Checker<'a> {
             let Some(object) = crate::format::elf::object(&file, len) else {
                 return Ok(None);
             };
-            if self.loader.machine.is_some_and(|m| m != object.machine) {
+            let at = (path, end.as_path(), &meta);
+            if !self.elf(root, object, at, &mut missing)? {
                 return Ok(None);
             }
-            if let Some(interp) = &object.interp {
-                let interp = PathBuf::from(OsStr::from_bytes(interp));
-                if let Presence::Absent(cause) = locate(root, &interp, self.gone)? {
-                    missing.push(Missing {
-                        piece: Piece::Loader(interp),
-                        cause,
-                    });
-                }
-            }
-            let origin = end.parent().unwrap_or(Path::new(""));
-            let object = std::rc::Rc::new(object);
-            let secure = is_secure(&meta);
-            let at = loader::At {
-                path: &end,
-                origin,
-                secure,
-            };
-            self.loader
-                .unfound(root, object, at, self.gone, &mut missing)?;
         } else if let Some(shebang) = script::shebang(head) {
             missing.extend(self.script(root, &shebang)?);
         }
@@ -382,7 +480,63 @@ impl<'a> Checker<'a> {
             program: path.to_path_buf(),
             target,
             missing,
+            standing: Standing::Started,
         }))
+    }
+
+    /// Adds to `missing` what the ELF `object` lacks (`at`: the path given, its real path and
+    /// what is there); `false` when it is not judged here: another machine's or system's
+    /// object, or a shared object deferred or already loaded by a program.
+    fn elf(
+        &mut self,
+        root: &mut Root,
+        object: crate::format::elf::Object,
+        at: (&Path, &Path, &crate::root::Meta),
+        missing: &mut Vec<Missing>,
+    ) -> Result<bool> {
+        let (path, end, meta) = at;
+        if self.loader.machine.is_some_and(|m| m != object.machine) {
+            return Ok(false);
+        }
+        let libc = loader::libc_of(&object);
+        if libc == loader::Libc::Other {
+            return Ok(false);
+        }
+        if object.interp.is_none()
+            && let Libraries::Deferred(list) = &mut self.libraries
+        {
+            list.push((path.to_path_buf(), end.to_path_buf()));
+            return Ok(false);
+        }
+        if let Some(interp) = &object.interp {
+            let interp = PathBuf::from(OsStr::from_bytes(interp));
+            if let Presence::Absent(cause) = locate(root, &interp, self.gone)? {
+                missing.push(Missing {
+                    piece: Piece::Loader(interp),
+                    cause,
+                });
+            }
+        }
+        if libc == loader::Libc::Glibc {
+            // Counted once, however many links name it.
+            if !self.glibc.iter().any(|g| g == end) {
+                self.glibc.push(end.to_path_buf());
+            }
+            return Ok(true);
+        }
+        let shipped = match &self.libraries {
+            Libraries::Standalone(shipped) => Some(shipped),
+            _ => None,
+        };
+        let at = loader::At {
+            path: end,
+            origin: end.parent().unwrap_or(Path::new("")),
+            secure: is_secure(meta),
+            shipped,
+        };
+        self.loader
+            .unfound(root, std::rc::Rc::new(object), at, self.gone, missing)?;
+        Ok(true)
     }
 
     /// What the `#!` line `shebang` lacks.

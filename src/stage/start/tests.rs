@@ -73,6 +73,7 @@ fn broken_in(
     let programs: Vec<PathBuf> = programs.iter().map(PathBuf::from).collect();
     check(&mut root, &programs, gone.unwrap_or(&none), env)
         .unwrap()
+        .broken
         .into_iter()
         .map(|b| {
             let texts: Vec<String> = b
@@ -207,7 +208,8 @@ fn libraries_are_found_through_origin_the_needers_rpath_and_the_system_path() {
         &Gone::default(),
         &Environment::default(),
     )
-    .unwrap();
+    .unwrap()
+    .broken;
     assert_eq!(
         b[0].missing[0].piece,
         Piece::Library {
@@ -427,5 +429,83 @@ fn programs_start_with_the_images_path_and_ld_library_path() {
     assert_eq!(
         broken_in(&t, &progs[1..2], None, &env),
         [missing("app/bin/prog", "libdeep.so.3 was already missing")]
+    );
+}
+
+#[test]
+fn a_jvms_libraries_find_libjvm_in_their_tree_and_a_library_no_one_ships_is_missing() {
+    // Temurin's layout: bin/java loads lib/libjli.so through $ORIGIN/../lib; libjli opens
+    // lib/server/libjvm.so by path; lib/*.so need libjvm.so by name with only $ORIGIN.
+    let t = image();
+    let p = t.path();
+    let jdk = "usr/lib/jvm/java-21";
+    let so = |needed: &[&str], rpath: Option<&str>| fake::object(62, None, needed, rpath);
+    let java = fake::object(
+        62,
+        Some(LD),
+        &["libjli.so", "libc.musl-x86_64.so.1"],
+        Some("$ORIGIN/../lib"),
+    );
+    put(p, &format!("{jdk}/bin/java"), &java, 0o755);
+    put(
+        p,
+        &format!("{jdk}/lib/libjli.so"),
+        &so(&[], Some("$ORIGIN")),
+        0o755,
+    );
+    put(
+        p,
+        &format!("{jdk}/lib/server/libjvm.so"),
+        &so(&[], None),
+        0o755,
+    );
+    let java_libs = [
+        ("libjava.so", &["libjvm.so"][..]),
+        ("libnet.so", &["libjava.so", "libjvm.so"]),
+    ];
+    for (name, needed) in java_libs {
+        put(
+            p,
+            &format!("{jdk}/lib/{name}"),
+            &so(needed, Some("$ORIGIN")),
+            0o755,
+        );
+    }
+    put(
+        p,
+        &format!("{jdk}/lib/libawt_xawt.so"),
+        &so(&["libjvm.so", "libX11.so.6"], Some("$ORIGIN")),
+        0o755,
+    );
+    let programs: Vec<String> = [
+        "bin/java",
+        "lib/libjli.so",
+        "lib/server/libjvm.so",
+        "lib/libjava.so",
+        "lib/libnet.so",
+        "lib/libawt_xawt.so",
+    ]
+    .iter()
+    .map(|f| format!("{jdk}/{f}"))
+    .collect();
+    let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
+    assert_eq!(
+        broken(&t, &programs, None),
+        [(
+            format!("{jdk}/lib/libawt_xawt.so"),
+            "libX11.so.6 was already missing".to_string()
+        )]
+    );
+    // Without libjvm.so in the tree, each library that needs it is named; libjava, which
+    // libnet loads, in libnet's chain.
+    fs::remove_file(p.join(format!("{jdk}/lib/server/libjvm.so"))).unwrap();
+    let named: Vec<String> = broken(&t, &programs, None)
+        .into_iter()
+        .filter(|(_, what)| what.starts_with("libjvm.so"))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(
+        named,
+        ["libnet.so", "libawt_xawt.so"].map(|n| format!("{jdk}/lib/{n}"))
     );
 }
