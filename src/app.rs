@@ -241,10 +241,10 @@ fn decide(
         let walk = &mut walk;
         discover::discover(root, &bins, Box::new(move || &*Walk::get(walk)))?
     };
-    let by_definition = installed
-        .as_ref()
-        .map(Installed::files_by_definition)
-        .unwrap_or_default();
+    let by_definition = match &installed {
+        Some(i) => i.files_by_definition(root)?,
+        None => Vec::new(),
+    };
     // --prune needs the walk before the plan; its note (without --prune) waits until the end.
     // What the --entrypoint programs need to start stays, as --keep keeps it.
     let prunable = match (&installed, &s.prune) {

@@ -237,33 +237,33 @@ fn is_present(root: &mut Root, dir: &[u8], name: &[u8]) -> Result<bool> {
 }
 
 impl Installed {
-    /// The files of the packages the strip removes by definition that no other package owns,
-    /// as the database names them.
-    pub fn files_by_definition(&self) -> Vec<PathBuf> {
-        let records = &self.db.records;
-        let by_definition = |r: &&Record| BY_DEFINITION.contains(&r.name());
-        let mut owned = PathSet::default();
-        for r in records.iter().filter(by_definition) {
-            for (dir, name) in r.file_pairs() {
-                owned.insert_entry(dir, name);
-            }
-        }
-        if !owned.is_empty() {
-            for r in records.iter().filter(|r| !by_definition(r)) {
+    /// The files of the packages the strip removes by definition that no staying package owns,
+    /// as real paths inside the root, each once. "Owns" goes by the file a line names, never
+    /// by its text: each `F:`/`R:` pair is resolved as a chrooted process would resolve it
+    /// (its folder followed, the name not), so `bin/sh` and `usr/bin/sh` on a /usr-merged tree
+    /// are one file, and one a staying package lists under either spelling stays.
+    pub fn files_by_definition(&self, root: &mut Root) -> Result<Vec<PathBuf>> {
+        let mut theirs = Vec::new();
+        for r in self.db.records.iter() {
+            if BY_DEFINITION.contains(&r.name()) {
                 for (dir, name) in r.file_pairs() {
-                    owned.remove_entry(dir, name);
+                    theirs.extend(root.resolve_parent(&db_path(dir, name))?);
                 }
             }
         }
-        let mut out = Vec::new();
-        for r in records.iter().filter(by_definition) {
-            for (dir, name) in r.file_pairs() {
-                if owned.contains_entry(dir, name) {
-                    out.push(db_path(dir, name));
-                }
+        if theirs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let staying = self.staying_files(root)?;
+        let mut taken: PathSet = staying.iter().map(|p| p.as_os_str()).collect();
+        let mut out = Vec::with_capacity(theirs.len());
+        for p in &theirs {
+            // `insert` is false for a file a staying package owns, or one already listed.
+            if taken.insert(p.as_os_str()) {
+                out.push(p.to_path_buf());
             }
         }
-        out
+        Ok(out)
     }
 
     /// Works out the database and world after the strip removes `removed` (real paths inside
@@ -512,7 +512,7 @@ mod tests {
         let (_t, mut root) = root_with(DB, b"busybox\nmusl\napk-tools\nlibc-utils\n");
         let db = installed(&mut root);
         assert_eq!(
-            db.files_by_definition(),
+            db.files_by_definition(&mut root).unwrap(),
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
         let removed: PathSet = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
@@ -531,6 +531,42 @@ mod tests {
             c.new_installed.unwrap()
         );
         assert_eq!(fs::read(host.join(WORLD)).unwrap(), b"musl\nlibc-utils\n");
+    }
+
+    #[test]
+    fn a_file_a_staying_package_owns_under_another_spelling_stays_with_its_package() {
+        // /usr-merged: `bin -> usr/bin`; busybox-binsh lists bin/sh, dash-binsh usr/bin/sh. A
+        // folder link: `opt/etcalias -> /etc`, listed by a staying package.
+        let db = b"P:busybox-binsh\nV:1\nF:bin\nR:sh\n\nP:dash-binsh\nV:1\nF:usr/bin\nR:sh\n\n\
+P:busybox\nV:1\nF:usr/bin\nR:busybox\nF:etc\nR:securetty\nR:only-busybox\n\n\
+P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
+        let t = tempfile::tempdir().unwrap();
+        for d in ["lib/apk/db", "etc/apk", "usr/bin", "opt"] {
+            fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink("usr/bin", t.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/etc", t.path().join("opt/etcalias")).unwrap();
+        fs::write(t.path().join(INSTALLED), &db[..]).unwrap();
+        fs::write(t.path().join(WORLD), b"dash-binsh\nbusybox\ntty\n").unwrap();
+        std::os::unix::fs::symlink("dash", t.path().join("usr/bin/sh")).unwrap();
+        for f in ["usr/bin/busybox", "etc/securetty", "etc/only-busybox"] {
+            fs::write(t.path().join(f), b"x").unwrap();
+        }
+        let mut root = Root::open(t.path()).unwrap();
+        let db = installed(&mut root);
+        let files = db.files_by_definition(&mut root).unwrap();
+        assert_eq!(
+            files,
+            [
+                PathBuf::from("usr/bin/busybox"),
+                PathBuf::from("etc/only-busybox")
+            ]
+        );
+        let removed: PathSet = files.iter().map(|p| p.as_os_str()).collect();
+        let c = db.plan(&mut root, &removed, &[]).unwrap();
+        assert_eq!(names(&c.dropped), ["busybox-binsh", "busybox"]);
+        assert!(c.trimmed.is_empty());
+        assert_eq!(c.world.unwrap().1, b"dash-binsh\ntty\n");
     }
 
     #[test]

@@ -175,11 +175,6 @@ impl<'a> PathSet<'a> {
         self.0.contains(&(folder, name))
     }
 
-    /// Takes the file `name` of the folder `folder` out of the set.
-    pub fn remove_entry(&mut self, folder: &'a [u8], name: &'a [u8]) {
-        self.0.remove(&(folder, name));
-    }
-
     /// Whether the set holds nothing.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -220,8 +215,6 @@ mod tests {
         assert!(!set.contains(OsStr::new("bin/ls")));
         set.insert_entry(b"lib", b"libc.so");
         assert!(set.contains(OsStr::new("lib/libc.so")));
-        set.remove_entry(b"usr/bin", b"ls");
-        assert!(!set.contains(OsStr::new("usr/bin/ls")));
         assert!(!set.is_empty());
     }
 

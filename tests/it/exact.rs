@@ -1,0 +1,187 @@
+//! Exactly what it should, or nothing (issue 28): no wrong deletion through another spelling of
+//! a path, nothing outside the image touched, nothing half done. Each case runs in a RUN step
+//! ([`run_step`]: `unshare -m`, proc, sysfs, /dev, the engine's bind mounts) on a copy of the
+//! official 3.20.3 minirootfs; the tree is compared file by file before and after, and a
+//! sentinel folder outside the root, which a link inside the root names by its host path, is
+//! checked unchanged. These tests need root.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::*;
+
+const WORLD: &str = "etc/apk/world";
+
+/// A folder outside the root with a file in it, and a link to it inside the root (by its host
+/// path, which a chrooted process resolves inside the root): what a run must never change.
+struct Sentinel {
+    dir: tempfile::TempDir,
+    before: std::collections::BTreeMap<PathBuf, Node>,
+}
+
+impl Sentinel {
+    fn plant(root: &Path) -> Sentinel {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("bin")).unwrap();
+        fs::write(dir.path().join("bin/busybox"), b"host's own").unwrap();
+        symlink("/bin/busybox", dir.path().join("bin/ls")).unwrap();
+        symlink(dir.path(), root.join("host-sentinel")).unwrap();
+        let before = snapshot(dir.path());
+        Sentinel { dir, before }
+    }
+
+    fn unchanged(&self) {
+        assert_eq!(
+            snapshot(self.dir.path()),
+            self.before,
+            "outside the root changed"
+        );
+    }
+}
+
+/// The JSON report of a run.
+fn report(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", String::from_utf8_lossy(&o.stdout), stderr(o)))
+}
+
+/// Every path the report says it removed, relative to the root.
+fn all_removed(v: &serde_json::Value) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (_, list) in v["removed"].as_object().unwrap() {
+        for p in list.as_array().unwrap() {
+            out.push(PathBuf::from(p.as_str().unwrap().trim_start_matches('/')));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The files a strip rewrites (the database, world and apk's state beside the database), in a
+/// classic or a /usr-merged tree.
+fn apk_state() -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from(WORLD)];
+    for dir in ["lib/apk/db", "usr/lib/apk/db"] {
+        for f in ["installed", "triggers", "scripts.tar", "scripts.tar.gz"] {
+            out.push(Path::new(dir).join(f));
+        }
+    }
+    out
+}
+
+/// Appends `records` to the database and `names` to world.
+fn add_packages(root: &Path, records: &str, names: &str) {
+    let mut db = fs::read(root.join(DB)).unwrap();
+    db.extend_from_slice(records.as_bytes());
+    fs::write(root.join(DB), db).unwrap();
+    let mut world = fs::read(root.join(WORLD)).unwrap();
+    world.extend_from_slice(names.as_bytes());
+    fs::write(root.join(WORLD), world).unwrap();
+}
+
+/// The names of the database's records.
+fn packages(root: &Path) -> Vec<String> {
+    let db = fs::read(root.join(DB)).unwrap();
+    apk_records(&db).into_iter().map(|(n, _)| n).collect()
+}
+
+/// Strips in a RUN step (`--json` and `args`); asserts success and that the tree lost exactly
+/// `gone` (apk's state may change) and the sentinel nothing; gives the report.
+fn strip_exactly(root: &Path, args: &[&str], gone: &[PathBuf]) -> serde_json::Value {
+    let sentinel = Sentinel::plant(root);
+    let before = snapshot(root);
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = run_step(root, &all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_only_removed(&before, &snapshot(root), gone, &apk_state());
+    sentinel.unchanged();
+    report(&o)
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_usr_merged_sh_a_staying_package_lists_as_usr_bin_sh_stays_with_its_package() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    usr_merge(r);
+    let db = fs::read(r.join(DB)).unwrap();
+    // busybox-binsh lists bin/sh; dash-binsh, staying, lists usr/bin/sh: one file.
+    let mut gone = expected_removals(r, &db, true);
+    gone.retain(|p| p != Path::new("usr/bin/sh"));
+    fs::remove_file(r.join("usr/bin/sh")).unwrap();
+    symlink("dash", r.join("usr/bin/sh")).unwrap();
+    fs::write(r.join("usr/bin/dash"), b"#!/usr/bin/getconf\n").unwrap();
+    add_packages(
+        r,
+        "P:dash\nV:0.5.12-r3\nF:usr/bin\nR:dash\n\nP:dash-binsh\nV:0.5.12-r3\nF:usr/bin\nR:sh\n\n",
+        "dash-binsh\n",
+    );
+    let v = strip_exactly(r, &[], &gone);
+    assert_eq!(
+        fs::read_link(r.join("usr/bin/sh")).unwrap(),
+        Path::new("dash")
+    );
+    let names = packages(r);
+    assert!(names.contains(&"dash-binsh".to_string()), "{names:?}");
+    assert!(!names.contains(&"busybox-binsh".to_string()), "{names:?}");
+    let world = fs::read_to_string(r.join(WORLD)).unwrap();
+    assert!(world.lines().any(|l| l == "dash-binsh"), "{world}");
+    assert_eq!(names_in(&v["apk_db"]["dropped"]).len(), 4, "{v}");
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_file_a_staying_package_lists_through_a_folder_link_stays() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let db = fs::read(r.join(DB)).unwrap();
+    // busybox lists etc/securetty; `tty-config` lists it as opt/etcalias/securetty.
+    let mut gone = expected_removals(r, &db, false);
+    gone.retain(|p| p != Path::new("etc/securetty"));
+    fs::create_dir_all(r.join("opt")).unwrap();
+    symlink("/etc", r.join("opt/etcalias")).unwrap();
+    add_packages(
+        r,
+        "P:tty-config\nV:1\nF:opt/etcalias\nR:securetty\n\n",
+        "tty-config\n",
+    );
+    strip_exactly(r, &[], &gone);
+    assert!(r.join("etc/securetty").is_file());
+    assert!(packages(r).contains(&"tty-config".to_string()));
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn prune_leaves_a_library_a_staying_package_owns_through_a_linked_folder() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    fs::create_dir_all(r.join("opt/app")).unwrap();
+    symlink("/lib", r.join("opt/app/lib")).unwrap();
+    add_packages(r, "P:app\nV:1\nF:opt/app/lib\nR:libz.so.1.3.1\n\n", "app\n");
+    let sentinel = Sentinel::plant(r);
+    let before = snapshot(r);
+    let o = run_step(r, &["--json", "--prune"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = report(&o);
+    let gone = all_removed(&v);
+    assert_only_removed(&before, &snapshot(r), &gone, &apk_state());
+    sentinel.unchanged();
+    assert!(names_in(&v["pruned"]).contains(&"zlib".to_string()), "{v}");
+    assert!(r.join("lib/libz.so.1.3.1").is_file(), "{gone:?}");
+    let db = fs::read(r.join(DB)).unwrap();
+    let app = apk_records(&db).into_iter().find(|(n, _)| n == "app");
+    let (_, app) = app.expect("app stays in the database");
+    assert!(app.contains("R:libz.so.1.3.1"), "{app}");
+}
