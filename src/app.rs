@@ -261,7 +261,7 @@ fn decide(
     let me = discover::self_exe(root)?;
     let mut removals = Plan::build(root, &found, &by_definition, pruned_files, me)?;
     let mut skipped = loops(&found);
-    skipped.extend(apply::left_in_place(&mut removals));
+    skipped.extend(apply::left_in_place(root, &mut removals)?);
     // Every --entrypoint must still start once the plan is carried out: checked before the
     // first removal, else nothing is removed.
     if !entrypoints.is_empty() {

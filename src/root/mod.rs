@@ -229,6 +229,7 @@ impl Root {
             gid: 0,
             pinned: false,
             mount_root: false,
+            mount: 0,
         };
         self.lstat_cache
             .insert(rel.as_os_str().to_owned(), Some(meta));

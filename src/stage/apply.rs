@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
-use crate::root::Root;
+use crate::root::{InRoot, Root};
 use crate::stage::plan::{Plan, Step, StepKind};
 
 /// A path the strip left in place, and why.
@@ -30,27 +30,57 @@ pub struct Applied {
     pub skipped: Vec<Skip>,
 }
 
-/// Takes out of the plan what is left in place on purpose, decided before any removal: files
-/// mounted into the root (`/strip` under `RUN --mount`, a file the engine binds in), which are
-/// not part of the image and cannot be unlinked (EBUSY), and the binary itself when it is
-/// immutable.
-pub fn left_in_place(plan: &mut Plan) -> Vec<Skip> {
+/// Takes out of the plan what is left in place on purpose, decided before any removal: what
+/// is not part of the image — a file mounted into the root (`/strip` under `RUN --mount`, a
+/// file the engine binds in), which cannot be unlinked (EBUSY), and every entry of a folder on
+/// another mount than the root's (a host folder bound over `/usr/local/bin`: its removals would
+/// be made on the host), said once per folder —, and the binary itself when it is immutable.
+pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
     let mut skipped = Vec::new();
-    plan.steps.retain(|s| {
-        let reason = if s.item.meta.mount_root {
+    let Some(top) = root.lstat(&InRoot::default())? else {
+        return Ok(skipped);
+    };
+    // The folders on another mount, each with how many removals it would have held.
+    let mut elsewhere: Vec<(InRoot, usize)> = Vec::new();
+    let mut kept = Vec::with_capacity(plan.steps.len());
+    for s in std::mem::take(&mut plan.steps) {
+        let folder = s.item.path.parent().unwrap_or_default();
+        let away = match root.lstat(&folder)? {
+            // A folder reached through another mount, or (where the kernel gives no mount
+            // id) the top of one; the root itself may well be the top of its own.
+            Some(m) => !m.same_mount(&top) || (m.mount_root && !folder.is_top()),
+            None => false,
+        };
+        let reason = if away {
+            match elsewhere.iter_mut().find(|(f, _)| *f == folder) {
+                Some((_, n)) => *n += 1,
+                None => elsewhere.push((folder, 1)),
+            }
+            continue;
+        } else if s.item.meta.mount_root {
             MOUNTED
         } else if s.kind == StepKind::SelfExe && s.item.meta.pinned {
             "left in place: it is immutable or append-only (see lsattr)"
         } else {
-            return true;
+            kept.push(s);
+            continue;
         };
         skipped.push(Skip {
             path: s.item.path.to_path_buf(),
             reason: reason.into(),
         });
-        false
-    });
-    skipped
+    }
+    plan.steps = kept;
+    for (folder, n) in elsewhere {
+        skipped.push(Skip {
+            path: folder.to_path_buf(),
+            reason: format!(
+                "left in place with the {n} entries the strip would remove: on another mount \
+                 than the root's (mounted in, not part of the image)"
+            ),
+        });
+    }
+    Ok(skipped)
 }
 
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";

@@ -185,3 +185,117 @@ fn prune_leaves_a_library_a_staying_package_owns_through_a_linked_folder() {
     let (_, app) = app.expect("app stays in the database");
     assert!(app.contains("R:libz.so.1.3.1"), "{app}");
 }
+
+/// A script for [`run_step_under`] that makes `mounts` (`SOURCE TARGET-INSIDE-THE-ROOT`, bind
+/// mounts) in the RUN step's namespace, then runs the strip: `sh SCRIPT chroot ROOT /strip ...`.
+fn with_binds(dir: &Path, mounts: &[(&Path, &str)]) -> String {
+    let mut s = String::from("set -e\nr=$2\n");
+    for (source, target) in mounts {
+        s.push_str(&format!(
+            "mount --bind '{}' \"$r/{target}\"\n",
+            source.display()
+        ));
+    }
+    s.push_str("exec \"$@\"\n");
+    let script = dir.join("binds.sh");
+    fs::write(&script, s).unwrap();
+    format!("sh {}", script.display())
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn what_is_mounted_in_is_neither_entered_nor_removed_and_the_report_says_so() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let db = fs::read(r.join(DB)).unwrap();
+    let mut gone = expected_removals(r, &db, false);
+    // Under what is bound over them, /etc/network/if-up.d keeps busybox's `dad` and
+    // /etc/securetty stays.
+    gone.retain(|p| p != Path::new("etc/network/if-up.d/dad") && p != Path::new("etc/securetty"));
+    // Host folders on the same filesystem as the root (the hard case: one device): a cache
+    // bound over /usr/local/bin holding applet links, a folder over if-up.d, a file over
+    // /etc/securetty (busybox's own file).
+    let host = tempfile::tempdir().unwrap();
+    let h = host.path();
+    fs::create_dir(h.join("bin")).unwrap();
+    for applet in ["ls", "sh", "wget"] {
+        symlink("/bin/busybox", h.join("bin").join(applet)).unwrap();
+    }
+    fs::create_dir(h.join("if-up.d")).unwrap();
+    fs::write(h.join("if-up.d/dad"), b"host's dad").unwrap();
+    fs::write(h.join("securetty"), b"host's securetty").unwrap();
+    let host_before = snapshot(h);
+    let scripts = tempfile::tempdir().unwrap();
+    let wrap = with_binds(
+        scripts.path(),
+        &[
+            (&h.join("bin"), "usr/local/bin"),
+            (&h.join("if-up.d"), "etc/network/if-up.d"),
+            (&h.join("securetty"), "etc/securetty"),
+        ],
+    );
+    let sentinel = Sentinel::plant(r);
+    let before = snapshot(r);
+    let o = run_step_under(r, &wrap, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_only_removed(&before, &snapshot(r), &gone, &apk_state());
+    assert_eq!(snapshot(h), host_before, "the host's folders changed");
+    sentinel.unchanged();
+    let v = report(&o);
+    let skipped: Vec<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["path"].as_str().unwrap(), s["reason"]))
+        .collect();
+    for path in [
+        "/usr/local/bin ",
+        "/etc/network/if-up.d ",
+        "/etc/securetty ",
+    ] {
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s.starts_with(path) && s.contains("mount")),
+            "{path}: {skipped:?}"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_strip_that_loses_the_lock_never_removes_the_lock_file_another_holds() {
+    // No lock file (as in 3.23): the strip makes one, then (its flock delayed by strace) an
+    // apk-like holder opens that same file and locks it first. The strip must refuse, change
+    // nothing, and leave the holder's file in place.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let lock = r.join("lib/apk/db/lock");
+    fs::remove_file(&lock).unwrap();
+    let before = snapshot(r);
+    let holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("i=0; while [ ! -e \"$1\" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; exec flock -n \"$1\" sleep 4")
+        .arg("sh")
+        .arg(&lock)
+        .spawn()
+        .unwrap();
+    let wrap = "strace -f -o /dev/null -e inject=flock:delay_enter=1500000";
+    // Under strace the strip is not PID 1: --force.
+    let o = run_step_under(r, wrap, &["--force"]);
+    let err = stderr(&o);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("held by another apk or strip"), "{err}");
+    assert!(lock.exists(), "the holder's lock file was removed: {err}");
+    let mut holder = holder;
+    assert!(holder.wait().unwrap().success(), "the holder got its lock");
+    let mut after = snapshot(r);
+    after.remove(Path::new("lib/apk/db/lock"));
+    assert_eq!(after, before, "a refused strip changed the tree");
+}
