@@ -49,7 +49,7 @@ export ALPINE_STRIP_OUT := $(OUT)
 # Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
 export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: npm deps build image publish sbom test lint unit fuzz fuzz-ci size bench readme e2e demo clean
+.PHONY: npm deps build image publish sbom test lint unit faults fuzz fuzz-ci size bench readme e2e demo clean
 
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
@@ -94,13 +94,19 @@ lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --document-private-items
 
 unit: build npm
-	cargo test
+	cargo test -- --skip fault_injection_at_every_step
+
+# A failure injected at every step of a strip in turn (every removal, write, fsync and rename
+# of the commit, strace -e inject), each checked to leave the tree untouched, stripped, or true
+# to its database (tests/it/exact.rs); prints its count of injection points.
+faults: build
+	cargo test --test it fault_injection_at_every_step -- --nocapture
 
 # The pinned npm tarballs the start checks are tested on (a no-op when they are there).
 npm:
 	bash tests/npm-fetch.sh $(ALPINE_NPM_CACHE)
 
-test: lint unit fuzz-ci size e2e
+test: lint unit faults fuzz-ci size e2e
 
 # The readers of untrusted bytes under libFuzzer (tests/fuzz, pinned nightly, cargo-fuzz):
 # `make fuzz` for long, `fuzz-ci` briefly from the committed corpus (about 2 minutes with the

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::guard;
 use crate::os::interrupt::Held;
 use crate::report::{Kind, Outcome, Report, tally};
-use crate::root::Root;
+use crate::root::{PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
 use crate::stage::discover::{self, Found};
@@ -86,6 +86,8 @@ struct Decisions {
     removals: Plan,
     /// `--prune`: the packages that go, with their bytes.
     pruned: Vec<Pruned>,
+    /// `--prune`: the indices of their records in the database.
+    pruned_records: Vec<usize>,
     /// What stays in place, and why.
     skipped: Vec<Skip>,
     /// The walk of the whole root, over by the time the decisions are made (or not made).
@@ -98,6 +100,10 @@ struct Decisions {
 struct Done {
     removed: Vec<plan::Step>,
     skipped: Vec<Skip>,
+    /// The removals that failed: the run ends with exit 1, naming each.
+    failed: Vec<Error>,
+    /// apk's state written anew for what is really there, after a failed removal.
+    db: Option<DbState>,
 }
 
 fn strip(
@@ -166,7 +172,12 @@ fn strip(
     };
     // A shell the image author installed on purpose does not fail a strip; --strict does.
     let strict = s.audit == (Audit::On { strict: true });
-    let outcome = if strict && tally(&findings, &broken) != (0, 0) {
+    if let Some(db) = done.db {
+        d.db = db;
+    }
+    let outcome = if !done.failed.is_empty() {
+        Outcome::Incomplete(done.failed)
+    } else if strict && tally(&findings, &broken) != (0, 0) {
         Outcome::Strict
     } else if nothing_to_do {
         Outcome::AlreadyStripped
@@ -258,6 +269,7 @@ fn decide(
         Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
         None => (&[][..], &[][..]),
     };
+    let pruned_records = pruned_records.to_vec();
     let me = discover::self_exe(root)?;
     let mut removals = Plan::build(root, &found, &by_definition, pruned_files, me)?;
     let mut skipped = loops(&found);
@@ -269,7 +281,7 @@ fn decide(
         start::image::require(root, entrypoints, &gone, &env, true)?;
     }
     let db = match (&installed, s.db) {
-        (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), pruned_records)?),
+        (Some(i), _) => DbState::planned(i.plan(root, &removals.paths(), &pruned_records)?),
         (None, DbMode::Keep) => DbState::Kept,
         (None, DbMode::Update { .. }) => DbState::Absent,
     };
@@ -282,6 +294,7 @@ fn decide(
         durability,
         removals,
         pruned: prunable.map(|p| p.packages).unwrap_or_default(),
+        pruned_records,
         skipped,
         walk,
         env,
@@ -307,13 +320,30 @@ fn act(root: &mut Root, d: &Decisions, held: Option<&Held>) -> Result<Done> {
     };
     // `staged` is dropped on the way out, which removes its files.
     stop_if_asked()?;
-    let applied = apply::apply(root, &d.removals)?;
-    if let Some(staged) = staged {
-        staged.commit()?;
+    let applied = apply::apply(root, &d.removals);
+    let mut db = None;
+    if applied.failed.is_empty() {
+        if let Some(staged) = staged {
+            staged.commit()?;
+        }
+    } else if let Some(installed) = &d.installed {
+        // What no check foresaw: apk's state is written for what is really there.
+        drop(staged);
+        let failed: PathSet = applied.failed.iter().map(|(p, _)| p.as_os_str()).collect();
+        let steps = d.removals.steps.iter().map(|s| s.item.path.as_os_str());
+        let removed: PathSet = steps.filter(|p| !failed.contains(p)).collect();
+        let mut fresh = root.fresh()?;
+        let c = installed.plan_kept(&mut fresh, &removed, &d.pruned_records, &failed)?;
+        if c.new_installed.is_some() || c.world.is_some() {
+            apkdb::stage(&mut fresh, &c, d.durability)?.commit()?;
+        }
+        db = Some(DbState::planned(c));
     }
     Ok(Done {
         removed: applied.removed,
         skipped: applied.skipped,
+        failed: applied.failed.into_iter().map(|(_, e)| e).collect(),
+        db,
     })
 }
 

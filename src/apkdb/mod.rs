@@ -273,6 +273,20 @@ impl Installed {
     /// some files and keeps others stays, without the entries of the removed ones. Writes
     /// nothing.
     pub fn plan(&self, root: &mut Root, removed: &PathSet, pruned: &[usize]) -> Result<Changes> {
+        self.plan_kept(root, removed, pruned, &PathSet::default())
+    }
+
+    /// [`Installed::plan`] after removals that did not all succeed: a package that owns a file
+    /// in `failed` (real paths) is still there, whatever its name or `--prune` said, and stays
+    /// without the entries of the files that did go. `root` must be looked at afresh
+    /// ([`Root::fresh`]).
+    pub fn plan_kept(
+        &self,
+        root: &mut Root,
+        removed: &PathSet,
+        pruned: &[usize],
+        failed: &PathSet,
+    ) -> Result<Changes> {
         let mut dropped = Vec::new();
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
@@ -281,7 +295,8 @@ impl Installed {
         // (a list: a hash set of byte strings costs 1.4 KB of binary, and there are tens).
         let mut staying_sums: Vec<Vec<u8>> = Vec::new();
         for (i, r) in self.db.records.iter().enumerate() {
-            if !BY_DEFINITION.contains(&r.name()) && !pruned.contains(&i) {
+            let leaves = BY_DEFINITION.contains(&r.name()) || pruned.contains(&i);
+            if !leaves || self.owns_any(root, r, failed)? {
                 // Which of its files the strip removes: the folders' resolution is cached, so
                 // a package the strip does not touch costs no syscall.
                 let mut gone = PathSet::default();
@@ -330,6 +345,21 @@ impl Installed {
             dropped,
             trimmed,
         })
+    }
+
+    /// Whether `r` owns one of `paths` (real paths inside the root).
+    fn owns_any(&self, root: &mut Root, r: &Record, paths: &PathSet) -> Result<bool> {
+        if paths.is_empty() {
+            return Ok(false);
+        }
+        for (dir, name) in r.file_pairs() {
+            if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                && paths.contains(real.as_os_str())
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The triggers file and the scripts archive apk reads (`scripts.tar` when it is there, else

@@ -27,6 +27,11 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if let Some(e) = r.error() {
         return writeln!(out, "{p}: error: {e}");
     }
+    if let Outcome::Incomplete(failed) = &r.outcome {
+        for e in failed {
+            writeln!(out, "{p}: error: {e}")?;
+        }
+    }
     let dry = r.kind == Kind::DryRun;
     if verbose {
         let verb = if dry { "would remove" } else { "removed" };

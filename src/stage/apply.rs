@@ -28,6 +28,8 @@ pub struct Applied {
     pub removed: Vec<Step>,
     /// What was left in place, and why.
     pub skipped: Vec<Skip>,
+    /// The removals that failed, each with its error: what no check foresaw.
+    pub failed: Vec<(InRoot, Error)>,
 }
 
 /// Takes out of the plan what is left in place on purpose, decided before any removal: what
@@ -111,8 +113,10 @@ pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Removes every planned path, in order.
-pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
+/// Removes every planned path, in order. A removal that fails (what no check foresaw: an I/O
+/// error) does not stop the others: it is recorded with its error, and the run then writes
+/// apk's state for what is really there.
+pub fn apply(root: &mut Root, plan: &Plan) -> Applied {
     let mut done = Applied::default();
     for step in &plan.steps {
         match root.unlink(&step.item.path) {
@@ -124,8 +128,11 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
                     reason: format!("{MOUNTED} ({e})"),
                 });
             }
-            Err(e) => return Err(Error::io("cannot remove", &root.host(&step.item.path), e)),
+            Err(e) => {
+                let error = Error::io("cannot remove", &root.host(&step.item.path), e);
+                done.failed.push((step.item.path.clone(), error));
+            }
         }
     }
-    Ok(done)
+    done
 }

@@ -299,3 +299,208 @@ fn a_strip_that_loses_the_lock_never_removes_the_lock_file_another_holds() {
     after.remove(Path::new("lib/apk/db/lock"));
     assert_eq!(after, before, "a refused strip changed the tree");
 }
+
+/// How a run under an injected fault left the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    /// As it was.
+    Untouched,
+    /// Exactly as a clean strip leaves it.
+    Stripped,
+    /// Part stripped, every file the database lists there, the run reported failed.
+    Consistent,
+    /// The database lists files that are gone; a second run (no fault) finished the strip.
+    FinishedByASecondRun,
+}
+
+/// Every file the database lists (`F:` + `R:`) is in `root` (as an entry: a dangling link
+/// counts), world names only packages the database lists, and no temporary file is left.
+fn consistent(root: &Path) -> Result<(), String> {
+    let db = fs::read(root.join(DB)).unwrap();
+    let records = apk_records(&db);
+    for (name, rec) in &records {
+        for f in record_files(rec) {
+            if fs::symlink_metadata(root.join(&f)).is_err() {
+                return Err(format!("{name} lists /{} but it is gone", f.display()));
+            }
+        }
+    }
+    // A package's name, or a name it provides (`p:libc-utils=0.7.2-r5`).
+    let mut names: Vec<&str> = records.iter().map(|(n, _)| n.as_str()).collect();
+    for (_, rec) in &records {
+        for p in rec.lines().filter_map(|l| l.strip_prefix("p:")) {
+            names.extend(p.split_whitespace().map(|w| w.split('=').next().unwrap()));
+        }
+    }
+    let world = fs::read_to_string(root.join(WORLD)).unwrap();
+    for w in world.split_whitespace() {
+        if !names.contains(&w) {
+            return Err(format!("world names {w}, which the database does not list"));
+        }
+    }
+    for e in walkdir::WalkDir::new(root) {
+        let e = e.unwrap();
+        if e.file_name()
+            .to_string_lossy()
+            .ends_with(".alpine-strip.tmp")
+        {
+            return Err(format!("{} left", e.path().display()));
+        }
+    }
+    Ok(())
+}
+
+/// How many calls of `syscall` the process that became `/strip` made, from `strace -f -o`
+/// output (one line a call, each starting with the caller's pid).
+fn calls(trace: &str, syscall: &str) -> usize {
+    let strip = trace
+        .lines()
+        .find(|l| l.contains("execve(\"/strip\""))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no execve of /strip in {trace}"));
+    let call = format!(" {syscall}(");
+    trace
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(strip) && l.contains(&call))
+        .filter(|l| !l.contains("resumed>"))
+        .count()
+}
+
+/// The injection points: every call of each syscall of the commit (writes, renames, fsyncs)
+/// and every removal (`unlinkat`).
+fn injection_points(trace: &str) -> Vec<(&'static str, usize)> {
+    let mut points = Vec::new();
+    for syscall in ["write", "fsync", "renameat", "renameat2", "rename"] {
+        points.extend((1..=calls(trace, syscall)).map(|n| (syscall, n)));
+    }
+    let n = calls(trace, "unlinkat");
+    assert!(n > 300, "{n} unlinkat calls");
+    points.extend((1..=n).map(|k| ("unlinkat", k)));
+    points
+}
+
+/// Copies the tree `from` to a new temporary folder (`cp -a`).
+fn copy_tree(from: &Path) -> tempfile::TempDir {
+    let t = tempfile::Builder::new()
+        .prefix("alpine-strip-fault")
+        .tempdir()
+        .unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(t.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    t
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn fault_injection_at_every_step_leaves_the_tree_untouched_stripped_or_true_to_its_database() {
+    // The strip as it runs under strace (not PID 1: --force), the new database fsynced
+    // (--sync) so that the fsyncs are steps too.
+    let args = ["--force", "--sync"];
+    let (base, _) = tree_with_strip();
+    let untouched = snapshot(base.path());
+    let clean = copy_tree(base.path());
+    let trace_file = clean.path().with_extension("trace");
+    let traced = format!(
+        "strace -f -qq -o {} -e trace=execve,unlinkat,write,fsync,renameat,renameat2,rename",
+        trace_file.display()
+    );
+    let o = run_step_under(clean.path(), &traced, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stripped = snapshot(clean.path());
+    assert_ne!(stripped, untouched);
+    let trace = fs::read_to_string(&trace_file).unwrap();
+    fs::remove_file(&trace_file).unwrap();
+    let points = injection_points(&trace);
+
+    let mut seen: Vec<((&str, usize), Left)> = Vec::new();
+    for &(syscall, n) in &points {
+        let case = copy_tree(base.path());
+        let r = case.path();
+        let wrap = format!(
+            "strace -f -qq -o /dev/null -e trace={syscall} -e inject={syscall}:error=EIO:when={n}"
+        );
+        let o = run_step_under(r, &wrap, &args);
+        let err = stderr(&o);
+        let now = snapshot(r);
+        let left = if now == untouched {
+            assert_ne!(o.status.code(), Some(0), "{syscall}#{n}: {err}");
+            Left::Untouched
+        } else if now == stripped {
+            Left::Stripped
+        } else {
+            // Nothing removed that a clean strip keeps, nothing new.
+            for p in now.keys() {
+                assert!(
+                    untouched.contains_key(p),
+                    "{syscall}#{n}: {} appeared",
+                    p.display()
+                );
+            }
+            for p in untouched.keys().filter(|p| !now.contains_key(*p)) {
+                assert!(
+                    !stripped.contains_key(p),
+                    "{syscall}#{n}: {} removed",
+                    p.display()
+                );
+            }
+            assert_eq!(o.status.code(), Some(1), "{syscall}#{n}: {err}");
+            assert!(
+                err.contains("alpine-strip: error: "),
+                "{syscall}#{n}: {err}"
+            );
+            match consistent(r) {
+                Ok(()) => Left::Consistent,
+                Err(why) => {
+                    // Only the commit's own rename of the database can leave it untrue: the
+                    // next run finishes the job.
+                    assert!(syscall.starts_with("rename"), "{syscall}#{n}: {why}\n{err}");
+                    assert!(err.contains("cannot replace"), "{syscall}#{n}: {err}");
+                    install_strip(&static_bin(), r);
+                    let again = run_step(r, &["--force"]);
+                    assert!(again.status.success(), "{}", stderr(&again));
+                    let after = snapshot(r);
+                    let differ: Vec<&PathBuf> = stripped
+                        .keys()
+                        .chain(after.keys())
+                        .filter(|p| stripped.get(*p) != after.get(*p))
+                        .collect();
+                    assert!(
+                        differ.is_empty(),
+                        "{syscall}#{n} ({why}): the second run: {differ:?}"
+                    );
+                    Left::FinishedByASecondRun
+                }
+            }
+        };
+        seen.push(((syscall, n), left));
+    }
+    let count = |l: Left| seen.iter().filter(|(_, s)| *s == l).count();
+    let of = |syscall: &str| seen.iter().filter(|((s, _), _)| *s == syscall).count();
+    let summary = format!(
+        "fault injection: {} points (unlinkat {} of {}, write {}, fsync {}, renameat {}): {} \
+         untouched, {} stripped, {} consistent and reported, {} finished by a second run",
+        seen.len(),
+        of("unlinkat"),
+        calls(&trace, "unlinkat"),
+        of("write"),
+        of("fsync"),
+        of("renameat"),
+        count(Left::Untouched),
+        count(Left::Stripped),
+        count(Left::Consistent),
+        count(Left::FinishedByASecondRun),
+    );
+    println!("{summary}");
+    if let Ok(out) = std::env::var("ALPINE_STRIP_OUT") {
+        let _ = fs::write(Path::new(&out).join("faults.txt"), format!("{summary}\n"));
+    }
+    assert!(count(Left::Consistent) > 0, "{summary}");
+}
