@@ -12,11 +12,11 @@ use std::thread::JoinHandle;
 
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::Pruned;
-use crate::apkdb::{self, DbState, Durability, Installed};
+use crate::apkdb::{self, Changes, DbState, Durability, Installed};
 use crate::cli::{Audit, Check, DbMode, ImageEnv, Mode, Options, Run, Strip, SyncPolicy};
 use crate::error::{Error, Result};
 use crate::guard;
-use crate::os::interrupt::Held;
+use crate::os::interrupt::{self, Held};
 use crate::report::{Kind, Outcome, Report, tally};
 use crate::root::{PathSet, Root};
 use crate::stage::apply::{self, Skip};
@@ -119,6 +119,9 @@ fn strip(
     // one that came before the first removal stops the run there with the tree as it was; one
     // that comes later waits for the report.
     if let Run::Apply { .. } = s.run {
+        apply::hold_descriptors(&opts.root)?;
+        interrupt::file_size_limit_as_error()
+            .map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
         let hold = Held::start().map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
         *held = Some(hold);
     }
@@ -312,7 +315,8 @@ fn act(root: &mut Root, d: &Decisions, held: Option<&Held>) -> Result<Done> {
         None => Ok(()),
     };
     // Every check that may refuse the run goes here, before the first write.
-    apply::preflight(root, &d.removals)?;
+    let replaced = d.db.changes().map(Changes::replaced).unwrap_or_default();
+    apply::preflight(root, &d.removals, &replaced)?;
     stop_if_asked()?;
     let staged = match &d.db {
         DbState::Planned(c) => Some(apkdb::stage(root, c, d.durability)?),

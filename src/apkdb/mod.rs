@@ -158,6 +158,21 @@ pub struct Changes {
     pub trimmed: Vec<Package>,
 }
 
+impl Changes {
+    /// The files the commit replaces, with the bytes of each new version: apk's state beside
+    /// the database, world, then the database itself.
+    pub fn replaced(&self) -> Vec<(InRoot, u64)> {
+        let mut out = Vec::new();
+        for (path, bytes) in self.state_files.iter().chain(&self.world) {
+            out.push((path.clone(), bytes.len() as u64));
+        }
+        if let Some(bytes) = &self.new_installed {
+            out.push((self.installed.clone(), bytes.len() as u64));
+        }
+        out
+    }
+}
+
 /// Where the root keeps apk's database folder (the installed database and apk's lock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Location {

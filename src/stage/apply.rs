@@ -6,7 +6,7 @@
 //! removal allowed to fail: under `RUN --mount=type=bind,...` it is a read-only mount point,
 //! and it is then left in place with a note.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
 use crate::root::{InRoot, Root};
@@ -87,12 +87,18 @@ pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
 
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
-/// Fails, naming the path and the reason, unless every removal can be made: every folder the
-/// plan writes to is writable (root, a read-write filesystem) and neither immutable nor
-/// append-only (`chattr +i`/`+a`, which `access` does not see), and no file it removes is
-/// immutable or append-only.
-pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
-    for dir in plan.folders() {
+/// Fails, naming the path and the reason, unless every removal and the commit can be made:
+/// every folder the plan writes to, and the folder of each file the commit replaces
+/// (`replaced`, with the size of its new version), is writable (root, a read-write filesystem)
+/// and neither immutable nor append-only (`chattr +i`/`+a`, which `access` does not see); no
+/// file it removes or replaces is immutable or append-only; and the root's filesystem has the
+/// room ([`room`]).
+pub fn preflight(root: &mut Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Result<()> {
+    let mut folders = plan.folders();
+    folders.extend(replaced.iter().filter_map(|(p, _)| p.parent()));
+    folders.sort_unstable();
+    folders.dedup();
+    for dir in folders {
         let host = root.host(&dir);
         root.writable(&dir)
             .map_err(|e| Error::io("cannot remove entries", &host, e))?;
@@ -110,7 +116,84 @@ pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
             what: Pinned::File,
         });
     }
+    for (path, _) in replaced {
+        if root.lstat(path)?.is_some_and(|m| m.pinned) {
+            return Err(Error::Pinned {
+                path: root.host(path),
+                what: Pinned::File,
+            });
+        }
+    }
+    room(root, plan, replaced)
+}
+
+/// Fails unless the root's filesystem (`statfs`) has the inodes and bytes the strip needs: a
+/// new inode and its bytes for each file the commit replaces, and on an overlay one inode per
+/// removal (each removal of a lower layer's file is a whiteout, an inode of the upper layer,
+/// whose figures the overlay reports). A filesystem that reports no inode count (btrfs) is
+/// not checked for inodes.
+fn room(root: &Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Result<()> {
+    let host = root.host_root().to_path_buf();
+    let fs = root
+        .statfs()
+        .map_err(|e| Error::io("cannot statfs", &host, e))?;
+    let whiteouts = if fs.overlay {
+        plan.steps.len() as u64
+    } else {
+        0
+    };
+    let inodes = replaced.len() as u64 + whiteouts;
+    // Each new file rounded up to whole blocks.
+    let block = fs.block_size.max(1);
+    let bytes: u64 = replaced
+        .iter()
+        .map(|(_, n)| n.div_ceil(block) * block)
+        .sum();
+    if fs.inodes_total > 0 && fs.inodes_free < inodes {
+        let why = format!(
+            "the filesystem has {} free inodes and the strip needs {inodes} ({} for apk's new \
+             files, {whiteouts} for the whiteouts of an overlay's removals): nothing was removed",
+            fs.inodes_free,
+            replaced.len()
+        );
+        return Err(Error::input(&host, &why));
+    }
+    if fs.bytes_free < bytes {
+        let why = format!(
+            "the filesystem has {} free bytes and apk's new files need {bytes}: nothing was \
+             removed",
+            fs.bytes_free
+        );
+        return Err(Error::input(&host, &why));
+    }
     Ok(())
+}
+
+/// The most file descriptors a strip holds at once: the three standard streams, the root,
+/// apk's lock and its folder, the walk of the whole root (walkdir keeps at most 10 folders
+/// open), a listing, a read, the open folder of the removals, and the folder and file of each
+/// staged apk file; measured 16 on the official minirootfs. Twice that, for room.
+pub const DESCRIPTORS: u64 = 32;
+
+/// Makes sure the run can hold [`DESCRIPTORS`] descriptors (raising the soft `RLIMIT_NOFILE`
+/// up to the hard one when it is lower), or refuses before anything is done: a strip that ran
+/// out of descriptors half way would stop there.
+pub fn hold_descriptors(root: &Path) -> Result<()> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let nofile = Resource::RLIMIT_NOFILE;
+    let cannot = |e: nix::errno::Errno| Error::io("cannot read RLIMIT_NOFILE", root, e.into());
+    let (soft, hard) = getrlimit(nofile).map_err(cannot)?;
+    if soft >= DESCRIPTORS {
+        return Ok(());
+    }
+    if hard >= DESCRIPTORS && setrlimit(nofile, DESCRIPTORS, hard).is_ok() {
+        return Ok(());
+    }
+    let why = format!(
+        "a strip holds up to {DESCRIPTORS} file descriptors and RLIMIT_NOFILE allows {soft} \
+         (hard limit {hard}): nothing was done"
+    );
+    Err(Error::input(root, &why))
 }
 
 /// Removes every planned path, in order. A removal that fails (what no check foresaw: an I/O

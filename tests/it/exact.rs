@@ -504,3 +504,91 @@ fn fault_injection_at_every_step_leaves_the_tree_untouched_stripped_or_true_to_i
     }
     assert!(count(Left::Consistent) > 0, "{summary}");
 }
+
+/// Runs the strip in a RUN step under `wrap` and asserts it refused with one line holding
+/// `needle`, before changing anything (the tree and the sentinel as they were).
+fn refused_up_front(root: &Path, wrap: &str, needle: &str) {
+    let sentinel = Sentinel::plant(root);
+    let before = snapshot(root);
+    let o = run_step_under(root, wrap, &["--force"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{needle} not in {err}");
+    assert_eq!(snapshot(root), before, "{wrap}: the tree changed");
+    sentinel.unchanged();
+}
+
+#[test]
+#[cfg_attr(
+    not(all(fixture_tree, can_chattr)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_STRIP_BIN and chattr"
+)]
+fn a_pinned_file_or_folder_of_the_commit_stops_the_run_before_the_first_removal() {
+    for (path, flag) in [
+        ("lib/apk/db/installed", "+i"),
+        ("etc/apk/world", "+a"),
+        ("lib/apk/db/triggers", "+i"),
+        ("lib/apk/db/scripts.tar", "+a"),
+        ("lib/apk/db", "+a"),
+        ("etc/apk", "+a"),
+    ] {
+        let (t, _) = tree_with_strip();
+        let r = t.path();
+        let chattr = |f: &str| {
+            let st = std::process::Command::new("chattr")
+                .arg(f)
+                .arg(r.join(path))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        };
+        chattr(flag);
+        let what = if r.join(path).is_dir() {
+            "folder"
+        } else {
+            "file"
+        };
+        let wrap = "env";
+        let sentinel = Sentinel::plant(r);
+        let before = snapshot(r);
+        let o = run_step_under(r, wrap, &[]);
+        chattr(&flag.replace('+', "-"));
+        let err = stderr(&o);
+        assert_ne!(o.status.code(), Some(0), "{path} {flag}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(path), "{path} {flag} ({what}): {err}");
+        assert_eq!(snapshot(r), before, "{path} {flag}: the tree changed");
+        sentinel.unchanged();
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_file_size_limit_fails_the_staging_with_efbig_before_the_first_removal() {
+    let (t, _) = tree_with_strip();
+    // 4 KiB: less than the new database. Without SIGXFSZ held off, the signal ends the run
+    // without a word.
+    refused_up_front(t.path(), "prlimit --fsize=4096", "File too large");
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn too_few_descriptors_are_refused_up_front_and_a_low_soft_limit_is_raised() {
+    let (t, _) = tree_with_strip();
+    refused_up_front(t.path(), "prlimit --nofile=8", "RLIMIT_NOFILE allows 8");
+    // A low soft limit under a high hard one is raised: the strip completes.
+    let r = t.path();
+    let db = fs::read(r.join(DB)).unwrap();
+    let gone = expected_removals(r, &db, false);
+    let before = snapshot(r);
+    let o = run_step_under(r, "prlimit --nofile=8:1024", &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_only_removed(&before, &snapshot(r), &gone, &apk_state());
+}
