@@ -592,3 +592,55 @@ fn too_few_descriptors_are_refused_up_front_and_a_low_soft_limit_is_raised() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_only_removed(&before, &snapshot(r), &gone, &apk_state());
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn an_overlay_whose_upper_layer_lacks_inodes_for_the_whiteouts_is_refused_up_front() {
+    // The tree as the lower layer of an overlay whose upper layer is a tmpfs with few inodes:
+    // each removal is a whiteout, an inode of the upper layer.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let scripts = tempfile::tempdir().unwrap();
+    let whiteouts = scripts.path().join("whiteouts");
+    let script = scripts.path().join("overlay.sh");
+    fs::write(
+        &script,
+        format!(
+            r#"set -e
+inodes=$1; r=$3; shift 3
+u=$(mktemp -d); m=$(mktemp -d)
+mount -t tmpfs -o nr_inodes=$inodes,size=16m tmpfs "$u"
+mkdir "$u/up" "$u/work"
+mount -t overlay overlay -o "lowerdir=$r,upperdir=$u/up,workdir=$u/work" "$m"
+mount -t proc proc "$m/proc"
+set +e
+chroot "$m" "$@"
+rc=$?
+find "$u/up" -type c | wc -l > {}
+exit $rc
+"#,
+            whiteouts.display()
+        ),
+    )
+    .unwrap();
+    let before = snapshot(r);
+    let wrap = format!("sh {} 64", script.display());
+    let o = run_step_under(r, &wrap, &["--force"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("free inodes"), "{err}");
+    assert!(err.contains("whiteouts"), "{err}");
+    assert_eq!(fs::read_to_string(&whiteouts).unwrap().trim(), "0", "{err}");
+    assert_eq!(snapshot(r), before, "the lower layer changed");
+    // With room, the same overlay is stripped: a whiteout per removal.
+    let wrap = format!("sh {} 4096", script.display());
+    let o = run_step_under(r, &wrap, &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n: usize = fs::read_to_string(&whiteouts).unwrap().trim().parse().unwrap();
+    assert!(n > 300, "{n} whiteouts");
+    assert_eq!(snapshot(r), before, "the lower layer changed");
+}
