@@ -1,6 +1,8 @@
 //! The report for people, on stderr: one summary line, one line per note, `-v` for every path.
 
 use std::fmt::{self, Write as _};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use crate::apkdb::prune::Pruned;
 use crate::cli::Verbosity;
@@ -25,31 +27,26 @@ pub fn render(r: &Report, verbosity: Verbosity) -> String {
 fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     let p = "alpine-strip";
     if let Some(e) = r.error() {
-        return writeln!(out, "{p}: error: {e}");
+        return writeln!(out, "{p}: error: {}", Esc(e.to_string().as_bytes()));
     }
     if let Outcome::Incomplete(failed) = &r.outcome {
         for e in failed {
-            writeln!(out, "{p}: error: {e}")?;
+            writeln!(out, "{p}: error: {}", Esc(e.to_string().as_bytes()))?;
         }
     }
     let dry = r.kind == Kind::DryRun;
     if verbose {
         let verb = if dry { "would remove" } else { "removed" };
         for s in &r.steps {
-            writeln!(
-                out,
-                "{p}: {verb} {} /{}",
-                s.kind.noun(),
-                s.item.path.display()
-            )?;
+            writeln!(out, "{p}: {verb} {} /{}", s.kind.noun(), esc(&s.item.path))?;
         }
         for s in &r.signals {
-            writeln!(out, "{p}: container detected: {s}")?;
+            writeln!(out, "{p}: container detected: {}", Esc(s.as_bytes()))?;
         }
     }
     let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
-    let root = r.root.display();
+    let root = esc(&r.root);
     match r.kind {
         Kind::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
             writeln!(out, "{p}: {root} is already stripped: nothing to remove")?
@@ -75,7 +72,12 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         write!(out, "{p}: apk database: {verb}")?;
         for (i, d) in dropped.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(out, "{sep}{} {}", d.name, d.version)?;
+            write!(
+                out,
+                "{sep}{} {}",
+                Esc(d.name.as_bytes()),
+                Esc(d.version.as_bytes())
+            )?;
         }
         out.push('\n');
     }
@@ -92,12 +94,17 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         write!(out, "{p}: apk database:")?;
         for (i, d) in trimmed.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(out, "{sep}{}", d.name)?;
+            write!(out, "{sep}{}", Esc(d.name.as_bytes()))?;
         }
         out.push_str(" kept without the entries of removed files\n");
     }
     for s in &r.skipped {
-        writeln!(out, "{p}: skipped /{}: {}", s.path.display(), s.reason)?;
+        writeln!(
+            out,
+            "{p}: skipped /{}: {}",
+            esc(&s.path),
+            Esc(s.reason.as_bytes())
+        )?;
     }
     let mut links = r
         .findings
@@ -108,7 +115,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             out,
             "{p}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
             links.count() + 1,
-            first.path.display()
+            esc(&first.path)
         )?;
     }
     for f in &r.findings {
@@ -129,7 +136,8 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             out,
             "{p}: {level}: {} /{}{sep}{detail}",
             f.kind.label(),
-            f.path.display()
+            esc(&f.path),
+            detail = Esc(detail.as_bytes())
         )?;
     }
     broken(out, r, verbose)?;
@@ -166,16 +174,16 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
                 out,
                 "alpine-strip: warning: {} /{}",
                 kind.label(),
-                b.program.display()
+                esc(&b.program)
             )?;
             if let Some(t) = &b.target {
-                write!(out, " (-> /{})", t.display())?;
+                write!(out, " (-> /{})", esc(t))?;
             }
             let text = Text {
                 missing: m,
                 strip: r.strips(),
             };
-            write!(out, ": {text}")?;
+            write!(out, ": {}", Esc(text.to_string().as_bytes()))?;
             let more = b.missing.len() - shown;
             if more > 0 {
                 write!(out, " (and {more} more; -v lists them)")?;
@@ -192,8 +200,65 @@ fn packages(out: &mut String, list: &[Pruned]) -> fmt::Result {
     for (i, p) in list.iter().enumerate() {
         let sep = if i == 0 { " " } else { ", " };
         let (name, version, bytes) = (&p.package.name, &p.package.version, p.bytes);
+        let (name, version) = (Esc(name.as_bytes()), Esc(version.as_bytes()));
         write!(out, "{sep}{name} {version} ({bytes} bytes)")?;
         total += bytes;
     }
     writeln!(out, ": {total} bytes")
+}
+
+/// A path as the report shows it, escaped ([`Esc`]).
+fn esc(path: &Path) -> Esc<'_> {
+    Esc(path.as_os_str().as_bytes())
+}
+
+/// Text as `ls -b` shows a name: a backslash, every control character (a newline, a carriage
+/// return, an escape sequence) and every byte that is not UTF-8 escaped (`\\`, `\n`, `\t`,
+/// `\r`, else `\ooo` in octal, byte by byte), so that no name from the tree can forge a line
+/// of the report or move the terminal's cursor. The JSON report has its own escaping.
+struct Esc<'a>(&'a [u8]);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\\' => f.write_str("\\\\")?,
+                    '\n' => f.write_str("\\n")?,
+                    '\t' => f.write_str("\\t")?,
+                    '\r' => f.write_str("\\r")?,
+                    c if c.is_control() => {
+                        let mut utf8 = [0; 4];
+                        for b in c.encode_utf8(&mut utf8).bytes() {
+                            write!(f, "\\{b:03o}")?;
+                        }
+                    }
+                    c => f.write_char(c)?,
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\{b:03o}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_shown_as_ls_b_shows_them() {
+        let shown = |b: &[u8]| Esc(b).to_string();
+        assert_eq!(shown(b"usr/bin/ls"), "usr/bin/ls");
+        assert_eq!(
+            shown(b"x\nalpine-strip: error: forged"),
+            "x\\nalpine-strip: error: forged"
+        );
+        assert_eq!(shown(b"a\tb\rc\\d"), "a\\tb\\rc\\\\d");
+        assert_eq!(shown(b"\x1b[2J"), "\\033[2J");
+        assert_eq!(shown(b"\xff\xfe"), "\\377\\376");
+        assert_eq!(shown("caf\u{e9} \u{85}".as_bytes()), "caf\u{e9} \\302\\205");
+    }
 }

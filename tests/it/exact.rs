@@ -640,7 +640,48 @@ exit $rc
     let wrap = format!("sh {} 4096", script.display());
     let o = run_step_under(r, &wrap, &["--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let n: usize = fs::read_to_string(&whiteouts).unwrap().trim().parse().unwrap();
+    let n: usize = fs::read_to_string(&whiteouts)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(n > 300, "{n} whiteouts");
     assert_eq!(snapshot(r), before, "the lower layer changed");
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_name_holding_a_newline_cannot_forge_a_line_of_the_human_report() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let name = "x\nalpine-strip: error: forged";
+    symlink("/bin/busybox", r.join("usr/bin").join(name)).unwrap();
+    let o = run_step(r, &["-v"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("alpine-strip: error")),
+        "{err}"
+    );
+    assert!(
+        err.contains("applet link /usr/bin/x\\nalpine-strip: error: forged\n"),
+        "{err}"
+    );
+    // JSON is unchanged: the name as JSON escapes it.
+    let (t, _) = tree_with_strip();
+    symlink("/bin/busybox", t.path().join("usr/bin").join(name)).unwrap();
+    let v = report(&run_step(t.path(), &["--json"]));
+    let links: Vec<&str> = v["removed"]["applet_links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        links.contains(&"/usr/bin/x\nalpine-strip: error: forged"),
+        "{links:?}"
+    );
 }
