@@ -238,6 +238,23 @@ pub fn load(root: &mut Root) -> Result<Option<Installed>> {
     }
 }
 
+/// A read of apk's state beside the database, with a file that cannot be carried over whole
+/// (over its size limit, not a regular file) an error of apk's state, as a malformed one is:
+/// the run stops before the first removal, exit 5.
+fn state_file(
+    root: &Path,
+    read: Result<Option<(InRoot, Vec<u8>)>>,
+) -> Result<Option<(InRoot, Vec<u8>)>> {
+    read.map_err(|e| match e {
+        Error::Input { path, why } => Error::MalformedDb(Malformed {
+            path: path.strip_prefix(root).unwrap_or(&path).to_path_buf(),
+            line: None,
+            what: why,
+        }),
+        other => other,
+    })
+}
+
 /// A path the database names, as a path inside the root.
 fn db_path(dir: &[u8], name: &[u8]) -> PathBuf {
     Path::new(OsStr::from_bytes(dir)).join(OsStr::from_bytes(name))
@@ -387,14 +404,17 @@ impl Installed {
         let mut out = Vec::new();
         let goes = |sum: &[u8]| leaves(staying, sum);
         let folder = self.path.parent().unwrap_or_default();
-        if let Some((path, bytes)) =
-            root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT)?
-        {
+        let host = &root.host_root().to_path_buf();
+        if let Some((path, bytes)) = state_file(
+            host,
+            root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT),
+        )? {
             out.extend(triggers::without(&bytes, goes).map(|new| (path, new)));
         }
         // apk reads `scripts.tar` when it is there, else (apk 3) `scripts.tar.gz`: only that one.
         for (name, packing) in scripts::FILES {
-            let Some((path, bytes)) = root.read_regular(&folder.join(name), scripts::LIMIT)? else {
+            let read = root.read_regular(&folder.join(name), scripts::LIMIT);
+            let Some((path, bytes)) = state_file(host, read)? else {
                 continue;
             };
             match scripts::without(&bytes, packing, goes) {

@@ -685,3 +685,68 @@ fn a_name_holding_a_newline_cannot_forge_a_line_of_the_human_report() {
         "{links:?}"
     );
 }
+
+/// The names of the entries of a tar at 512-byte boundaries that start with `prefix`.
+fn tar_names_starting(tar: &[u8], prefix: &[u8]) -> Vec<String> {
+    tar.chunks(512)
+        .filter(|b| b.starts_with(prefix))
+        .map(|b| {
+            let end = b[..100].iter().position(|&c| c == 0).unwrap_or(100);
+            String::from_utf8_lossy(&b[..end]).into_owned()
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn the_scripts_archive_is_read_as_apk_reads_it_past_a_lone_zero_block() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let scripts = r.join("lib/apk/db/scripts.tar");
+    let tar = fs::read(&scripts).unwrap();
+    let kept = tar_names_starting(&tar, b"alpine-baselayout");
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    // A zero block after the first entry (header and its data): apk reads past it.
+    let size = usize::from_str_radix(
+        std::str::from_utf8(&tar[124..135])
+            .unwrap()
+            .trim_matches(char::from(0)),
+        8,
+    )
+    .unwrap();
+    let first = 512 + size.div_ceil(512) * 512;
+    let patched = [&tar[..first], &[0u8; 512][..], &tar[first..]].concat();
+    fs::write(&scripts, &patched).unwrap();
+    let db = fs::read(r.join(DB)).unwrap();
+    strip_exactly(r, &[], &expected_removals(r, &db, false));
+    let after = fs::read(&scripts).unwrap();
+    assert_eq!(tar_names_starting(&after, b"alpine-baselayout"), kept);
+    assert!(tar_names_starting(&after, b"busybox").is_empty());
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_scripts_archive_over_its_limit_stops_the_run_with_exit_5_before_any_removal() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let scripts = fs::OpenOptions::new()
+        .write(true)
+        .open(r.join("lib/apk/db/scripts.tar"))
+        .unwrap();
+    scripts.set_len(65 << 20).unwrap();
+    let before = snapshot(r);
+    let o = run_step(r, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("scripts.tar") && err.contains("larger than"),
+        "{err}"
+    );
+    assert_eq!(snapshot(r), before);
+}
