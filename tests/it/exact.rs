@@ -750,3 +750,26 @@ fn a_scripts_archive_over_its_limit_stops_the_run_with_exit_5_before_any_removal
     );
     assert_eq!(snapshot(r), before);
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn the_links_of_a_busybox_that_is_a_fifo_are_applet_links_removed_in_the_same_run() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let db = fs::read(r.join(DB)).unwrap();
+    let gone = expected_removals(r, &db, false);
+    fs::remove_file(r.join("bin/busybox")).unwrap();
+    nix::unistd::mkfifo(&r.join("bin/busybox"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let v = strip_exactly(r, &[], &gone);
+    assert_eq!(
+        v["removed"]["applet_links"].as_array().unwrap().len(),
+        304,
+        "{v}"
+    );
+    install_strip(&static_bin(), r);
+    let o = run_step(r, &[]);
+    assert!(stderr(&o).contains("is already stripped"), "{}", stderr(&o));
+}
