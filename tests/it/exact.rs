@@ -773,3 +773,68 @@ fn the_links_of_a_busybox_that_is_a_fifo_are_applet_links_removed_in_the_same_ru
     let o = run_step(r, &[]);
     assert!(stderr(&o).contains("is already stripped"), "{}", stderr(&o));
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_folder_the_walk_cannot_read_is_a_finding_that_fails_check_and_strict() {
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::{Mode, mkdirat};
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    // 2,100 folders down (deeper than PATH_MAX as a host path), made relative to descriptors,
+    // a setuid busybox copy.
+    let busybox = fs::read(r.join("bin/busybox")).unwrap();
+    fs::create_dir(r.join("deep")).unwrap();
+    let mut dir = fs::File::open(r.join("deep")).unwrap();
+    for _ in 0..2100 {
+        mkdirat(&dir, "d", Mode::from_bits_truncate(0o755)).unwrap();
+        let fd = openat(
+            &dir,
+            "d",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        dir = fs::File::from(fd);
+    }
+    let fd = openat(
+        &dir,
+        "bb",
+        OFlag::O_WRONLY | OFlag::O_CREAT,
+        Mode::from_bits_truncate(0o4755),
+    )
+    .unwrap();
+    let mut copy = fs::File::from(fd);
+    std::io::Write::write_all(&mut copy, &busybox).unwrap();
+    copy.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o4755))
+        .unwrap();
+    drop(copy);
+
+    let o = run_step(r, &["--check", "--json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let v = report(&o);
+    let unreadable: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unreadable-folder")
+        .collect();
+    assert!(!unreadable.is_empty(), "{v}");
+    assert!(
+        unreadable[0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/deep/d/d/")
+    );
+    // --strict fails the strip on it; a strip without it says it.
+    let o = run_step(r, &["--strict"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error: unreadable-folder /deep/d/d/"),
+        "{}",
+        stderr(&o)
+    );
+}
