@@ -35,6 +35,11 @@ impl Dir {
         Dir { fd, path }
     }
 
+    /// The folder's descriptor, for calls relative to it.
+    pub(super) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
     /// `lstat` of the entry `name` of this folder.
     pub fn stat_at(&self, name: &CStr) -> io::Result<FileStat> {
         Ok(fstatat(

@@ -9,7 +9,7 @@ use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::ops::Deref;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashSet;
 
@@ -38,13 +38,6 @@ impl InRoot {
         }
         v.extend_from_slice(name);
         InRoot(PathBuf::from(OsString::from_vec(v)))
-    }
-
-    /// A path a walk of the root listed (relative to it, plain names only, no symlink
-    /// followed on the way); `None` for anything else.
-    pub(super) fn listed(rel: &Path) -> Option<InRoot> {
-        let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
-        (plain && !rel.as_os_str().is_empty()).then(|| InRoot(rel.to_path_buf()))
     }
 
     /// Drops the last name (`..` of a real folder, which never climbs above the root).
@@ -245,12 +238,5 @@ mod tests {
         p.pop();
         p.pop();
         assert!(p.is_top(), "popping the root leaves the root");
-        assert_eq!(
-            InRoot::listed(Path::new("usr/bin")),
-            Some(top.child(b"usr").child(b"bin"))
-        );
-        for odd in ["", "/etc", "usr/../etc", "./etc"] {
-            assert_eq!(InRoot::listed(Path::new(odd)), None, "{odd}");
-        }
     }
 }
