@@ -406,7 +406,7 @@ impl Drop for Walk {
 }
 
 /// The stack of the walk's thread: 256 KiB, twice musl's default for a thread. The walk is a
-/// loop (walkdir keeps the folders it is in on the heap), so its stack does not grow with the
+/// loop (it keeps the folders it is in on the heap), so its stack does not grow with the
 /// tree's depth; a unit test walks a tree 300 folders deep on it.
 const WALK_STACK: usize = 256 << 10;
 

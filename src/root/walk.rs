@@ -7,21 +7,23 @@
 //! plain folders of the image (no name is skipped: a skip by name is how a walk once ended at
 //! /proc and missed the rest of `/`).
 //!
-//! walkdir reads the folders; each folder and regular file it yields is then stated (`statx`)
-//! to tell another device or a mount root (a bind mount from the same filesystem) and to give
-//! the tool its mode, size, links and inode. A folder that is not of the root's filesystem is
-//! left at once (`skip_current_dir()`: walkdir opens a folder before it yields it, and reads
-//! none of its entries until asked). Not walkdir's `same_file_system`: it stats every folder
-//! a second time (97 of the 1,990 syscalls of a default strip of the 3.20.3 tree).
-//! No `filter_entry`: its `skip_current_dir()` on a folder walkdir never entered (a mounted
-//! /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
-//! `--prune` the files no package owns; it needs nothing but the root's host path, so it can run
-//! whenever it is first needed. It only reads: nothing it yields reaches `unlink` or `open` as a host path.
+//! Each folder is listed once (`getdents64`, [`crate::root::dir`]) and each of its folders and
+//! regular files is then stated (`statx`, relative to the folder's descriptor) to tell another
+//! device or a mount root (a bind mount from the same filesystem) and to give the tool its
+//! mode, size, links and inode; a folder not of the root's filesystem is never opened. A
+//! folder is opened relative to its parent's descriptor (`O_NOFOLLOW`), checked to be the
+//! folder just stated, so the walk's depth is not bounded by a host path's length; at most
+//! [`MAX_OPEN`] folders besides the root stay open (the others are opened again, from the
+//! nearest open one, when the walk comes back to them), so neither is it by the descriptor
+//! limit. The audit reads the modes from the walk, discovery the hard links and copies of
+//! busybox, `--prune` the files no package owns; it needs nothing but the root's host path, so
+//! it can run whenever it is first needed. It only reads: nothing it yields reaches `unlink` or
+//! `open` as a host path.
 //!
-//! This is the one reading of the root that goes by its host path rather than by the root's
-//! descriptor: walkdir cannot start from a descriptor. It only lists and reads modes (walkdir
-//! follows no symlink), and what it yields is an [`InRoot`] path relative to the root, so a
-//! file it finds is removed or opened only through [`crate::root::Root`], by its descriptor.
+//! The host path opens the root once (the walk can run on a thread of its own, apart from
+//! [`crate::root::Root`]); everything below is relative to descriptors. What it yields is an
+//! [`InRoot`] path relative to the root, so a file it finds is removed or opened only through
+//! [`crate::root::Root`], by its descriptor.
 
 use std::ffi::CStr;
 use std::io;

@@ -170,9 +170,10 @@ fn room(root: &Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Result<()> {
 }
 
 /// The most file descriptors a strip holds at once: the three standard streams, the root,
-/// apk's lock and its folder, the walk of the whole root (walkdir keeps at most 10 folders
-/// open), a listing, a read, the open folder of the removals, and the folder and file of each
-/// staged apk file; measured 16 on the official minirootfs. Twice that, for room.
+/// apk's lock and its folder, the walk of the whole root (at most 9 folders open:
+/// [`crate::root::walk::MAX_OPEN`] and the root), a listing, a read, the open folder of the
+/// removals, and the folder and file of each staged apk file; measured 16 on the official
+/// minirootfs. Twice that, for room.
 pub const DESCRIPTORS: u64 = 32;
 
 /// Makes sure the run can hold [`DESCRIPTORS`] descriptors (raising the soft `RLIMIT_NOFILE`
