@@ -499,6 +499,10 @@ fn fault_injection_at_every_step_leaves_the_tree_untouched_stripped_or_true_to_i
         count(Left::FinishedByASecondRun),
     );
     println!("{summary}");
+    // Where the commit's own steps left the tree (the removals are all part-stripped).
+    for ((syscall, n), left) in seen.iter().filter(|((s, _), _)| *s != "unlinkat") {
+        println!("  {syscall} #{n}: {left:?}");
+    }
     if let Ok(out) = std::env::var("ALPINE_STRIP_OUT") {
         let _ = fs::write(Path::new(&out).join("faults.txt"), format!("{summary}\n"));
     }
