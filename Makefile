@@ -50,7 +50,8 @@ export ALPINE_STRIP_OUT := $(OUT)
 # Real third-party musl programs from the npm registry (pinned by sha256), for tests/it/start.rs.
 export ALPINE_NPM_CACHE ?= $(OUT)/npm
 
-.PHONY: npm deps build stock image publish sbom man test lint unit unit-stock fuzz fuzz-ci size bench readme e2e demo clean
+.PHONY: npm deps build stock image publish sbom man test lint unit unit-stock faults fuzz fuzz-ci size bench readme e2e demo clean
+
 # Toolchains, targets and packages (idempotent; apt only as root).
 deps:
 	@bash tests/deps.sh
@@ -108,7 +109,13 @@ lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --document-private-items
 
 unit: build npm
-	cargo test
+	cargo test -- --skip fault_injection_at_every_step
+
+# A failure injected at every step of a strip in turn (every removal, write, fsync and rename
+# of the commit, strace -e inject), each checked to leave the tree untouched, stripped, or true
+# to its database (tests/it/exact.rs); prints its count of injection points.
+faults: build
+	cargo test --test it fault_injection_at_every_step -- --nocapture
 
 # The real-tree tests (chroot, RUN-step mounts, both fixture trees) again, on the stock build:
 # the tests that run the binary, not the per-architecture ones (qemu, size-tuned only).
@@ -122,7 +129,7 @@ npm:
 
 # The closing line says whether the e2e ran: outside CI it skips (exit 0) when an engine or
 # fixture is missing, and says why in out/e2e-skipped.txt; under CI=true a skip fails.
-test: lint unit unit-stock fuzz-ci size e2e
+test: lint unit unit-stock faults fuzz-ci size e2e
 	@if [ -s $(OUT)/e2e-skipped.txt ]; then \
 	  echo "make test: passed WITHOUT the e2e (SKIPPED: $$(cat $(OUT)/e2e-skipped.txt))"; \
 	else echo "make test: passed, e2e included"; fi

@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::{Prunable, Pruned};
-use crate::apkdb::{self, DbState, Durability, Installed};
+use crate::apkdb::{self, Changes, DbState, Durability, Installed};
 use crate::error::{Error, Result};
 use crate::guard;
 use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
-use crate::os::interrupt::Held;
+use crate::os::interrupt::{self, Held};
 use crate::report::{Action, Outcome, Report, tally};
-use crate::root::{PathSet, Root};
+use crate::root::{InRoot, PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
 use crate::stage::discover::{self, Found};
@@ -66,6 +66,9 @@ fn strip(opts: &Options, s: &Strip, mut root: Root, held: &mut Option<Held>) -> 
     // before the first removal stops the run there with the tree as it was; one that comes
     // later waits for the report.
     if let Run::Apply { .. } = s.run {
+        apply::hold_descriptors(&opts.root)?;
+        interrupt::file_size_limit_as_error()
+            .map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
         let hold = Held::start().map_err(|e| Error::io("cannot hold signals", &opts.root, e))?;
         *held = Some(hold);
     }
@@ -148,6 +151,8 @@ struct Decisions {
     removals: Plan,
     /// `--prune`: the packages that go, with their bytes.
     pruned: Vec<Pruned>,
+    /// `--prune`: the indices of their records in the database.
+    pruned_records: Vec<usize>,
     /// What stays in place, and why.
     skipped: Vec<Skip>,
 }
@@ -156,6 +161,10 @@ struct Decisions {
 struct Done {
     removed: Vec<Step>,
     skipped: Vec<Skip>,
+    /// The removals that failed: the run ends with exit 1, naming each.
+    failed: Vec<Error>,
+    /// apk's state written anew for what is really there, after a failed removal.
+    db: Option<DbState>,
 }
 
 /// What the start check is asked ([`Pipeline::start_check`]).
@@ -235,21 +244,21 @@ impl<'o> Pipeline<'o> {
             Some(p) => (p.files.as_slice(), p.leaving.as_slice()),
             None => (&[][..], &[][..]),
         };
-        let by_definition = self
-            .installed
-            .as_ref()
-            .map(Installed::files_by_definition)
-            .unwrap_or_default();
+        let pruned_records = pruned_records.to_vec();
+        let by_definition = match &self.installed {
+            Some(i) => i.files_by_definition(&mut self.root)?,
+            None => Vec::new(),
+        };
         let me = discover::self_exe(&mut self.root)?;
         let mut removals = Plan::build(&mut self.root, &found, &by_definition, pruned_files, me)?;
         let mut skipped = loops(&found);
-        skipped.extend(apply::left_in_place(&mut removals));
+        skipped.extend(apply::left_in_place(&mut self.root, &mut removals)?);
         if !self.entrypoints.is_empty() {
             self.start_check(&removals.steps, Starts::Entrypoints)?;
         }
         let db = match (&self.installed, s.db) {
             (Some(i), _) => {
-                let changes = i.plan(&mut self.root, &removals.paths(), pruned_records)?;
+                let changes = i.plan(&mut self.root, &removals.paths(), &pruned_records)?;
                 DbState::planned(changes)
             }
             (None, DbMode::Keep) => DbState::Kept,
@@ -265,6 +274,7 @@ impl<'o> Pipeline<'o> {
             durability,
             removals,
             pruned,
+            pruned_records,
             skipped,
         })
     }
@@ -299,7 +309,8 @@ impl<'o> Pipeline<'o> {
             None => Ok(()),
         };
         // Every check that may refuse the run goes here, before the first write.
-        apply::preflight(&mut self.root, &d.removals)?;
+        let replaced = d.db.changes().map(Changes::replaced).unwrap_or_default();
+        apply::preflight(&mut self.root, &d.removals, &replaced)?;
         stop_if_asked()?;
         let staged = match &d.db {
             DbState::Planned(c) => Some(apkdb::stage(&mut self.root, c, d.durability)?),
@@ -307,16 +318,47 @@ impl<'o> Pipeline<'o> {
         };
         // `staged` is dropped on the way out, which removes its files.
         stop_if_asked()?;
-        let applied = apply::apply(&mut self.root, &d.removals)?;
-        if let Some(staged) = staged {
-            staged.commit()?;
+        let applied = apply::apply(&mut self.root, &d.removals);
+        let mut db = None;
+        if applied.failed.is_empty() {
+            if let Some(staged) = staged {
+                staged.commit()?;
+            }
+        } else {
+            // What no check foresaw: apk's state is written for what is really there.
+            drop(staged);
+            db = self.true_to_the_tree(d, &applied.failed)?;
         }
         // What stays is looked at afresh: the cached answers describe the tree before.
         self.root = self.root.fresh()?;
         Ok(Done {
             removed: applied.removed,
             skipped: applied.skipped,
+            failed: applied.failed.into_iter().map(|(_, e)| e).collect(),
+            db,
         })
+    }
+
+    /// After removals that failed: apk's state planned again and written for the files really
+    /// there (a package that keeps a file that failed to go stays), or nothing without an apk
+    /// database.
+    fn true_to_the_tree(
+        &mut self,
+        d: &Decisions,
+        failed: &[(InRoot, Error)],
+    ) -> Result<Option<DbState>> {
+        let Some(installed) = &self.installed else {
+            return Ok(None);
+        };
+        let failed: PathSet = failed.iter().map(|(p, _)| p.as_os_str()).collect();
+        let steps = d.removals.steps.iter().map(|s| s.item.path.as_os_str());
+        let removed: PathSet = steps.filter(|p| !failed.contains(p)).collect();
+        let mut fresh = self.root.fresh()?;
+        let c = installed.plan_kept(&mut fresh, &removed, &d.pruned_records, &failed)?;
+        if c.new_installed.is_some() || c.world.is_some() {
+            apkdb::stage(&mut fresh, &c, d.durability)?.commit()?;
+        }
+        Ok(Some(DbState::planned(c)))
     }
 
     /// Phase three: the audit of what the strip left, and the report. A shell the image author
@@ -333,7 +375,13 @@ impl<'o> Pipeline<'o> {
             Audit::Off => (Vec::new(), Checked::default()),
         };
         let strict = s.audit == (Audit::On { strict: true });
-        let outcome = if strict && tally(&findings, &checked.broken) != (0, 0) {
+        let mut d = d;
+        if let Some(db) = done.db {
+            d.db = db;
+        }
+        let outcome = if !done.failed.is_empty() {
+            Outcome::Incomplete(done.failed)
+        } else if strict && tally(&findings, &checked.broken) != (0, 0) {
             Outcome::Strict
         } else if nothing_to_do {
             Outcome::AlreadyStripped

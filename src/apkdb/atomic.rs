@@ -144,7 +144,9 @@ pub fn ready(mut files: Vec<Staged>, durability: Durability) -> Result<Ready> {
 }
 
 impl Ready {
-    /// Renames every staged file over its target.
+    /// Renames every staged file over its target, in order; the first that fails stops it
+    /// (the installed database, last, then still names what left: the next run finishes the
+    /// job), and the temporary files not renamed are removed.
     pub fn commit(mut self) -> Result<()> {
         for f in &mut self.files {
             let dir = f.target.dir.as_fd();

@@ -3,17 +3,20 @@
 //!
 //! Two strips on one root (or a strip and an apk) would replace each other's staged database
 //! and remove each other's files. The lock is taken before anything is written; a second run
-//! refuses at once with one line. A lock file this run had to create is removed again, so the
-//! tree gains nothing.
+//! refuses at once with one line. A lock file this run created — exclusively (`O_EXCL`), so
+//! that two runs never both believe they made it — is removed again while still held, so the
+//! tree gains nothing; a file another made is never removed, even when its lock is refused. A
+//! lock taken on a file that is no longer the one at its path (removed by the run that made
+//! it, between our open and our `flock`) is taken again on the file now there.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg, OFlag, openat};
-use nix::sys::stat::Mode;
+use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag, openat};
+use nix::sys::stat::{Mode, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::apkdb::Location;
@@ -24,7 +27,10 @@ use crate::root::{FileKind, Root, c_string};
 #[cfg(test)]
 const LOCK: &str = "lib/apk/db/lock";
 
-/// The held lock; released (and the file removed, when this run created it) on drop.
+/// How many times the lock is taken again when the file at its path changed under it.
+const ATTEMPTS: usize = 8;
+
+/// The held lock; released (and the file removed first, when this run created it) on drop.
 pub struct Lock {
     _held: Flock<File>,
     /// The folder (open, confined to the root) and name of a lock file this run created.
@@ -40,58 +46,86 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
         return Ok(None);
     };
     let host = root.host(&real);
-    let existed = match root.lstat(&real)? {
-        Some(m) if m.kind == FileKind::File => true,
-        Some(_) => return Err(Error::input(&host, "not a regular file")),
-        None => false,
-    };
-    let cannot_open = |e: Errno| Error::io("cannot open the apk lock", &host, e.into());
-    let folder = real.parent().unwrap_or_default();
-    let folder = root
-        .open_folder(&folder)
-        .map_err(|e| Error::io("cannot open the apk lock", &host, e))?;
-    let name =
-        c_string(real.name()).map_err(|e| Error::io("cannot open the apk lock", &host, e))?;
-    let mut flags =
-        OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    if !existed {
-        flags |= OFlag::O_CREAT;
-    }
-    let file = File::from(
-        openat(
-            folder.as_fd(),
-            name.as_c_str(),
-            flags,
-            Mode::S_IRUSR | Mode::S_IWUSR,
-        )
-        .map_err(cannot_open)?,
-    );
-    let created = (!existed).then_some((folder, name));
-    let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-        remove(&created);
-        let e = std::io::Error::from(errno);
-        if is_would_block(&e) {
-            Error::LockHeld { path: host.clone() }
-        } else {
-            Error::io("cannot lock", &host, e)
+    match root.lstat(&real)? {
+        Some(m) if m.kind != FileKind::File => {
+            return Err(Error::input(&host, "not a regular file"));
         }
-    })?;
-    Ok(Some(Lock {
-        _held: held,
-        created,
-    }))
+        _ => {}
+    }
+    let cannot_open = |e: std::io::Error| Error::io("cannot open the apk lock", &host, e);
+    let folder = real.parent().unwrap_or_default();
+    let folder = root.open_folder(&folder).map_err(cannot_open)?;
+    let name = c_string(real.name()).map_err(cannot_open)?;
+    for _ in 0..ATTEMPTS {
+        let (file, created) = open(folder.as_fd(), &name).map_err(|e| cannot_open(e.into()))?;
+        let held = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(held) => held,
+            // Held by another: refused at once, and the file (even one made here, which the
+            // holder opened) is left to it.
+            Err((_, errno)) => return Err(refused(&host, errno)),
+        };
+        if is_at_path(folder.as_fd(), &name, &held) {
+            let created = created.then_some((folder, name));
+            return Ok(Some(Lock {
+                _held: held,
+                created,
+            }));
+        }
+    }
+    Err(refused(&host, Errno::EWOULDBLOCK))
 }
 
-/// Removes the lock file this run created, if it did.
-fn remove(created: &Option<(OwnedFd, CString)>) {
-    if let Some((dir, name)) = created {
-        let _ = unlinkat(dir.as_fd(), name.as_c_str(), UnlinkatFlags::NoRemoveDir);
+/// Opens the lock file `name` in `folder`: made exclusively when there is none (`true`), else
+/// the one there. A file removed between the two tries is made again.
+fn open(folder: BorrowedFd, name: &CStr) -> std::result::Result<(File, bool), Errno> {
+    let flags =
+        OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let mode = Mode::S_IRUSR | Mode::S_IWUSR;
+    for _ in 0..ATTEMPTS {
+        match openat(folder, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+            Ok(fd) => return Ok((File::from(fd), true)),
+            Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        match openat(folder, name, flags, mode) {
+            Ok(fd) => return Ok((File::from(fd), false)),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Errno::EWOULDBLOCK)
+}
+
+/// Whether the locked file is still the one at `name` in `folder` (same device and inode).
+fn is_at_path(folder: BorrowedFd, name: &CStr, held: &Flock<File>) -> bool {
+    match (
+        fstat(&**held),
+        fstatat(folder, name, AtFlags::AT_SYMLINK_NOFOLLOW),
+    ) {
+        (Ok(a), Ok(b)) => (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino),
+        _ => false,
+    }
+}
+
+/// The error of a lock another holds (or any other `flock` failure).
+fn refused(host: &Path, errno: Errno) -> Error {
+    let e = std::io::Error::from(errno);
+    if is_would_block(&e) {
+        Error::LockHeld {
+            path: PathBuf::from(host),
+        }
+    } else {
+        Error::io("cannot lock", host, e)
     }
 }
 
 impl Drop for Lock {
+    /// Removes the lock file this run created, while the lock is still held (the fields,
+    /// the lock among them, are dropped after this).
     fn drop(&mut self) {
-        remove(&self.created);
+        if let Some((dir, name)) = &self.created {
+            let _ = unlinkat(dir.as_fd(), name.as_c_str(), UnlinkatFlags::NoRemoveDir);
+        }
     }
 }
 

@@ -158,6 +158,21 @@ pub struct Changes {
     pub trimmed: Vec<Package>,
 }
 
+impl Changes {
+    /// The files the commit replaces, with the bytes of each new version: apk's state beside
+    /// the database, world, then the database itself.
+    pub fn replaced(&self) -> Vec<(InRoot, u64)> {
+        let mut out = Vec::new();
+        for (path, bytes) in self.state_files.iter().chain(&self.world) {
+            out.push((path.clone(), bytes.len() as u64));
+        }
+        if let Some(bytes) = &self.new_installed {
+            out.push((self.installed.clone(), bytes.len() as u64));
+        }
+        out
+    }
+}
+
 /// Where the root keeps apk's database folder (the installed database and apk's lock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Location {
@@ -223,6 +238,23 @@ pub fn load(root: &mut Root) -> Result<Option<Installed>> {
     }
 }
 
+/// A read of apk's state beside the database, with a file that cannot be carried over whole
+/// (over its size limit, not a regular file) an error of apk's state, as a malformed one is:
+/// the run stops before the first removal, exit 5.
+fn state_file(
+    root: &Path,
+    read: Result<Option<(InRoot, Vec<u8>)>>,
+) -> Result<Option<(InRoot, Vec<u8>)>> {
+    read.map_err(|e| match e {
+        Error::Input { path, why } => Error::MalformedDb(Malformed {
+            path: path.strip_prefix(root).unwrap_or(&path).to_path_buf(),
+            line: None,
+            what: why,
+        }),
+        other => other,
+    })
+}
+
 /// A path the database names, as a path inside the root.
 fn db_path(dir: &[u8], name: &[u8]) -> PathBuf {
     Path::new(OsStr::from_bytes(dir)).join(OsStr::from_bytes(name))
@@ -237,33 +269,33 @@ fn is_present(root: &mut Root, dir: &[u8], name: &[u8]) -> Result<bool> {
 }
 
 impl Installed {
-    /// The files of the packages the strip removes by definition that no other package owns,
-    /// as the database names them.
-    pub fn files_by_definition(&self) -> Vec<PathBuf> {
-        let records = &self.db.records;
-        let by_definition = |r: &&Record| BY_DEFINITION.contains(&r.name());
-        let mut owned = PathSet::default();
-        for r in records.iter().filter(by_definition) {
-            for (dir, name) in r.file_pairs() {
-                owned.insert_entry(dir, name);
-            }
-        }
-        if !owned.is_empty() {
-            for r in records.iter().filter(|r| !by_definition(r)) {
+    /// The files of the packages the strip removes by definition that no staying package owns,
+    /// as real paths inside the root, each once. "Owns" goes by the file a line names, never
+    /// by its text: each `F:`/`R:` pair is resolved as a chrooted process would resolve it
+    /// (its folder followed, the name not), so `bin/sh` and `usr/bin/sh` on a /usr-merged tree
+    /// are one file, and one a staying package lists under either spelling stays.
+    pub fn files_by_definition(&self, root: &mut Root) -> Result<Vec<PathBuf>> {
+        let mut theirs = Vec::new();
+        for r in self.db.records.iter() {
+            if BY_DEFINITION.contains(&r.name()) {
                 for (dir, name) in r.file_pairs() {
-                    owned.remove_entry(dir, name);
+                    theirs.extend(root.resolve_parent(&db_path(dir, name))?);
                 }
             }
         }
-        let mut out = Vec::new();
-        for r in records.iter().filter(by_definition) {
-            for (dir, name) in r.file_pairs() {
-                if owned.contains_entry(dir, name) {
-                    out.push(db_path(dir, name));
-                }
+        if theirs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let staying = self.staying_files(root)?;
+        let mut taken: PathSet = staying.iter().map(|p| p.as_os_str()).collect();
+        let mut out = Vec::with_capacity(theirs.len());
+        for p in &theirs {
+            // `insert` is false for a file a staying package owns, or one already listed.
+            if taken.insert(p.as_os_str()) {
+                out.push(p.to_path_buf());
             }
         }
-        out
+        Ok(out)
     }
 
     /// Works out the database and world after the strip removes `removed` (real paths inside
@@ -273,6 +305,20 @@ impl Installed {
     /// some files and keeps others stays, without the entries of the removed ones. Writes
     /// nothing.
     pub fn plan(&self, root: &mut Root, removed: &PathSet, pruned: &[usize]) -> Result<Changes> {
+        self.plan_kept(root, removed, pruned, &PathSet::default())
+    }
+
+    /// [`Installed::plan`] after removals that did not all succeed: a package that owns a file
+    /// in `failed` (real paths) is still there, whatever its name or `--prune` said, and stays
+    /// without the entries of the files that did go. `root` must be looked at afresh
+    /// ([`Root::fresh`]).
+    pub fn plan_kept(
+        &self,
+        root: &mut Root,
+        removed: &PathSet,
+        pruned: &[usize],
+        failed: &PathSet,
+    ) -> Result<Changes> {
         let mut dropped = Vec::new();
         let mut trimmed = Vec::new();
         let mut out = self.db.preamble.to_vec();
@@ -281,7 +327,8 @@ impl Installed {
         // (a list: a hash set of byte strings costs 1.4 KB of binary, and there are tens).
         let mut staying_sums: Vec<Vec<u8>> = Vec::new();
         for (i, r) in self.db.records.iter().enumerate() {
-            if !BY_DEFINITION.contains(&r.name()) && !pruned.contains(&i) {
+            let leaves = BY_DEFINITION.contains(&r.name()) || pruned.contains(&i);
+            if !leaves || self.owns_any(root, r, failed)? {
                 // Which of its files the strip removes: the folders' resolution is cached, so
                 // a package the strip does not touch costs no syscall.
                 let mut gone = PathSet::default();
@@ -332,6 +379,21 @@ impl Installed {
         })
     }
 
+    /// Whether `r` owns one of `paths` (real paths inside the root).
+    fn owns_any(&self, root: &mut Root, r: &Record, paths: &PathSet) -> Result<bool> {
+        if paths.is_empty() {
+            return Ok(false);
+        }
+        for (dir, name) in r.file_pairs() {
+            if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                && paths.contains(real.as_os_str())
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The triggers file and the scripts archive apk reads (`scripts.tar` when it is there, else
     /// `scripts.tar.gz`) beside the database, as apk writes them anew with the database: the
     /// lines and entries of the packages whose checksums are not in `staying` go (those of the
@@ -342,14 +404,17 @@ impl Installed {
         let mut out = Vec::new();
         let goes = |sum: &[u8]| leaves(staying, sum);
         let folder = self.path.parent().unwrap_or_default();
-        if let Some((path, bytes)) =
-            root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT)?
-        {
+        let host = &root.host_root().to_path_buf();
+        if let Some((path, bytes)) = state_file(
+            host,
+            root.read_regular(&folder.join(triggers::FILE), triggers::LIMIT),
+        )? {
             out.extend(triggers::without(&bytes, goes).map(|new| (path, new)));
         }
         // apk reads `scripts.tar` when it is there, else (apk 3) `scripts.tar.gz`: only that one.
         for (name, packing) in scripts::FILES {
-            let Some((path, bytes)) = root.read_regular(&folder.join(name), scripts::LIMIT)? else {
+            let read = root.read_regular(&folder.join(name), scripts::LIMIT);
+            let Some((path, bytes)) = state_file(host, read)? else {
                 continue;
             };
             match scripts::without(&bytes, packing, goes) {
@@ -512,7 +577,7 @@ mod tests {
         let (_t, mut root) = root_with(DB, b"busybox\nmusl\napk-tools\nlibc-utils\n");
         let db = installed(&mut root);
         assert_eq!(
-            db.files_by_definition(),
+            db.files_by_definition(&mut root).unwrap(),
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
         let removed: PathSet = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
@@ -531,6 +596,42 @@ mod tests {
             c.new_installed.unwrap()
         );
         assert_eq!(fs::read(host.join(WORLD)).unwrap(), b"musl\nlibc-utils\n");
+    }
+
+    #[test]
+    fn a_file_a_staying_package_owns_under_another_spelling_stays_with_its_package() {
+        // /usr-merged: `bin -> usr/bin`; busybox-binsh lists bin/sh, dash-binsh usr/bin/sh. A
+        // folder link: `opt/etcalias -> /etc`, listed by a staying package.
+        let db = b"P:busybox-binsh\nV:1\nF:bin\nR:sh\n\nP:dash-binsh\nV:1\nF:usr/bin\nR:sh\n\n\
+P:busybox\nV:1\nF:usr/bin\nR:busybox\nF:etc\nR:securetty\nR:only-busybox\n\n\
+P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
+        let t = tempfile::tempdir().unwrap();
+        for d in ["lib/apk/db", "etc/apk", "usr/bin", "opt"] {
+            fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink("usr/bin", t.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/etc", t.path().join("opt/etcalias")).unwrap();
+        fs::write(t.path().join(INSTALLED), &db[..]).unwrap();
+        fs::write(t.path().join(WORLD), b"dash-binsh\nbusybox\ntty\n").unwrap();
+        std::os::unix::fs::symlink("dash", t.path().join("usr/bin/sh")).unwrap();
+        for f in ["usr/bin/busybox", "etc/securetty", "etc/only-busybox"] {
+            fs::write(t.path().join(f), b"x").unwrap();
+        }
+        let mut root = Root::open(t.path()).unwrap();
+        let db = installed(&mut root);
+        let files = db.files_by_definition(&mut root).unwrap();
+        assert_eq!(
+            files,
+            [
+                PathBuf::from("usr/bin/busybox"),
+                PathBuf::from("etc/only-busybox")
+            ]
+        );
+        let removed: PathSet = files.iter().map(|p| p.as_os_str()).collect();
+        let c = db.plan(&mut root, &removed, &[]).unwrap();
+        assert_eq!(names(&c.dropped), ["busybox-binsh", "busybox"]);
+        assert!(c.trimmed.is_empty());
+        assert_eq!(c.world.unwrap().1, b"dash-binsh\ntty\n");
     }
 
     #[test]

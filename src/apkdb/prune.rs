@@ -37,7 +37,8 @@ pub struct Pruned {
 pub struct Prunable {
     /// Indices (into the database's records) of the prunable packages, in database order.
     pub leaving: Vec<usize>,
-    /// The prunable packages' files that no staying package owns, as the database names them.
+    /// The prunable packages' files that no staying package owns, as real paths inside the
+    /// root (each once).
     pub files: Vec<PathBuf>,
     /// The prunable packages with their bytes, for the report.
     pub packages: Vec<Pruned>,
@@ -186,36 +187,46 @@ fn closure(
     }
 }
 
-/// The files of the `leaving` records that no staying record owns (as the database names
-/// them), and each leaving package with the bytes of its regular files among them.
+/// The files of the `leaving` records that no staying record owns, and each leaving package
+/// with the bytes of its regular files among them. What stays is known by the file each line
+/// names (its folder resolved in the root), never by the line's text: a file a staying package
+/// lists through a linked folder stays.
 fn leaving_files(
     root: &mut Root,
     records: &[Record],
     stay: &[bool],
     leaving: &[usize],
 ) -> Result<(Vec<PathBuf>, Vec<Pruned>)> {
-    let mut kept_files = PathSet::default();
+    let mut kept = Vec::new();
     for (r, _) in records.iter().zip(stay).filter(|(_, s)| **s) {
         for (dir, name) in r.file_pairs() {
-            kept_files.insert_entry(dir, name);
+            kept.extend(root.resolve_parent(&db_path(dir, name))?);
         }
+    }
+    let mut taken: PathSet = kept.iter().map(|p| p.as_os_str()).collect();
+    let mut own: Vec<Vec<InRoot>> = Vec::with_capacity(leaving.len());
+    for &i in leaving {
+        let mut real = Vec::new();
+        for (dir, name) in records[i].file_pairs() {
+            real.extend(root.resolve_parent(&db_path(dir, name))?);
+        }
+        own.push(real);
     }
     let mut files = Vec::new();
     let mut packages = Vec::new();
-    for &i in leaving {
+    for (&i, real) in leaving.iter().zip(&own) {
         let mut bytes = 0;
-        for (dir, name) in records[i].file_pairs() {
-            if kept_files.contains_entry(dir, name) {
+        for real in real {
+            // `insert` is false for a file a staying package owns, or one counted already.
+            if !taken.insert(real.as_os_str()) {
                 continue;
             }
-            let path = db_path(dir, name);
-            if let Some(real) = root.resolve_parent(&path)?
-                && let Some(meta) = root.lstat(&real)?
+            if let Some(meta) = root.lstat(real)?
                 && meta.kind == FileKind::File
             {
                 bytes += meta.size;
             }
-            files.push(path);
+            files.push(real.to_path_buf());
         }
         packages.push(Pruned {
             package: Package::of(&records[i]),
@@ -370,5 +381,29 @@ P:base\nV:1\nD:/bin/sh !zlib\nF:usr/lib\nR:base.conf\n\n\
 P:zlib\nV:1\nF:usr/lib\nR:libz.so.1\n\n";
         let got = prunable_of(db, "base\n", &[], &[]);
         assert_eq!(got, ["zlib"]);
+    }
+
+    #[test]
+    fn a_file_a_staying_package_owns_through_a_linked_folder_is_not_pruned() {
+        // zlib leaves; python3 stays and lists the same library through `opt/lib -> /usr/lib`.
+        let db = "P:python3\nV:3\nF:opt/lib\nR:libz.so.1\nF:usr/bin\nR:python3\n\n\
+P:zlib\nV:1\nF:usr/lib\nR:libz.so.1\nR:libz.a\n\n";
+        let t = tempfile::tempdir().unwrap();
+        for d in ["lib/apk/db", "etc/apk", "usr/lib", "usr/bin", "opt"] {
+            fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink("/usr/lib", t.path().join("opt/lib")).unwrap();
+        fs::write(t.path().join(INSTALLED), db).unwrap();
+        fs::write(t.path().join(WORLD), "python3\n").unwrap();
+        for f in ["usr/lib/libz.so.1", "usr/lib/libz.a", "usr/bin/python3"] {
+            fs::write(t.path().join(f), b"12345").unwrap();
+        }
+        let mut root = Root::open(t.path()).unwrap();
+        let installed = load(&mut root).unwrap().unwrap();
+        let p = installed.prunable(&mut root, &[], &[]).unwrap();
+        let names: Vec<&str> = p.packages.iter().map(|p| p.package.name.as_str()).collect();
+        assert_eq!(names, ["zlib"]);
+        assert_eq!(p.files, [PathBuf::from("usr/lib/libz.a")]);
+        assert_eq!(p.packages[0].bytes, 5, "only libz.a's bytes go");
     }
 }

@@ -39,28 +39,40 @@ impl fmt::Display for TarError {
     }
 }
 
-/// The entries of the archive `bytes`, in order, up to its end (a zero block, or the end of
-/// the bytes right after an entry). A truncated header or entry, a header whose checksum or
-/// size field is wrong, or a long name with no entry after it is an error naming its offset.
+/// The entries of the archive `bytes`, in order, up to its end, found as apk finds it
+/// (apk-tools' `apk_tar_parse`): a block whose name starts with a NUL byte is a zero block, two
+/// in a row end the archive, a lone one is passed over (and kept, byte for byte, with the entry
+/// after it), and the end of the bytes at a block boundary ends it too. A truncated header or
+/// entry, a header whose checksum or size field is wrong, or a long name or pax header with no
+/// entry after it is an error naming its offset.
 pub fn entries(bytes: &[u8]) -> Result<Vec<Entry<'_>>, TarError> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut pos = 0;
     let mut name: Option<Vec<u8>> = None;
+    // A long name or pax header read, its entry not yet; zero blocks just read.
+    let mut pending = false;
+    let mut zeros = 0;
     loop {
         let fail = |what| Err(TarError { offset: pos, what });
         let Some(header) = bytes.get(pos..pos + BLOCK) else {
-            if pos == bytes.len() && start == pos {
+            if pos == bytes.len() && !pending {
                 break;
             }
             return fail("truncated header");
         };
-        if header.iter().all(|&b| b == 0) {
-            if start != pos {
+        if header[0] == 0 {
+            if pending {
                 return fail("long name with no entry after it");
             }
-            break;
+            zeros += 1;
+            if zeros == 2 {
+                break;
+            }
+            pos += BLOCK;
+            continue;
         }
+        zeros = 0;
         if !checksum_matches(header) {
             return fail("wrong header checksum");
         }
@@ -80,11 +92,13 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry<'_>>, TarError> {
                     return fail("long name over the bytes read");
                 }
                 name = Some(until_nul(data).to_vec());
+                pending = true;
             }
             // A pax extended header goes with the entry after it; its `path` is not read
             // (apk writes a long name as `L`).
-            b'x' => {}
+            b'x' => pending = true,
             _ => {
+                pending = false;
                 let name = name.take().unwrap_or_else(|| header_name(header));
                 out.push(Entry {
                     name,
@@ -257,6 +271,25 @@ pub(crate) mod tests {
         );
         let text = b"P:busybox\nV:1\n".repeat(100);
         assert!(entries(&text).is_err());
+    }
+
+    #[test]
+    fn a_lone_zero_block_is_passed_over_as_apk_passes_it_and_kept_with_the_next_entry() {
+        let (a, b) = (
+            entry(b"a.Q1x.post-install", b"1"),
+            entry(b"b.Q1y.trigger", b"2"),
+        );
+        let zero = [0u8; BLOCK];
+        let archive = [&a[..], &zero, &b, &END].concat();
+        let got = entries(&archive).unwrap();
+        assert_eq!(
+            names(&archive),
+            [b"a.Q1x.post-install".to_vec(), b"b.Q1y.trigger".to_vec()]
+        );
+        assert_eq!(got[1].raw, [&zero[..], &b].concat(), "byte for byte");
+        // Two in a row end it; the end of the bytes after a lone one too.
+        assert_eq!(entries(&[&a[..], &END, &b].concat()).unwrap().len(), 1);
+        assert_eq!(entries(&[&a[..], &zero].concat()).unwrap().len(), 1);
     }
 
     #[test]

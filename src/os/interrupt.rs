@@ -64,6 +64,17 @@ impl Held {
     }
 }
 
+/// Blocks SIGXFSZ for the calling thread (and the threads it starts) for the rest of the
+/// process's life: a write over the file size limit (`ulimit -f`) then fails with EFBIG, an
+/// error like ENOSPC with its path, instead of ending the process without a word. Called
+/// before [`Held::start`], whose restored mask keeps it blocked.
+pub fn file_size_limit_as_error() -> std::io::Result<()> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGXFSZ);
+    set.thread_block()?;
+    Ok(())
+}
+
 /// The name of a held signal (`SIGTERM`); nix's table of every signal's name weighs more.
 pub fn name(signal: Signal) -> &'static str {
     match signal {

@@ -30,7 +30,7 @@ fn statx(dirfd: libc::c_int, c: &CStr) -> io::Result<libc::statx> {
             dirfd,
             c.as_ptr(),
             libc::AT_SYMLINK_NOFOLLOW,
-            libc::STATX_BASIC_STATS,
+            libc::STATX_BASIC_STATS | libc::STATX_MNT_ID,
             st.as_mut_ptr(),
         )
     };

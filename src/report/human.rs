@@ -1,6 +1,7 @@
 //! The report for people, on stderr: one summary line, one line per note, `-v` for every path.
 
 use std::fmt::{self, Write as _};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::apkdb::prune::Pruned;
@@ -32,7 +33,12 @@ const P: &str = "alpine-strip";
 /// findings, the programs that will not start and the notes, the closing note, the verdict.
 fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if let Some(e) = r.error() {
-        return writeln!(out, "{P}: error: {e}");
+        return writeln!(out, "{P}: error: {}", text(e));
+    }
+    if let Outcome::Incomplete(failed) = &r.outcome {
+        for e in failed {
+            writeln!(out, "{P}: error: {}", text(e))?;
+        }
     }
     if verbose {
         paths(out, r)?;
@@ -41,7 +47,7 @@ fn lines(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     database(out, r)?;
     on_path(out, r)?;
     for s in &r.skipped {
-        writeln!(out, "{P}: skipped /{}: {}", s.path.display(), s.reason)?;
+        writeln!(out, "{P}: skipped /{}: {}", esc(&s.path), text(&s.reason))?;
     }
     findings(out, r, verbose)?;
     broken(out, r, verbose)?;
@@ -57,11 +63,11 @@ fn paths(out: &mut String, r: &Report) -> fmt::Result {
         "removed"
     };
     for s in &r.steps {
-        let (noun, path) = (s.kind.noun(), s.item.path.display());
+        let (noun, path) = (s.kind.noun(), esc(&s.item.path));
         writeln!(out, "{P}: {verb} {noun} /{path}")?;
     }
     for s in &r.signals {
-        writeln!(out, "{P}: container detected: {s}")?;
+        writeln!(out, "{P}: container detected: {}", text(s))?;
     }
     Ok(())
 }
@@ -70,7 +76,7 @@ fn paths(out: &mut String, r: &Report) -> fmt::Result {
 fn summary(out: &mut String, r: &Report) -> fmt::Result {
     let links = r.count(StepKind::AppletLink);
     let files = r.steps.len() - links;
-    let (root, bytes) = (r.root.display(), r.bytes_freed);
+    let (root, bytes) = (esc(&r.root), r.bytes_freed);
     match r.action {
         Action::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
             writeln!(out, "{P}: {root} is already stripped: nothing to remove")
@@ -99,7 +105,7 @@ fn database(out: &mut String, r: &Report) -> fmt::Result {
         write!(out, "{P}: apk database: {verb}")?;
         for (i, d) in dropped.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(out, "{sep}{} {}", d.name, d.version)?;
+            write!(out, "{sep}{} {}", text(&d.name), text(&d.version))?;
         }
         out.push('\n');
     }
@@ -116,7 +122,7 @@ fn database(out: &mut String, r: &Report) -> fmt::Result {
         write!(out, "{P}: apk database:")?;
         for (i, d) in trimmed.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(out, "{sep}{}", d.name)?;
+            write!(out, "{sep}{}", text(&d.name))?;
         }
         out.push_str(" kept without the entries of removed files\n");
     }
@@ -134,7 +140,7 @@ fn findings(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             out,
             "{P}: error: applet-link: {} symlinks end at busybox (/{} and more; -v lists them)",
             links.count() + 1,
-            first.path.display()
+            esc(&first.path)
         )?;
     }
     for f in &r.findings {
@@ -151,7 +157,8 @@ fn findings(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
         } else {
             (": ", f.detail.as_str())
         };
-        let (kind, path) = (f.kind.label(), f.path.display());
+        let detail = text(detail);
+        let (kind, path) = (f.kind.label(), esc(&f.path));
         writeln!(out, "{P}: {level}: {kind} /{path}{sep}{detail}")?;
     }
     Ok(())
@@ -160,7 +167,7 @@ fn findings(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
 /// `--check`'s verdict, or `--strict`'s failure.
 fn verdict(out: &mut String, r: &Report) -> fmt::Result {
     let (errors, warnings) = r.tally();
-    let root = r.root.display();
+    let root = esc(&r.root);
     if r.action == Action::Check {
         let verdict = if errors == 0 {
             "is distroless"
@@ -208,16 +215,16 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
                 out,
                 "alpine-strip: {level}: {} /{}",
                 kind.label(),
-                b.program.display()
+                esc(&b.program)
             )?;
             if let Some(t) = &b.target {
-                write!(out, " (-> /{})", t.display())?;
+                write!(out, " (-> /{})", esc(t))?;
             }
-            let text = Text {
+            let missing = Text {
                 missing: m,
                 strip: r.strips(),
             };
-            write!(out, ": {text}")?;
+            write!(out, ": {}", text(missing))?;
             let more = b.missing.len() - shown;
             if more > 0 {
                 write!(out, " (and {more} more; -v lists them)")?;
@@ -233,13 +240,13 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             out,
             "alpine-strip: note: {} glibc objects passed over (/{}",
             r.glibc.len(),
-            first.display()
+            esc(first)
         )?;
         match (r.glibc.len(), verbose) {
             (1, _) => {}
             (_, true) => {
                 for g in &r.glibc[1..] {
-                    write!(out, ", /{}", g.display())?;
+                    write!(out, ", /{}", esc(g))?;
                 }
             }
             (n, false) => write!(out, " and {} more; -v lists them", n - 1)?,
@@ -265,17 +272,17 @@ fn notes(out: &mut String, r: &Report) -> fmt::Result {
         )?;
         for (i, b) in packaged.iter().take(3).enumerate() {
             let sep = if i == 0 { "" } else { ", " };
-            write!(out, "{sep}/{}", b.program.display())?;
+            write!(out, "{sep}/{}", esc(&b.program))?;
         }
         if packaged.len() > 3 {
             write!(out, " and {} more", packaged.len() - 3)?;
         }
         if let Some(m) = first.missing.first() {
-            let text = Text {
+            let missing = Text {
                 missing: m,
                 strip: r.strips(),
             };
-            write!(out, "; {text}")?;
+            write!(out, "; {}", text(missing))?;
         }
         out.push_str(")\n");
     }
@@ -305,23 +312,23 @@ fn notes(out: &mut String, r: &Report) -> fmt::Result {
         else {
             continue;
         };
-        let text = Text {
+        let text = text(Text {
             missing: m,
             strip: r.strips(),
-        };
-        let (kind, program) = (first.kind().label(), first.program.display());
+        });
+        let (kind, program) = (first.kind().label(), esc(&first.program));
         if list.len() == 1 {
             writeln!(
                 out,
                 "alpine-strip: note: {kind} /{program}: {text} (a script of a library tree, /{}: nobody starts it by path)",
-                tree.display()
+                esc(tree)
             )?;
             continue;
         }
         writeln!(
             out,
             "alpine-strip: note: /{}: {} scripts of this library tree will not start (nobody starts them by path; -v lists them), e.g. /{program}: {text}",
-            tree.display(),
+            esc(tree),
             list.len()
         )?;
     }
@@ -334,8 +341,8 @@ fn on_path(out: &mut String, r: &Report) -> fmt::Result {
         writeln!(
             out,
             "alpine-strip: entrypoint {}: /{} (found on PATH)",
-            e.name.display(),
-            e.found.display()
+            esc(&e.name),
+            esc(&e.found)
         )?;
     }
     Ok(())
@@ -368,7 +375,7 @@ fn limits(out: &mut String, r: &Report) -> fmt::Result {
     }
     out.push_str("alpine-strip: note: once stripped, a program that asks by name at run time for");
     if let Some(first) = first {
-        write!(out, " the shell /{}", first.display())?;
+        write!(out, " the shell /{}", esc(first))?;
         if shells.len() > 1 {
             write!(out, " (or {} more names of it)", shells.len() - 1)?;
         }
@@ -392,9 +399,70 @@ fn packages(out: &mut String, list: &[Pruned]) -> fmt::Result {
     let mut total = 0;
     for (i, p) in list.iter().enumerate() {
         let sep = if i == 0 { " " } else { ", " };
-        let (name, version, bytes) = (&p.package.name, &p.package.version, p.bytes);
+        let (name, version, bytes) = (text(&p.package.name), text(&p.package.version), p.bytes);
         write!(out, "{sep}{name} {version} ({bytes} bytes)")?;
         total += bytes;
     }
     writeln!(out, ": {total} bytes")
+}
+
+/// Any text as the report shows it, escaped ([`Esc`]).
+fn text(t: impl fmt::Display) -> String {
+    Esc(t.to_string().as_bytes()).to_string()
+}
+
+/// A path as the report shows it, escaped ([`Esc`]).
+fn esc(path: &Path) -> Esc<'_> {
+    Esc(path.as_os_str().as_bytes())
+}
+
+/// Text as `ls -b` shows a name: a backslash, every control character (a newline, a carriage
+/// return, an escape sequence) and every byte that is not UTF-8 escaped (`\\`, `\n`, `\t`,
+/// `\r`, else `\ooo` in octal, byte by byte), so that no name from the tree can forge a line
+/// of the report or move the terminal's cursor. The JSON report has its own escaping.
+struct Esc<'a>(&'a [u8]);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\\' => f.write_str("\\\\")?,
+                    '\n' => f.write_str("\\n")?,
+                    '\t' => f.write_str("\\t")?,
+                    '\r' => f.write_str("\\r")?,
+                    c if c.is_control() => {
+                        let mut utf8 = [0; 4];
+                        for b in c.encode_utf8(&mut utf8).bytes() {
+                            write!(f, "\\{b:03o}")?;
+                        }
+                    }
+                    c => f.write_char(c)?,
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\{b:03o}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_shown_as_ls_b_shows_them() {
+        let shown = |b: &[u8]| Esc(b).to_string();
+        assert_eq!(shown(b"usr/bin/ls"), "usr/bin/ls");
+        assert_eq!(
+            shown(b"x\nalpine-strip: error: forged"),
+            "x\\nalpine-strip: error: forged"
+        );
+        assert_eq!(shown(b"a\tb\rc\\d"), "a\\tb\\rc\\\\d");
+        assert_eq!(shown(b"\x1b[2J"), "\\033[2J");
+        assert_eq!(shown(b"\xff\xfe"), "\\377\\376");
+        assert_eq!(shown("caf\u{e9} \u{85}".as_bytes()), "caf\u{e9} \\302\\205");
+    }
 }

@@ -55,7 +55,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::apkdb::DbState;
-use crate::report::Report;
+use crate::report::{Outcome, Report};
 use crate::stage::plan::StepKind;
 use crate::stage::start::locate::Cause;
 use crate::stage::start::{Piece, Standing, Text};
@@ -132,9 +132,13 @@ fn head(o: &mut String, r: &Report) {
     string(o, r.outcome.label());
     let _ = write!(o, ",\"exit_code\":{}", r.exit().code());
     o.push_str(",\"error\":");
-    match r.error() {
-        Some(e) => string(o, &e.to_string()),
-        None => o.push_str("null"),
+    match (r.error(), &r.outcome) {
+        (Some(e), _) => string(o, &e.to_string()),
+        (None, Outcome::Incomplete(failed)) => {
+            let lines: Vec<String> = failed.iter().map(|e| e.to_string()).collect();
+            string(o, &lines.join("\n"));
+        }
+        (None, _) => o.push_str("null"),
     }
 }
 

@@ -66,6 +66,9 @@ pub enum Outcome {
     Strict,
     /// An error ended the run (a refusal and bad usage too).
     Error(Error),
+    /// Removals failed that no check foresaw (an I/O error): the others were made, apk's
+    /// state tells what is really there, and each failure is named.
+    Incomplete(Vec<Error>),
 }
 
 impl Outcome {
@@ -83,6 +86,7 @@ impl Outcome {
             Outcome::Error(Error::WillNotStart(_)) => "will-not-start",
             Outcome::Error(Error::Interrupted(_)) => "interrupted",
             Outcome::Error(_) => "failed",
+            Outcome::Incomplete(_) => "incomplete",
         }
     }
 
@@ -93,6 +97,7 @@ impl Outcome {
             Outcome::Distroless => Exit::Ok,
             Outcome::NotDistroless | Outcome::Strict => Exit::Audit,
             Outcome::Error(e) => e.exit(),
+            Outcome::Incomplete(_) => Exit::Failed,
         }
     }
 }

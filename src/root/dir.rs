@@ -28,6 +28,11 @@ impl Dir {
         Ok(Dir { dir, path })
     }
 
+    /// The folder's descriptor, for calls relative to it.
+    pub(super) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
     /// `lstat` of the entry `name` of this folder.
     pub fn stat_at(&self, name: &CStr) -> io::Result<FileStat> {
         Ok(fstatat(

@@ -51,6 +51,9 @@ pub struct Meta {
     pub pinned: bool,
     /// The root of a mount (a file bind-mounted in by the engine): not part of the image.
     pub mount_root: bool,
+    /// The id of the mount it was reached through (`STATX_MNT_ID`); 0 where the kernel does
+    /// not say (before Linux 5.8).
+    pub mount: u64,
 }
 
 impl Meta {
@@ -69,6 +72,21 @@ impl Meta {
             gid: st.stx_gid,
             pinned: st.stx_attributes & pinned != 0,
             mount_root: st.stx_attributes & nix::libc::STATX_ATTR_MOUNT_ROOT as u64 != 0,
+            mount: if st.stx_mask & nix::libc::STATX_MNT_ID != 0 {
+                st.stx_mnt_id
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Whether this object lies on the same mount as `other` (by mount id; by device where the
+    /// kernel gives no mount id: a bind mount from the same filesystem then goes unseen).
+    pub fn same_mount(&self, other: &Meta) -> bool {
+        if self.mount != 0 && other.mount != 0 {
+            self.mount == other.mount
+        } else {
+            self.dev == other.dev
         }
     }
 

@@ -48,6 +48,21 @@ pub struct Item {
     pub meta: Meta,
 }
 
+/// What `statfs` says of the root's filesystem (an overlay's are its upper layer's).
+#[derive(Clone, Copy, Debug)]
+pub struct FsRoom {
+    /// Whether it is an overlay.
+    pub overlay: bool,
+    /// Its block size.
+    pub block_size: u64,
+    /// Its free bytes (`f_bavail`; root may have a few more).
+    pub bytes_free: u64,
+    /// Its inodes (0 when it does not count them).
+    pub inodes_total: u64,
+    /// Its free inodes.
+    pub inodes_free: u64,
+}
+
 /// The target root, held open, with a cache of what has been looked up inside it.
 pub struct Root {
     host: PathBuf,
@@ -211,6 +226,19 @@ impl Root {
         )?)
     }
 
+    /// The figures of the root's filesystem (`fstatfs` of its descriptor).
+    pub fn statfs(&self) -> io::Result<FsRoom> {
+        let st = nix::sys::statfs::fstatfs(&self.fd)?;
+        let block = st.block_size() as u64;
+        Ok(FsRoom {
+            overlay: st.filesystem_type() == nix::sys::statfs::OVERLAYFS_SUPER_MAGIC,
+            block_size: block,
+            bytes_free: st.blocks_available() as u64 * block,
+            inodes_total: st.files() as u64,
+            inodes_free: st.files_free() as u64,
+        })
+    }
+
     /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.
     pub fn open_dir(&mut self, rel: &InRoot) -> Result<Dir> {
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
@@ -233,6 +261,7 @@ impl Root {
             gid: 0,
             pinned: false,
             mount_root: false,
+            mount: 0,
         };
         self.lstat_cache
             .insert(rel.as_os_str().to_owned(), Some(meta));

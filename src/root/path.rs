@@ -10,7 +10,7 @@ use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::ops::Deref;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// A path inside the root, relative to it (`usr/bin/ls`; empty for the root itself), made of
 /// plain names only (no `/` at either end, no `.`, no `..`), every folder on the way a real
@@ -37,13 +37,6 @@ impl InRoot {
         }
         v.extend_from_slice(name);
         InRoot(PathBuf::from(OsString::from_vec(v)))
-    }
-
-    /// A path a walk of the root listed (relative to it, plain names only, no symlink
-    /// followed on the way); `None` for anything else.
-    pub(super) fn listed(rel: &Path) -> Option<InRoot> {
-        let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
-        (plain && !rel.as_os_str().is_empty()).then(|| InRoot(rel.to_path_buf()))
     }
 
     /// Drops the last name (`..` of a real folder, which never climbs above the root).
@@ -174,11 +167,6 @@ impl<'a> PathSet<'a> {
         self.0.contains(&(folder, name))
     }
 
-    /// Takes the file `name` of the folder `folder` out of the set.
-    pub fn remove_entry(&mut self, folder: &'a [u8], name: &'a [u8]) {
-        self.0.remove(&(folder, name));
-    }
-
     /// Whether the set holds nothing.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -219,8 +207,6 @@ mod tests {
         assert!(!set.contains(OsStr::new("bin/ls")));
         set.insert_entry(b"lib", b"libc.so");
         assert!(set.contains(OsStr::new("lib/libc.so")));
-        set.remove_entry(b"usr/bin", b"ls");
-        assert!(!set.contains(OsStr::new("usr/bin/ls")));
         assert!(!set.is_empty());
     }
 
@@ -251,12 +237,5 @@ mod tests {
         p.pop();
         p.pop();
         assert!(p.is_top(), "popping the root leaves the root");
-        assert_eq!(
-            InRoot::listed(Path::new("usr/bin")),
-            Some(top.child(b"usr").child(b"bin"))
-        );
-        for odd in ["", "/etc", "usr/../etc", "./etc"] {
-            assert_eq!(InRoot::listed(Path::new(odd)), None, "{odd}");
-        }
     }
 }

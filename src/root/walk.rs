@@ -7,40 +7,68 @@
 //! plain folders of the image (no name is skipped: a skip by name is how a walk once ended at
 //! /proc and missed the rest of `/`).
 //!
-//! walkdir reads the folders; each folder and regular file it yields is then stated (`statx`)
-//! to tell another device or a mount root (a bind mount from the same filesystem) and to give
-//! the tool its mode, size, links and inode. A folder that is not of the root's filesystem is
-//! left at once (`skip_current_dir()`: walkdir opens a folder before it yields it, and reads
-//! none of its entries until asked). Not walkdir's `same_file_system`: it stats every folder
-//! a second time (97 of the 1,990 syscalls of a default strip of the 3.20.3 tree).
-//! No `filter_entry`: its `skip_current_dir()` on a folder walkdir never entered (a mounted
-//! /proc) skipped the rest of `/`; here a folder is skipped only when walkdir did enter it. The audit reads the modes from the walk, discovery the hard links and copies of busybox,
-//! `--prune` the files no package owns; it needs nothing but the root's host path, so it can run
-//! whenever it is first needed. It only reads: nothing it yields reaches `unlink` or `open` as a host path.
+//! Each folder is listed once (`getdents64`, [`crate::root::dir`]) and each of its folders and
+//! regular files is then stated (`statx`, relative to the folder's descriptor) to tell another
+//! device or a mount root (a bind mount from the same filesystem) and to give the tool its
+//! mode, size, links and inode; a folder not of the root's filesystem is never opened. A
+//! folder is opened relative to its parent's descriptor (`O_NOFOLLOW`), checked to be the
+//! folder just stated, so the walk's depth is not bounded by a host path's length; at most
+//! [`MAX_OPEN`] folders besides the root stay open (the others are opened again, from the
+//! nearest open one, when the walk comes back to them), so neither is it by the descriptor
+//! limit. The audit reads the modes from the walk, discovery the hard links and copies of
+//! busybox, `--prune` the files no package owns; it needs nothing but the root's host path, so
+//! it can run whenever it is first needed. It only reads: nothing it yields reaches `unlink` or
+//! `open` as a host path.
 //!
-//! This is the one reading of the root that goes by its host path rather than by the root's
-//! descriptor: walkdir cannot start from a descriptor. It only lists and reads modes (walkdir
-//! follows no symlink), and what it yields is an [`InRoot`] path relative to the root, so a
-//! file it finds is removed or opened only through [`crate::root::Root`], by its descriptor.
+//! The host path opens the root once (the walk can run on a thread of its own, apart from
+//! [`crate::root::Root`]); everything below is relative to descriptors. What it yields is an
+//! [`InRoot`] path relative to the root, so a file it finds is removed or opened only through
+//! [`crate::root::Root`], by its descriptor.
 
 use std::ffi::CStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use walkdir::WalkDir;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
-use crate::root::{FileKind, InRoot, Item, Meta};
+use crate::root::dir::Dir;
+use crate::root::{FileKind, InRoot, Item, Meta, c_string};
 
 /// What a walk could not see: folders it could not read, with the OS error.
 pub type Unread = Vec<(PathBuf, io::Error)>;
 
+/// The most folders the walk holds open at once besides the root (the rest of the folders it
+/// is in are closed, and opened again from the nearest open one when it comes back to them).
+pub const MAX_OPEN: usize = 8;
+/// The longest path (relative to the root) the tool can act on: `PATH_MAX` less its NUL.
+const PATH_MAX: usize = 4095;
+/// The longest relative path a folder is opened again by in one `openat`; longer ones are
+/// opened in steps.
+const REOPEN_BYTES: usize = 2048;
+
+/// A folder the walk is in: its entries, read once, and how far it has got.
+struct Frame {
+    /// The folder, open, or closed to keep the walk within [`MAX_OPEN`] descriptors.
+    dir: Option<Dir>,
+    path: InRoot,
+    /// Its (device, inode): a folder opened again must be the same one.
+    id: (u64, u64),
+    entries: Vec<(InRoot, FileKind)>,
+    next: usize,
+}
+
 /// Calls `each` with every regular file of the root's filesystem below `host_root` (paths
-/// inside the root, with their `statx` facts), in walkdir's order. A folder that cannot be read
-/// is an error naming it when `strict`; else it is passed over and returned in the list of what
-/// was not seen. A file or folder removed while the walk runs is passed over.
+/// inside the root, with their `statx` facts), folder by folder, depth first. Every folder is
+/// opened relative to its parent's descriptor (`O_NOFOLLOW`), never by a host path, with at
+/// most [`MAX_OPEN`] folders open, so neither the host path's length nor the descriptors
+/// bound the walk; an entry whose path inside the root is longer than the rest of the tool can
+/// act on ([`PATH_MAX`]) is not seen, and said. A folder that cannot be read is an error naming
+/// it when `strict`; else it is passed over and returned in the list of what was not seen. A
+/// file or folder removed while the walk runs is passed over.
 pub fn regular_files(
     host_root: &Path,
     strict: bool,
@@ -48,54 +76,173 @@ pub fn regular_files(
 ) -> Result<Unread> {
     let mut unread = Unread::new();
     let mut scratch = Vec::with_capacity(4096);
-    let dev = stat(&mut scratch, host_root)
-        .map_err(|e| Error::io("cannot walk", host_root, e))?
-        .dev;
-    let mut entries = WalkDir::new(host_root).min_depth(1).into_iter();
-    while let Some(entry) = entries.next() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let path = e.path().unwrap_or(host_root).to_path_buf();
-                let source = e
-                    .into_io_error()
-                    .unwrap_or_else(|| io::Error::from_raw_os_error(nix::libc::ELOOP));
-                match () {
-                    () if is_absent(&source) => {}
-                    () if strict => return Err(Error::io("cannot walk", &path, source)),
-                    () => unread.push((inside(host_root, &path), source)),
-                }
-                continue;
+    let top = stat(&mut scratch, host_root).map_err(|e| Error::io("cannot walk", host_root, e))?;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(host_root, flags, Mode::empty())
+        .map_err(|e| Error::io("cannot walk", host_root, e.into()))?;
+    let mut root =
+        Dir::new(fd, InRoot::default()).map_err(|e| Error::io("cannot walk", host_root, e))?;
+    let entries = list(&mut root).map_err(|e| Error::io("cannot walk", host_root, e))?;
+    let mut stack = vec![Frame {
+        dir: Some(root),
+        path: InRoot::default(),
+        id: top.id(),
+        entries,
+        next: 0,
+    }];
+    let mut failed = |path: &InRoot, e: io::Error| -> Result<()> {
+        match () {
+            () if is_absent(&e) => Ok(()),
+            () if strict => Err(Error::io("cannot walk", &host_root.join(path.as_path()), e)),
+            () => {
+                unread.push((path.to_path_buf(), e));
+                Ok(())
             }
+        }
+    };
+    while let Some(frame) = stack.last_mut() {
+        let Some((path, kind)) = frame.entries.get(frame.next).cloned() else {
+            stack.pop();
+            continue;
         };
-        let kind = entry.file_type();
-        if !kind.is_dir() && !kind.is_file() {
+        frame.next += 1;
+        if kind != FileKind::Dir && kind != FileKind::File {
             continue;
         }
-        let meta = match stat(&mut scratch, entry.path()) {
-            Ok(meta) => meta,
-            Err(e) if is_absent(&e) => continue,
-            Err(e) if strict => return Err(Error::io("cannot walk", entry.path(), e)),
-            Err(e) => {
-                unread.push((inside(host_root, entry.path()), e));
+        if path.as_os_str().len() >= PATH_MAX {
+            // The rest of the tool reaches a file by its path relative to the root's
+            // descriptor: one this long it cannot stat, read nor remove. Said, not entered.
+            failed(&path, io::Error::from_raw_os_error(nix::libc::ENAMETOOLONG))?;
+            continue;
+        }
+        let folder = match reopen(&mut stack) {
+            Ok(dir) => dir,
+            Err((at, e)) => {
+                failed(&at, e)?;
+                // The folder is gone or no longer the same: its other entries are passed over.
+                stack.pop();
                 continue;
             }
         };
-        let of_the_root = meta.dev == dev && !meta.mount_root;
-        match meta.kind {
-            // walkdir has opened the folder it just yielded: another filesystem, or a bind
-            // mount from this one, is left before any of its entries is read.
-            FileKind::Dir if !of_the_root => entries.skip_current_dir(),
-            FileKind::File if of_the_root => {
-                let listed = entry.path().strip_prefix(host_root).ok();
-                if let Some(path) = listed.and_then(InRoot::listed) {
-                    each(Item { path, meta })?;
-                }
+        let meta = match c_string(path.name()).and_then(|c| sys::lstatx_at(folder.fd(), &c)) {
+            Ok(st) => Meta::from_statx(&st),
+            Err(e) => {
+                failed(&path, e)?;
+                continue;
             }
+        };
+        if meta.dev != top.dev || meta.mount_root {
+            // Another filesystem, or a bind mount from this one: neither entered nor reported.
+            continue;
+        }
+        match meta.kind {
+            FileKind::File => each(Item { path, meta })?,
+            FileKind::Dir => match enter(folder, &path, meta.id()) {
+                Ok((dir, entries)) => {
+                    stack.push(Frame {
+                        dir: Some(dir),
+                        path,
+                        id: meta.id(),
+                        entries,
+                        next: 0,
+                    });
+                    close_excess(&mut stack);
+                }
+                Err(e) => failed(&path, e)?,
+            },
             _ => {}
         }
     }
     Ok(unread)
+}
+
+/// Opens the folder `name` of `parent` (`O_NOFOLLOW`), checks it is the folder `id` that was
+/// stated, and lists it.
+fn enter(
+    parent: &Dir,
+    path: &InRoot,
+    id: (u64, u64),
+) -> io::Result<(Dir, Vec<(InRoot, FileKind)>)> {
+    let mut dir = open_below(parent, path.name(), path)?;
+    same(&dir, id)?;
+    let entries = list(&mut dir)?;
+    Ok((dir, entries))
+}
+
+/// The folder `rel` (a relative path of plain names) below `parent`, opened without following
+/// a symlink at its end, as `path` inside the root.
+fn open_below(parent: &Dir, rel: &[u8], path: &InRoot) -> io::Result<Dir> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let c = c_string(rel)?;
+    let fd = nix::fcntl::openat(parent.fd(), c.as_c_str(), flags, Mode::empty())?;
+    Dir::new(fd, path.clone())
+}
+
+/// Fails (`ESTALE`) unless `dir` is the folder `id`.
+fn same(dir: &Dir, id: (u64, u64)) -> io::Result<()> {
+    let st = nix::sys::stat::fstat(dir.fd())?;
+    if (st.st_dev, st.st_ino) == id {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(nix::libc::ESTALE))
+    }
+}
+
+/// The entries of `dir`, read once.
+fn list(dir: &mut Dir) -> io::Result<Vec<(InRoot, FileKind)>> {
+    let mut entries = Vec::new();
+    dir.for_each(|path, kind| entries.push((path, kind)))?;
+    Ok(entries)
+}
+
+/// The folder the walk is in (the last frame), opened again when it was closed: from the
+/// nearest open folder above it, by its relative path, [`REOPEN_BYTES`] at a time, each step
+/// checked to be the folder it was. On failure, the path that could not be opened.
+fn reopen(stack: &mut [Frame]) -> std::result::Result<&Dir, (InRoot, io::Error)> {
+    let last = stack.len() - 1;
+    let open = stack.iter().rposition(|f| f.dir.is_some()).unwrap_or(0);
+    let mut from = open;
+    while from < last {
+        // The deepest frame whose path below `from` fits in one open.
+        let base = stack[from].path.as_os_str().len();
+        let skip = if stack[from].path.is_top() { 0 } else { 1 };
+        let mut to = from + 1;
+        while to < last && stack[to + 1].path.as_os_str().len() - base - skip <= REOPEN_BYTES {
+            to += 1;
+        }
+        let rel = &stack[to].path.as_os_str().as_bytes()[base + skip..];
+        let opened = match &stack[from].dir {
+            Some(parent) => open_below(parent, rel, &stack[to].path),
+            None => Err(io::Error::from_raw_os_error(nix::libc::EBADF)),
+        };
+        let dir = opened
+            .and_then(|d| same(&d, stack[to].id).map(|()| d))
+            .map_err(|e| (stack[to].path.clone(), e))?;
+        stack[to].dir = Some(dir);
+        from = to;
+    }
+    close_excess(stack);
+    match &stack[last].dir {
+        Some(dir) => Ok(dir),
+        None => Err((
+            stack[last].path.clone(),
+            io::Error::from_raw_os_error(nix::libc::EBADF),
+        )),
+    }
+}
+
+/// Closes the open folders nearest the root (the root's own excepted) until at most
+/// [`MAX_OPEN`] others are open.
+fn close_excess(stack: &mut [Frame]) {
+    let mut open = stack.iter().skip(1).filter(|f| f.dir.is_some()).count();
+    for f in stack.iter_mut().skip(1) {
+        if open <= MAX_OPEN {
+            break;
+        }
+        if f.dir.take().is_some() {
+            open -= 1;
+        }
+    }
 }
 
 /// The `statx` facts of `path`, the last name not followed; `scratch` holds the C string (one
@@ -107,11 +254,6 @@ fn stat(scratch: &mut Vec<u8>, path: &Path) -> io::Result<Meta> {
     let c = CStr::from_bytes_with_nul(scratch)
         .map_err(|_| io::Error::from_raw_os_error(nix::libc::EINVAL))?;
     sys::lstatx(c).map(|st| Meta::from_statx(&st))
-}
-
-/// `path` (below `host_root`) as a path inside the root.
-fn inside(host_root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(host_root).unwrap_or(path).to_path_buf()
 }
 
 #[cfg(test)]
@@ -147,6 +289,67 @@ mod tests {
             walk(t.path()),
             ["etc/hosts", "proc/1/status", "usr/share/proc/x", "zz"]
         );
+    }
+
+    #[test]
+    fn the_walk_goes_as_deep_as_the_tree_with_few_folders_open() {
+        use nix::fcntl::openat;
+        use nix::sys::stat::mkdirat;
+        let t = tempfile::tempdir().unwrap();
+        // 3,000 folders down: 6,000 bytes of path, more than PATH_MAX. Made relative to
+        // descriptors; a file every 500 levels (two deeper than the tool can act on), and a
+        // second branch at the top.
+        let mut dir = fs::File::open(t.path()).unwrap();
+        let mut expected = Vec::new();
+        let mut path = String::new();
+        for i in 0..3000 {
+            mkdirat(&dir, "d", Mode::from_bits_truncate(0o755)).unwrap();
+            let fd = openat(
+                &dir,
+                "d",
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )
+            .unwrap();
+            dir = fs::File::from(fd);
+            path.push_str(if i == 0 { "d" } else { "/d" });
+            if i % 500 == 499 {
+                let flags = OFlag::O_WRONLY | OFlag::O_CREAT;
+                openat(&dir, "f", flags, Mode::from_bits_truncate(0o644)).unwrap();
+                expected.push(format!("{path}/f"));
+            }
+        }
+        drop(dir);
+        fs::create_dir(t.path().join("e")).unwrap();
+        fs::write(t.path().join("e/g"), b"").unwrap();
+        expected.push("e/g".into());
+        // The descriptors open on the tree (other tests run beside this one).
+        let top = t.path().to_path_buf();
+        let open_now = || {
+            let fds = fs::read_dir("/proc/self/fd").unwrap();
+            let links = fds.filter_map(|e| fs::read_link(e.ok()?.path()).ok());
+            links.filter(|l| l.starts_with(&top)).count()
+        };
+        let mut most = 0;
+        let mut seen = Vec::new();
+        let unread = regular_files(t.path(), false, &mut |item| {
+            most = most.max(open_now());
+            seen.push(item.path.display().to_string());
+            Ok(())
+        })
+        .unwrap();
+        // Seen down to what the rest of the tool can act on (4,095 bytes of path), and the
+        // first entry beyond said.
+        expected.retain(|p| p.len() < PATH_MAX);
+        seen.sort();
+        expected.sort();
+        assert_eq!(seen, expected);
+        assert_eq!(unread.len(), 1);
+        assert_eq!(unread[0].1.raw_os_error(), Some(nix::libc::ENAMETOOLONG));
+        assert_eq!(unread[0].0.as_os_str().len(), 4095);
+        // The root and at most MAX_OPEN folders.
+        assert!(most <= MAX_OPEN + 1, "{most} open");
+        assert!(most > 1, "{most} open");
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! removal allowed to fail: under `RUN --mount=type=bind,...` it is a read-only mount point,
 //! and it is then left in place with a note.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
-use crate::root::Root;
+use crate::root::{InRoot, Root};
 use crate::stage::plan::{Plan, Step, StepKind};
 
 /// A path the strip left in place, and why.
@@ -28,39 +28,77 @@ pub struct Applied {
     pub removed: Vec<Step>,
     /// What was left in place, and why.
     pub skipped: Vec<Skip>,
+    /// The removals that failed, each with its error: what no check foresaw.
+    pub failed: Vec<(InRoot, Error)>,
 }
 
-/// Takes out of the plan what is left in place on purpose, decided before any removal: files
-/// mounted into the root (`/strip` under `RUN --mount`, a file the engine binds in), which are
-/// not part of the image and cannot be unlinked (EBUSY), and the binary itself when it is
-/// immutable.
-pub fn left_in_place(plan: &mut Plan) -> Vec<Skip> {
+/// Takes out of the plan what is left in place on purpose, decided before any removal: what
+/// is not part of the image — a file mounted into the root (`/strip` under `RUN --mount`, a
+/// file the engine binds in), which cannot be unlinked (EBUSY), and every entry of a folder on
+/// another mount than the root's (a host folder bound over `/usr/local/bin`: its removals would
+/// be made on the host), said once per folder —, and the binary itself when it is immutable.
+pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
     let mut skipped = Vec::new();
-    plan.steps.retain(|s| {
-        let reason = if s.item.meta.mount_root {
+    let Some(top) = root.lstat(&InRoot::default())? else {
+        return Ok(skipped);
+    };
+    // The folders on another mount, each with how many removals it would have held.
+    let mut elsewhere: Vec<(InRoot, usize)> = Vec::new();
+    let mut kept = Vec::with_capacity(plan.steps.len());
+    for s in std::mem::take(&mut plan.steps) {
+        let folder = s.item.path.parent().unwrap_or_default();
+        let away = match root.lstat(&folder)? {
+            // A folder reached through another mount, or (where the kernel gives no mount
+            // id) the top of one; the root itself may well be the top of its own.
+            Some(m) => !m.same_mount(&top) || (m.mount_root && !folder.is_top()),
+            None => false,
+        };
+        let reason = if away {
+            match elsewhere.iter_mut().find(|(f, _)| *f == folder) {
+                Some((_, n)) => *n += 1,
+                None => elsewhere.push((folder, 1)),
+            }
+            continue;
+        } else if s.item.meta.mount_root {
             MOUNTED
         } else if s.kind == StepKind::SelfExe && s.item.meta.pinned {
             "left in place: it is immutable or append-only (see lsattr)"
         } else {
-            return true;
+            kept.push(s);
+            continue;
         };
         skipped.push(Skip {
             path: s.item.path.to_path_buf(),
             reason: reason.into(),
         });
-        false
-    });
-    skipped
+    }
+    plan.steps = kept;
+    for (folder, n) in elsewhere {
+        skipped.push(Skip {
+            path: folder.to_path_buf(),
+            reason: format!(
+                "left in place with the {n} entries the strip would remove: on another mount \
+                 than the root's (mounted in, not part of the image)"
+            ),
+        });
+    }
+    Ok(skipped)
 }
 
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
-/// Fails, naming the path and the reason, unless every removal can be made: every folder the
-/// plan writes to is writable (root, a read-write filesystem) and neither immutable nor
-/// append-only (`chattr +i`/`+a`, which `access` does not see), and no file it removes is
-/// immutable or append-only.
-pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
-    for dir in plan.folders() {
+/// Fails, naming the path and the reason, unless every removal and the commit can be made:
+/// every folder the plan writes to, and the folder of each file the commit replaces
+/// (`replaced`, with the size of its new version), is writable (root, a read-write filesystem)
+/// and neither immutable nor append-only (`chattr +i`/`+a`, which `access` does not see); no
+/// file it removes or replaces is immutable or append-only; and the root's filesystem has the
+/// room ([`room`]).
+pub fn preflight(root: &mut Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Result<()> {
+    let mut folders = plan.folders();
+    folders.extend(replaced.iter().filter_map(|(p, _)| p.parent()));
+    folders.sort_unstable();
+    folders.dedup();
+    for dir in folders {
         let host = root.host(&dir);
         root.writable(&dir)
             .map_err(|e| Error::io("cannot remove entries", &host, e))?;
@@ -78,11 +116,91 @@ pub fn preflight(root: &mut Root, plan: &Plan) -> Result<()> {
             what: Pinned::File,
         });
     }
+    for (path, _) in replaced {
+        if root.lstat(path)?.is_some_and(|m| m.pinned) {
+            return Err(Error::Pinned {
+                path: root.host(path),
+                what: Pinned::File,
+            });
+        }
+    }
+    room(root, plan, replaced)
+}
+
+/// Fails unless the root's filesystem (`statfs`) has the inodes and bytes the strip needs: a
+/// new inode and its bytes for each file the commit replaces, and on an overlay one inode per
+/// removal (each removal of a lower layer's file is a whiteout, an inode of the upper layer,
+/// whose figures the overlay reports). A filesystem that reports no inode count (btrfs) is
+/// not checked for inodes.
+fn room(root: &Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Result<()> {
+    let host = root.host_root().to_path_buf();
+    let fs = root
+        .statfs()
+        .map_err(|e| Error::io("cannot statfs", &host, e))?;
+    let whiteouts = if fs.overlay {
+        plan.steps.len() as u64
+    } else {
+        0
+    };
+    let inodes = replaced.len() as u64 + whiteouts;
+    // Each new file rounded up to whole blocks.
+    let block = fs.block_size.max(1);
+    let bytes: u64 = replaced
+        .iter()
+        .map(|(_, n)| n.div_ceil(block) * block)
+        .sum();
+    if fs.inodes_total > 0 && fs.inodes_free < inodes {
+        let why = format!(
+            "the filesystem has {} free inodes and the strip needs {inodes} ({} for apk's new \
+             files, {whiteouts} for the whiteouts of an overlay's removals): nothing was removed",
+            fs.inodes_free,
+            replaced.len()
+        );
+        return Err(Error::input(&host, &why));
+    }
+    if fs.bytes_free < bytes {
+        let why = format!(
+            "the filesystem has {} free bytes and apk's new files need {bytes}: nothing was \
+             removed",
+            fs.bytes_free
+        );
+        return Err(Error::input(&host, &why));
+    }
     Ok(())
 }
 
-/// Removes every planned path, in order.
-pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
+/// The most file descriptors a strip holds at once: the three standard streams, the root,
+/// apk's lock and its folder, the walk of the whole root (at most 9 folders open:
+/// [`crate::root::walk::MAX_OPEN`] and the root), a listing, a read, the open folder of the
+/// removals, and the folder and file of each staged apk file; measured 16 on the official
+/// minirootfs. Twice that, for room.
+pub const DESCRIPTORS: u64 = 32;
+
+/// Makes sure the run can hold [`DESCRIPTORS`] descriptors (raising the soft `RLIMIT_NOFILE`
+/// up to the hard one when it is lower), or refuses before anything is done: a strip that ran
+/// out of descriptors half way would stop there.
+pub fn hold_descriptors(root: &Path) -> Result<()> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let nofile = Resource::RLIMIT_NOFILE;
+    let cannot = |e: nix::errno::Errno| Error::io("cannot read RLIMIT_NOFILE", root, e.into());
+    let (soft, hard) = getrlimit(nofile).map_err(cannot)?;
+    if soft >= DESCRIPTORS {
+        return Ok(());
+    }
+    if hard >= DESCRIPTORS && setrlimit(nofile, DESCRIPTORS, hard).is_ok() {
+        return Ok(());
+    }
+    let why = format!(
+        "a strip holds up to {DESCRIPTORS} file descriptors and RLIMIT_NOFILE allows {soft} \
+         (hard limit {hard}): nothing was done"
+    );
+    Err(Error::input(root, &why))
+}
+
+/// Removes every planned path, in order. A removal that fails (what no check foresaw: an I/O
+/// error) does not stop the others: it is recorded with its error, and the run then writes
+/// apk's state for what is really there.
+pub fn apply(root: &mut Root, plan: &Plan) -> Applied {
     let mut done = Applied::default();
     for step in &plan.steps {
         match root.unlink(&step.item.path) {
@@ -94,8 +212,11 @@ pub fn apply(root: &mut Root, plan: &Plan) -> Result<Applied> {
                     reason: format!("{MOUNTED} ({e})"),
                 });
             }
-            Err(e) => return Err(Error::io("cannot remove", &root.host(&step.item.path), e)),
+            Err(e) => {
+                let error = Error::io("cannot remove", &root.host(&step.item.path), e);
+                done.failed.push((step.item.path.clone(), error));
+            }
         }
     }
-    Ok(done)
+    done
 }

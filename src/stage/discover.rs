@@ -149,7 +149,12 @@ pub fn applet_links(root: &mut Root, bins: &Listing, found: &mut Found) -> Resul
     let ids = found.busybox_ids();
     for e in bins.of_kind(FileKind::Symlink) {
         let applet = match root.link_end(&e.path)? {
-            End::Found(end) => end.kind == FileKind::File && ids.contains(&end.id()),
+            End::Found(end) if end.kind == FileKind::File => ids.contains(&end.id()),
+            // A busybox that is not a regular file (a FIFO, a device: planted, or a copy
+            // gone wrong) runs nothing, and its links are applet links all the same, known by
+            // name as those of a busybox already gone: removed in the same run.
+            End::Found(end) if end.kind == FileKind::Other => names_busybox(root, &e.path)?,
+            End::Found(_) => false,
             End::Missing => names_busybox(root, &e.path)?,
             End::Loop => {
                 found.loops.push(e.path.to_path_buf());

@@ -29,6 +29,9 @@ pub enum FindingKind {
     StaleApkRecord,
     /// An apk database that cannot be read or parsed.
     UnreadableApkDb,
+    /// A folder the walk of the whole root could not read (too deep for a host path, no
+    /// permission, out of descriptors): what it holds is unknown, a busybox copy included.
+    UnreadableFolder,
 }
 
 impl FindingKind {
@@ -36,7 +39,11 @@ impl FindingKind {
     pub fn is_error(self) -> bool {
         matches!(
             self,
-            FindingKind::Busybox | FindingKind::AppletLink | FindingKind::Apk | FindingKind::Shell
+            FindingKind::Busybox
+                | FindingKind::AppletLink
+                | FindingKind::Apk
+                | FindingKind::Shell
+                | FindingKind::UnreadableFolder
         )
     }
 
@@ -54,6 +61,7 @@ impl FindingKind {
             FindingKind::WorldWritable => "world-writable",
             FindingKind::StaleApkRecord => "stale-apk-record",
             FindingKind::UnreadableApkDb => "unreadable-apk-db",
+            FindingKind::UnreadableFolder => "unreadable-folder",
         }
     }
 }

@@ -219,6 +219,7 @@ mod tests {
                 gid: 0,
                 pinned: false,
                 mount_root: false,
+                mount: 1,
             },
         }
     }

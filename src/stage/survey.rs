@@ -51,6 +51,15 @@ pub fn walk_whole_root(host_root: &Path) -> WholeRoot {
         Err(Error::Io { path, source, .. }) => seen.unread.push((path, source)),
         Err(_) => {}
     }
+    // No silent blind spot: what the walk could not read is a finding (an error: it fails
+    // --check and --strict).
+    for (path, e) in &seen.unread {
+        seen.findings.push(Finding {
+            kind: FindingKind::UnreadableFolder,
+            path: path.clone(),
+            detail: format!("the walk could not read it ({e}): what it holds is unknown"),
+        });
+    }
     seen
 }
 

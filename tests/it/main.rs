@@ -14,6 +14,7 @@ mod common;
 mod apk_state;
 mod cli;
 mod current_alpine;
+mod exact;
 mod golden;
 mod guard;
 mod hostile;

@@ -591,7 +591,8 @@ fn a_failure_with_a_signal_held_is_reported_before_the_signal_ends_the_strip() {
             && err.contains(": cannot remove: I/O error (os error 5)"),
         "{err}"
     );
-    assert_eq!(report(&s.out)["outcome"], "failed");
+    // The other removals were made and apk's state tells what is there (tests/it/exact.rs).
+    assert_eq!(report(&s.out)["outcome"], "incomplete");
 }
 
 #[test]

@@ -204,19 +204,17 @@ pub struct Text<'a> {
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.missing.piece {
-            Piece::Interpreter(p) if let Some(name) = without_cr(p) => write!(
-                f,
-                "#!{}\\r (the #! line ends in CR: {CRLF})",
-                name.display()
-            )?,
+            Piece::Interpreter(p) if without_cr(p).is_some() => {
+                write!(f, "#!{} (the #! line ends in CR: {CRLF})", p.display())?
+            }
             Piece::Interpreter(p) => write!(f, "#!{}", p.display())?,
             Piece::Loader(p) => write!(f, "{} (PT_INTERP)", p.display())?,
-            Piece::Command { env, name } if let Some(bare) = without_cr(name) => write!(
+            Piece::Command { env, name } if without_cr(name).is_some() => write!(
                 f,
-                "{}\\r (#!{} {}: the #! line ends in CR: {CRLF})",
-                bare.display(),
+                "{} (#!{} {}: the #! line ends in CR: {CRLF})",
+                name.display(),
                 env.display(),
-                bare.display()
+                name.display()
             )?,
             Piece::Command { env, name } => write!(
                 f,
