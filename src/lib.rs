@@ -49,8 +49,9 @@
 //!   before it is read), but what the run decided (which files are busybox, which database entries
 //!   go) describes the tree as it was, and a file swapped for another under the same name between
 //!   the check and the `unlinkat` is removed, as `rm` would. The whole-root walk (the audit, the
-//!   search for busybox's hard links) is walkdir's, by the root's host path (walkdir cannot start
-//!   from a descriptor): it only lists, and what it finds is acted on only through the descriptor.
+//!   search for busybox's hard links) opens each folder relative to its parent's descriptor
+//!   (`O_NOFOLLOW`, checked by inode): it only lists, and what it finds is acted on only through
+//!   the root's descriptor.
 //! - **What it trusts.** The kernel (path resolution, `openat2`, `statx` attributes), its own
 //!   binary, the command line (`--root` names the tree to strip), and the engine's mounts (`/proc`,
 //!   the bind-mounted `/etc/hosts`, the binary under `RUN --mount`, which are left in place).
