@@ -62,7 +62,7 @@ fn read_proc(path: &str) -> Option<Vec<u8>> {
 }
 
 /// The refusal, when no signal was seen.
-pub const REFUSAL: &str = "refusing to strip / : this does not look like a container build \
+pub const REFUSAL: &str = "refusing to strip /: this does not look like a container build \
 (no /.dockerenv, /run/.containerenv or /kaniko, not PID 1, no $container, no user namespace, \
 / is not an overlay); run it as a RUN step of an image build, pass --root DIR to strip a \
 directory tree, or --force if you really mean this machine";

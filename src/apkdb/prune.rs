@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::parse::Record;
 use super::world::name_of;
 use super::{BY_DEFINITION, Installed, Package, db_path};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::elf;
 use crate::format::script;
 use crate::root::resolve::Resolved;
@@ -75,6 +75,16 @@ impl Installed {
             .map(|r| BY_DEFINITION.contains(&r.name()))
             .collect();
         let providers = Providers::of(root, records)?;
+        // A name that no package is or provides keeps nothing: a typo would prune what the
+        // user meant to keep.
+        if let Some(k) = keep
+            .iter()
+            .find(|k| providers.of_token(k.as_bytes()).next().is_none())
+        {
+            return Err(Error::Usage(format!(
+                "--keep {k}: no installed package is or provides {k}"
+            )));
+        }
         let wanted = wanted(root, keep, files, &providers)?;
         let stay = closure(records, &by_definition, &providers, &wanted);
         let leaving: Vec<usize> = (0..records.len())
@@ -273,6 +283,15 @@ mod tests {
     /// A root with `db` as its database, `world`, and the files the records name; of the
     /// unowned files, `usr/local/bin/tool` is executable, `usr/local/bin/app` is not.
     fn prunable_of(db: &str, world: &str, keep: &[&str], unowned: &[(&str, &[u8])]) -> Vec<String> {
+        try_prunable_of(db, world, keep, unowned).unwrap()
+    }
+
+    fn try_prunable_of(
+        db: &str,
+        world: &str,
+        keep: &[&str],
+        unowned: &[(&str, &[u8])],
+    ) -> Result<Vec<String>> {
         let t = tempfile::tempdir().unwrap();
         for d in [
             "lib/apk/db",
@@ -316,8 +335,8 @@ mod tests {
             })
             .collect();
         let keep: Vec<String> = keep.iter().map(|k| k.to_string()).collect();
-        let p = installed.prunable(&mut root, &keep, &files).unwrap();
-        p.packages.into_iter().map(|p| p.package.name).collect()
+        let p = installed.prunable(&mut root, &keep, &files)?;
+        Ok(p.packages.into_iter().map(|p| p.package.name).collect())
     }
 
     const DB: &str = "\
@@ -353,6 +372,15 @@ P:ca-certificates-bundle\nV:1\nF:usr/lib\nR:cert.pem\n\n";
         assert_eq!(got, Vec::<String>::new());
         let got = prunable_of(DB, "musl\n", &["python3"], &[]);
         assert_eq!(got, ["libssl3", "libcrypto3", "python3-tls"]);
+    }
+
+    #[test]
+    fn keep_naming_nothing_installed_is_a_usage_error() {
+        // `so:libssl.so.3` is provided, `libssl` (a typo for libssl3) is not.
+        assert!(try_prunable_of(DB, "musl\n", &["so:libssl.so.3"], &[]).is_ok());
+        let e = try_prunable_of(DB, "musl\n", &["libssl"], &[]).unwrap_err();
+        assert_eq!(e.exit(), crate::error::Exit::Usage);
+        assert!(e.to_string().contains("--keep libssl"), "{e}");
     }
 
     #[test]

@@ -176,20 +176,32 @@ fn verdict(out: &mut String, r: &Report) -> fmt::Result {
         };
         let notes = match notes_count(&r.broken) {
             0 => String::new(),
-            n => format!(", {n} notes"),
+            n => format!(", {}", counted(n, "note")),
         };
-        writeln!(
-            out,
-            "{P}: {root} {verdict}: {errors} errors, {warnings} warnings{notes}"
-        )
+        let (errors, warnings) = (counted(errors, "error"), counted(warnings, "warning"));
+        writeln!(out, "{P}: {root} {verdict}: {errors}, {warnings}{notes}")
     } else if matches!(r.outcome, Outcome::Strict) {
+        let verb = if errors + warnings == 1 {
+            "fails"
+        } else {
+            "fail"
+        };
+        let findings = counted(errors + warnings, "finding");
+        let (errors, warnings) = (counted(errors, "error"), counted(warnings, "warning"));
         writeln!(
             out,
-            "{P}: --strict: {} findings ({errors} errors, {warnings} warnings) fail the run",
-            errors + warnings
+            "{P}: --strict: {findings} ({errors}, {warnings}) {verb} the run"
         )
     } else {
         Ok(())
+    }
+}
+
+/// `1 warning`, `2 warnings`.
+fn counted(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 

@@ -354,7 +354,7 @@ fn small_faults_each_fixed() {
         );
     }
     assert!(
-        stderr(&o).contains("findings (0 errors, 1 warnings) fail the run"),
+        stderr(&o).contains("finding (0 errors, 1 warning) fails the run"),
         "{}",
         stderr(&o)
     );
