@@ -508,7 +508,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(interp) = &object.interp {
             let interp = PathBuf::from(OsStr::from_bytes(interp));
-            if let Presence::Absent(cause) = locate(root, &interp, self.gone)? {
+            if let Err(cause) = self.exec_file(root, &interp)? {
                 missing.push(Missing {
                     piece: Piece::Loader(interp),
                     cause,
@@ -540,7 +540,7 @@ impl<'a> Checker<'a> {
     /// What the `#!` line `shebang` lacks.
     fn script(&mut self, root: &mut Root, shebang: &script::Shebang) -> Result<Option<Missing>> {
         let interp = &shebang.interpreter;
-        if let Err(cause) = self.loader.file(root, interp, self.gone)? {
+        if let Err(cause) = self.exec_file(root, interp)? {
             return Ok(Some(Missing {
                 piece: Piece::Interpreter(interp.clone()),
                 cause,
@@ -558,6 +558,21 @@ impl<'a> Checker<'a> {
                 },
                 cause,
             }),
+        })
+    }
+
+    /// The file the kernel execs at `path` (a `#!` interpreter, a `PT_INTERP` loader): a
+    /// folder, a FIFO, a device or a file without an execute bit there is as good as missing
+    /// (the kernel's exec fails with `EACCES`).
+    fn exec_file(
+        &mut self,
+        root: &mut Root,
+        path: &Path,
+    ) -> Result<std::result::Result<(), Cause>> {
+        Ok(match self.loader.file(root, path, self.gone)? {
+            Ok(found) if found.mode & 0o111 != 0 => Ok(()),
+            Ok(_) => Err(Cause::AlreadyMissing),
+            Err(cause) => Err(cause),
         })
     }
 

@@ -509,3 +509,44 @@ fn a_jvms_libraries_find_libjvm_in_their_tree_and_a_library_no_one_ships_is_miss
         ["libnet.so", "libawt_xawt.so"].map(|n| format!("{jdk}/lib/{n}"))
     );
 }
+
+#[test]
+fn a_loader_or_interpreter_that_is_not_an_executable_file_is_missing() {
+    // The kernel's exec of a folder, a FIFO or a file without an execute bit fails (EACCES).
+    let t = image();
+    let p = t.path();
+    let elf = |interp| fake::object(62, Some(interp), &["libc.musl-x86_64.so.1"], None);
+    fs::create_dir_all(p.join("lib/ld-folder")).unwrap();
+    nix::unistd::mkfifo(&p.join("lib/ld-fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    put(
+        p,
+        "lib/ld-noexec",
+        &fake::object(62, None, &[], None),
+        0o644,
+    );
+    put(p, "app/by-folder", &elf("/lib/ld-folder"), 0o755);
+    put(p, "app/by-fifo", &elf("/lib/ld-fifo"), 0o755);
+    put(p, "app/by-noexec", &elf("/lib/ld-noexec"), 0o755);
+    put(p, "app/fine", &elf(LD), 0o755);
+    put(p, "bin/noexec-sh", b"#!/bin/sh\n", 0o644);
+    put(p, "app/run.sh", b"#!/bin/noexec-sh\n", 0o755);
+    put(p, "app/ok.sh", b"#!/bin/sh\n", 0o755);
+    let all = [
+        "app/by-folder",
+        "app/by-fifo",
+        "app/by-noexec",
+        "app/fine",
+        "app/run.sh",
+        "app/ok.sh",
+    ];
+    let got: Vec<String> = broken(&t, &all, None).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        got,
+        [
+            "app/by-folder",
+            "app/by-fifo",
+            "app/by-noexec",
+            "app/run.sh"
+        ]
+    );
+}
