@@ -362,7 +362,7 @@ impl<'o> Pipeline<'o> {
     }
 
     /// Phase three: the audit of what the strip left, and the report. A shell the image author
-    /// installed on purpose does not fail a strip; `--strict` makes any finding fail it.
+    /// installed on purpose does not fail a strip; `--strict` makes any error or warning fail it.
     fn stripped(&mut self, s: &Strip, d: Decisions, done: Done) -> Result<Report> {
         let nothing_to_do = d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe)
             && d.db.dropped().is_empty();

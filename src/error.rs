@@ -64,8 +64,9 @@ impl Exit {
             Exit::Usage => "bad usage (unknown option, missing value, contradictory options)",
             Exit::Refused => "refused to strip `/`: no container build detected",
             Exit::Audit => {
-                "audit failed: `--check` found busybox, apk or a shell, or `--strict` saw any \
-                 finding; or an `--entrypoint` would not start (then nothing was removed)"
+                "audit failed: `--check` found busybox, apk or a shell, or `--strict` saw an \
+                 error or a warning (notes do not count); or an `--entrypoint` would not start \
+                 or is not on `PATH` (then nothing was removed)"
             }
             Exit::ApkDb => {
                 "the apk database is malformed: nothing was removed, the line is named \

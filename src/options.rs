@@ -119,7 +119,8 @@ pub enum SyncPolicy {
 pub enum Audit {
     /// `--no-audit`: none (and no `--prune` note).
     Off,
-    /// The audit runs; with `strict` (`--strict`) any finding fails the run.
+    /// The audit runs; with `strict` (`--strict`) any error or warning fails the run
+    /// (notes do not).
     On {
         /// `--strict`.
         strict: bool,

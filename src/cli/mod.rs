@@ -99,7 +99,9 @@ const ROWS: [Row; 15] = [
         "strict",
         None,
         None,
-        "exit 4 on any audit finding (dangling links, missing #! interpreters, ...)",
+        "exit 4 on any audit error or warning (a shell left, a program that will not\n\
+         start, dangling links, ...); notes (apk's own shell scripts, library scripts)\n\
+         do not count: a stock Alpine passes",
     ),
     row(
         Flag::Json,
@@ -149,7 +151,8 @@ const ROWS: [Row; 15] = [
         "entrypoint",
         None,
         Some("PATH"),
-        "a program the image starts, inside the root (repeatable)",
+        "a program the image starts, inside the root; a name without a slash is\n\
+         looked up on the image's PATH, as runc does (repeatable)",
     ),
     row(
         Flag::Env,

@@ -13,7 +13,8 @@
 //!   "root": "/",
 //!   "outcome": "stripped",                // stripped | already-stripped | planned | distroless |
 //!                                         // not-distroless | strict | failed | refused | usage |
-//!                                         // will-not-start (an --entrypoint, nothing removed) |
+//!                                         // will-not-start (an --entrypoint would not start or
+//!                                         // is not on PATH: nothing removed) |
 //!                                         // interrupted (a signal, nothing removed)
 //!   "exit_code": 0,
 //!   "error": null,                        // the one-line error, when the run failed
@@ -30,17 +31,25 @@
 //!              "dropped": [{"name": "busybox", "version": "1.36.1-r29"}],
 //!              "trimmed": [],             // packages kept without the entries of removed files
 //!              "error": null},
-//!   "findings": [{"severity": "warning", "kind": "missing-interpreter",
+//!   "findings": [{"severity": "note",     // "error" | "warning" | "note" (below)
+//!                 "kind": "missing-interpreter",
 //!                 "path": "/sbin/ldconfig", "detail": "#!/bin/sh is removed by the strip (busybox-binsh)",
 //!                 // missing-interpreter and missing-library only, one finding per missing piece:
 //!                 "missing": "/bin/sh",           // interpreter path, env's NAME, or soname
 //!                 "cause": "removed-by-strip",    // removed-by-strip | already-missing
 //!                 "package": "busybox-binsh",     // what the strip removed it with, or null
 //!                 "needed_by": null,              // a library: the object that needs it
-//!                 "target": null}],               // a program that is a link: where it ends
+//!                 "target": null,                 // a program that is a link: where it ends
+//!                 "tree": null}],                 // a script that is a note as part of a library
+//!                                                 // tree: the tree ("/usr/lib/python3.12")
+//!   "glibc_objects": ["/app/node_modules/koffi/build/koffi/linux_x64/koffi.node"],
+//!                                         // glibc objects: only their loader was looked for
 //!   "pruned": [],                         // --prune: [{"name", "version", "bytes"}]
 //!   "prunable": [{"name": "libcrypto3", "version": "3.3.2-r0", "bytes": 4702192}, "..."],
 //!                                         // without --prune: what it would remove (a note)
+//!   "entrypoints_on_path": [{"name": "docker-entrypoint.sh",
+//!                            "path": "/usr/local/bin/docker-entrypoint.sh"}],
+//!                                         // --entrypoint NAME: where PATH has it
 //!   "container_signals": ["running as PID 1"]
 //! }
 //! ```
@@ -49,6 +58,14 @@
 //! document is always valid JSON and no byte is lost. Finding kinds: `busybox`, `applet-link`,
 //! `apk`, `shell` (errors); `dangling-link`, `missing-interpreter`, `missing-library`, `setuid`,
 //! `world-writable`, `stale-apk-record`, `unreadable-apk-db` (warnings).
+//!
+//! `severity` is what the report for people says ("Three severities" in the docs of the
+//! crate's `stage` module): `error` (not distroless), `warning` (to act on: `--strict` fails on both),
+//! `note` (never fails a run). A `missing-interpreter` finding is a note for a script apk
+//! installed whose shell or `env` a distroless image has not (`/sbin/ldconfig`,
+//! `/usr/bin/ldd`), and for a script inside a library tree, which has `tree`; the report for
+//! people groups those one line a tree, the JSON document keeps every one. `glibc_objects` and
+//! `entrypoints_on_path` are empty lists when there is none.
 
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;

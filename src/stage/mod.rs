@@ -30,35 +30,144 @@
 //! # The audit
 //!
 //! `--check` (read-only) fails, exit 4, on what keeps a root from being distroless: busybox and its
-//! links, apk, any shell in the bin folders (sh, ash, bash, dash, zsh, ksh, mksh, fish, tcsh, csh,
-//! busybox-extras, busybox.static), and another busybox build: an executable ELF file no staying
-//! package owns that carries busybox's version banner (`BusyBox v`), which is named and kept. It
-//! warns about dangling symlinks in the bin folders, programs anywhere in the image that will not
-//! start (`missing-interpreter`, `missing-library`: see "Will it still start?" below),
-//! setuid/setgid files anywhere, world-writable files outside /tmp and /var/tmp, every file an apk
-//! record claims that is not in the root (naming package and path), and a database that cannot be
-//! read or parsed. After every strip the same audit runs and prints its warnings (`--no-audit`
-//! skips it; `--strict` makes any finding fail).
+//! links, apk, another busybox build (an executable ELF file no staying package owns that carries
+//! busybox's version banner, `BusyBox v`: named and kept), and any shell, found two ways
+//! ([`audit`]):
+//!
+//! - by name in the bin folders, or by the name a link there ends at: sh, ash, bash, dash, zsh,
+//!   ksh, mksh, lksh, pdksh, oksh, loksh, yash, posh, hush, fish, tcsh, csh, nu (nushell), elvish,
+//!   busybox-extras, busybox.static; with `-static`/`.static` after the name (`bash-static`,
+//!   `mksh-static`) or `r` before it (the restricted `rbash`, `rmksh`, `rlksh`; not `rsh`, the
+//!   remote shell);
+//! - anywhere in the root, under any name, by the words a shell carries in its read-only data
+//!   (`src/format/shell.rs`): GNU bash's version banner, mksh's and lksh's `KSH_VERSION`
+//!   (`@(#)MIRBSD KSH`, `@(#)LEGACY KSH`), the public-domain ksh's (`@(#)PD KSH`: oksh, loksh),
+//!   zsh's `ZSH_PATCHLEVEL`, dash's own messages, yash's `YASH_LOADPATH`, fish's and elvish's
+//!   source homes, nushell's crates: in an executable ELF file no staying package owns.
+//!
+//! Debian's shells, copied or unpacked into an image, are named so:
+//!
+//! ```text
+//! alpine-strip: error: shell /bin/bash-static
+//! alpine-strip: error: shell /bin/rmksh: -> /bin/mksh
+//! alpine-strip: error: shell /opt/tools/runner: a build of bash (its own words), owned by no package
+//! alpine-strip: error: shell /usr/lib/x86_64-linux-musl/bin/mksh: a build of mksh (its own words), owned by no package
+//! ```
+//!
+//! The tool keeps these words masked in its own binary, so a `--check` of a root that still holds
+//! `/strip` does not name the tool.
+//!
+//! ## Three severities
+//!
+//! - **error**: the root is not distroless (busybox, its applet links, apk, a shell). `--check`
+//!   fails on it; a strip leaves what it does not own (another shell is the image author's) and
+//!   says so; `--strict` fails the strip.
+//! - **warning**: something the user must act on. Dangling symlinks in the bin folders;
+//!   setuid/setgid files anywhere; world-writable files outside /tmp and /var/tmp; every file an
+//!   apk record claims that is not in the root (naming package and path); a database that cannot
+//!   be read or parsed; and programs that will not start (below): a program the user starts (in a
+//!   bin folder, in a folder of `PATH`, at the root of the image), and any ELF executable, shared
+//!   object or Node.js addon whose libraries will not load, wherever it is. `--strict` fails on
+//!   any warning.
+//! - **note**: true, shown, counted, and never failing a run ([`start::standing`]):
+//!   - scripts apk installed whose `#!` shell or `env` is not in the image. No shell is what
+//!     distroless means, so these can never run there, whatever the strip does: musl-utils'
+//!     `/sbin/ldconfig` and `/usr/bin/ldd` (every release), OpenSSL's `/etc/ssl/misc/CA.pl`
+//!     (`#!/usr/bin/env perl`, 3.12 to 3.19). They stay in place with their apk records intact
+//!     (the files are there: the database keeps telling the truth). The image author's own
+//!     scripts (files no package owns) and any `--entrypoint` stay warnings and refusals;
+//!   - scripts inside library trees, which nobody starts by path: CPython's stdlib (`base64.py`,
+//!     `platform.py`, ... installed executable with `#!/usr/bin/env python3`), npm's and
+//!     node-gyp's helpers, a wheel's build scripts. One line a tree (`-v` lists each; JSON keeps
+//!     every one, with its tree);
+//!   - glibc objects, passed over but for their loader (below);
+//!   - the closing note of a strip on what a program may still ask for by name (below), and
+//!     without `--prune` what `--prune` would remove.
+//!
+//! After every strip the same audit runs and prints what it found (`--no-audit` skips it). So a
+//! stock Alpine passes `--strict`: the official 3.20.3 minirootfs of all eight architectures,
+//! stripped as a RUN step, with and without `--prune`, ends with two notes and exit 0:
+//!
+//! ```text
+//! alpine-strip: note: 2 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/sbin/ldconfig, /usr/bin/ldd; #!/bin/sh is removed by the strip (busybox-binsh))
+//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (or 1 more names of it) (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+//! ```
+//!
+//! What `--strict` still fails on, for example on an export of Alpine 3.23.3 that lost
+//! `/usr/lib/libcrypto.so.3` (so libssl and OpenSSL's engines and modules cannot load):
+//!
+//! ```text
+//! alpine-strip: warning: stale-apk-record /usr/lib/libcrypto.so.3: listed by libcrypto3 3.5.5-r0 but missing
+//! alpine-strip: warning: missing-library /usr/lib/engines-3/afalg.so: libcrypto.so.3 was already missing
+//! alpine-strip: warning: missing-library /usr/lib/engines-3/loader_attic.so: libcrypto.so.3 was already missing
+//! alpine-strip: warning: missing-library /usr/lib/engines-3/padlock.so: libcrypto.so.3 was already missing
+//! alpine-strip: warning: missing-library /usr/lib/libssl.so.3: libcrypto.so.3 was already missing
+//! alpine-strip: warning: missing-library /usr/lib/ossl-modules/legacy.so: libcrypto.so.3 was already missing
+//! alpine-strip: note: 2 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/sbin/ldconfig, /usr/bin/ldd; #!/bin/sh is removed by the strip (busybox-binsh))
+//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (or 1 more names of it) (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+//! alpine-strip: --strict: 6 findings (0 errors, 6 warnings) fail the run
+//! ```
+//!
+//! (`--prune` removes libssl3 and libcrypto3's record with it: that tree then passes `--strict`.)
+//! The finding kinds, as both reports name them: `busybox`, `applet-link`, `apk`, `shell`
+//! (errors); `dangling-link`, `missing-interpreter`, `missing-library`, `setuid`,
+//! `world-writable`, `stale-apk-record`, `unreadable-apk-db` (warnings; `missing-interpreter` is a
+//! note for the scripts above).
 //!
 //! # Will it still start?
 //!
 //! A distroless image fails at run time with a bare "no such file" when its entrypoint is a script
 //! whose shell went, or a program whose library went. After every strip (and in `--check`) the
-//! audit looks at every program of the image: every executable regular file anywhere in the root,
-//! every shared object by name (`*.so`, `*.so.N`, Node.js's `*.node`, executable or not), and every
-//! file and link in the six bin folders (links followed inside the root). For each:
+//! audit looks at every program of the image ([`start`]): every executable regular file anywhere in
+//! the root, every shared object by name (`*.so`, `*.so.N`, Node.js's `*.node`, executable or not),
+//! and every file and link in the six bin folders (links followed inside the root). For each:
 //!
-//! - a script's `#!` interpreter must exist; for `#!/usr/bin/env NAME` (and `env -S NAME ...`) env
-//!   must exist and NAME must be an executable file on the image's `PATH` (see below);
-//! - an ELF executable's `PT_INTERP` (the loader) must exist, and every `DT_NEEDED` of an
-//!   executable or shared object must load the way musl's loader finds it: the image's
-//!   `LD_LIBRARY_PATH`; the `DT_RPATH`/`DT_RUNPATH` of the object and of the objects that needed
-//!   it, `$ORIGIN` expanded (a string with another `$`, such as `$LIB`, is passed over); then
-//!   `/etc/ld-musl-ARCH.path` when it exists (entries split on newlines or colons), else
-//!   `/lib:/usr/local/lib:/usr/lib`; libc's own names (`libc.`, `libm.`, `libpthread.`, ...) are
-//!   the loader itself. Libraries the found ones need are followed in turn;
-//! - ELF objects of another machine than the root's loader (prebuilt binaries for other platforms
-//!   inside node_modules) are not programs of this image and are passed over.
+//! - a script's `#!` line is read as the kernel reads it (`fs/binfmt_script.c`): the interpreter is
+//!   everything up to the first space or tab, so a script saved with Windows line ends asks for
+//!   `/bin/sh\r`, and fails before any strip with the classic "exec /docker-entrypoint.sh: no such
+//!   file or directory". It is named so, as already missing, never as the strip's doing:
+//!
+//!   ```text
+//!   alpine-strip: warning: missing-interpreter /docker-entrypoint.sh: #!/bin/sh\r (the #! line ends in CR: saved with Windows line ends) was already missing
+//!   ```
+//!
+//!   The interpreter must exist; for `#!/usr/bin/env NAME` (and `env -S NAME ...`) env must exist
+//!   and NAME must be an executable file on the image's `PATH` (see below);
+//! - an ELF executable's `PT_INTERP` (the loader) must exist, and every `DT_NEEDED` must load the
+//!   way musl's loader finds it ([`start::loader`]): the image's `LD_LIBRARY_PATH`; the
+//!   `DT_RPATH`/`DT_RUNPATH` of the object and of the objects that needed it, `$ORIGIN` expanded
+//!   (a string with another `$`, such as `$LIB`, is passed over); then `/etc/ld-musl-ARCH.path`
+//!   when it exists (entries split on newlines or colons), else `/lib:/usr/local/lib:/usr/lib`;
+//!   libc's own names (`libc.`, `libm.`, `libpthread.`, ...) are the loader itself; a name already
+//!   loaded in the chain is not looked for again. Libraries the found ones need are followed in
+//!   turn;
+//! - **libraries are judged where they are loaded.** A shared object that a program (or a Node.js
+//!   addon, a Python extension) loads is judged in each loading chain, with that chain's search
+//!   path, not on its own: auditwheel's bundled `numpy.libs/libstdc++-HASH.so.6` needs its sibling
+//!   `libgcc_s-HASH.so.1` and has no rpath; the extension module that loads it has
+//!   `$ORIGIN/../../numpy.libs`, and so does every chain that reaches it. A missing library is
+//!   named once, on the object the chain starts from (`needed_by` in JSON names the needer);
+//! - a shared object no program loads (a `dlopen` target: a `*.node` addon, a Python extension, a
+//!   JVM's `lib/*.so`) is judged on its own, and a name that its own folder (or its needer's)
+//!   holds, or that an object shipped in its library tree is called, counts as found: whatever
+//!   opens it finds those through its own chain. A JVM's `lib/libnet.so` needs `libjvm.so`, which
+//!   lives in `lib/server/` and is always loaded first (libjli opens it by path);
+//!   `lib/libawt_xawt.so` needing a `libX11.so.6` that no folder holds is still named;
+//! - objects of another machine than the root's loader, and of another system, are not programs of
+//!   this image and are passed over: `EI_OSABI` other than System V or GNU/Linux (FreeBSD's 9), an
+//!   ABI note of OpenBSD, NetBSD, FreeBSD, DragonFly or Android, or a `libc.so.N` that is neither
+//!   glibc's nor musl's (FreeBSD's `libc.so.7`). node_modules ship them: koffi's
+//!   `build/koffi/freebsd_x64` and `openbsd_x64`, argon2's `prebuilds/freebsd-x64`,
+//!   sodium-native's `prebuilds/android-x64`;
+//! - glibc objects (`PT_INTERP` `ld-linux*`/`ld64.so.*`, or needing `libc.so.6`), such as glibc
+//!   folders copied in from Debian or sgerrand's glibc packages, are found by glibc's loader with
+//!   its own rules (`/etc/ld.so.cache`, its default folders), not musl's: their libraries are not
+//!   looked for, and one note says how many there are. Their loader must still exist: a glibc
+//!   program without `/lib64/ld-linux-x86-64.so.2` is named.
+//!
+//!   ```text
+//!   alpine-strip: note: 1 glibc objects passed over (/app/node_modules/koffi/build/koffi/linux_x64/koffi.node): glibc's loader finds their libraries, by its own rules; only their loader was looked for
+//!   ```
 //!
 //! The image's `PATH` and `LD_LIBRARY_PATH` are those the programs get from the image's `ENV`. In a
 //! RUN step the tool has exactly that environment, so when it strips `/` it takes its own `PATH`
@@ -69,7 +178,7 @@
 //! is checked in CI:
 //!
 //! ```text
-//! strip --check --root rootfs --entrypoint /app/run.py \
+//! alpine-strip --check --root rootfs --entrypoint /app/run.py \
 //!   $(docker inspect -f '{{range .Config.Env}}--env {{.}} {{end}}' myimage)
 //! ```
 //!
@@ -80,24 +189,54 @@
 //! starts "secure", and musl's loader then ignores `LD_LIBRARY_PATH` and `$ORIGIN` in the program's
 //! own rpath (a program run as another user, and file capabilities, are not seen).
 //!
-//! `--dry-run` names the same programs against the plan, changing nothing. A program that will not
-//! start is one warning line, naming its first missing piece and its cause: removed by this strip
-//! (with the package that owned it, from the apk database) or already missing before (`-v` lists
-//! every missing piece; JSON lists them all, with `cause` and `package`):
+//! ## The report
+//!
+//! `--dry-run` names the same programs against the plan, changing nothing. The human report fits
+//! a screen: one line a program the user starts that will not start, naming its first missing
+//! piece and its cause (removed by this strip, with the package that owned it, from the apk
+//! database, or already missing before; `-v` lists every missing piece; JSON lists them all, with
+//! `cause` and `package`); one line for the scripts apk installed that need a shell; one line a
+//! library tree:
 //!
 //! ```text
-//! alpine-strip: warning: missing-interpreter /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)
-//! alpine-strip: warning: missing-interpreter /usr/local/bin/npm (-> /usr/local/lib/node_modules/npm/bin/npm-cli.js): #!/usr/bin/env is removed by the strip (busybox applet link)
-//! alpine-strip: warning: missing-library /app/node_modules/@img/sharp-linuxmusl-x64/lib/sharp-linuxmusl-x64-0.35.5.node: libstdc++.so.6 was already missing (and 1 more; -v lists them)
+//! alpine-strip: warning: missing-interpreter /docker-entrypoint.sh: #!/bin/sh\r (the #! line ends in CR: saved with Windows line ends) was already missing
+//! alpine-strip: warning: missing-interpreter /usr/local/bin/app: #!/bin/sh is removed by the strip (busybox-binsh)
+//! alpine-strip: warning: missing-library /usr/local/bin/fetcher: libapk.so.2.14.0 is removed by the strip (apk-tools)
+//! alpine-strip: note: 2 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/sbin/ldconfig, /usr/bin/ldd; #!/bin/sh is removed by the strip (busybox-binsh))
+//! alpine-strip: note: /usr/lib/python3.12: 301 scripts of this library tree will not start (nobody starts them by path; -v lists them), e.g. /usr/lib/python3.12/mod0.py: #!/usr/bin/env is removed by the strip (busybox applet link)
 //! ```
 //!
-//! `--entrypoint PATH` (repeatable) names the programs the image must be able to start. They are
-//! checked against the plan before the first removal: if the strip (or `--prune`) would break one,
-//! or the path does not exist in the root or is not an executable file, nothing is removed and the
-//! run ends with exit 4 and one line:
+//! A tree with one dead script names it on its own line, as a note (`note: missing-interpreter
+//! /docker-entrypoint.d/10-listen.sh: #!/bin/sh is removed by the strip (busybox-binsh) (a script
+//! of a library tree, /docker-entrypoint.d: nobody starts it by path)`); a script that a warning
+//! already named through its link (`/usr/local/bin/tool -> /opt/tool/tool.js`) is not named again
+//! (JSON keeps both).
+//!
+//! A library tree is a script's path up to the first folder below `/usr`, `/usr/local`, `/opt` and
+//! their `lib`, `lib64`, `lib32`, `libexec` and `share` (`/usr/local/lib/python3.11`,
+//! `/usr/lib/node_modules`, `/app`). `tests/it/screen.rs` strips such an image (300 stdlib-like
+//! scripts, numpy's wheel, three dead programs of the author's, a CRLF entrypoint) in a RUN step,
+//! then runs every program in the bin folders and at the root in the stripped tree: the programs
+//! that fail to start are exactly those the report names.
+//!
+//! ## Entrypoints
+//!
+//! `--entrypoint PATH` or `NAME` (repeatable) names the programs the image must be able to start.
+//! A name without a slash is what a Dockerfile's `ENTRYPOINT ["docker-entrypoint.sh"]` says (the
+//! node, redis and postgres images): it is looked up on the image's `PATH` as runc looks it up
+//! (the first folder holding an executable file of that name), and the report says where:
+//!
+//! ```text
+//! alpine-strip: entrypoint docker-entrypoint.sh: /usr/local/bin/docker-entrypoint.sh (found on PATH)
+//! ```
+//!
+//! Entrypoints are checked against the plan before the first removal: if the strip (or `--prune`)
+//! would break one, or the path does not exist in the root or is not an executable file, or a
+//! name is on no folder of `PATH`, nothing is removed and the run ends with exit 4 and one line:
 //!
 //! ```text
 //! alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)
+//! alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name
 //! ```
 //!
 //! An entrypoint's interpreters are checked in turn (a `#!/usr/bin/env node` script needs node to
@@ -106,9 +245,18 @@
 //! /usr/local/bin/app` keeps libssl3 for an application that links it. With `--check`, the
 //! entrypoints are checked against the tree as it is.
 //!
-//! What it cannot see: programs started by name from code (`child_process.spawn("sh")`,
-//! `os.system`, `exec.Command`), `sh -c` inside an application, libraries opened with `dlopen` by
-//! name, and an environment set at run time (`docker run -e`, an entrypoint script's `export`).
+//! ## What it cannot see
+//!
+//! Programs started by name from code (`child_process.spawn("sh")`, `os.system`, `exec.Command`),
+//! `sh -c` inside an application, libraries opened with `dlopen` by name (koffi, ctypes), and an
+//! environment set at run time (`docker run -e`, an entrypoint script's `export`). The run says so
+//! where it matters: a strip that removed a shell, or libraries with `--prune`, ends with one note
+//! naming them and pointing at `--keep` and `--entrypoint`:
+//!
+//! ```text
+//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (or 1 more names of it) or the libraries of libcrypto3, libssl3, zlib (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+//! ```
+//!
 //! Only the first bytes of a file are read (the ELF headers, the `#!` line), and only of executable
 //! files and shared objects; each soname is looked up once per folder and each library's headers
 //! are read once, however many programs need it.
@@ -155,7 +303,9 @@
 //! What is left is musl, musl-utils, scanelf, the CA certificates and the base layout: 1,102,207
 //! bytes of regular files. An application that links OpenSSL (an unowned ELF in /usr/local/bin, or
 //! a package in world) keeps libssl3 and libcrypto3; `--keep NAME` keeps any package with its
-//! dependencies. On 3.23.3 `libapk` leaves with the strip and OpenSSL and zlib with `--prune`. The
+//! dependencies. On 3.23.3 `libapk` (its own package) leaves with the strip, named once among the
+//! packages the database drops, and OpenSSL and zlib with `--prune` (which does not list libapk
+//! again among what it pruned). The
 //! recipe is `docker/examples/smallest` (flattened); its size is measured by `make e2e`, beside the
 //! plain flattened image (tests/README.md).
 
