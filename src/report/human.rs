@@ -298,6 +298,11 @@ fn notes(out: &mut String, r: &Report) -> fmt::Result {
         }
         out.push_str(")\n");
     }
+    library_trees(out, r)
+}
+
+/// One note a library tree: its scripts that will not start, counted (`-v` lists them).
+fn library_trees(out: &mut String, r: &Report) -> fmt::Result {
     // A script a warning already named through its link (`/usr/local/bin/tool ->
     // /opt/tool/tool.js`) is not named again.
     let warned: Vec<&Path> = r

@@ -75,21 +75,7 @@ pub fn regular_files(
     each: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<Unread> {
     let mut unread = Unread::new();
-    let mut scratch = Vec::with_capacity(4096);
-    let top = stat(&mut scratch, host_root).map_err(|e| Error::io("cannot walk", host_root, e))?;
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let fd = nix::fcntl::open(host_root, flags, Mode::empty())
-        .map_err(|e| Error::io("cannot walk", host_root, e.into()))?;
-    let mut root =
-        Dir::new(fd, InRoot::default()).map_err(|e| Error::io("cannot walk", host_root, e))?;
-    let entries = list(&mut root).map_err(|e| Error::io("cannot walk", host_root, e))?;
-    let mut stack = vec![Frame {
-        dir: Some(root),
-        path: InRoot::default(),
-        id: top.id(),
-        entries,
-        next: 0,
-    }];
+    let (top, mut stack) = start(host_root).map_err(|e| Error::io("cannot walk", host_root, e))?;
     let mut failed = |path: &InRoot, e: io::Error| -> Result<()> {
         match () {
             () if is_absent(&e) => Ok(()),
@@ -154,6 +140,24 @@ pub fn regular_files(
         }
     }
     Ok(unread)
+}
+
+/// The root's facts, and the walk's first frame: the root open and listed.
+fn start(host_root: &Path) -> io::Result<(Meta, Vec<Frame>)> {
+    let mut scratch = Vec::with_capacity(4096);
+    let top = stat(&mut scratch, host_root)?;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(host_root, flags, Mode::empty())?;
+    let mut root = Dir::new(fd, InRoot::default())?;
+    let entries = list(&mut root)?;
+    let frame = Frame {
+        dir: Some(root),
+        path: InRoot::default(),
+        id: top.id(),
+        entries,
+        next: 0,
+    };
+    Ok((top, vec![frame]))
 }
 
 /// Opens the folder `name` of `parent` (`O_NOFOLLOW`), checks it is the folder `id` that was
