@@ -42,16 +42,22 @@ fn numpy_tree() -> tempfile::TempDir {
     let (tar, cache) = (minirootfs(), npm_tarballs());
     let t = unpack(&tar);
     let site = t.path().join(SITE);
-    fs::create_dir_all(&site).unwrap();
+    unpack_numpy_wheel(&cache, &site);
+    t
+}
+
+/// numpy's musllinux wheel from `cache` (tests/npm-fetch.sh), unpacked into `site` as pip lays
+/// it out.
+pub fn unpack_numpy_wheel(cache: &Path, site: &Path) {
+    fs::create_dir_all(site).unwrap();
     let st = Command::new("unzip")
         .arg("-q")
         .arg(cache.join("numpy-2.2.6-cp312-cp312-musllinux_1_2_x86_64.whl"))
         .arg("-d")
-        .arg(&site)
+        .arg(site)
         .status()
         .unwrap();
     assert!(st.success());
-    t
 }
 
 #[test]

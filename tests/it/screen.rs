@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
+use crate::libraries::unpack_numpy_wheel;
 use crate::start::npm_tarballs;
 
 fn plant(root: &Path, path: &str, bytes: &[u8], mode: u32) {
@@ -80,15 +81,7 @@ fn the_report_fits_a_screen_and_names_exactly_the_programs_that_fail() {
         );
     }
     let site = r.join("usr/lib/python3.12/site-packages");
-    fs::create_dir_all(&site).unwrap();
-    let st = Command::new("unzip")
-        .arg("-q")
-        .arg(cache.join("numpy-2.2.6-cp312-cp312-musllinux_1_2_x86_64.whl"))
-        .arg("-d")
-        .arg(&site)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    unpack_numpy_wheel(&cache, &site);
     // The author's programs: a shell script, a program needing the library apk takes with it,
     // a CRLF entrypoint; and one that starts.
     plant(r, "usr/local/bin/app", b"#!/bin/sh\nexec /app/run\n", 0o755);
