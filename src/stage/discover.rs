@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::format::busybox::{self as bytes, MAX_READ};
 use crate::os::sys;
 use crate::root::resolve::{End, MAX_HOPS, Resolved};
-use crate::root::{FileKind, InRoot, PathSet, Root};
+use crate::root::{FileKind, InRoot, Meta, PathSet, Root};
 use crate::stage::scan::{LIB_DIRS, Listing};
 use crate::stage::survey::WholeRoot;
 
@@ -88,7 +88,8 @@ pub fn by_name(root: &mut Root, bins: &Listing) -> Result<Found> {
         }
     }
     // A name of busybox that is a symlink (`/bin/busybox -> /usr/lib/busybox/busybox`) names
-    // the binary it ends at, wherever that lies inside the root.
+    // the binary it ends at, wherever that lies inside the root, when that binary is busybox
+    // (it carries busybox's banner): a link can name any file, musl's loader or /etc/passwd.
     for e in bins.of_kind(FileKind::Symlink) {
         if !BUSYBOX_NAMES.contains(&e.name()) {
             continue;
@@ -96,6 +97,7 @@ pub fn by_name(root: &mut Root, bins: &Listing) -> Result<Found> {
         if let Resolved::Found(real, meta) = root.resolve(&e.path)?
             && meta.kind == FileKind::File
             && !files.iter().any(|(p, _, _)| *p == real)
+            && carries_banner(root, &real, &meta)
         {
             files.push((real, e.name().to_vec(), meta));
         }
@@ -119,6 +121,15 @@ pub fn by_name(root: &mut Root, bins: &Listing) -> Result<Found> {
     }
     found.apk.extend(libapk(root)?);
     Ok(found)
+}
+
+/// Whether the regular file `path` (`meta`) is a busybox build: at most [`MAX_READ`] bytes,
+/// carrying busybox's banner.
+fn carries_banner(root: &mut Root, path: &InRoot, meta: &Meta) -> bool {
+    if meta.size > MAX_READ {
+        return false;
+    }
+    matches!(root.open_regular(path), Ok(Some(o)) if bytes::has_banner(&o.file, o.len))
 }
 
 /// `libapk.so*` in the lib folders.

@@ -15,6 +15,9 @@ fn tree(r: &Path) {
         fs::create_dir_all(r.join(d)).unwrap();
     }
     fs::write(r.join("bin/busybox"), [0u8; 100]).unwrap();
+    // Executable, as busybox is: the kernel execs no #! interpreter without an execute bit.
+    let exec = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    fs::set_permissions(r.join("bin/busybox"), exec).unwrap();
     symlink("/bin/busybox", r.join("bin/ls")).unwrap();
     symlink("busybox", r.join("bin/sh")).unwrap();
     symlink("../../bin/busybox", r.join("usr/bin/env")).unwrap();

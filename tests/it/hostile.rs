@@ -375,3 +375,37 @@ fn small_faults_each_fixed() {
         stderr(&o)
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_busybox_link_to_a_file_that_is_not_busybox_removes_nothing_of_it() {
+    // `/bin/busybox -> /lib/ld-musl-x86_64.so.1`: the link names musl's loader, which carries
+    // no busybox banner. The loader, its hard links and its copies stay; a link to the real
+    // busybox moved elsewhere still names busybox.
+    let tar = minirootfs();
+    let t = unpack(&tar);
+    let r = t.path();
+    let loader = r.join("lib/ld-musl-x86_64.so.1");
+    let before = fs::read(&loader).unwrap();
+    fs::rename(r.join("bin/busybox"), r.join("busybox.real")).unwrap();
+    symlink("/lib/ld-musl-x86_64.so.1", r.join("bin/busybox")).unwrap();
+    install_strip(&static_bin(), r);
+    let o = run_step(r, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(&loader).unwrap(), before, "musl's loader stays");
+    assert!(r.join("lib/libc.musl-x86_64.so.1").exists());
+
+    let t = unpack(&tar);
+    let r = t.path();
+    fs::create_dir_all(r.join("usr/lib/busybox")).unwrap();
+    fs::rename(r.join("bin/busybox"), r.join("usr/lib/busybox/busybox")).unwrap();
+    symlink("/usr/lib/busybox/busybox", r.join("bin/busybox")).unwrap();
+    install_strip(&static_bin(), r);
+    let o = run_step(r, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!r.join("usr/lib/busybox/busybox").exists(), "the real busybox goes");
+    assert!(fs::symlink_metadata(r.join("bin/ls")).is_err(), "its applet links go");
+}
