@@ -38,6 +38,11 @@
 //!                 "package": "busybox-binsh",     // what the strip removed it with, or null
 //!                 "needed_by": null,              // a library: the object that needs it
 //!                 "target": null}],               // a program that is a link: where it ends
+//!   "glibc_objects": ["/opt/java/openjdk/bin/java", "..."],
+//!                                         // glibc programs and libraries met: judged by glibc's
+//!                                         // search rules (what they lack is in findings); a
+//!                                         // glibc library no program loads is listed but passed
+//!                                         // over when no glibc program of the image starts
 //!   "pruned": [],                         // --prune: [{"name", "version", "bytes"}]
 //!   "prunable": [{"name": "libcrypto3", "version": "3.3.2-r0", "bytes": 4702192}, "..."],
 //!                                         // without --prune: what it would remove (a note)
