@@ -160,6 +160,51 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::root::tests::tree;
+    use std::fs;
+
+    #[test]
+    fn ld_so_conf_folders_and_includes_come_before_the_default_and_multiarch_folders() {
+        let (t, mut root) = tree();
+        let etc = t.path().join("etc");
+        fs::create_dir_all(etc.join("ld.so.conf.d")).unwrap();
+        // A relative include is relative to the file's folder; an include of itself ends.
+        let conf =
+            "include ld.so.conf.d/*.conf\n/opt/a=libc6 # old\nhwcap 0 x\ninclude /etc/ld.so.conf\n";
+        fs::write(etc.join("ld.so.conf"), conf).unwrap();
+        fs::write(etc.join("ld.so.conf.d/b.conf"), "\t/opt/b\n\n/lib\n").unwrap();
+        fs::write(etc.join("ld.so.conf.d/b.conf.off"), "/opt/off\n").unwrap();
+        let x86_64 = Machine {
+            wide: true,
+            big: false,
+            id: 62,
+        };
+        let want = [
+            "/opt/b",
+            "/lib",
+            "/opt/a",
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/usr/lib",
+        ];
+        assert_eq!(system_path(&mut root, x86_64), want.map(PathBuf::from));
+        // No ld.so.conf, a 32-bit machine: the defaults without /lib64.
+        fs::remove_file(etc.join("ld.so.conf")).unwrap();
+        let i386 = Machine {
+            wide: false,
+            big: false,
+            id: 3,
+        };
+        let want = [
+            "/lib/i386-linux-gnu",
+            "/usr/lib/i386-linux-gnu",
+            "/lib",
+            "/usr/lib",
+        ];
+        assert_eq!(system_path(&mut root, i386), want.map(PathBuf::from));
+    }
 
     #[test]
     fn a_star_matches_any_run_of_bytes_in_a_name() {
