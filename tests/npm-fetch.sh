@@ -3,7 +3,8 @@
 # version and sha256, into DIR (default: $ALPINE_NPM_CACHE, else target/npm): through npm,
 # sharp's Node.js addon for linux-musl x64 and the libvips build it loads through DT_RPATH
 # $ORIGIN/..., koffi 2.16.3 (prebuilt addons for Linux glibc and musl, FreeBSD, OpenBSD...);
-# through apt, Debian's bash-static and mksh (static shells, one built with musl); through pip,
+# through apt, Debian's bash-static and mksh (static shells, one built with musl), and glibc
+# (libc6, and libc-bin for glibc programs: Debian's /lib/x86_64-linux-gnu in an Alpine image); through pip,
 # numpy's musllinux wheel (auditwheel's numpy.libs folder).
 # Idempotent: a file already there with the right checksum is not fetched again. CI can run it
 # before `make test` to fetch while nothing else runs; the tests call it themselves otherwise.
@@ -27,6 +28,8 @@ done
 debs=(
   "bash-static=5.2.15-2+b13 bash-static_5.2.15-2+b13_amd64.deb f62e37fc6c2c14417f270323066b4c621db5dc151a26f7a1f58e3fc24111d1c8"
   "mksh=59c-28+deb12u1 mksh_59c-28+deb12u1_amd64.deb 32bcf95c03b4438a1adcaf989f844ebe542229f07b8b438d8bc3d9ec2b32d43c"
+  "libc6=2.36-9+deb12u14 libc6_2.36-9+deb12u14_amd64.deb ba4f88f73dbc3ae9055f3c20f4523bfdbaf1ad13ff95e258924f77d20b4fbedf"
+  "libc-bin=2.36-9+deb12u14 libc-bin_2.36-9+deb12u14_amd64.deb e667401af91fad95f15b3ebd25d1abd8373fd18b00dc32219678413170544e84"
 )
 for pin in "${debs[@]}"; do
   read -r spec file sum <<<"$pin"

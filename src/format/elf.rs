@@ -66,6 +66,9 @@ pub struct Object {
     /// Its `DT_RPATH` and `DT_RUNPATH` strings, in order (musl treats both alike); each is a
     /// colon-separated list that may hold `$ORIGIN`.
     pub rpath: Vec<Vec<u8>>,
+    /// Its `DT_RUNPATH` strings alone (also in `rpath`): glibc ignores an object's `DT_RPATH`
+    /// when it has a `DT_RUNPATH`, and searches the latter after `LD_LIBRARY_PATH`.
+    pub runpath: Vec<Vec<u8>>,
     /// The system it is marked for.
     pub os: Os,
 }
@@ -138,6 +141,8 @@ struct Segments {
 struct Dynamic {
     needed: Vec<u64>,
     paths: Vec<u64>,
+    /// The `DT_RUNPATH` ones of `paths`.
+    runpaths: Vec<u64>,
     strtab: Option<u64>,
     strsz: Option<u64>,
 }
@@ -225,6 +230,7 @@ impl<'a> Elf<'a> {
             interp: None,
             needed: Vec::new(),
             rpath: Vec::new(),
+            runpath: Vec::new(),
             os: self.os(&segments.notes),
         };
         if let Some((offset, size)) = segments.interp {
@@ -242,6 +248,7 @@ impl<'a> Elf<'a> {
         let table = self.string_table(&segments.loads, dynamic.strtab?, dynamic.strsz?)?;
         object.needed = self.strings_at(table, &dynamic.needed);
         object.rpath = self.strings_at(table, &dynamic.paths);
+        object.runpath = self.strings_at(table, &dynamic.runpaths);
         Some(object)
     }
 
@@ -288,6 +295,7 @@ impl<'a> Elf<'a> {
         let mut d = Dynamic {
             needed: Vec::new(),
             paths: Vec::new(),
+            runpaths: Vec::new(),
             strtab: None,
             strsz: None,
         };
@@ -297,7 +305,11 @@ impl<'a> Elf<'a> {
             match tag {
                 DT_NULL => break,
                 DT_NEEDED => d.needed.push(val),
-                DT_RPATH | DT_RUNPATH => d.paths.push(val),
+                DT_RPATH => d.paths.push(val),
+                DT_RUNPATH => {
+                    d.paths.push(val);
+                    d.runpaths.push(val);
+                }
                 DT_STRTAB => d.strtab = Some(val),
                 DT_STRSZ => d.strsz = Some(val),
                 _ => {}
@@ -647,6 +659,8 @@ mod tests {
             ]
         );
         assert_eq!(o.rpath, [b"$ORIGIN/../lib:/opt/x".to_vec()]);
+        // The fake's is a DT_RUNPATH: glibc tells it from a DT_RPATH.
+        assert_eq!(o.runpath, o.rpath);
         assert_eq!(machine(f.as_file(), len), Some(o.machine));
         // A relocatable object (ET_REL) is no program.
         let mut rel = bytes.clone();

@@ -250,7 +250,7 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
     if let Some(first) = r.glibc.first() {
         write!(
             out,
-            "alpine-strip: note: {} glibc objects passed over (/{}",
+            "alpine-strip: note: {} glibc objects (/{}",
             r.glibc.len(),
             esc(first)
         )?;
@@ -263,7 +263,7 @@ fn broken(out: &mut String, r: &Report, verbose: bool) -> fmt::Result {
             }
             (n, false) => write!(out, " and {} more; -v lists them", n - 1)?,
         }
-        out.push_str("): glibc's loader finds their libraries, by its own rules; only their loader was looked for\n");
+        out.push_str("): judged by glibc's search rules, not musl's (a glibc library is passed over when no glibc program of the image starts)\n");
     }
     Ok(())
 }

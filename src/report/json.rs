@@ -42,8 +42,11 @@
 //!                 "target": null,                 // a program that is a link: where it ends
 //!                 "tree": null}],                 // a script that is a note as part of a library
 //!                                                 // tree: the tree ("/usr/lib/python3.12")
-//!   "glibc_objects": ["/app/node_modules/koffi/build/koffi/linux_x64/koffi.node"],
-//!                                         // glibc objects: only their loader was looked for
+//!   "glibc_objects": ["/opt/java/openjdk/bin/java", "..."],
+//!                                         // glibc programs and libraries met: judged by glibc's
+//!                                         // search rules (what they lack is in findings); a
+//!                                         // glibc library no program loads is listed but passed
+//!                                         // over when no glibc program of the image starts
 //!   "pruned": [],                         // --prune: [{"name", "version", "bytes"}]
 //!   "prunable": [{"name": "libcrypto3", "version": "3.3.2-r0", "bytes": 4702192}, "..."],
 //!                                         // without --prune: what it would remove (a note)

@@ -123,7 +123,8 @@ pub struct Report {
     /// The programs that will not start (warnings of the audit: `missing-interpreter`,
     /// `missing-library`).
     pub broken: Vec<Broken>,
-    /// The glibc objects, whose libraries were not looked for (glibc's loader is not musl's).
+    /// The glibc objects met (JSON `glibc_objects`): judged by glibc's search rules, not
+    /// musl's (the start check's `Checked::glibc`); what they lack is in the findings.
     pub glibc: Vec<PathBuf>,
     /// The `--entrypoint`s named without a slash, and where `PATH` has them.
     pub on_path: Vec<OnPath>,

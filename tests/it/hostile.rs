@@ -406,6 +406,12 @@ fn a_busybox_link_to_a_file_that_is_not_busybox_removes_nothing_of_it() {
     install_strip(&static_bin(), r);
     let o = run_step(r, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!r.join("usr/lib/busybox/busybox").exists(), "the real busybox goes");
-    assert!(fs::symlink_metadata(r.join("bin/ls")).is_err(), "its applet links go");
+    assert!(
+        !r.join("usr/lib/busybox/busybox").exists(),
+        "the real busybox goes"
+    );
+    assert!(
+        fs::symlink_metadata(r.join("bin/ls")).is_err(),
+        "its applet links go"
+    );
 }

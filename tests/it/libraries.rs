@@ -114,7 +114,7 @@ fn addons_for_other_systems_are_passed_over_and_glibc_ones_counted_in_one_note()
     let build = "/app/node_modules/koffi/build/koffi";
     let o = run_on(r, &["--check", "--json"]);
     // FreeBSD's (EI_OSABI 9) and OpenBSD's (its ABI note) are not this image's; glibc's is
-    // counted; musl's is judged, and lacks the C++ runtime bare Alpine has not. (koffi's
+    // counted, and passed over (no glibc program could load it); musl's is judged, and lacks the C++ runtime bare Alpine has not. (koffi's
     // build scripts are notes: scripts of a library tree.)
     let warned: Vec<_> = start_rows(&o, "/app/")
         .into_iter()
@@ -140,7 +140,7 @@ fn addons_for_other_systems_are_passed_over_and_glibc_ones_counted_in_one_note()
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
-            "note: 1 glibc objects passed over ({build}/linux_x64/koffi.node): glibc's loader"
+            "note: 1 glibc objects ({build}/linux_x64/koffi.node): judged by glibc's search rules, not musl's (a glibc library is passed over when no glibc program"
         )),
         "{err}"
     );

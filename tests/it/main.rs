@@ -15,6 +15,7 @@ mod apk_state;
 mod cli;
 mod current_alpine;
 mod exact;
+mod glibc;
 mod golden;
 mod guard;
 mod hostile;

@@ -1,4 +1,5 @@
-//! Finding a shared library the way musl's loader does (`ldso/dynlink.c`), inside the root.
+//! Finding a shared library the way musl's loader does (`ldso/dynlink.c`), or for a glibc
+//! object ([`Libc::Glibc`]) the way glibc's does (`elf/dl-load.c`), inside the root.
 //!
 //! A `DT_NEEDED` name without a slash is looked for in the `DT_RPATH`/`DT_RUNPATH` of the object
 //! that needs it and of the objects that needed that one in turn (`$ORIGIN` is the folder the
@@ -8,6 +9,12 @@
 //! all of them, except for a setuid or setgid program. A name that starts like libc's own
 //! (`libc.`, `libm.`, ...) is the loader itself. A name once loaded satisfies every later need
 //! of that name.
+//! glibc's loader searches the `DT_RPATH` of the needer and of the objects that loaded it
+//! (each only when that object has no `DT_RUNPATH`; none at all when the needer has one), then
+//! `LD_LIBRARY_PATH` (not for a setuid or setgid program), the needer's own `DT_RUNPATH`, then
+//! its system path ([`glibc::system_path`]: `/etc/ld.so.conf`, its default and multiarch
+//! folders). Its libc parts (`libc.so.6`, `libdl.so.2`, ...) are files like any library; only
+//! the name of its `PT_INTERP` counts as loaded from the start.
 //! For a `dlopen` target judged on its own ([`At::shipped`]), a name its folder, its needer's
 //! folder or its library tree ships counts as found once the search finds nothing. Whose libc
 //! an object is built for ([`libc_of`]) decides whether these rules apply at all.
@@ -25,7 +32,7 @@ use crate::error::Result;
 use crate::format::elf::{self, Machine, Object, Os};
 use crate::root::{FileKind, Root};
 use crate::stage::start::locate::{Cause, Gone, Presence, locate};
-use crate::stage::start::{Environment, Missing, Piece, standing};
+use crate::stage::start::{Environment, Missing, Piece, glibc, standing};
 
 /// The names musl's loader answers itself (its reserved list).
 const RESERVED: [&[u8]; 7] = [
@@ -77,12 +84,29 @@ pub struct Found {
 pub type Lookup = std::result::Result<Found, Cause>;
 
 /// One object loaded for a program: its headers, and the search folders of its `DT_RPATH`
-/// with `$ORIGIN` expanded.
+/// and `DT_RUNPATH` with `$ORIGIN` expanded, as its [`Libc`] reads them ([`search_paths`]).
 struct Loaded {
     object: Rc<Object>,
     path: PathBuf,
+    /// Searched for it and for what the objects it loads need (musl: `DT_RPATH` and
+    /// `DT_RUNPATH`; glibc: `DT_RPATH` unless it has a `DT_RUNPATH`).
     rpath: Vec<PathBuf>,
+    /// Searched for its own needs only, after `LD_LIBRARY_PATH` (glibc's `DT_RUNPATH`).
+    runpath: Vec<PathBuf>,
     needed_by: Option<usize>,
+}
+
+/// The folders `object`'s `DT_RPATH` and `DT_RUNPATH` add, as `libc`'s loader reads them
+/// (`origin`: its `$ORIGIN`, see [`expand`]): (rpath, runpath) of [`Loaded`].
+fn search_paths(
+    object: &Object,
+    origin: Option<&Path>,
+    libc: Libc,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    match libc {
+        Libc::Glibc if !object.runpath.is_empty() => (Vec::new(), expand(&object.runpath, origin)),
+        _ => (expand(&object.rpath, origin), Vec::new()),
+    }
 }
 
 /// The program a search for libraries starts from.
@@ -99,6 +123,18 @@ pub struct At<'a> {
     /// them is called, then counts as found when the search finds nothing: whatever loads it
     /// finds those through its own chain (an auditwheel `.libs` folder, a JVM's `libjvm.so`).
     pub shipped: Option<&'a Shipped>,
+    /// Whose loader loads it: musl's rules, or glibc's ([`Libc::Glibc`]).
+    pub libc: Libc,
+}
+
+/// The names loaded before `object`'s needs are looked for: for glibc's, the file name of
+/// its `PT_INTERP` (glibc's loader is loaded under that name: `libc.so.6` needs
+/// `ld-linux-x86-64.so.2` and finds it loaded); none for musl's, whose loader answers its own
+/// names ([`RESERVED`]).
+fn first_names(object: &Object, libc: Libc) -> Vec<Vec<u8>> {
+    let interp = object.interp.as_deref().filter(|_| libc == Libc::Glibc);
+    let name = interp.and_then(|i| i.rsplit(|&b| b == b'/').next());
+    name.map(|n| vec![n.to_vec()]).unwrap_or_default()
 }
 
 /// The shared objects of the image (real paths), looked up by library tree
@@ -121,7 +157,8 @@ impl Shipped {
 pub enum Libc {
     /// musl's (or nothing says otherwise): judged by musl's loader's rules.
     Musl,
-    /// glibc's: `PT_INTERP` `ld-linux*` or `ld64.so.*`, or it needs `libc.so.6`.
+    /// glibc's: `PT_INTERP` `ld-linux*` or `ld64.so.*`, or it needs `libc.so.6` or
+    /// `ld-linux*`; judged by glibc's loader's rules ([`super::glibc`]).
     Glibc,
     /// Another system's: marked so ([`Os::Other`]), or it needs a `libc.so.N` that is neither
     /// glibc's nor musl's (FreeBSD's `libc.so.7`, OpenBSD's `libc.so.97.1`).
@@ -139,7 +176,7 @@ pub fn libc_of(object: &Object) -> Libc {
         return Libc::Glibc;
     }
     for n in &object.needed {
-        if n == b"libc.so.6" {
+        if n == b"libc.so.6" || n.starts_with(b"ld-linux") {
             return Libc::Glibc;
         }
         let numbered = n
@@ -157,6 +194,9 @@ pub struct Loader {
     /// The machine of the root's own loader (or busybox); `None` when neither is there.
     pub machine: Option<Machine>,
     system: Vec<PathBuf>,
+    /// glibc's system path ([`glibc::system_path`]) for objects of one machine, read at the
+    /// first glibc object.
+    glibc: Option<(Machine, Vec<PathBuf>)>,
     /// `LD_LIBRARY_PATH`, searched first.
     library_path: Vec<PathBuf>,
     /// `PATH`, where `#!/usr/bin/env NAME` looks for NAME.
@@ -192,6 +232,7 @@ impl Loader {
         Ok(Loader {
             machine,
             system,
+            glibc: None,
             library_path: env.library_path.clone(),
             path: env.path.clone(),
             files: Files::default(),
@@ -227,24 +268,29 @@ impl Loader {
         gone: &Gone,
         out: &mut Vec<Missing>,
     ) -> Result<()> {
-        // musl: the caller of execve chooses a secure program's path, so no $ORIGIN for it.
-        let rpath = expand(&object.rpath, (!at.secure).then_some(at.origin));
+        if at.libc == Libc::Glibc {
+            self.read_glibc_path(root, object.machine);
+        }
+        // The caller of execve chooses a secure program's path, so no $ORIGIN for it.
+        let (rpath, runpath) = search_paths(&object, (!at.secure).then_some(at.origin), at.libc);
+        let mut names = first_names(&object, at.libc);
         let mut loaded = vec![Loaded {
             object,
             path: at.path.to_path_buf(),
             rpath,
+            runpath,
             needed_by: None,
         }];
-        let mut names: Vec<Vec<u8>> = Vec::new();
         let mut next = 0;
         while next < loaded.len() && loaded.len() < MAX_OBJECTS {
             let object = Rc::clone(&loaded[next].object);
             for name in &object.needed {
-                if RESERVED.iter().any(|r| name.starts_with(r)) || names.contains(name) {
+                let musls = at.libc == Libc::Musl && RESERVED.iter().any(|r| name.starts_with(r));
+                if musls || names.contains(name) {
                     continue;
                 }
                 names.push(name.clone());
-                let found = match self.find(root, name, &loaded, next, at.secure, gone)? {
+                let found = match self.find(root, name, &loaded, next, &at, gone)? {
                     Err(cause) if at.shipped.is_some() => {
                         let shipped = (at.shipped, loaded[next].path.as_path(), at.path);
                         self.beside(root, name, shipped, gone)?.ok_or(cause)
@@ -258,11 +304,12 @@ impl Loader {
                             continue;
                         };
                         let origin = entry.parent().unwrap_or(Path::new(""));
-                        let rpath = expand(&lib.rpath, Some(origin));
+                        let (rpath, runpath) = search_paths(&lib, Some(origin), at.libc);
                         loaded.push(Loaded {
                             object: lib,
                             path: end,
                             rpath,
+                            runpath,
                             needed_by: Some(next),
                         });
                     }
@@ -280,43 +327,57 @@ impl Loader {
         Ok(())
     }
 
-    /// Where the loader finds `name` for the object `at` of `loaded` (`secure`: for a setuid
-    /// or setgid program, without `LD_LIBRARY_PATH`).
+    /// Where the loader finds `name` for the object `i` of `loaded`, started from `at`: musl
+    /// searches `LD_LIBRARY_PATH` (not for a secure program), the rpaths of the chain, its
+    /// system path; glibc the `DT_RPATH`s of the chain (unless the needer has a `DT_RUNPATH`),
+    /// `LD_LIBRARY_PATH` (not for a secure program), the needer's `DT_RUNPATH`, its system path.
     fn find(
         &mut self,
         root: &mut Root,
         name: &[u8],
         loaded: &[Loaded],
-        at: usize,
-        secure: bool,
+        i: usize,
+        at: &At<'_>,
         gone: &Gone,
     ) -> Result<Lookup> {
         if name.contains(&b'/') {
             return self.file(root, Path::new(OsStr::from_bytes(name)), gone);
         }
         let name = Path::new(OsStr::from_bytes(name));
-        let mut why = Cause::AlreadyMissing;
-        if !secure
-            && let Some(found) =
-                self.files
-                    .search(root, &self.library_path, name, 0, gone, &mut why)?
-        {
-            return Ok(Ok(found));
+        let library_path: &[PathBuf] = if at.secure { &[] } else { &self.library_path };
+        let mut chain: Vec<&[PathBuf]> = Vec::new();
+        let mut cur = Some(i);
+        while let Some(c) = cur {
+            chain.push(&loaded[c].rpath);
+            cur = loaded[c].needed_by;
         }
-        let mut cur = Some(at);
-        while let Some(i) = cur {
-            if let Some(found) =
-                self.files
-                    .search(root, &loaded[i].rpath, name, 0, gone, &mut why)?
-            {
+        let mut lists: Vec<&[PathBuf]> = Vec::with_capacity(chain.len() + 3);
+        if at.libc == Libc::Glibc {
+            if loaded[i].object.runpath.is_empty() {
+                lists.extend(chain);
+            }
+            lists.push(library_path);
+            lists.push(&loaded[i].runpath);
+            lists.push(self.glibc.as_ref().map_or(&[][..], |(_, p)| p));
+        } else {
+            lists.push(library_path);
+            lists.extend(chain);
+            lists.push(&self.system);
+        }
+        let mut why = Cause::AlreadyMissing;
+        for dirs in lists {
+            if let Some(found) = self.files.search(root, dirs, name, 0, gone, &mut why)? {
                 return Ok(Ok(found));
             }
-            cur = loaded[i].needed_by;
         }
-        let found = self
-            .files
-            .search(root, &self.system, name, 0, gone, &mut why)?;
-        Ok(found.ok_or(why))
+        Ok(Err(why))
+    }
+
+    /// Reads glibc's system path for objects of `machine`, unless it is read already.
+    fn read_glibc_path(&mut self, root: &mut Root, machine: Machine) {
+        if self.glibc.as_ref().is_none_or(|(m, _)| *m != machine) {
+            self.glibc = Some((machine, glibc::system_path(root, machine)));
+        }
     }
 
     /// Where a `dlopen` target judged on its own finds `name` (see [`At::shipped`]), given

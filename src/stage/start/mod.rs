@@ -6,8 +6,10 @@
 //! loading chain; one no program loads (a `dlopen` target) on its own, where what its folder
 //! and its tree ship counts as found. Objects built for another machine than the root's own
 //! loader, or for another system, are not programs of this image and are passed over; glibc
-//! objects only need their loader (glibc finds their libraries by its own rules). How much
-//! each program that will not start matters is its [`Standing`] ([`standing`]).
+//! objects (a glibc JDK, Debian's `/lib/x86_64-linux-gnu` copied in) are judged by glibc's
+//! search rules ([`mod@glibc`], [`loader`]), but a glibc library no program loads is passed
+//! over when no glibc program of the image starts. How much each program that will not start
+//! matters is its [`Standing`] ([`standing`]).
 //!
 //! The same check answers before the first removal (against the plan: `gone` holds what it
 //! removes) and after the strip or in `--check` (`gone` holds what was removed, or nothing):
@@ -18,6 +20,7 @@
 //! environment set at run time (`docker run -e`, an entrypoint script's exports) and `dlopen`
 //! by name.
 
+pub mod glibc;
 pub mod image;
 pub mod loader;
 pub mod locate;
@@ -263,8 +266,11 @@ struct Checker<'a> {
     gone: &'a Gone,
     /// How shared objects without a `PT_INTERP` are judged.
     libraries: Libraries,
-    /// The glibc objects met (their loader looked for, their libraries not).
+    /// The glibc objects met (judged by glibc's search rules, see [`mod@glibc`]).
     glibc: Vec<PathBuf>,
+    /// Whether a glibc program's loader (`PT_INTERP`) was found: only then is a glibc library
+    /// no program loads judged on its own (else nothing in the image can load it).
+    glibc_loader: bool,
 }
 
 /// How the check judges a shared object (an ELF object without `PT_INTERP`).
@@ -283,8 +289,10 @@ enum Libraries {
 pub struct Checked {
     /// The programs and libraries that will not start.
     pub broken: Vec<Broken>,
-    /// The glibc objects, passed over but for their loader (glibc's search for libraries is
-    /// not musl's): counted in one note.
+    /// The glibc objects met: programs and the libraries they load, judged by glibc's search
+    /// rules ([`mod@glibc`], [`loader::Libc::Glibc`]); and glibc libraries no program loads, judged
+    /// on their own when a glibc program's loader is in the image, else passed over. Counted
+    /// in one note.
     pub glibc: Vec<PathBuf>,
 }
 
@@ -440,6 +448,7 @@ impl<'a> Checker<'a> {
             gone,
             libraries: Libraries::AsPrograms,
             glibc: Vec::new(),
+            glibc_loader: false,
         })
     }
 
@@ -506,21 +515,24 @@ impl<'a> Checker<'a> {
             list.push((path.to_path_buf(), end.to_path_buf()));
             return Ok(false);
         }
+        let glibc = libc == loader::Libc::Glibc;
+        // Counted once, however many links name it.
+        if glibc && !self.glibc.iter().any(|g| g == end) {
+            self.glibc.push(end.to_path_buf());
+        }
         if let Some(interp) = &object.interp {
             let interp = PathBuf::from(OsStr::from_bytes(interp));
-            if let Err(cause) = self.exec_file(root, &interp)? {
-                missing.push(Missing {
+            match self.exec_file(root, &interp)? {
+                Ok(()) => self.glibc_loader |= glibc,
+                Err(cause) => missing.push(Missing {
                     piece: Piece::Loader(interp),
                     cause,
-                });
+                }),
             }
-        }
-        if libc == loader::Libc::Glibc {
-            // Counted once, however many links name it.
-            if !self.glibc.iter().any(|g| g == end) {
-                self.glibc.push(end.to_path_buf());
-            }
-            return Ok(true);
+        } else if glibc && !self.glibc_loader {
+            // A glibc library no program loads, in an image where no glibc program starts:
+            // nothing can load it (koffi's glibc build beside its musl one).
+            return Ok(false);
         }
         let shipped = match &self.libraries {
             Libraries::Standalone(shipped) => Some(shipped),
@@ -531,6 +543,7 @@ impl<'a> Checker<'a> {
             origin: end.parent().unwrap_or(Path::new("")),
             secure: is_secure(meta),
             shipped,
+            libc,
         };
         self.loader
             .unfound(root, std::rc::Rc::new(object), at, self.gone, missing)?;

@@ -550,3 +550,160 @@ fn a_loader_or_interpreter_that_is_not_an_executable_file_is_missing() {
         ]
     );
 }
+
+/// `bytes` of a [`fake::object`] with its `DT_RUNPATH` made a `DT_RPATH`.
+fn with_rpath(mut bytes: Vec<u8>) -> Vec<u8> {
+    for at in (0x100..0x200).step_by(16) {
+        if bytes[at] == 29 && bytes[at + 1..at + 8].iter().all(|&b| b == 0) {
+            bytes[at] = 15;
+        }
+    }
+    bytes
+}
+
+/// An Alpine root with a glibc JDK: Debian's `/lib/x86_64-linux-gnu` and the `/lib64`
+/// loader copied in, `bin/java` finding `lib/libjli.so` through its `DT_RUNPATH`
+/// `$ORIGIN/../lib`, libjli needing a `libz.so.1` that `/etc/ld.so.conf.d/*.conf` points at.
+fn glibc_image(java: Vec<u8>) -> tempfile::TempDir {
+    let t = image();
+    let p = t.path();
+    let so = |needed: &[&str]| fake::object(62, None, needed, None);
+    let multiarch = "lib/x86_64-linux-gnu";
+    put(p, "lib64/ld-linux-x86-64.so.2", &so(&[]), 0o755);
+    put(
+        p,
+        &format!("{multiarch}/ld-linux-x86-64.so.2"),
+        &so(&[]),
+        0o755,
+    );
+    put(
+        p,
+        &format!("{multiarch}/libc.so.6"),
+        &so(&["ld-linux-x86-64.so.2"]),
+        0o755,
+    );
+    put(
+        p,
+        &format!("{multiarch}/libdl.so.2"),
+        &so(&["libc.so.6"]),
+        0o644,
+    );
+    put(p, "opt/zlib/lib/libz.so.1", &so(&["libc.so.6"]), 0o644);
+    put(
+        p,
+        "etc/ld.so.conf",
+        b"# glibc\ninclude /etc/ld.so.conf.d/*.conf\n",
+        0o644,
+    );
+    put(
+        p,
+        "etc/ld.so.conf.d/zlib.conf",
+        b"  /opt/zlib/lib  # ours\n",
+        0o644,
+    );
+    put(p, "etc/ld.so.conf.d/zlib.conf.off", b"/nowhere\n", 0o644);
+    put(p, "opt/java/openjdk/bin/java", &java, 0o755);
+    put(
+        p,
+        "opt/java/openjdk/lib/libjli.so",
+        &so(&["libz.so.1", "libverify.so", "libc.so.6"]),
+        0o644,
+    );
+    put(
+        p,
+        "opt/java/openjdk/lib/libverify.so",
+        &so(&["libc.so.6"]),
+        0o644,
+    );
+    t
+}
+
+const JAVA: &str = "opt/java/openjdk/bin/java";
+
+#[test]
+fn glibc_programs_find_libraries_by_glibcs_rules_and_a_missing_one_is_named() {
+    let glibc_ld = Some("/lib64/ld-linux-x86-64.so.2");
+    let needed = ["libjli.so", "libdl.so.2", "libc.so.6"];
+    let runpath = fake::object(62, glibc_ld, &needed, Some("$ORIGIN/../lib"));
+    // glibc's DT_RPATH serves the whole chain: libjli finds libverify.so beside itself.
+    let t = glibc_image(with_rpath(runpath.clone()));
+    assert_eq!(broken(&t, &[JAVA], None), []);
+    // A DT_RUNPATH serves the needer only: libjli's own need is not looked for there.
+    let t = glibc_image(runpath);
+    let p = t.path();
+    let libverify = || {
+        (
+            JAVA.to_string(),
+            "libverify.so was already missing".to_string(),
+        )
+    };
+    assert_eq!(broken(&t, &[JAVA], None), [libverify()]);
+    fs::remove_file(p.join("opt/java/openjdk/lib/libverify.so")).unwrap();
+    put(
+        p,
+        "lib/x86_64-linux-gnu/libverify.so",
+        &fake::object(62, None, &[], None),
+        0o644,
+    );
+    assert_eq!(broken(&t, &[JAVA], None), []);
+    // glibc's libdl is a file like any library (for musl, its loader itself): once it is gone,
+    // java will not start, and as an entrypoint it is refused.
+    fs::remove_file(p.join("lib/x86_64-linux-gnu/libdl.so.2")).unwrap();
+    let libdl = "libdl.so.2 was already missing";
+    assert_eq!(
+        broken(&t, &[JAVA], None),
+        [(JAVA.to_string(), libdl.to_string())]
+    );
+    let mut root = Root::open(p).unwrap();
+    let env = Environment::default();
+    let ep = [Path::new("/").join(JAVA)];
+    let (refused, _) = entrypoints(&mut root, &ep, &Gone::default(), &env).unwrap();
+    let lines: Vec<String> = refused.iter().map(|r| r.line(false)).collect();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("libdl.so.2 is missing"), "{lines:?}");
+    // libz.so.1 is found only in the folder /etc/ld.so.conf.d/*.conf names.
+    put(
+        p,
+        "lib/x86_64-linux-gnu/libdl.so.2",
+        &fake::object(62, None, &[], None),
+        0o644,
+    );
+    fs::remove_file(p.join("etc/ld.so.conf.d/zlib.conf")).unwrap();
+    let libz = "libz.so.1 was already missing";
+    assert_eq!(
+        broken(&t, &[JAVA], None),
+        [(JAVA.to_string(), libz.to_string())]
+    );
+}
+
+#[test]
+fn a_glibc_library_no_program_loads_is_judged_only_where_a_glibc_program_starts() {
+    // koffi ships a glibc build beside its musl one: nothing in a musl image loads it.
+    let t = glibc_image(fake::object(
+        62,
+        Some("/lib64/ld-linux-x86-64.so.2"),
+        &["libc.so.6"],
+        None,
+    ));
+    let p = t.path();
+    let addon = "app/node_modules/koffi/build/linux_x64/koffi.node";
+    let node = fake::object(62, None, &["libstdc++.so.6", "libc.so.6"], None);
+    put(p, addon, &node, 0o644);
+    assert_eq!(broken(&t, &[addon], None), []);
+    let mut root = Root::open(p).unwrap();
+    let programs = [PathBuf::from(addon)];
+    let checked = check(
+        &mut root,
+        &programs,
+        &Gone::default(),
+        &Environment::default(),
+    )
+    .unwrap();
+    assert_eq!(checked.glibc, [PathBuf::from(addon)]);
+    // With a glibc program that starts, it is judged on its own by glibc's rules.
+    let missing = "libstdc++.so.6 was already missing".to_string();
+    assert_eq!(
+        broken(&t, &[JAVA, addon], None),
+        [(addon.to_string(), missing)]
+    );
+}
