@@ -238,6 +238,7 @@ impl<'o> Pipeline<'o> {
         let durability = durability(&self.root, s);
         let bins = Listing::of(&mut self.root, &BIN_DIRS)?;
         let found = self.discover(&bins)?;
+        self.state_in_image()?;
         // --prune needs the walk before the plan; its note (without --prune) waits until the end.
         let prune = self.prune(s)?;
         let (pruned_files, pruned_records) = match &prune {
@@ -251,19 +252,13 @@ impl<'o> Pipeline<'o> {
         };
         let me = discover::self_exe(&mut self.root)?;
         let mut removals = Plan::build(&mut self.root, &found, &by_definition, pruned_files, me)?;
+        let planned: Vec<InRoot> = removals.steps.iter().map(|s| s.item.path.clone()).collect();
         let mut skipped = loops(&found);
         skipped.extend(apply::left_in_place(&mut self.root, &mut removals)?);
         if !self.entrypoints.is_empty() {
             self.start_check(&removals.steps, Starts::Entrypoints)?;
         }
-        let db = match (&self.installed, s.db) {
-            (Some(i), _) => {
-                let changes = i.plan(&mut self.root, &removals.paths(), &pruned_records)?;
-                DbState::planned(changes)
-            }
-            (None, DbMode::Keep) => DbState::Kept,
-            (None, DbMode::Update { .. }) => DbState::Absent,
-        };
+        let db = self.plan_db(s, &removals, &planned, &pruned_records)?;
         let mut pruned = prune.map(|p| p.packages).unwrap_or_default();
         if let Some(i) = &self.installed {
             strips_itself(&mut self.root, i, &removals, &mut pruned)?;
@@ -277,6 +272,50 @@ impl<'o> Pipeline<'o> {
             pruned_records,
             skipped,
         })
+    }
+
+    /// Fails unless the apk state the run reads (the database, world) is part of the image
+    /// ([`apply::not_mounted_in`]): what is mounted in decides nothing.
+    fn state_in_image(&mut self) -> Result<()> {
+        let Some(i) = &self.installed else {
+            return Ok(());
+        };
+        let world = self.root.resolve_parent(Path::new(apkdb::WORLD))?;
+        let read: Vec<InRoot> = [Some(i.path.clone()), world]
+            .into_iter()
+            .flatten()
+            .collect();
+        apply::not_mounted_in(&mut self.root, &read)
+    }
+
+    /// What becomes of apk's state: the database planned for the `removals` that will be made;
+    /// a package owning a file of the `planned` removals left in place (mounted in) stays, as
+    /// the file does. The files the commit replaces must be part of the image.
+    fn plan_db(
+        &mut self,
+        s: &Strip,
+        removals: &Plan,
+        planned: &[InRoot],
+        pruned_records: &[usize],
+    ) -> Result<DbState> {
+        let db = match (&self.installed, s.db) {
+            (Some(i), _) => {
+                let removed = removals.paths();
+                let left: PathSet = planned
+                    .iter()
+                    .map(|p| p.as_os_str())
+                    .filter(|p| !removed.contains(p))
+                    .collect();
+                let changes = i.plan(&mut self.root, &removed, pruned_records, &left)?;
+                DbState::planned(changes)
+            }
+            (None, DbMode::Keep) => DbState::Kept,
+            (None, DbMode::Update { .. }) => DbState::Absent,
+        };
+        let replaced = db.changes().map(Changes::replaced).unwrap_or_default();
+        let replaced: Vec<InRoot> = replaced.into_iter().map(|(p, _)| p).collect();
+        apply::not_mounted_in(&mut self.root, &replaced)?;
+        Ok(db)
     }
 
     /// The dry run's report: the plan, the note of what `--prune` would remove, and what would
@@ -354,7 +393,7 @@ impl<'o> Pipeline<'o> {
         let steps = d.removals.steps.iter().map(|s| s.item.path.as_os_str());
         let removed: PathSet = steps.filter(|p| !failed.contains(p)).collect();
         let mut fresh = self.root.fresh()?;
-        let c = installed.plan_kept(&mut fresh, &removed, &d.pruned_records, &failed)?;
+        let c = installed.plan(&mut fresh, &removed, &d.pruned_records, &failed)?;
         if c.new_installed.is_some() || c.world.is_some() {
             apkdb::stage(&mut fresh, &c, d.durability)?.commit()?;
         }

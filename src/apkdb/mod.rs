@@ -300,24 +300,18 @@ impl Installed {
 
     /// Works out the database and world after the strip removes `removed` (real paths inside
     /// the root): a package leaves when it is one of [`BY_DEFINITION`] or `pruned` (indices of
-    /// records, see [`prune`]), or when the strip
-    /// removes at least one of its files and none of its files is left; a package that loses
-    /// some files and keeps others stays, without the entries of the removed ones. Writes
-    /// nothing.
-    pub fn plan(&self, root: &mut Root, removed: &PathSet, pruned: &[usize]) -> Result<Changes> {
-        self.plan_kept(root, removed, pruned, &PathSet::default())
-    }
-
-    /// [`Installed::plan`] after removals that did not all succeed: a package that owns a file
-    /// in `failed` (real paths) is still there, whatever its name or `--prune` said, and stays
-    /// without the entries of the files that did go. `root` must be looked at afresh
-    /// ([`Root::fresh`]).
-    pub fn plan_kept(
+    /// records, see [`prune`]), or when the strip removes at least one of its files and none of
+    /// its files is left; a package that loses some files and keeps others stays, without the
+    /// entries of the removed ones. A package that owns a file in `left` (real paths: removals
+    /// left in place, or that failed) is still there, whatever its name or `--prune` said, and
+    /// stays without the entries of the files that did go; after removals, `root` must be looked
+    /// at afresh ([`Root::fresh`]). Writes nothing.
+    pub fn plan(
         &self,
         root: &mut Root,
         removed: &PathSet,
         pruned: &[usize],
-        failed: &PathSet,
+        left: &PathSet,
     ) -> Result<Changes> {
         let mut dropped = Vec::new();
         let mut trimmed = Vec::new();
@@ -328,7 +322,7 @@ impl Installed {
         let mut staying_sums: Vec<Vec<u8>> = Vec::new();
         for (i, r) in self.db.records.iter().enumerate() {
             let leaves = BY_DEFINITION.contains(&r.name()) || pruned.contains(&i);
-            if !leaves || self.owns_any(root, r, failed)? {
+            if !leaves || self.owns_any(root, r, left)? {
                 // Which of its files the strip removes: the folders' resolution is cached, so
                 // a package the strip does not touch costs no syscall.
                 let mut gone = PathSet::default();
@@ -581,7 +575,9 @@ mod tests {
             vec![PathBuf::from("bin/busybox"), PathBuf::from("sbin/apk")]
         );
         let removed: PathSet = ["bin/busybox", "sbin/apk"].iter().map(OsStr::new).collect();
-        let c = db.plan(&mut root, &removed, &[]).unwrap();
+        let c = db
+            .plan(&mut root, &removed, &[], &PathSet::default())
+            .unwrap();
         assert_eq!(names(&c.dropped), ["busybox", "apk-tools"]);
         assert_eq!(c.dropped[1].version, "2.14.4-r0");
         assert!(c.trimmed.is_empty());
@@ -628,7 +624,9 @@ P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
             ]
         );
         let removed: PathSet = files.iter().map(|p| p.as_os_str()).collect();
-        let c = db.plan(&mut root, &removed, &[]).unwrap();
+        let c = db
+            .plan(&mut root, &removed, &[], &PathSet::default())
+            .unwrap();
         assert_eq!(names(&c.dropped), ["busybox-binsh", "busybox"]);
         assert!(c.trimmed.is_empty());
         assert_eq!(c.world.unwrap().1, b"dash-binsh\ntty\n");
@@ -645,7 +643,9 @@ P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
         let removed: PathSet = [OsStr::new("usr/lib/libapk.so.3.0.0")]
             .into_iter()
             .collect();
-        let c = db.plan(&mut root, &removed, &[]).unwrap();
+        let c = db
+            .plan(&mut root, &removed, &[], &PathSet::default())
+            .unwrap();
         assert_eq!(names(&c.dropped), ["libapk"]);
         assert_eq!(names(&c.trimmed), ["mixed"]);
         assert_eq!(
@@ -680,7 +680,9 @@ P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
         let scripts = [&bb[..], &musl, &tar::END].concat();
         fs::write(t.path().join("lib/apk/db/scripts.tar"), &scripts).unwrap();
         let removed: PathSet = [OsStr::new("bin/busybox")].into_iter().collect();
-        let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
+        let c = installed(&mut root)
+            .plan(&mut root, &removed, &[], &PathSet::default())
+            .unwrap();
         let paths: Vec<&Path> = c.state_files.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
             paths,
@@ -703,7 +705,7 @@ P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
         fs::write(t.path().join(INSTALLED), db).unwrap();
         fs::write(db_dir.join("scripts.tar"), &scripts[..700]).unwrap();
         let mut root = Root::open(t.path()).unwrap();
-        match installed(&mut root).plan(&mut root, &removed, &[]) {
+        match installed(&mut root).plan(&mut root, &removed, &[], &PathSet::default()) {
             Err(Error::MalformedDb(why)) => assert_eq!(
                 why.to_string(),
                 "/lib/apk/db/scripts.tar: tar header at byte 0: entry larger than the rest of the archive"
@@ -719,7 +721,9 @@ P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
         let trig = b"Q1TWE= /lib\nQ1TWFu /usr/share/ghost\n";
         fs::write(t.path().join("lib/apk/db/triggers"), trig).unwrap();
         let removed: PathSet = [OsStr::new("bin/busybox")].into_iter().collect();
-        let c = installed(&mut root).plan(&mut root, &removed, &[]).unwrap();
+        let c = installed(&mut root)
+            .plan(&mut root, &removed, &[], &PathSet::default())
+            .unwrap();
         assert_eq!(
             (names(&c.dropped), names(&c.trimmed)),
             (vec![], vec!["mixed"])
@@ -733,7 +737,7 @@ P:tty\nV:1\nF:opt/etcalias\nR:securetty\n\n";
         let db = b"P:musl\nV:1\nF:lib\nR:libc.so\n\n";
         let (_t, mut root) = root_with(db, b"musl\n");
         let c = installed(&mut root)
-            .plan(&mut root, &PathSet::default(), &[])
+            .plan(&mut root, &PathSet::default(), &[], &PathSet::default())
             .unwrap();
         assert!(c.new_installed.is_none() && c.world.is_none() && c.dropped.is_empty());
     }

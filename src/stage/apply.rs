@@ -87,6 +87,33 @@ pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
 
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
+/// Fails (`EXDEV`, naming the path) unless each of `paths` (apk's state files the run reads or
+/// replaces) and its folder are part of the image: on the root's mount and not a mount point. A
+/// database, world or folder bound in from outside would be written on the host (or its rename
+/// would fail with `EBUSY` after the removals), and a world from outside would decide what
+/// `--prune` takes. Checked before anything is decided from them.
+pub fn not_mounted_in(root: &mut Root, paths: &[InRoot]) -> Result<()> {
+    let Some(top) = root.lstat(&InRoot::default())? else {
+        return Ok(());
+    };
+    for path in paths {
+        let folder = path.parent().unwrap_or_default();
+        for p in [&folder, path] {
+            if let Some(m) = root.lstat(p)?
+                && (!m.same_mount(&top) || (m.mount_root && !p.is_top()))
+            {
+                return Err(Error::io(
+                    "apk's state is mounted in, not part of the image (nothing was removed; \
+                     --keep-apk-db strips without touching it)",
+                    &root.host(p),
+                    std::io::Error::from_raw_os_error(nix::libc::EXDEV),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fails, naming the path and the reason, unless every removal and the commit can be made:
 /// every folder the plan writes to, and the folder of each file the commit replaces
 /// (`replaced`, with the size of its new version), is writable (root, a read-write filesystem)

@@ -8,7 +8,7 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use crate::common::*;
 
@@ -244,6 +244,15 @@ fn what_is_mounted_in_is_neither_entered_nor_removed_and_the_report_says_so() {
     assert_only_removed(&before, &snapshot(r), &gone, &apk_state());
     assert_eq!(snapshot(h), host_before, "the host's folders changed");
     sentinel.unchanged();
+    // The image's own if-up.d/dad and securetty stay under what is bound over them: busybox
+    // stays in the database with them, without the entries of the files that went.
+    let db_after = fs::read(r.join(DB)).unwrap();
+    let records = apk_records(&db_after);
+    let busybox = records.iter().find(|(name, _)| name == "busybox");
+    let (_, busybox) = busybox.expect("busybox stays in the database");
+    assert!(busybox.contains("R:securetty"), "{busybox}");
+    assert!(busybox.contains("R:dad"), "{busybox}");
+    assert!(!busybox.contains("R:busybox\n"), "{busybox}");
     let v = report(&o);
     let skipped: Vec<String> = v["skipped"]
         .as_array()
@@ -841,4 +850,48 @@ fn a_folder_the_walk_cannot_read_is_a_finding_that_fails_check_and_strict() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn apk_state_mounted_in_is_refused_before_it_decides_or_is_written() {
+    // A host folder over lib/apk/db would get the new database (and the image keep its lying
+    // one under it); a host file over world would decide what --prune takes; a file bound over
+    // itself would fail the commit's rename (EBUSY) after every removal.
+    for (from_host, target) in [
+        (true, "lib/apk/db"),
+        (true, "etc/apk"),
+        (true, WORLD),
+        (false, WORLD),
+        (false, DB),
+    ] {
+        let (t, _) = tree_with_strip();
+        let r = t.path();
+        let host = tempfile::tempdir().unwrap();
+        let source = if from_host {
+            let s = host.path().join("state");
+            let out = Command::new("cp")
+                .arg("-a")
+                .arg(r.join(target))
+                .arg(&s)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            s
+        } else {
+            r.join(target)
+        };
+        let host_before = snapshot(host.path());
+        let scripts = tempfile::tempdir().unwrap();
+        let wrap = with_binds(scripts.path(), &[(&source, target)]);
+        refused_up_front(r, &wrap, "apk's state is mounted in");
+        assert_eq!(
+            snapshot(host.path()),
+            host_before,
+            "{target}: the host's copy changed"
+        );
+    }
 }
