@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::{Prunable, Pruned};
 use crate::apkdb::{self, Changes, DbState, Durability, Installed};
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformed, Result};
 use crate::guard;
 use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::os::interrupt::{self, Held};
@@ -504,7 +504,19 @@ impl<'o> Pipeline<'o> {
         let (root, env) = (&mut self.root, &self.env);
         let keep = start::image::keep(root, installed, &prune.keep, &self.entrypoints, env)?;
         let files = &self.survey.get().files;
-        installed.prunable(&mut self.root, &keep, files).map(Some)
+        let p = installed.prunable(&mut self.root, &keep, files)?;
+        if !p.unknown_world.is_empty() {
+            return Err(Error::MalformedDb(Malformed {
+                path: PathBuf::from(apkdb::WORLD),
+                line: None,
+                what: format!(
+                    "names {}, which no installed package is or provides: apk refuses such a \
+                     world, and --prune would take what it was meant to keep",
+                    p.unknown_world.join(", ")
+                ),
+            }));
+        }
+        Ok(Some(p))
     }
 
     /// The note without `--prune` (skipped with the audit): what it would remove, less what the

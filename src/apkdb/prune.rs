@@ -42,6 +42,9 @@ pub struct Prunable {
     pub files: Vec<PathBuf>,
     /// The prunable packages with their bytes, for the report.
     pub packages: Vec<Pruned>,
+    /// The names in world that no installed package is or provides (apk refuses such a world:
+    /// `--prune` must not take what it would have kept).
+    pub unknown_world: Vec<String>,
 }
 
 /// A dependency word's token: its name without a version constraint; `None` for a conflict.
@@ -85,7 +88,7 @@ impl Installed {
                 "--keep {k}: no installed package is or provides {k}"
             )));
         }
-        let wanted = wanted(root, keep, files, &providers)?;
+        let (wanted, unknown_world) = wanted(root, keep, files, &providers)?;
         let stay = closure(records, &by_definition, &providers, &wanted);
         let leaving: Vec<usize> = (0..records.len())
             .filter(|&i| !stay[i] && !by_definition[i])
@@ -95,6 +98,7 @@ impl Installed {
             leaving,
             files,
             packages,
+            unknown_world,
         })
     }
 }
@@ -143,10 +147,14 @@ fn wanted(
     keep: &[String],
     files: &[Item],
     providers: &Providers,
-) -> Result<Vec<Vec<u8>>> {
+) -> Result<(Vec<Vec<u8>>, Vec<String>)> {
     let mut wanted: Vec<Vec<u8>> = Vec::new();
+    let mut unknown = Vec::new();
     if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
         for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
+            if providers.of_token(t).next().is_none() {
+                unknown.push(String::from_utf8_lossy(t).into_owned());
+            }
             wanted.push(t.to_vec());
         }
     }
@@ -160,7 +168,7 @@ fn wanted(
         .map(|f| &f.path)
         .filter(|f| providers.of_token(&slash(f)).next().is_none());
     wanted.extend(unowned_needs(root, unowned)?);
-    Ok(wanted)
+    Ok((wanted, unknown))
 }
 
 /// Which records stay: those providing what is `wanted`, and what they depend on (`D:`), in

@@ -895,3 +895,30 @@ fn apk_state_mounted_in_is_refused_before_it_decides_or_is_written() {
         );
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn prune_refuses_a_world_naming_what_no_package_provides() {
+    // apk refuses such a world ("unable to select packages"); --prune would have taken musl
+    // and everything else, since nothing in world kept them.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    fs::write(r.join(WORLD), b"hostdata\n").unwrap();
+    let sentinel = Sentinel::plant(r);
+    let before = snapshot(r);
+    let o = run_step(r, &["--prune"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("names hostdata, which no installed package"),
+        "{err}"
+    );
+    assert_eq!(snapshot(r), before, "the tree changed");
+    sentinel.unchanged();
+    // Without --prune, world decides nothing: the strip goes on.
+    let o = run_step(r, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
