@@ -402,7 +402,7 @@ fn limits(out: &mut String, r: &Report) -> fmt::Result {
         write!(out, "{or} the libraries of")?;
         for (i, p) in r.pruned.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(out, "{sep}{}", p.package.name)?;
+            write!(out, "{sep}{}", text(&p.package.name))?;
         }
     }
     out.push_str(
