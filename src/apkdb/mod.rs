@@ -223,7 +223,9 @@ impl Location {
 /// is an error that stops the run before any removal.
 pub fn load(root: &mut Root) -> Result<Option<Installed>> {
     let installed = Location::of(root)?.installed();
-    let Some((path, bytes)) = root.read_regular(Path::new(installed), INSTALLED_LIMIT)? else {
+    let host = root.host_root().to_path_buf();
+    let read = root.read_regular(Path::new(installed), INSTALLED_LIMIT);
+    let Some((path, bytes)) = state_file(&host, read)? else {
         return Ok(None);
     };
     // The bytes live as long as the run: one process, one database.
@@ -238,10 +240,10 @@ pub fn load(root: &mut Root) -> Result<Option<Installed>> {
     }
 }
 
-/// A read of apk's state beside the database, with a file that cannot be carried over whole
+/// A read of apk's state (the database, world, and what lies beside them), with a file that cannot be carried over whole
 /// (over its size limit, not a regular file) an error of apk's state, as a malformed one is:
 /// the run stops before the first removal, exit 5.
-fn state_file(
+pub(super) fn state_file(
     root: &Path,
     read: Result<Option<(InRoot, Vec<u8>)>>,
 ) -> Result<Option<(InRoot, Vec<u8>)>> {
@@ -353,7 +355,8 @@ impl Installed {
             dropped_names.push(r.name());
         }
         let new_installed = (!dropped.is_empty() || !trimmed.is_empty()).then_some(out);
-        let world = match root.read_regular(Path::new(WORLD), WORLD_LIMIT)? {
+        let host = root.host_root().to_path_buf();
+        let world = match state_file(&host, root.read_regular(Path::new(WORLD), WORLD_LIMIT))? {
             Some((path, bytes)) => world::without(&bytes, &dropped_names).map(|new| (path, new)),
             None => None,
         };

@@ -150,7 +150,9 @@ fn wanted(
 ) -> Result<(Vec<Vec<u8>>, Vec<String>)> {
     let mut wanted: Vec<Vec<u8>> = Vec::new();
     let mut unknown = Vec::new();
-    if let Some((_, world)) = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT)? {
+    let host = root.host_root().to_path_buf();
+    let read = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT);
+    if let Some((_, world)) = super::state_file(&host, read)? {
         for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
             if providers.of_token(t).next().is_none() {
                 unknown.push(String::from_utf8_lossy(t).into_owned());

@@ -922,3 +922,25 @@ fn prune_refuses_a_world_naming_what_no_package_provides() {
     let o = run_step(r, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_database_or_world_over_its_limit_stops_the_run_with_exit_5_before_any_removal() {
+    // The limits: 64 MiB for the database, 1 MiB for world (sparse files: nothing is written).
+    for (path, len) in [(DB, (64 << 20) + 1), (WORLD, (1 << 20) + 1)] {
+        let (t, _) = tree_with_strip();
+        let r = t.path();
+        let f = fs::OpenOptions::new()
+            .append(true)
+            .open(r.join(path))
+            .unwrap();
+        f.set_len(len).unwrap();
+        let before = snapshot(r);
+        let o = run_step(r, &[]);
+        assert_eq!(o.status.code(), Some(5), "{path}: {}", stderr(&o));
+        assert_eq!(snapshot(r), before, "{path}: the tree changed");
+    }
+}
