@@ -87,6 +87,20 @@ pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
 
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
+/// The folders an overlay copies up for the removals of `plan`: each folder removed from, and
+/// every folder above it, once.
+fn copied_up(plan: &Plan) -> usize {
+    let mut folders = Vec::new();
+    for mut dir in plan.folders() {
+        while !dir.is_top() && !folders.contains(&dir) {
+            let parent = dir.parent().unwrap_or_default();
+            folders.push(dir);
+            dir = parent;
+        }
+    }
+    folders.len()
+}
+
 /// Fails (`EXDEV`, naming the path) unless each of `paths` (apk's state files the run reads or
 /// replaces) and its folder are part of the image: on the root's mount and not a mount point. A
 /// database, world or folder bound in from outside would be written on the host (or its rename
@@ -164,8 +178,11 @@ fn room(root: &Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Result<()> {
     let fs = root
         .statfs()
         .map_err(|e| Error::io("cannot statfs", &host, e))?;
+    // On an overlay, a removal of a lower layer's file is a whiteout (an inode of the upper
+    // layer), in a folder copied up first with the folders above it (one more inode each,
+    // counted as if none were up there yet).
     let whiteouts = if fs.overlay {
-        plan.steps.len() as u64
+        (plan.steps.len() + copied_up(plan)) as u64
     } else {
         0
     };
