@@ -30,10 +30,12 @@ target_s390x   := s390x-unknown-linux-musl
 # Every shipped binary: the pinned nightly rebuilds std for size (-Z build-std, so no
 # prebuilt std is needed for any target), panics abort without a message, and zig links
 # static musl (cargo-zigbuild; musl's own crt, hence -Clink-self-contained=no). Configuration
-# only: the code is the same as the stock build's (`make stock`).
+# only: the code is the same as the stock build's (`make stock`). Two settings are there for
+# ppc64le's budget alone (tests/README.md, Size): src/os/no-unwind.ld drops the unwind tables of
+# the C zig links (nothing unwinds; 6.2 KB) and -Zmir-opt-level=1 (0.6 KB).
 SIZE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
 	-Crelocation-model=static -Cforce-unwind-tables=no -Clink-self-contained=no \
-	-Clink-arg=-Wl,--build-id=none
+	-Clink-arg=-Wl,--build-id=none -Clink-arg=-Wl,-T,$(CURDIR)/src/os/no-unwind.ld -Zmir-opt-level=1
 BUILD_STD := -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 # 32-bit ARM kernels use 4 KiB pages; the linker's 64 KiB default padded those files by 64 KiB.
 page_armhf := -Clink-arg=-Wl,-z,max-page-size=4096
