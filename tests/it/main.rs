@@ -19,6 +19,7 @@ mod golden;
 mod guard;
 mod hostile;
 mod libraries;
+mod memory;
 mod prune;
 mod real_tree;
 mod run_step;
