@@ -107,7 +107,8 @@
 //!   removal the tree is as it was; during the removals the line says so (the database is renamed
 //!   in place only after them, and a second run finishes the job); after them, only the report is
 //!   lost. `tests/it/memory.rs` strips under limits from the lowest the kernel can load the binary
-//!   at to the lowest it strips at, both found by bisection. A memory cgroup's OOM killer sends
+//!   at to the lowest it strips at, both found by bisection, and with the Nth `mmap` and every one
+//!   after it failing, for every N (`strace -e inject`). A memory cgroup's OOM killer sends
 //!   SIGKILL, which nothing can answer; a limit too low for the kernel to map the binary and its
 //!   stack ends `execve` with SIGSEGV before any of its code runs.
 //! - **One writer.** The run takes apk's own lock (`flock` on `/lib/apk/db/lock`, created and
