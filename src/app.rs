@@ -319,7 +319,6 @@ impl<'o> Pipeline<'o> {
         };
         // `staged` is dropped on the way out, which removes its files.
         stop_if_asked()?;
-        memory::entered(Phase::Removing);
         let applied = apply::apply(&mut self.root, &d.removals);
         let mut db = None;
         if applied.failed.is_empty() {

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
+use crate::os::memory::{self, Phase};
 use crate::root::{InRoot, Root};
 use crate::stage::plan::{Plan, Step, StepKind};
 
@@ -201,9 +202,15 @@ pub fn hold_descriptors(root: &Path) -> Result<()> {
 
 /// Removes every planned path, in order. A removal that fails (what no check foresaw: an I/O
 /// error) does not stop the others: it is recorded with its error, and the run then writes
-/// apk's state for what is really there.
+/// apk's state for what is really there. The list of removals made is allocated whole before
+/// the first, so that memory that runs out does not run out there
+/// ([`crate::os::memory`]).
 pub fn apply(root: &mut Root, plan: &Plan) -> Applied {
-    let mut done = Applied::default();
+    let mut done = Applied {
+        removed: Vec::with_capacity(plan.steps.len()),
+        ..Applied::default()
+    };
+    memory::entered(Phase::Removing);
     for step in &plan.steps {
         match root.unlink(&step.item.path) {
             Ok(()) => done.removed.push(step.clone()),
