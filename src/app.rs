@@ -21,6 +21,7 @@ use crate::error::{Error, Malformed, Result};
 use crate::guard;
 use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::os::interrupt::{self, Held};
+use crate::os::memory::{self, Phase};
 use crate::report::{Action, Outcome, Report, tally};
 use crate::root::{InRoot, PathSet, Root};
 use crate::stage::apply::{self, Skip};
@@ -368,6 +369,7 @@ impl<'o> Pipeline<'o> {
             drop(staged);
             db = self.true_to_the_tree(d, &applied.failed)?;
         }
+        memory::entered(Phase::Done);
         // What stays is looked at afresh: the cached answers describe the tree before.
         self.root = self.root.fresh()?;
         Ok(Done {

@@ -16,7 +16,8 @@ use nix::sys::signal::Signal;
 pub enum Exit {
     /// The root ends stripped (or was already), or `--check` found it distroless.
     Ok,
-    /// An operation on the filesystem failed; the message names the path and the reason.
+    /// An operation on the filesystem failed; the message names the path and the reason. Or an
+    /// allocation failed (`os::memory`); the line says how far the run had come.
     Failed,
     /// The command line could not be understood.
     Usage,
@@ -60,7 +61,10 @@ impl Exit {
     pub fn meaning(self) -> &'static str {
         match self {
             Exit::Ok => "the root ends stripped (or already was); `--check`: distroless",
-            Exit::Failed => "a filesystem operation failed; one line names the path and the reason",
+            Exit::Failed => {
+                "a filesystem operation failed; one line names the path and the reason (or \
+                 memory ran out: one line says so, and what was removed)"
+            }
             Exit::Usage => "bad usage (unknown option, missing value, contradictory options)",
             Exit::Refused => "refused to strip `/`: no container build detected",
             Exit::Audit => {

@@ -98,6 +98,19 @@
 //!   have been. SIGKILL cannot be held; an engine sends it seconds after SIGTERM, the removals take
 //!   milliseconds. `tests/it/run_step.rs` sends the signals with `strace -e inject` at chosen
 //!   system calls of a RUN step (discovery, staging, the 50th removal, a removal that fails).
+//! - **Out of memory.** A failed allocation (`ulimit -v`, `prlimit --as`) ends the run with one
+//!   line and exit status 1, never a silent abort (std's answer, SIGILL or SIGABRT): the global
+//!   allocator is the system's (musl's `malloc`), wrapped so that a null calls
+//!   `os::memory::out_of_memory`, which allocates nothing: the line from a stack buffer, then the
+//!   files the run made removed (apk's lock file when it made it, the staged database files,
+//!   registered when made with everything their removal needs), then `_exit(1)`. Before the first
+//!   removal the tree is as it was; during the removals the line says so (the database is renamed
+//!   in place only after them, and a second run finishes the job); after them, only the report is
+//!   lost. `tests/it/memory.rs` strips under limits from the lowest the kernel can load the binary
+//!   at to the lowest it strips at, both found by bisection, and with the Nth `mmap` and every one
+//!   after it failing, for every N (`strace -e inject`). A memory cgroup's OOM killer sends
+//!   SIGKILL, which nothing can answer; a limit too low for the kernel to map the binary and its
+//!   stack ends `execve` with SIGSEGV before any of its code runs.
 //! - **One writer.** The run takes apk's own lock (`flock` on `/lib/apk/db/lock`, created and
 //!   removed again when the tree has none); a second strip, or an apk, beside it refuses at once
 //!   with one line and changes nothing.
@@ -171,6 +184,8 @@
 //! ```text
 //! os/sys.rs                  the few system calls nix and std lack, each behind a safe function
 //! os/interrupt.rs            holds SIGINT, SIGTERM, SIGHUP, SIGQUIT while the tree changes
+//! os/memory.rs               a failed allocation: one line, the files the run made taken back,
+//!                            exit 1 (the global allocator, in sys.rs, calls it)
 //! root/{mod,meta,path,resolve,open,read,dir,walk}.rs  the target root, held as a directory descriptor:
 //!                            InRoot paths and PathSet (sets of them, by folder and name as the
 //!                            database names files), resolution inside it, opens confined by openat2
@@ -229,6 +244,8 @@ pub mod fuzzing;
 pub mod options;
 pub mod report;
 pub use os::interrupt::Held;
+pub use os::memory::ALLOCATOR;
+pub use os::sys::Allocator;
 
 // Private to the crate: the layers below.
 mod apkdb;

@@ -11,6 +11,9 @@
 //! fsync stops the run before anything is removed. Whether to fsync is apk's own rule (see
 //! [`crate::options::SyncPolicy`]): a container build's step is discarded whole when it does not
 //! finish, so there the wait for the disk (as long as the removals themselves) buys nothing.
+//!
+//! A staged file is registered for a failed allocation to remove ([`crate::os::memory`]) from
+//! its creation until it is renamed into place or removed.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, File};
@@ -25,6 +28,7 @@ use nix::sys::stat::{Mode, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::error::{Error, Result};
+use crate::os::memory::{self, Made};
 use crate::root::c_string;
 
 /// A file to replace: its folder, open and confined to the root
@@ -47,6 +51,8 @@ pub struct Staged {
     tmp: CString,
     file: Option<File>,
     committed: bool,
+    /// The temporary file, registered for a failed allocation to remove.
+    made: Option<Made>,
 }
 
 /// The temporary name used for `name`.
@@ -80,6 +86,7 @@ pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
         tmp,
         file: None,
         committed: false,
+        made: None,
     };
     let (dir, tmp) = (staged.target.dir.as_fd(), staged.tmp.as_c_str());
     // A temporary file left by a killed run goes; one that is not there is not touched.
@@ -87,6 +94,9 @@ pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
         unlinkat(dir, tmp, UnlinkatFlags::NoRemoveDir)
             .map_err(|e| Error::io("cannot remove stale", &staged.tmp_host(), e.into()))?;
     }
+    // Allocated before the file is made: its registration then allocates nothing.
+    let to_make =
+        memory::to_make(dir, tmp).map_err(|e| Error::io("cannot create", &staged.tmp_host(), e))?;
     let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
     let fd = openat(
         dir,
@@ -97,6 +107,11 @@ pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
     .map_err(|e| Error::io("cannot create", &staged.tmp_host(), e.into()))?;
     // From here on, dropping `staged` removes the temporary file.
     let mut file = File::from(fd);
+    staged.made = Some(
+        to_make
+            .made(&memory::MADE)
+            .map_err(|e| Error::io("cannot create", &staged.tmp_host(), e))?,
+    );
     let io = |e| Error::io("cannot write", &staged.tmp_host(), e);
     file.write_all(bytes).map_err(io)?;
     fchown(&file, Some(old.st_uid), Some(old.st_gid)).map_err(io)?;
@@ -153,6 +168,7 @@ impl Ready {
             renameat(dir, f.tmp.as_c_str(), dir, f.name.as_c_str())
                 .map_err(|e| Error::io("cannot replace", &f.target.host, e.into()))?;
             f.committed = true;
+            f.made = None;
         }
         Ok(())
     }

@@ -7,7 +7,8 @@
 //! that two runs never both believe they made it — is removed again while still held, so the
 //! tree gains nothing; a file another made is never removed, even when its lock is refused. A
 //! lock taken on a file that is no longer the one at its path (removed by the run that made
-//! it, between our open and our `flock`) is taken again on the file now there.
+//! it, between our open and our `flock`) is taken again on the file now there. A lock file this
+//! run created is registered for a failed allocation to remove ([`crate::os::memory`]).
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -21,6 +22,7 @@ use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::apkdb::Location;
 use crate::error::{Error, Result, is_would_block};
+use crate::os::memory::{self, Made};
 use crate::root::{FileKind, Root, c_string};
 
 /// apk's lock file, inside the root (where apk keeps its database).
@@ -35,6 +37,8 @@ pub struct Lock {
     _held: Flock<File>,
     /// The folder (open, confined to the root) and name of a lock file this run created.
     created: Option<(OwnedFd, CString)>,
+    /// That file, registered for a failed allocation to remove.
+    _made: Option<Made>,
 }
 
 /// Takes apk's lock on `root`, beside its database; `None` when the root has no apk database
@@ -57,6 +61,8 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     let folder = root.open_folder(&folder).map_err(cannot_open)?;
     let name = c_string(real.name()).map_err(cannot_open)?;
     for _ in 0..ATTEMPTS {
+        // Allocated before the file may be made: its registration then allocates nothing.
+        let to_make = memory::to_make(folder.as_fd(), &name).map_err(cannot_open)?;
         let (file, created) = open(folder.as_fd(), &name).map_err(|e| cannot_open(e.into()))?;
         let held = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(held) => held,
@@ -65,11 +71,17 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
             Err((_, errno)) => return Err(refused(&host, errno)),
         };
         if is_at_path(folder.as_fd(), &name, &held) {
-            let created = created.then_some((folder, name));
-            return Ok(Some(Lock {
+            let mut lock = Lock {
                 _held: held,
-                created,
-            }));
+                created: None,
+                _made: None,
+            };
+            if created {
+                lock.created = Some((folder, name));
+                // Not registered (no slot): dropping `lock` removes the file.
+                lock._made = Some(to_make.made(&memory::MADE).map_err(cannot_open)?);
+            }
+            return Ok(Some(lock));
         }
     }
     Err(refused(&host, Errno::EWOULDBLOCK))

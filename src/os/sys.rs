@@ -1,6 +1,8 @@
 //! The raw system calls nix and std do not offer as the tool needs them, each behind a safe
-//! function: the one place that says `unsafe`. Everything else calls these, `nix` or `std`.
+//! function, and the global allocator that never returns a failed allocation ([`Allocator`]):
+//! the one place that says `unsafe`. Everything else calls these, `nix` or `std`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{CStr, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -101,6 +103,66 @@ pub fn has_default_action(signo: libc::c_int) -> io::Result<bool> {
     Ok(old.sa_sigaction == libc::SIG_DFL)
 }
 
+/// `_exit(2)`: ends the process at once with `status`, running nothing of the program's (no
+/// destructor, no `atexit` handler, no flush of a buffer; the kernel closes the descriptors,
+/// which releases a `flock`). nix has no wrapper for it; `std::process::exit` flushes std's
+/// buffered standard output first, which a failed allocation must not wait on.
+pub fn exit_now(status: u8) -> ! {
+    // SAFETY: _exit takes a plain integer, touches no memory of the process and never returns.
+    unsafe { libc::_exit(libc::c_int::from(status)) }
+}
+
+/// The system's allocator (musl's `malloc`, as `std::alloc::System` calls it: nothing added, no
+/// size classes) with one difference: an allocation that fails calls `fail` with the size asked
+/// for, which ends the process, instead of returning null to std (whose answer is an abort
+/// without a word: SIGILL in the size-tuned build, SIGABRT in the stock one). Installed by
+/// `main.rs` as the `#[global_allocator]`; `fail` must not allocate.
+pub struct Allocator {
+    fail: fn(usize) -> !,
+}
+
+impl Allocator {
+    /// The system's allocator, calling `fail` on a failed allocation.
+    pub const fn new(fail: fn(usize) -> !) -> Allocator {
+        Allocator { fail }
+    }
+
+    /// `p`, or `fail(size)` when `p` is null.
+    fn checked(&self, p: *mut u8, size: usize) -> *mut u8 {
+        if p.is_null() {
+            (self.fail)(size)
+        }
+        p
+    }
+}
+
+// SAFETY: every call is passed to `System` with the caller's arguments unchanged, so each
+// method keeps `System`'s guarantees (a block of the layout asked for, or null); a null is
+// never returned, `fail` (which does not return) is called instead, which `GlobalAlloc`
+// allows: it does not require an allocation that fails to return.
+unsafe impl GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller keeps `alloc`'s contract (a layout of non-zero size), `System`'s.
+        self.checked(unsafe { System.alloc(layout) }, layout.size())
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as in `alloc`.
+        self.checked(unsafe { System.alloc_zeroed(layout) }, layout.size())
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller keeps `realloc`'s contract: `ptr` came from this allocator, that
+        // is from `System` (every block does), with `layout`, and `new_size` is valid for it.
+        self.checked(unsafe { System.realloc(ptr, layout, new_size) }, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller keeps `dealloc`'s contract: `ptr` came from `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +175,40 @@ mod tests {
             std::fs::canonicalize(exe).unwrap(),
             std::env::current_exe().unwrap()
         );
+    }
+
+    /// A `fail` for the tests: unwinds with the size asked for (a test may unwind).
+    fn unwind_with_size(size: usize) -> ! {
+        std::panic::panic_any(size)
+    }
+
+    #[test]
+    fn a_failed_allocation_calls_fail_with_its_size_instead_of_returning_null() {
+        let a = Allocator::new(unwind_with_size);
+        // More than any address space holds: malloc answers ENOMEM without trying.
+        let huge = Layout::from_size_align(isize::MAX as usize - 4095, 1).unwrap();
+        for call in [0, 1, 2] {
+            let asked = std::panic::catch_unwind(|| {
+                // SAFETY: a layout of non-zero size; the small block comes from `a` with `small`.
+                unsafe {
+                    let small = Layout::from_size_align(16, 8).unwrap();
+                    match call {
+                        0 => a.alloc(huge),
+                        1 => a.alloc_zeroed(huge),
+                        _ => a.realloc(a.alloc(small), small, huge.size()),
+                    }
+                }
+            });
+            let asked = *asked.unwrap_err().downcast::<usize>().unwrap();
+            assert_eq!(asked, huge.size(), "call {call}");
+        }
+        // SAFETY: a layout of non-zero size, freed with the same layout.
+        unsafe {
+            let small = Layout::from_size_align(64, 8).unwrap();
+            let p = a.alloc_zeroed(small);
+            assert!(!p.is_null());
+            assert_eq!(*p.add(63), 0);
+            a.dealloc(p, small);
+        }
     }
 }

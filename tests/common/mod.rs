@@ -373,6 +373,17 @@ pub fn run_step(root: &Path, args: &[&str]) -> Output {
 /// [`run_step`] with `chroot ROOT /strip ARGS` run under `wrap`, a command line split at
 /// spaces (`strace -f -o FILE`): the tracer sees the strip as the engine starts it.
 pub fn run_step_under(root: &Path, wrap: &str, args: &[&str]) -> Output {
+    run_step_as(root, wrap, "", args)
+}
+
+/// [`run_step`] in shell form: `chroot ROOT /bin/sh -c SHELL_FORM sh ARGS` (the root's own
+/// shell, as `RUN ulimit -v 900 && exec /strip` runs), `SHELL_FORM` ending in `exec /strip "$@"`.
+pub fn run_step_shell(root: &Path, shell_form: &str, args: &[&str]) -> Output {
+    run_step_as(root, "", shell_form, args)
+}
+
+/// [`run_step_under`] `wrap`, in shell form when `shell_form` is not empty.
+fn run_step_as(root: &Path, wrap: &str, shell_form: &str, args: &[&str]) -> Output {
     const SCRIPT: &str = r#"set -e
 r=$1; h=$2; shift 2
 mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
@@ -385,9 +396,10 @@ mkdir "$r/dev/pts" "$r/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts"
 mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$r/dev/shm"
 for f in hosts resolv.conf hostname; do mount --bind "$h/$f" "$r/etc/$f"; done
+if [ -n "${SHELL_FORM:-}" ]; then set -- /bin/sh -c "$SHELL_FORM" sh "$@"; else set -- /strip "$@"; fi
 # The engine's environment: the image's ENV, here Docker's default PATH.
-exec env -u LD_LIBRARY_PATH PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  ${WRAP:-} chroot "$r" /strip "$@""#;
+exec env -u LD_LIBRARY_PATH -u SHELL_FORM PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  ${WRAP:-} chroot "$r" "$@""#;
     let engine = tempfile::tempdir().unwrap();
     for (path, bytes) in ENGINE_FILES {
         let host = engine.path().join(Path::new(path).file_name().unwrap());
@@ -423,6 +435,7 @@ exec env -u LD_LIBRARY_PATH PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("WRAP", wrap)
+        .env("SHELL_FORM", shell_form)
         .output()
         .unwrap();
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();

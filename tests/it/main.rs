@@ -20,6 +20,7 @@ mod golden;
 mod guard;
 mod hostile;
 mod libraries;
+mod memory;
 mod prune;
 mod real_tree;
 mod run_step;
