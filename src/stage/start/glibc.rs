@@ -6,7 +6,8 @@
 //!
 //! `/etc/ld.so.cache` is not read: `ldconfig` builds it from these same folders, so a library
 //! it names is found here too (a cache older than the tree, or a library put there by hand, is
-//! not seen). `hwcap` lines and glibc-hwcaps subfolders are passed over. Every file is read
+//! not seen); without a cache, the folders of `ld.so.conf` are not searched, as glibc's loader
+//! does not search them. `hwcap` lines and glibc-hwcaps subfolders are passed over. Every file is read
 //! through the root, as a regular file with a limit; one that cannot be read adds nothing.
 
 use std::ffi::OsStr;
@@ -45,7 +46,14 @@ pub fn triplet(machine: Machine) -> Option<&'static str> {
 /// `/etc/ld.so.conf`, then the default ones, each once.
 pub fn system_path(root: &mut Root, machine: Machine) -> Vec<PathBuf> {
     let mut conf = Conf::default();
-    conf.read(root, Path::new("/etc/ld.so.conf"), 0);
+    // glibc's loader reads the folders of ld.so.conf only through the cache ldconfig makes
+    // of them: without `/etc/ld.so.cache` (ldconfig never ran, as in most Alpine images with
+    // glibc programs copied in) they are not searched.
+    if let Ok(Resolved::Found(_, m)) = root.resolve(Path::new("etc/ld.so.cache"))
+        && m.kind == FileKind::File
+    {
+        conf.read(root, Path::new("/etc/ld.so.conf"), 0);
+    }
     let mut out = conf.folders;
     if let Some(t) = triplet(machine) {
         out.push(Path::new("/lib").join(t));
@@ -179,6 +187,18 @@ mod tests {
             big: false,
             id: 62,
         };
+        // Without the cache ldconfig makes, glibc's loader never sees ld.so.conf's folders.
+        let defaults = [
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/lib",
+            "/usr/lib",
+        ];
+        assert_eq!(system_path(&mut root, x86_64), defaults.map(PathBuf::from));
+        fs::write(etc.join("ld.so.cache"), b"").unwrap();
+        let mut root = root.fresh().unwrap();
         let want = [
             "/opt/b",
             "/lib",

@@ -505,7 +505,10 @@ impl<'a> Checker<'a> {
         if self.loader.machine.is_some_and(|m| m != object.machine) {
             return Ok(false);
         }
-        let libc = loader::libc_of(&object);
+        let libc = match loader::libc_of(&object) {
+            loader::Libc::Glibc if self.runs_on_musl(root, &object)? => loader::Libc::Musl,
+            libc => libc,
+        };
         if libc == loader::Libc::Other {
             return Ok(false);
         }
@@ -571,6 +574,26 @@ impl<'a> Checker<'a> {
                 },
                 cause,
             }),
+        })
+    }
+
+    /// Whether the `PT_INTERP` of `object` ends at musl's loader (`ld-musl-*`): gcompat and
+    /// libc6-compat make `/lib64/ld-linux-x86-64.so.2` a link to it, and what it loads it loads
+    /// by musl's rules, whatever the object was built for.
+    fn runs_on_musl(
+        &mut self,
+        root: &mut Root,
+        object: &crate::format::elf::Object,
+    ) -> Result<bool> {
+        let Some(interp) = &object.interp else {
+            return Ok(false);
+        };
+        let interp = Path::new(OsStr::from_bytes(interp));
+        Ok(match locate(root, interp, self.gone)? {
+            Presence::There { end, .. } => end
+                .file_name()
+                .is_some_and(|n| n.as_bytes().starts_with(b"ld-musl-")),
+            Presence::Absent(_) => false,
         })
     }
 

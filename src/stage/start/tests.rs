@@ -602,6 +602,8 @@ fn glibc_image(java: Vec<u8>) -> tempfile::TempDir {
         0o644,
     );
     put(p, "etc/ld.so.conf.d/zlib.conf.off", b"/nowhere\n", 0o644);
+    // ldconfig ran: the loader reads ld.so.conf's folders through its cache.
+    put(p, "etc/ld.so.cache", b"", 0o644);
     put(p, "opt/java/openjdk/bin/java", &java, 0o755);
     put(
         p,
@@ -705,5 +707,30 @@ fn a_glibc_library_no_program_loads_is_judged_only_where_a_glibc_program_starts(
     assert_eq!(
         broken(&t, &[JAVA, addon], None),
         [(addon.to_string(), missing)]
+    );
+}
+
+#[test]
+fn a_glibc_program_whose_loader_is_musls_is_judged_by_musls_rules() {
+    // gcompat: /lib64/ld-linux-x86-64.so.2 is a link to musl's loader, which searches
+    // /lib:/usr/local/lib:/usr/lib (not Debian's multiarch folders).
+    let t = image();
+    let p = t.path();
+    fs::create_dir_all(p.join("lib64")).unwrap();
+    symlink(LD, p.join("lib64/ld-linux-x86-64.so.2")).unwrap();
+    let glibc = "/lib64/ld-linux-x86-64.so.2";
+    let program = |needed| fake::object(62, Some(glibc), &[needed], None);
+    let so = fake::object(62, None, &[], None);
+    put(p, "usr/local/lib/libfoo.so.1", &so, 0o755);
+    put(p, "lib/x86_64-linux-gnu/libbar.so.1", &so, 0o755);
+    put(p, "usr/bin/foo", &program("libfoo.so.1"), 0o755);
+    put(p, "usr/bin/bar", &program("libbar.so.1"), 0o755);
+    let got = broken(&t, &["usr/bin/foo", "usr/bin/bar"], None);
+    assert_eq!(
+        got,
+        [(
+            "usr/bin/bar".to_string(),
+            "libbar.so.1 was already missing".to_string()
+        )]
     );
 }
