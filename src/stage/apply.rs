@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
 use crate::os::memory::{self, Phase};
-use crate::root::{InRoot, Root};
+use crate::root::{InRoot, Meta, Root};
 use crate::stage::plan::{Plan, Step, StepKind};
 
 /// A path the strip left in place, and why.
@@ -49,9 +49,7 @@ pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
     for s in std::mem::take(&mut plan.steps) {
         let folder = s.item.path.parent().unwrap_or_default();
         let away = match root.lstat(&folder)? {
-            // A folder reached through another mount, or (where the kernel gives no mount
-            // id) the top of one; the root itself may well be the top of its own.
-            Some(m) => !m.same_mount(&top) || (m.mount_root && !folder.is_top()),
+            Some(m) => mounted_in(&m, &top, &folder),
             None => false,
         };
         let reason = if away {
@@ -86,6 +84,13 @@ pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
     Ok(skipped)
 }
 
+/// Whether `path` (with `m`, its `lstat`) is not part of the image: reached through another
+/// mount than the root's (`top`), or (where the kernel gives no mount id) the top of one; the
+/// root itself may well be the top of its own.
+fn mounted_in(m: &Meta, top: &Meta, path: &InRoot) -> bool {
+    !m.same_mount(top) || (m.mount_root && !path.is_top())
+}
+
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
 /// The folders an overlay copies up for the removals of `plan`: each folder removed from, and
@@ -115,7 +120,7 @@ pub fn not_mounted_in(root: &mut Root, paths: &[InRoot]) -> Result<()> {
         let folder = path.parent().unwrap_or_default();
         for p in [&folder, path] {
             if let Some(m) = root.lstat(p)?
-                && (!m.same_mount(&top) || (m.mount_root && !p.is_top()))
+                && mounted_in(&m, &top, p)
             {
                 return Err(Error::io(
                     "apk's state is mounted in, not part of the image (nothing was removed; \
