@@ -370,8 +370,6 @@ impl<'o> Pipeline<'o> {
             db = self.true_to_the_tree(d, &applied.failed)?;
         }
         memory::entered(Phase::Done);
-        // What stays is looked at afresh: the cached answers describe the tree before.
-        self.root = self.root.fresh()?;
         Ok(Done {
             removed: applied.removed,
             skipped: applied.skipped,
@@ -407,6 +405,11 @@ impl<'o> Pipeline<'o> {
     fn stripped(&mut self, s: &Strip, d: Decisions, done: Done) -> Result<Report> {
         let nothing_to_do = d.removals.steps.iter().all(|s| s.kind == StepKind::SelfExe)
             && d.db.dropped().is_empty();
+        if let Audit::On { .. } = s.audit {
+            // What stays is looked at afresh (the note, the audit, the start check): the
+            // cached answers describe the tree before the removals.
+            self.root = self.root.fresh()?;
+        }
         let prunable = self.note_prunable(s, &d.db)?;
         let (findings, checked) = match s.audit {
             Audit::On { .. } => (
@@ -460,7 +463,8 @@ impl<'o> Pipeline<'o> {
     fn discover(&mut self, bins: &Listing) -> Result<Found> {
         let mut found = discover::by_name(&mut self.root, bins)?;
         if found.has_busybox() {
-            discover::elsewhere(&mut self.root, &mut found, self.survey.get())?;
+            let whole = self.survey.get();
+            discover::elsewhere(&mut self.root, &mut found, whole)?;
         }
         discover::applet_links(&mut self.root, bins, &mut found)?;
         Ok(found)

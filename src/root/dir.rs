@@ -44,22 +44,39 @@ impl Dir {
 
     /// Calls `f` with the path and kind of every entry but `.` and `..`, in the folder's order
     /// (those whose type the filesystem does not give last, each after an `fstatat`).
-    pub fn for_each(&mut self, mut f: impl FnMut(InRoot, FileKind)) -> io::Result<()> {
+    pub fn for_each(&mut self, f: impl FnMut(InRoot, FileKind)) -> io::Result<()> {
+        self.for_each_of(|_| true, f)
+    }
+
+    /// [`Dir::for_each`] of the entries whose kind `keep` keeps (no path is made for the
+    /// others).
+    pub fn for_each_of(
+        &mut self,
+        keep: impl Fn(FileKind) -> bool,
+        mut f: impl FnMut(InRoot, FileKind),
+    ) -> io::Result<()> {
         let mut untyped: Vec<CString> = Vec::new();
-        for entry in self.dir.iter() {
+        let mut entries = self.dir.iter();
+        for entry in &mut entries {
             let entry = entry?;
             let name = entry.file_name();
             if name == c"." || name == c".." {
                 continue;
             }
-            match entry.file_type() {
-                Some(t) => f(self.path.child(name.to_bytes()), kind_of_type(t)),
+            match entry.file_type().map(kind_of_type) {
+                Some(kind) if keep(kind) => f(self.path.child(name.to_bytes()), kind),
+                Some(_) => {}
                 None => untyped.push(name.to_owned()),
             }
         }
+        // A folder is listed once: nix's iterator would rewind it when dropped (`rewinddir`,
+        // one `lseek` a folder), so it is forgotten instead (it holds no resource of its own).
+        std::mem::forget(entries);
         for name in untyped {
             let kind = self.kind_of(&name)?;
-            f(self.path.child(name.to_bytes()), kind);
+            if keep(kind) {
+                f(self.path.child(name.to_bytes()), kind);
+            }
         }
         Ok(())
     }

@@ -57,6 +57,25 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// What a listing says of a symlink it saw, without an `lstat`: a symlink's own inode,
+    /// size and links matter to nothing here (it frees no file's bytes, it cannot be made
+    /// immutable, nothing is mounted on it).
+    pub fn symlink() -> Meta {
+        Meta {
+            kind: FileKind::Symlink,
+            dev: 0,
+            ino: 0,
+            nlink: 1,
+            size: 0,
+            mode: 0o120777,
+            uid: 0,
+            gid: 0,
+            pinned: false,
+            mount_root: false,
+            mount: 0,
+        }
+    }
+
     /// The facts a `statx` gave.
     pub fn from_statx(st: &nix::libc::statx) -> Self {
         let pinned = (nix::libc::STATX_ATTR_IMMUTABLE | nix::libc::STATX_ATTR_APPEND) as u64;

@@ -242,29 +242,9 @@ impl Root {
     /// Opens the folder `rel` (not following a last symlink, confined to the root) to list it.
     pub fn open_dir(&mut self, rel: &InRoot) -> Result<Dir> {
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
-        open::open(self.fd.as_fd(), &mut self.confine, rel, flags)
+        open::open_reading(self.fd.as_fd(), &mut self.confine, rel, flags)
             .and_then(|fd| Dir::new(fd, rel.clone()))
             .map_err(|e| Error::io("cannot list", &self.host(rel), e))
-    }
-
-    /// Records that a directory listing saw a symlink at `rel`, saving an `lstat`: a symlink's
-    /// own inode, size and links matter to nothing here (it frees no file's bytes).
-    pub fn remember_symlink(&mut self, rel: &InRoot) {
-        let meta = Meta {
-            kind: FileKind::Symlink,
-            dev: 0,
-            ino: 0,
-            nlink: 1,
-            size: 0,
-            mode: 0o120777,
-            uid: 0,
-            gid: 0,
-            pinned: false,
-            mount_root: false,
-            mount: 0,
-        };
-        self.lstat_cache
-            .insert(rel.as_os_str().to_owned(), Some(meta));
     }
 
     /// The target of the symlink `rel`.

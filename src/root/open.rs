@@ -71,6 +71,22 @@ pub fn open(
     walk(root, path, flags)
 }
 
+/// [`open`] for reading (a folder's entries, a file's bytes), leaving the file's access time
+/// as it was (`O_NOATIME`): the tool only reads the image. The kernel allows that flag to the
+/// file's owner or a process with `CAP_FOWNER` only; elsewhere (`EPERM`) the file is opened
+/// without it.
+pub fn open_reading(
+    root: BorrowedFd,
+    how: &mut Confine,
+    path: &InRoot,
+    flags: OFlag,
+) -> io::Result<OwnedFd> {
+    match open(root, how, path, flags | OFlag::O_NOATIME) {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => open(root, how, path, flags),
+        opened => opened,
+    }
+}
+
 /// Opens `path` one folder at a time, never following a symlink: what `openat2` does with
 /// `RESOLVE_NO_SYMLINKS`, in user space.
 fn walk(root: BorrowedFd, path: &InRoot, flags: OFlag) -> io::Result<OwnedFd> {

@@ -86,7 +86,7 @@ impl Root {
             return Err(Error::input(&host, "not a regular file"));
         }
         let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let fd = open::open(self.fd.as_fd(), &mut self.confine, &real, flags)
+        let fd = open::open_reading(self.fd.as_fd(), &mut self.confine, &real, flags)
             .map_err(|e| Error::io("cannot open", &host, e))?;
         let file = fs::File::from(fd);
         let opened = file

@@ -57,7 +57,8 @@ struct Frame {
     path: InRoot,
     /// Its (device, inode): a folder opened again must be the same one.
     id: (u64, u64),
-    entries: Vec<(InRoot, FileKind)>,
+    /// Its folders and regular files.
+    entries: Vec<InRoot>,
     next: usize,
 }
 
@@ -87,14 +88,11 @@ pub fn regular_files(
         }
     };
     while let Some(frame) = stack.last_mut() {
-        let Some((path, kind)) = frame.entries.get(frame.next).cloned() else {
+        let Some(path) = frame.entries.get(frame.next).cloned() else {
             stack.pop();
             continue;
         };
         frame.next += 1;
-        if kind != FileKind::Dir && kind != FileKind::File {
-            continue;
-        }
         if path.as_os_str().len() >= PATH_MAX {
             // The rest of the tool reaches a file by its path relative to the root's
             // descriptor: one this long it cannot stat, read nor remove. Said, not entered.
@@ -162,11 +160,7 @@ fn start(host_root: &Path) -> io::Result<(Meta, Vec<Frame>)> {
 
 /// Opens the folder `name` of `parent` (`O_NOFOLLOW`), checks it is the folder `id` that was
 /// stated, and lists it.
-fn enter(
-    parent: &Dir,
-    path: &InRoot,
-    id: (u64, u64),
-) -> io::Result<(Dir, Vec<(InRoot, FileKind)>)> {
+fn enter(parent: &Dir, path: &InRoot, id: (u64, u64)) -> io::Result<(Dir, Vec<InRoot>)> {
     let mut dir = open_below(parent, path.name(), path)?;
     same(&dir, id)?;
     let entries = list(&mut dir)?;
@@ -178,7 +172,13 @@ fn enter(
 fn open_below(parent: &Dir, rel: &[u8], path: &InRoot) -> io::Result<Dir> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let c = c_string(rel)?;
-    let fd = nix::fcntl::openat(parent.fd(), c.as_c_str(), flags, Mode::empty())?;
+    let open = |flags| nix::fcntl::openat(parent.fd(), c.as_c_str(), flags, Mode::empty());
+    // Listed without touching its access time where the kernel allows it (as
+    // [`crate::root::open::open_reading`] reads).
+    let fd = match open(flags | OFlag::O_NOATIME) {
+        Err(nix::errno::Errno::EPERM) => open(flags)?,
+        opened => opened?,
+    };
     Dir::new(fd, path.clone())
 }
 
@@ -192,10 +192,11 @@ fn same(dir: &Dir, id: (u64, u64)) -> io::Result<()> {
     }
 }
 
-/// The entries of `dir`, read once.
-fn list(dir: &mut Dir) -> io::Result<Vec<(InRoot, FileKind)>> {
+/// The folders and regular files of `dir` (all the walk enters or yields), read once.
+fn list(dir: &mut Dir) -> io::Result<Vec<InRoot>> {
     let mut entries = Vec::new();
-    dir.for_each(|path, kind| entries.push((path, kind)))?;
+    let wanted = |kind| kind == FileKind::Dir || kind == FileKind::File;
+    dir.for_each_of(wanted, |path, _| entries.push(path))?;
     Ok(entries)
 }
 

@@ -158,6 +158,7 @@ fn libapk(root: &mut Root) -> Result<Vec<Item>> {
 /// [`elsewhere`]: a link may end at a hard link of it), or dangle naming one; loops are noted.
 pub fn applet_links(root: &mut Root, bins: &Listing, found: &mut Found) -> Result<()> {
     let ids = found.busybox_ids();
+    found.links.reserve(bins.of_kind(FileKind::Symlink).count());
     for e in bins.of_kind(FileKind::Symlink) {
         let applet = match root.link_end(&e.path)? {
             End::Found(end) if end.kind == FileKind::File => ids.contains(&end.id()),
@@ -172,10 +173,10 @@ pub fn applet_links(root: &mut Root, bins: &Listing, found: &mut Found) -> Resul
                 false
             }
         };
-        if applet && let Some(meta) = root.lstat(&e.path)? {
+        if applet {
             found.links.push(Item {
                 path: e.path.clone(),
-                meta,
+                meta: Meta::symlink(),
             });
         }
     }

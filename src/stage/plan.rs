@@ -96,7 +96,9 @@ impl Plan {
         pruned_files: &[PathBuf],
         me: Option<Item>,
     ) -> Result<Plan> {
-        let mut steps: Vec<Step> = Vec::new();
+        let found_items = found.links.len() + found.apk.len() + found.ssl_client.len();
+        let claims = found_items + found.busybox.len() + package_files.len() + pruned_files.len();
+        let mut steps: Vec<Step> = Vec::with_capacity(claims + 1);
         let mut add = |kind: StepKind, items: &[Item]| {
             for item in items {
                 let item = item.clone();

@@ -63,11 +63,6 @@ impl Listing {
             root.open_dir(&real)?
                 .for_each(|path, kind| entries.push(Entry { path, kind }))
                 .map_err(|e| Error::io("cannot list", &root.host(&real), e))?;
-            for e in &entries[first..] {
-                if e.kind == FileKind::Symlink {
-                    root.remember_symlink(&e.path);
-                }
-            }
             // One folder's entries: their paths differ only in the name, so bytes order them.
             entries[first..].sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
             seen.push(real);
