@@ -70,8 +70,11 @@ pub fn on_path(
     entrypoints: &[PathBuf],
     env: &Environment,
 ) -> Result<(Vec<PathBuf>, Vec<OnPath>)> {
-    let mut loader = Loader::of(root, env)?;
     let (mut paths, mut found) = (Vec::new(), Vec::new());
+    if entrypoints.is_empty() {
+        return Ok((paths, found));
+    }
+    let mut loader = Loader::of(root, env)?;
     for ep in entrypoints {
         if ep.as_os_str().as_bytes().contains(&b'/') {
             paths.push(ep.clone());
