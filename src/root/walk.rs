@@ -27,6 +27,7 @@
 
 use std::ffi::CStr;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -145,7 +146,9 @@ fn start(host_root: &Path) -> io::Result<(Meta, Vec<Frame>)> {
     let mut scratch = Vec::with_capacity(4096);
     let top = stat(&mut scratch, host_root)?;
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let fd = nix::fcntl::open(host_root, flags, Mode::empty())?;
+    let fd = without_atime(flags, |flags| {
+        nix::fcntl::open(host_root, flags, Mode::empty())
+    })?;
     let mut root = Dir::new(fd, InRoot::default())?;
     let entries = list(&mut root)?;
     let frame = Frame {
@@ -172,14 +175,22 @@ fn enter(parent: &Dir, path: &InRoot, id: (u64, u64)) -> io::Result<(Dir, Vec<In
 fn open_below(parent: &Dir, rel: &[u8], path: &InRoot) -> io::Result<Dir> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let c = c_string(rel)?;
-    let open = |flags| nix::fcntl::openat(parent.fd(), c.as_c_str(), flags, Mode::empty());
-    // Listed without touching its access time where the kernel allows it (as
-    // [`crate::root::open::open_reading`] reads).
-    let fd = match open(flags | OFlag::O_NOATIME) {
-        Err(nix::errno::Errno::EPERM) => open(flags)?,
-        opened => opened?,
-    };
+    let fd = without_atime(flags, |flags| {
+        nix::fcntl::openat(parent.fd(), c.as_c_str(), flags, Mode::empty())
+    })?;
     Dir::new(fd, path.clone())
+}
+
+/// `open(flags)`, first with `O_NOATIME`: a folder is listed without touching its access time
+/// where the kernel allows it (as [`crate::root::open::open_reading`] reads).
+fn without_atime(
+    flags: OFlag,
+    open: impl Fn(OFlag) -> nix::Result<OwnedFd>,
+) -> io::Result<OwnedFd> {
+    match open(flags | OFlag::O_NOATIME) {
+        Err(nix::errno::Errno::EPERM) => Ok(open(flags)?),
+        opened => Ok(opened?),
+    }
 }
 
 /// Fails (`ESTALE`) unless `dir` is the folder `id`.

@@ -944,3 +944,91 @@ fn a_database_or_world_over_its_limit_stops_the_run_with_exit_5_before_any_remov
         assert_eq!(snapshot(r), before, "{path}: the tree changed");
     }
 }
+
+/// Every folder and regular file under `root` (not following links, not crossing mounts).
+fn folders_and_files(root: &Path) -> Vec<PathBuf> {
+    let walk = walkdir::WalkDir::new(root).same_file_system(true);
+    let entries = walk.into_iter().map(Result::unwrap);
+    let kept = entries.filter(|e| e.file_type().is_dir() || e.file_type().is_file());
+    kept.map(|e| e.path().to_path_buf()).collect()
+}
+
+/// Sets the access time of `paths` to 2001-01-01 (older than every change here: on a relatime
+/// mount the next read of each updates it) without reading them; that time, in seconds.
+fn set_old_atime(paths: &[PathBuf]) -> i64 {
+    let touched = Command::new("touch")
+        .args(["-a", "-h", "-d", "2001-01-01 00:00:00 UTC"])
+        .args(paths)
+        .status();
+    assert!(touched.unwrap().success());
+    978307200
+}
+
+/// The access time of `path` (`lstat`, which does not change it).
+fn atime(path: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).unwrap().atime()
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_strip_leaves_the_access_time_of_every_folder_and_file_it_reads_as_it_was() {
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    // The control: on this filesystem a read updates an old access time.
+    let control = tempfile::tempdir_in(r.parent().unwrap()).unwrap();
+    let file = control.path().join("read-me");
+    fs::write(&file, b"x").unwrap();
+    let old = set_old_atime(std::slice::from_ref(&file));
+    fs::read(&file).unwrap();
+    assert_ne!(atime(&file), old, "reads do not update access times here");
+    // apk's state files are replaced by new ones; what the strip removes goes.
+    let replaced: Vec<PathBuf> = ["lib/apk/db/installed", "lib/apk/db/scripts.tar"]
+        .iter()
+        .chain(&["lib/apk/db/triggers", WORLD])
+        .map(|p| r.join(p))
+        .collect();
+    let mut paths = folders_and_files(r);
+    paths.retain(|p| !replaced.contains(p));
+    let old = set_old_atime(&paths);
+    // The default run reads the most: every folder, apk's state, the programs' headers.
+    let o = run_step(r, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let left = paths.iter().filter(|p| fs::symlink_metadata(p).is_ok());
+    let changed: Vec<&PathBuf> = left.filter(|p| atime(p) != old).collect();
+    assert!(changed.is_empty(), "access times changed: {changed:?}");
+    assert!(paths.len() > 150, "{} folders and files", paths.len());
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_build_without_cap_fowner_strips_a_tree_another_user_owns() {
+    // Without CAP_FOWNER, O_NOATIME on another user's file is refused (EPERM): each is read
+    // without it. Changing the mode of a file once given to another user is refused too:
+    // apk's new state gets its mode while the strip still owns it.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let owned = Command::new("chown")
+        .args(["-R", "-h", "1000:1000"])
+        .arg(r)
+        .status();
+    assert!(owned.unwrap().success());
+    let wrap = "setpriv --bounding-set=-fowner --inh-caps=-fowner";
+    let o = run_step_under(r, wrap, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::symlink_metadata(r.join("bin/busybox")).is_err());
+    let db = r.join("lib/apk/db/installed");
+    let meta = fs::metadata(&db).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (1000, 1000, 0o644)
+    );
+    assert!(!packages(r).contains(&"busybox".to_string()));
+}
