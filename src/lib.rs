@@ -100,7 +100,7 @@
 //!   system calls of a RUN step (discovery, staging, the 50th removal, a removal that fails).
 //! - **Out of memory.** A failed allocation (`ulimit -v`, `prlimit --as`) ends the run with one
 //!   line and exit status 1, never a silent abort (std's answer, SIGILL or SIGABRT): the global
-//!   allocator is the system's (musl's `malloc`), wrapped so that a null calls
+//!   allocator is the system's (the libc's `malloc`), wrapped so that a null calls
 //!   `os::memory::out_of_memory`, which allocates nothing: the line from a stack buffer, then the
 //!   files the run made removed (apk's lock file when it made it, the staged database files,
 //!   registered when made with everything their removal needs), then `_exit(1)`. Before the first
