@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::apkdb::lock::{self, Lock};
-use crate::apkdb::prune::{Prunable, Pruned};
+use crate::apkdb::prune::{Prunable, Pruned, World};
 use crate::apkdb::{self, Changes, DbState, Durability, Installed};
 use crate::error::{Error, Malformed, Result};
 use crate::guard;
@@ -23,6 +23,7 @@ use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy
 use crate::os::interrupt::{self, Held};
 use crate::os::memory::{self, Phase};
 use crate::report::{Action, Outcome, Report, tally};
+use crate::root::resolve::Resolved;
 use crate::root::{InRoot, PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
@@ -276,17 +277,23 @@ impl<'o> Pipeline<'o> {
     }
 
     /// Fails unless the apk state the run reads (the database, world) is part of the image
-    /// ([`apply::not_mounted_in`]): what is mounted in decides nothing.
+    /// ([`apply::not_mounted_in`]): what is mounted in decides nothing. World is checked where
+    /// it is written (its name) and where it is read (the file a link there ends at).
     fn state_in_image(&mut self) -> Result<()> {
         let Some(i) = &self.installed else {
             return Ok(());
         };
-        let world = self.root.resolve_parent(Path::new(apkdb::WORLD))?;
-        let read: Vec<InRoot> = [Some(i.path.clone()), world]
+        let world = Path::new(apkdb::WORLD);
+        let written = self.root.resolve_parent(world)?;
+        let read = match self.root.resolve(world)? {
+            Resolved::Found(real, _) => Some(real),
+            Resolved::Missing(_) | Resolved::Loop => None,
+        };
+        let state: Vec<InRoot> = [Some(i.path.clone()), written, read]
             .into_iter()
             .flatten()
             .collect();
-        apply::not_mounted_in(&mut self.root, &read)
+        apply::not_mounted_in(&mut self.root, &state)
     }
 
     /// What becomes of apk's state: the database planned for the `removals` that will be made;
@@ -511,18 +518,22 @@ impl<'o> Pipeline<'o> {
         let keep = start::image::keep(root, installed, &prune.keep, &self.entrypoints, env)?;
         let files = &self.survey.get().files;
         let p = installed.prunable(&mut self.root, &keep, files)?;
-        if !p.unknown_world.is_empty() {
-            return Err(Error::MalformedDb(Malformed {
-                path: PathBuf::from(apkdb::WORLD),
-                line: None,
-                what: format!(
-                    "names {}, which no installed package is or provides: apk refuses such a \
-                     world, and --prune would take what it was meant to keep",
-                    p.unknown_world.join(", ")
-                ),
-            }));
-        }
-        Ok(Some(p))
+        let what = match &p.world {
+            World::Read { unknown } if unknown.is_empty() => return Ok(Some(p)),
+            World::Read { unknown } => format!(
+                "names {}, which no installed package is or provides: apk refuses such a \
+                 world, and --prune would take what it was meant to keep",
+                unknown.join(", ")
+            ),
+            World::Missing => "is missing: --prune keeps what world names and what that \
+                 needs, and without it would take every other package"
+                .to_string(),
+        };
+        Err(Error::MalformedDb(Malformed {
+            path: PathBuf::from(apkdb::WORLD),
+            line: None,
+            what,
+        }))
     }
 
     /// The note without `--prune` (skipped with the audit): what it would remove, less what the
@@ -535,7 +546,12 @@ impl<'o> Pipeline<'o> {
             return Ok(Vec::new());
         }
         let files = &self.survey.get().files;
-        let mut packages = installed.prunable(&mut self.root, &[], files)?.packages;
+        let p = installed.prunable(&mut self.root, &[], files)?;
+        if p.world == World::Missing {
+            // Without world, nothing says what was asked for: no note.
+            return Ok(Vec::new());
+        }
+        let mut packages = p.packages;
         let dropped = db.dropped();
         packages.retain(|p| !dropped.contains(&p.package));
         Ok(packages)

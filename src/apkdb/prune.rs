@@ -42,9 +42,22 @@ pub struct Prunable {
     pub files: Vec<PathBuf>,
     /// The prunable packages with their bytes, for the report.
     pub packages: Vec<Pruned>,
-    /// The names in world that no installed package is or provides (apk refuses such a world:
-    /// `--prune` must not take what it would have kept).
-    pub unknown_world: Vec<String>,
+    /// What world said.
+    pub world: World,
+}
+
+/// What `etc/apk/world` said: what the packages that stay are chosen from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum World {
+    /// It was read; the names in it that no installed package is or provides (apk refuses such
+    /// a world: `--prune` must not take what it would have kept).
+    Read {
+        /// Those names, in world's order.
+        unknown: Vec<String>,
+    },
+    /// There is none (nor a file a link there ends at): nothing says what was asked for, and
+    /// every package but those kept by other means would be prunable.
+    Missing,
 }
 
 /// A dependency word's token: its name without a version constraint; `None` for a conflict.
@@ -88,7 +101,7 @@ impl Installed {
                 "--keep {k}: no installed package is or provides {k}"
             )));
         }
-        let (wanted, unknown_world) = wanted(root, keep, files, &providers)?;
+        let (wanted, world) = wanted(root, keep, files, &providers)?;
         let stay = closure(records, &by_definition, &providers, &wanted);
         let leaving: Vec<usize> = (0..records.len())
             .filter(|&i| !stay[i] && !by_definition[i])
@@ -98,7 +111,7 @@ impl Installed {
             leaving,
             files,
             packages,
-            unknown_world,
+            world,
         })
     }
 }
@@ -147,19 +160,23 @@ fn wanted(
     keep: &[String],
     files: &[Item],
     providers: &Providers,
-) -> Result<(Vec<Vec<u8>>, Vec<String>)> {
+) -> Result<(Vec<Vec<u8>>, World)> {
     let mut wanted: Vec<Vec<u8>> = Vec::new();
-    let mut unknown = Vec::new();
     let host = root.host_root().to_path_buf();
     let read = root.read_regular(Path::new(super::WORLD), super::WORLD_LIMIT);
-    if let Some((_, world)) = super::state_file(&host, read)? {
-        for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
-            if providers.of_token(t).next().is_none() {
-                unknown.push(String::from_utf8_lossy(t).into_owned());
+    let world = match super::state_file(&host, read)? {
+        Some((_, world)) => {
+            let mut unknown = Vec::new();
+            for t in world.split(|b| b.is_ascii_whitespace()).filter_map(token) {
+                if providers.of_token(t).next().is_none() {
+                    unknown.push(String::from_utf8_lossy(t).into_owned());
+                }
+                wanted.push(t.to_vec());
             }
-            wanted.push(t.to_vec());
+            World::Read { unknown }
         }
-    }
+        None => World::Missing,
+    };
     wanted.extend(keep.iter().map(|k| k.as_bytes().to_vec()));
     wanted.extend(ALWAYS_KEPT.iter().map(|n| n.to_vec()));
     let unowned = files
@@ -170,7 +187,7 @@ fn wanted(
         .map(|f| &f.path)
         .filter(|f| providers.of_token(&slash(f)).next().is_none());
     wanted.extend(unowned_needs(root, unowned)?);
-    Ok((wanted, unknown))
+    Ok((wanted, world))
 }
 
 /// Which records stay: those providing what is `wanted`, and what they depend on (`D:`), in

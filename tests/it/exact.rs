@@ -1032,3 +1032,59 @@ fn a_build_without_cap_fowner_strips_a_tree_another_user_owns() {
     );
     assert!(!packages(r).contains(&"busybox".to_string()));
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_world_that_is_a_link_to_a_file_mounted_in_is_refused_before_any_removal() {
+    // Read through the link, world would be the engine's /etc/hosts, or pid 1's environment:
+    // what is mounted in must not decide what --prune takes, nor be read at all.
+    for target in ["/etc/hosts", "/proc/1/environ", "../../etc/hostname"] {
+        for args in [&["--prune"][..], &[]] {
+            let (t, _) = tree_with_strip();
+            let r = t.path();
+            fs::remove_file(r.join(WORLD)).unwrap();
+            symlink(target, r.join(WORLD)).unwrap();
+            let sentinel = Sentinel::plant(r);
+            let before = snapshot(r);
+            let o = run_step(r, args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{target} {args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("apk's state is mounted in"), "{err}");
+            assert_eq!(snapshot(r), before, "{target}: the tree changed");
+            sentinel.unchanged();
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn prune_refuses_a_missing_world_and_the_note_says_nothing_without_one() {
+    // Nothing would say what was asked for: --prune would take every package, musl with it.
+    for gone in ["missing", "dangling"] {
+        let (t, _) = tree_with_strip();
+        let r = t.path();
+        fs::remove_file(r.join(WORLD)).unwrap();
+        if gone == "dangling" {
+            symlink("/nowhere/world", r.join(WORLD)).unwrap();
+        }
+        let before = snapshot(r);
+        let o = run_step(r, &["--prune"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(5), "{gone}: {err}");
+        assert!(
+            err.contains("etc/apk/world") && err.contains("is missing"),
+            "{err}"
+        );
+        assert_eq!(snapshot(r), before, "{gone}: the tree changed");
+        let v = report(&run_step(r, &["--json"]));
+        assert_eq!(v["prunable"], serde_json::json!([]), "{gone}: {v}");
+        assert!(fs::symlink_metadata(r.join("bin/busybox")).is_err());
+    }
+}
