@@ -370,6 +370,15 @@ pub fn run_step(root: &Path, args: &[&str]) -> Output {
     run_step_under(root, "", args)
 }
 
+/// [`run_step`] with the static binary installed as `/strip` first when the root lacks it (a
+/// strip removes it: the next run in the same tree needs it back).
+pub fn run_step_installed(root: &Path, args: &[&str]) -> Output {
+    if fs::symlink_metadata(root.join("strip")).is_err() {
+        install_strip(&static_bin(), root);
+    }
+    run_step(root, args)
+}
+
 /// [`run_step`] with `chroot ROOT /strip ARGS` run under `wrap`, a command line split at
 /// spaces (`strace -f -o FILE`): the tracer sees the strip as the engine starts it.
 pub fn run_step_under(root: &Path, wrap: &str, args: &[&str]) -> Output {

@@ -74,7 +74,7 @@ fn expected(
     (triggers, staying)
 }
 
-/// Strips `root` (`--root`, the host binary) and checks apk's state file by file: returns the
+/// Strips `root` in a RUN step and checks apk's state file by file: returns the
 /// triggers file and the tar after the strip.
 fn strip_and_check(root: &Path, archive: &str) -> (Vec<u8>, Vec<u8>) {
     let db = root.join(DB_DIR);
@@ -84,7 +84,7 @@ fn strip_and_check(root: &Path, archive: &str) -> (Vec<u8>, Vec<u8>) {
     let meta_before = fs::metadata(db.join(archive)).unwrap();
     let before = snapshot(root);
 
-    let o = run_on(root, &["-q"]);
+    let o = run_step_installed(root, &["-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
 
     let gone = dropped(&installed_before, &fs::read(db.join("installed")).unwrap());
@@ -159,10 +159,14 @@ fn apk_del_leaves(root: &Path, triggers: &[u8], tar: &[u8], archive: &str) {
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn alpine_3_20_scripts_tar_and_triggers_lose_the_dropped_packages_as_apk_del_leaves_them() {
     let tar = minirootfs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar");
     assert!(triggers.is_empty(), "busybox had the only trigger");
     // apk 2 from a pristine copy: the same bytes.
@@ -171,12 +175,13 @@ fn alpine_3_20_scripts_tar_and_triggers_lose_the_dropped_packages_as_apk_del_lea
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_rootfs_3_23)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_ROOTFS_3_23"
+    not(all(fixture_tree, fixture_rootfs_3_23)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn alpine_3_23_scripts_tar_gz_and_triggers_lose_the_dropped_packages_as_apk_del_leaves_them() {
     let rootfs = rootfs_323();
     let t = unpack(&rootfs);
+    install_strip(&static_bin(), t.path());
     let (triggers, scripts) = strip_and_check(t.path(), "scripts.tar.gz");
     assert!(triggers.is_empty(), "busybox had the only trigger");
     let gz = fs::read(t.path().join(DB_DIR).join("scripts.tar.gz")).unwrap();
@@ -223,18 +228,22 @@ fn with_apk_3(rootfs: &Path, minirootfs: &Path) -> tempfile::TempDir {
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn dry_run_and_keep_apk_db_leave_triggers_and_scripts_alone() {
     let tar = minirootfs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let db = t.path().join(DB_DIR);
     let files = ["installed", "triggers", "scripts.tar"];
     let read = || files.map(|f| fs::read(db.join(f)).unwrap());
     let pristine = read();
-    let o = run_on(t.path(), &["--dry-run"]);
+    let o = run_step_installed(t.path(), &["--dry-run"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read(), pristine);
-    let o = run_on(t.path(), &["--keep-apk-db", "-q"]);
+    let o = run_step_installed(t.path(), &["--keep-apk-db", "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!t.path().join("bin/busybox").exists(), "the strip ran");
     assert_eq!(read(), pristine);
@@ -244,7 +253,7 @@ fn dry_run_and_keep_apk_db_leave_triggers_and_scripts_alone() {
 fn refused(root: &Path, named: &str) {
     let before = snapshot(root);
     for args in [&["--dry-run"][..], &[][..], &["--json"][..]] {
-        let o = run_on(root, args);
+        let o = run_step_installed(root, args);
         assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
         let err = stderr(&o);
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -261,13 +270,14 @@ fn refused(root: &Path, named: &str) {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_rootfs_3_23)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_ROOTFS_3_23"
+    not(all(fixture_tree, fixture_rootfs_3_23)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_ROOTFS_3_23 and ALPINE_STRIP_BIN"
 )]
 fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
     {
         let tar = minirootfs();
         let t = unpack(&tar);
+        install_strip(&static_bin(), t.path());
         let archive = t.path().join(DB_DIR).join("scripts.tar");
         let bytes = fs::read(&archive).unwrap();
         fs::write(&archive, &bytes[..700]).unwrap();
@@ -286,6 +296,7 @@ fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
     {
         let rootfs = rootfs_323();
         let t = unpack(&rootfs);
+        install_strip(&static_bin(), t.path());
         let archive = t.path().join(DB_DIR).join("scripts.tar.gz");
         let mut bytes = fs::read(&archive).unwrap();
         let at = bytes.len() - 6;
@@ -298,6 +309,8 @@ fn a_malformed_scripts_archive_stops_the_run_before_anything_is_removed() {
     }
 }
 
+/// Stays on `--root` (the host binary): the link names a host path, which only a run outside
+/// the root could reach; in a RUN step the file is out of reach whatever the tool does.
 #[test]
 #[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
 fn a_scripts_archive_outside_the_root_is_never_read_nor_written_and_a_fifo_stops_the_run() {
@@ -361,12 +374,16 @@ fn plant_ghost(root: &Path) {
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn lines_and_scripts_of_packages_no_longer_installed_go_as_apk_del_drops_them() {
     let tar = minirootfs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     plant_ghost(t.path());
-    let o = run_on(t.path(), &["-q"]);
+    let o = run_step_installed(t.path(), &["-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let db = t.path().join(DB_DIR);
     let triggers = fs::read(db.join("triggers")).unwrap();
@@ -382,15 +399,19 @@ fn lines_and_scripts_of_packages_no_longer_installed_go_as_apk_del_drops_them() 
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn only_the_scripts_archive_apk_reads_is_edited() {
     // apk reads scripts.tar when it is there: a scripts.tar.gz beside it (even one that does
     // not read) is not apk's, and stays as it is.
     let tar = minirootfs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let db = t.path().join(DB_DIR);
     fs::write(db.join("scripts.tar.gz"), b"not gzip at all").unwrap();
-    let o = run_on(t.path(), &["-q"]);
+    let o = run_step_installed(t.path(), &["-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         fs::read(db.join("scripts.tar.gz")).unwrap(),

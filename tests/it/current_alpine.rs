@@ -1,6 +1,6 @@
 //! Current Alpine: a real 3.23.3 root (`$ALPINE_ROOTFS_3_23`: apk-tools 3, the library in its
 //! own package `libapk`), the same tree as 3.22 lays it out (`libapk2`, `libapk.so.2.14.9`),
-//! and a /usr-merged 3.23, each stripped through chroot as a RUN step. What must leave the
+//! and a /usr-merged 3.23, each stripped in a RUN step ([`run_step`]; these tests need root). What must leave the
 //! database is worked out here from the trees before and after, not from the tool's rules.
 
 use std::fs;
@@ -31,7 +31,7 @@ fn as_alpine_322(root: &Path) {
     fs::write(root.join(DB), records).unwrap();
 }
 
-/// Strips `root` through chroot as PID 1 and checks that the database tells the truth:
+/// Strips `root` in a RUN step and checks that the database tells the truth:
 /// it holds exactly the packages that still have a file in the root or that the strip did not
 /// touch, byte for byte, and world lost exactly the names that left.
 fn strip_and_check_truth(root: &Path, bin: &Path, merged: bool, libapk: &str) {
@@ -41,7 +41,7 @@ fn strip_and_check_truth(root: &Path, bin: &Path, merged: bool, libapk: &str) {
     let world_before = fs::read_to_string(root.join("etc/apk/world")).unwrap();
     let before = snapshot(root);
 
-    let o = chroot(root, &["/strip"], &[], true);
+    let o = run_step(root, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("removed 304 applet links"), "{err}");
@@ -104,7 +104,7 @@ fn strip_and_check_truth(root: &Path, bin: &Path, merged: bool, libapk: &str) {
     assert!(world_after.contains("alpine-release\n"));
 
     // The audit calls it distroless and names the one file missing before the strip.
-    let o = run_on(root, &["--check", "--json"]);
+    let o = run_step_installed(root, &["--check", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let stale: Vec<(&str, &str)> = v["findings"]
@@ -174,16 +174,16 @@ fn usr_merged_alpine_3_23_keeps_a_true_database() {
 fn check_names_a_staying_packages_file_deleted_by_hand() {
     let (t, bin) = unpack_323();
     install_strip(&bin, t.path());
-    let o = chroot(t.path(), &["/strip", "-q"], &[], true);
+    let o = run_step(t.path(), &["-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let quiet = run_on(t.path(), &["--check"]);
+    let quiet = run_step_installed(t.path(), &["--check"]);
     assert!(
         !stderr(&quiet).contains("/usr/bin/getconf"),
         "{}",
         stderr(&quiet)
     );
     fs::remove_file(t.path().join("usr/bin/getconf")).unwrap();
-    let o = run_on(t.path(), &["--check"]);
+    let o = run_step_installed(t.path(), &["--check"]);
     let err = stderr(&o);
     assert!(
         err.contains("warning: stale-apk-record /usr/bin/getconf: listed by musl-utils"),
@@ -192,7 +192,9 @@ fn check_names_a_staying_packages_file_deleted_by_hand() {
     // A warning, so the tree is still distroless; --strict fails it.
     assert!(o.status.success(), "{err}");
     assert_eq!(
-        run_on(t.path(), &["--check", "--strict"]).status.code(),
+        run_step_installed(t.path(), &["--check", "--strict"])
+            .status
+            .code(),
         Some(4)
     );
 }

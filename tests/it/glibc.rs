@@ -2,6 +2,7 @@
 //! and the `/lib64` loader): Debian's real `libc6` unpacked into the 3.20.3 tree and a glibc
 //! program from `libc-bin` beside it, fetched pinned by tests/npm-fetch.sh. Its libraries are
 //! looked for by glibc's rules: the verdict agrees with running it chrooted in the tree.
+//! Each run of the tool is a RUN step ([`run_step`]); these tests need root.
 
 use std::fs;
 
@@ -13,12 +14,13 @@ const ICONV: &str = "/opt/glibc/bin/iconv";
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_npm)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
+    not(all(fixture_tree, fixture_npm)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_STRIP_BIN and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
 )]
 fn a_glibc_entrypoint_without_its_libc_is_refused_and_with_it_starts_after_the_strip() {
     let (tar, cache) = (minirootfs(), npm_tarballs());
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let r = t.path();
     dpkg_x(&cache.join("libc6_2.36-9+deb12u14_amd64.deb"), r);
     let bin = tempfile::tempdir().unwrap();
@@ -41,18 +43,18 @@ fn a_glibc_entrypoint_without_its_libc_is_refused_and_with_it_starts_after_the_s
         stderr(&o)
     );
     let before = snapshot(r);
-    let o = run_on(r, &["--strict", "--entrypoint", ICONV]);
+    let o = run_step_installed(r, &["--strict", "--entrypoint", ICONV]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
         format!("alpine-strip: error: {ICONV}: libc.so.6 was already missing\n")
     );
     assert_only_removed(&before, &snapshot(r), &[], &[]);
-    let o = run_on(r, &["--check", "--json", "--entrypoint", ICONV]);
+    let o = run_step_installed(r, &["--check", "--json", "--entrypoint", ICONV]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     // With it, the strip keeps it starting, and says so: --strict passes.
     fs::rename(&aside, &libc).unwrap();
-    let o = run_on(r, &["--strict", "--entrypoint", ICONV]);
+    let o = run_step_installed(r, &["--strict", "--entrypoint", ICONV]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!r.join("bin/busybox").exists());
     let err = stderr(&o);

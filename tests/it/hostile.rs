@@ -36,9 +36,9 @@ fn refused_with(o: &Output, code: i32, needle: &str) {
     assert!(err.contains(needle), "{needle} not in {err}");
 }
 
-/// Asserts `root` holds no busybox, no applet link and no apk, by `--check`.
+/// Asserts `root` holds no busybox, no applet link and no apk, by `--check` in a RUN step.
 fn distroless(root: &Path) {
-    let o = run_on(root, &["--check"]);
+    let o = run_step_installed(root, &["--check"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -317,7 +317,7 @@ fn a_hard_link_of_busybox_anywhere_goes_and_check_sees_it() {
     let r = t.path();
     fs::create_dir_all(r.join("usr/libexec")).unwrap();
     fs::hard_link(r.join("bin/busybox"), r.join("usr/libexec/bb")).unwrap();
-    let o = run_on(r, &["--check"]);
+    let o = run_step_installed(r, &["--check"]);
     assert_eq!(o.status.code(), Some(4));
     assert!(
         stderr(&o).contains("error: busybox /usr/libexec/bb"),
@@ -341,7 +341,7 @@ fn small_faults_each_fixed() {
     // A link to `/bin/busybox/` is dead for the kernel (ENOTDIR): not an applet link.
     symlink("/bin/busybox/", r.join("usr/bin/slash")).unwrap();
     // --strict with only errors names them as findings, not as "0 warnings".
-    let o = run_on(r, &["--check", "--strict"]);
+    let o = run_step_installed(r, &["--check", "--strict"]);
     assert!(
         stderr(&o).contains("dangling-link /usr/bin/slash"),
         "{}",

@@ -2,6 +2,7 @@
 //! tests/npm-fetch.sh: numpy's musllinux wheel (auditwheel's `numpy.libs`: hashed libraries
 //! without an rpath, found through the extension module's), and koffi 2.16.3, whose prebuilt
 //! addons are for Linux with musl, Linux with glibc, FreeBSD and OpenBSD on the same machine.
+//! Each run of the tool is a RUN step ([`run_step`]); these tests need root.
 
 use std::fs;
 use std::path::Path;
@@ -41,6 +42,7 @@ const SITE: &str = "usr/lib/python3.12/site-packages";
 fn numpy_tree() -> tempfile::TempDir {
     let (tar, cache) = (minirootfs(), npm_tarballs());
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let site = t.path().join(SITE);
     unpack_numpy_wheel(&cache, &site);
     t
@@ -62,8 +64,8 @@ pub fn unpack_numpy_wheel(cache: &Path, site: &Path) {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_npm)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
+    not(all(fixture_tree, fixture_npm)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_STRIP_BIN and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
 )]
 fn an_auditwheel_libs_folder_is_judged_through_the_extension_that_loads_it() {
     let t = numpy_tree();
@@ -71,7 +73,7 @@ fn an_auditwheel_libs_folder_is_judged_through_the_extension_that_loads_it() {
     let libs = r.join(SITE).join("numpy.libs");
     // libstdc++ needs its sibling libgcc_s and has no rpath: found through the rpath of the
     // extension module that loads it (every program that loads it does so).
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     let under = format!("/{SITE}/");
     let libraries: Vec<_> = start_rows(&o, &under)
         .into_iter()
@@ -81,7 +83,7 @@ fn an_auditwheel_libs_folder_is_judged_through_the_extension_that_loads_it() {
 
     // Without that sibling, the extension module is named, through libstdc++: once.
     fs::remove_file(libs.join("libgcc_s-a3a07607.so.1")).unwrap();
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     let umath = format!("/{SITE}/numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-musl.so");
     let libstdcxx = format!("/{SITE}/numpy.libs/libstdc++-496613c0.so.6.0.32");
     let rows: Vec<_> = start_rows(&o, &under)
@@ -102,17 +104,18 @@ fn an_auditwheel_libs_folder_is_judged_through_the_extension_that_loads_it() {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_npm)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
+    not(all(fixture_tree, fixture_npm)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_STRIP_BIN and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
 )]
 fn addons_for_other_systems_are_passed_over_and_glibc_ones_counted_in_one_note() {
     let (tar, cache) = (minirootfs(), npm_tarballs());
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let r = t.path();
     let koffi = r.join("app/node_modules/koffi");
     unpack_npm(&cache.join("koffi-2.16.3.tgz"), &koffi);
     let build = "/app/node_modules/koffi/build/koffi";
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     // FreeBSD's (EI_OSABI 9) and OpenBSD's (its ABI note) are not this image's; glibc's is
     // counted, and passed over (no glibc program could load it); musl's is judged, and lacks the C++ runtime bare Alpine has not. (koffi's
     // build scripts are notes: scripts of a library tree.)
@@ -136,7 +139,7 @@ fn addons_for_other_systems_are_passed_over_and_glibc_ones_counted_in_one_note()
         v["glibc_objects"],
         serde_json::json!([format!("{build}/linux_x64/koffi.node")])
     );
-    let o = run_on(r, &["--check"]);
+    let o = run_step_installed(r, &["--check"]);
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
@@ -153,7 +156,7 @@ fn addons_for_other_systems_are_passed_over_and_glibc_ones_counted_in_one_note()
         r.join("usr/lib/libstdc++.so.6"),
     )
     .unwrap();
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     let rows = start_rows(&o, "/app/");
     assert!(rows.iter().all(|f| f[0] == "note"), "{rows:?}");
     assert!(Path::new(&r.join(&build[1..])).exists());

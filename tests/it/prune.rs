@@ -1,6 +1,7 @@
-//! `--prune` on real trees through chroot: what leaves is what Alpine's own `apk del` would
-//! purge (asked with `apk del --simulate` in a pristine copy), the database stays true, what
-//! stays still runs; and the ELF reader on the real binaries of all eight architectures.
+//! `--prune` on real trees, each run a RUN step ([`run_step`]; these tests need root): what
+//! leaves is what Alpine's own `apk del` would purge (asked with `apk del --simulate` in a
+//! pristine copy), the database stays true, what stays still runs; and the ELF reader on the
+//! real binaries of all eight architectures.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -50,12 +51,12 @@ fn apk_would_purge(tar: &Path, world: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Strips `root` with `args` through chroot as PID 1; the names of the pruned packages.
+/// Strips `root` with `args` in a RUN step; the names of the pruned packages.
 fn strip_pruned(root: &Path, bin: &Path, args: &[&str]) -> BTreeSet<String> {
     install_strip(bin, root);
-    let mut cmd = vec!["/strip", "--json"];
-    cmd.extend_from_slice(args);
-    let o = chroot(root, &cmd, &[], true);
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = run_step(root, &all);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for p in v["pruned"].as_array().unwrap() {
@@ -153,7 +154,7 @@ fn without_prune_the_report_names_what_it_would_remove_and_nothing_more_goes() {
     let (tar, bin) = (minirootfs(), static_bin());
     let t = unpack(&tar);
     install_strip(&bin, t.path());
-    let o = chroot(t.path(), &["/strip", "--strict", "--json"], &[], true);
+    let o = run_step(t.path(), &["--strict", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(names_in(&v["prunable"]), ["libcrypto3", "libssl3", "zlib"]);
     assert!(
@@ -231,11 +232,11 @@ fn prune_on_alpine_3_23_drops_libapk_and_openssl() {
     let t = unpack(&tar);
     let before = paths(t.path());
     // The note of a plain run names what --prune adds, not libapk, which the strip drops.
-    let o = run_on(t.path(), &["--dry-run", "--json"]);
+    let o = run_step_installed(t.path(), &["--dry-run", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(names_in(&v["prunable"]), ["libcrypto3", "libssl3", "zlib"]);
     install_strip(&bin, t.path());
-    let o = chroot(t.path(), &["/strip", "--prune", "--json"], &[], true);
+    let o = run_step(t.path(), &["--prune", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let dropped: BTreeSet<String> = names_in(&v["apk_db"]["dropped"]).into_iter().collect();
@@ -313,7 +314,10 @@ fn the_elf_reader_reads_every_architectures_real_binaries() {
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn the_run_closes_with_what_a_program_may_still_ask_for_by_name() {
     let tar = minirootfs();
     let note = |err: &str| -> Option<String> {
@@ -322,7 +326,8 @@ fn the_run_closes_with_what_a_program_may_still_ask_for_by_name() {
             .map(String::from)
     };
     let t = unpack(&tar);
-    let o = run_on(t.path(), &["--force", "--prune"]);
+    install_strip(&static_bin(), t.path());
+    let o = run_step_installed(t.path(), &["--force", "--prune"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     let line = note(&err).unwrap_or_else(|| panic!("no closing note in {err}"));
@@ -337,11 +342,12 @@ fn the_run_closes_with_what_a_program_may_still_ask_for_by_name() {
     }
     // Without --prune, the shell alone; a dry run says it too; --check has nothing to say.
     let t = unpack(&tar);
-    let o = run_on(t.path(), &["--dry-run"]);
+    install_strip(&static_bin(), t.path());
+    let o = run_step_installed(t.path(), &["--dry-run"]);
     let line = note(&stderr(&o)).unwrap();
     let shell = "for the shell /bin/sh (or 1 more names of it) (sh -c";
     assert!(line.contains(shell), "{line}");
     assert!(!line.contains("libraries"), "{line}");
-    let o = run_on(t.path(), &["--check"]);
+    let o = run_step_installed(t.path(), &["--check"]);
     assert_eq!(note(&stderr(&o)), None);
 }

@@ -3,6 +3,7 @@
 //! klibc and dietlibc, with the `rmksh`/`rlksh`/`mksh-static` links), fetched pinned by
 //! tests/npm-fetch.sh and unpacked into the 3.20.3 tree as dpkg lays them out. Each is an
 //! audit error, by its name, the name it links to, or the words it carries.
+//! Each run of the tool is a RUN step ([`run_step`]); these tests need root.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -36,12 +37,13 @@ fn shells(o: &std::process::Output) -> BTreeSet<String> {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_npm)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
+    not(all(fixture_tree, fixture_npm)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_STRIP_BIN and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
 )]
 fn debians_bash_static_and_mksh_are_shells_under_any_name() {
     let (tar, cache) = (minirootfs(), npm_tarballs());
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let r = t.path();
     dpkg_x(&cache.join("bash-static_5.2.15-2+b13_amd64.deb"), r);
     dpkg_x(&cache.join("mksh_59c-28+deb12u1_amd64.deb"), r);
@@ -60,7 +62,7 @@ fn debians_bash_static_and_mksh_are_shells_under_any_name() {
         assert_eq!(String::from_utf8_lossy(&o.stdout), "started\n", "{sh}");
     }
 
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     assert_eq!(o.status.code(), Some(4));
     let busybox_shells = ["/bin/ash", "/bin/sh"];
     let want: BTreeSet<String> = [
@@ -82,7 +84,7 @@ fn debians_bash_static_and_mksh_are_shells_under_any_name() {
     .map(String::from)
     .collect();
     assert_eq!(shells(&o), want, "{}", stderr(&o));
-    let o = run_on(r, &["--check"]);
+    let o = run_step_installed(r, &["--check"]);
     let err = stderr(&o);
     // Debian's dynamic mksh is glibc's: counted once, though /bin/rmksh names it too.
     assert!(
@@ -101,7 +103,7 @@ fn debians_bash_static_and_mksh_are_shells_under_any_name() {
     );
 
     // The strip leaves them (they are the image author's), and says so: --strict fails.
-    let o = run_on(r, &["--force", "--strict", "--json"]);
+    let o = run_step_installed(r, &["--force", "--strict", "--json"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let left: BTreeSet<String> = want
         .iter()

@@ -2,6 +2,8 @@
 //! images lay them out: the nginx image's entrypoint scripts, npm's `#!/usr/bin/env node`
 //! link, yarn's link into /opt, a program copied from the tree that links libssl, and a real
 //! Node.js addon from the npm registry that loads libvips through `DT_RPATH $ORIGIN/...`.
+//! Each run is a RUN step ([`run_step`]: `/strip` in the root, `unshare -m`, proc, sysfs, /dev and
+//! the engine's bind mounts); these tests need root.
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -17,11 +19,12 @@ fn put(root: &Path, rel: &str, bytes: &[u8]) {
     fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// The 3.20.3 tree with the nginx image's entrypoint scripts, npm and yarn as their images
+/// The 3.20.3 tree with the static binary as `/strip`, the nginx image's entrypoint scripts, npm and yarn as their images
 /// install them, and `tlsclient`, a copy of ssl_client (it links libssl and libcrypto).
 fn app_tree(tar: &Path) -> tempfile::TempDir {
     let t = unpack(tar);
     let r = t.path();
+    install_strip(&static_bin(), r);
     put(
         r,
         "docker-entrypoint.sh",
@@ -95,15 +98,21 @@ fn row(kind: &str, path: &str, missing: &str, cause: &str, package: &str) -> [St
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn scripts_anywhere_in_the_image_whose_interpreter_the_strip_removes_are_named() {
     let tar = minirootfs();
     let t = app_tree(&tar);
     // The dry run names them too, changing nothing; then the strip.
     let before = snapshot(t.path());
-    let planned = start_findings(&json(&run_on(t.path(), &["--dry-run", "--json"])));
+    let planned = start_findings(&json(&run_step_installed(
+        t.path(),
+        &["--dry-run", "--json"],
+    )));
     assert_eq!(snapshot(t.path()), before);
-    let o = run_on(t.path(), &["--force", "--json"]);
+    let o = run_step_installed(t.path(), &["--force", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(start_findings(&json(&o)), planned);
     let binsh = |p: &str| {
@@ -156,7 +165,7 @@ fn scripts_anywhere_in_the_image_whose_interpreter_the_strip_removes_are_named()
     }
 
     // --check afterwards: the same programs, nothing removed by this run.
-    let o = run_on(t.path(), &["--check", "--json"]);
+    let o = run_step_installed(t.path(), &["--check", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let after = start_findings(&json(&o));
     assert_eq!(after.len(), 8, "{after:?}");
@@ -169,12 +178,15 @@ fn scripts_anywhere_in_the_image_whose_interpreter_the_strip_removes_are_named()
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn env_scripts_say_whether_env_or_its_program_is_missing() {
     let tar = minirootfs();
     let t = app_tree(&tar);
     // Before the strip: env is busybox's applet, node was never installed.
-    let o = run_on(t.path(), &["--check", "--json"]);
+    let o = run_step_installed(t.path(), &["--check", "--json"]);
     let rows: Vec<_> = start_findings(&json(&o))
         .into_iter()
         .filter(|f| f[1].contains("npm"))
@@ -200,7 +212,7 @@ fn env_scripts_say_whether_env_or_its_program_is_missing() {
         t.path().join("usr/local/bin/node"),
     )
     .unwrap();
-    let o = run_on(t.path(), &["--check", "--json"]);
+    let o = run_step_installed(t.path(), &["--check", "--json"]);
     assert!(
         !start_findings(&json(&o))
             .iter()
@@ -211,7 +223,10 @@ fn env_scripts_say_whether_env_or_its_program_is_missing() {
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
     let tar = minirootfs();
     let t = app_tree(&tar);
@@ -250,12 +265,12 @@ fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
             "alpine-strip: error: /docker-entrypoint.d/10-listen.sh: #!/bin/sh is removed by the strip (busybox-binsh)\n",
         ),
     ] {
-        let o = run_on(t.path(), args);
+        let o = run_step_installed(t.path(), args);
         assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
         assert_eq!(stderr(&o), line, "{args:?}");
         assert_only_removed(&before, &snapshot(t.path()), &[], &[]);
     }
-    let o = run_on(
+    let o = run_step_installed(
         t.path(),
         &["--force", "--json", "--entrypoint", "/docker-entrypoint.sh"],
     );
@@ -265,18 +280,18 @@ fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
     assert_only_removed(&before, &snapshot(t.path()), &[], &[]);
 
     // A program that needs nothing the strip removes is let through; --check asks the same.
-    let o = run_on(
+    let o = run_step_installed(
         t.path(),
         &["--force", "--entrypoint", "/usr/local/bin/tlsclient"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!t.path().join("bin/busybox").exists());
-    let o = run_on(
+    let o = run_step_installed(
         t.path(),
         &["--check", "--entrypoint", "/usr/local/bin/tlsclient"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run_on(
+    let o = run_step_installed(
         t.path(),
         &["--check", "--entrypoint", "/docker-entrypoint.sh"],
     );
@@ -287,33 +302,16 @@ fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
     );
 }
 
-/// Runs the host binary on `root` inside a new mount namespace with /proc mounted into the
-/// root, as an engine's RUN step has it.
-fn run_with_proc(root: &Path, args: &[&str]) -> Output {
-    Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t proc proc \"$1/proc\" && shift && exec \"$@\"",
-            "sh",
-        ])
-        .arg(root)
-        .arg(host_bin())
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn prune_keeps_what_an_entrypoint_needs() {
     let tar = minirootfs();
     let t = app_tree(&tar);
     let r = t.path();
-    let o = run_with_proc(
+    let o = run_step(
         r,
         &[
             "--prune",
@@ -377,13 +375,14 @@ pub fn unpack_npm(tgz: &Path, dest: &Path) {
 
 #[test]
 #[cfg_attr(
-    not(all(fixture_minirootfs, fixture_npm)),
-    ignore = "needs ALPINE_MINIROOTFS and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
+    not(all(fixture_tree, fixture_npm)),
+    ignore = "needs ALPINE_MINIROOTFS, ALPINE_STRIP_BIN and ALPINE_NPM_CACHE (tests/npm-fetch.sh)"
 )]
 fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runtime() {
     let tar = minirootfs();
     let npm = npm_tarballs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let r = t.path();
     let img = r.join("app/node_modules/@img");
     unpack_npm(
@@ -404,7 +403,7 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
     ];
 
     // libvips-cpp is found through the addon's DT_RPATH; bare Alpine has no C++ runtime.
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     let mut want = cxx.to_vec();
     want.sort();
     assert_eq!(app_findings(&o), want, "{}", stderr(&o));
@@ -414,13 +413,13 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
         "alpine-strip: warning: missing-library {addon}: libstdc++.so.6 is missing (and 1 more; -v lists them)\n"
     );
     assert!(err.contains(&line), "{line} not in:\n{err}");
-    let o = run_on(r, &["--check", "-v"]);
+    let o = run_step_installed(r, &["--check", "-v"]);
     let line =
         format!("alpine-strip: warning: missing-library {addon}: libgcc_s.so.1 is missing\n");
     assert!(stderr(&o).contains(&line), "{}", stderr(&o));
 
     // The strip does not cause them: named as already missing.
-    let o = run_on(r, &["--force", "--json"]);
+    let o = run_step_installed(r, &["--force", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(app_findings(&o), want);
     assert!(
@@ -435,20 +434,24 @@ fn a_real_nodejs_addon_loads_libvips_through_origin_and_lacks_only_the_cxx_runti
     for soname in ["libstdc++.so.6", "libgcc_s.so.1"] {
         fs::copy(r.join("lib/libz.so.1.3.1"), r.join("usr/lib").join(soname)).unwrap();
     }
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     assert!(app_findings(&o).is_empty(), "{}", stderr(&o));
 
     // Without the libvips package the addon loses libvips-cpp, and only that.
     fs::remove_dir_all(img.join("sharp-libvips-linuxmusl-x64")).unwrap();
-    let o = run_on(r, &["--check", "--json"]);
+    let o = run_step_installed(r, &["--check", "--json"]);
     assert_eq!(app_findings(&o), [missing(addon, "libvips-cpp.so.8.18.7")]);
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_the_strip() {
     let tar = minirootfs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let r = t.path();
     let ep = r.join("docker-entrypoint.sh");
     fs::write(&ep, b"#!/bin/sh\r\necho started\r\n").unwrap();
@@ -463,7 +466,7 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
     );
     let said = "/docker-entrypoint.sh: #!/bin/sh\\r (the #! line ends in CR: saved with Windows line ends)";
     let args = ["--entrypoint", "/docker-entrypoint.sh"];
-    let o = run_on(r, &[&["--check"][..], &args].concat());
+    let o = run_step_installed(r, &[&["--check"][..], &args].concat());
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
@@ -471,7 +474,7 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
     );
     // A strip refuses it before any removal, and blames the file, not the strip.
     let before = snapshot(r);
-    let o = run_on(r, &[&["--force"][..], &args].concat());
+    let o = run_step_installed(r, &[&["--force"][..], &args].concat());
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
@@ -479,7 +482,7 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
     );
     assert_eq!(snapshot(r), before);
     // Without --entrypoint the dry run names it the same way, as a warning (it is at the root).
-    let o = run_on(r, &["--dry-run", "--json"]);
+    let o = run_step_installed(r, &["--dry-run", "--json"]);
     let rows = start_findings(&json(&o));
     let crlf = row(
         "missing-interpreter",
@@ -489,7 +492,7 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
         "-",
     );
     assert!(rows.contains(&crlf), "{rows:?}");
-    let o = run_on(r, &["--dry-run"]);
+    let o = run_step_installed(r, &["--dry-run"]);
     assert!(
         stderr(&o).contains(&format!(
             "alpine-strip: warning: missing-interpreter {said} was already missing\n"
@@ -500,17 +503,21 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
 }
 
 #[test]
-#[cfg_attr(not(fixture_minirootfs), ignore = "needs ALPINE_MINIROOTFS")]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
 fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
     let tar = minirootfs();
     let t = unpack(&tar);
+    install_strip(&static_bin(), t.path());
     let r = t.path();
     // What node, redis and postgres images write: ENTRYPOINT ["docker-entrypoint.sh"].
     let ep = r.join("usr/local/bin/docker-entrypoint.sh");
     fs::write(&ep, b"#!/bin/sh\nexec \"$@\"\n").unwrap();
     fs::set_permissions(&ep, fs::Permissions::from_mode(0o755)).unwrap();
     let args = ["--entrypoint", "docker-entrypoint.sh"];
-    let o = run_on(r, &[&["--dry-run"][..], &args].concat());
+    let o = run_step_installed(r, &[&["--dry-run"][..], &args].concat());
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
@@ -518,11 +525,11 @@ fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
     );
     // A program there instead: found, said where, and the strip goes ahead.
     fs::copy(r.join("usr/bin/getent"), &ep).unwrap();
-    let o = run_on(r, &[&["--force"][..], &args].concat());
+    let o = run_step_installed(r, &[&["--force"][..], &args].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let said = "alpine-strip: entrypoint docker-entrypoint.sh: /usr/local/bin/docker-entrypoint.sh (found on PATH)\n";
     assert!(stderr(&o).contains(said), "{}", stderr(&o));
-    let o = run_on(r, &[&["--check", "--json"][..], &args].concat());
+    let o = run_step_installed(r, &[&["--check", "--json"][..], &args].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         json(&o)["entrypoints_on_path"],
@@ -530,7 +537,7 @@ fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
     );
     // Looked up on the image's PATH (--env here), not found elsewhere: refused, saying where
     // it looked.
-    let o = run_on(
+    let o = run_step_installed(
         r,
         &[&["--check", "--env", "PATH=/opt/bin:/bin"][..], &args].concat(),
     );

@@ -1,5 +1,6 @@
 //! Synthetic trees, classic and /usr-merged: exactly what is removed and what is kept, and the
-//! failures that must change nothing.
+//! failures that must change nothing. Each run is a RUN step ([`run_step`], with `/strip` in
+//! the tree; these need root) but for the few that say why they stay on `--root`.
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -114,25 +115,39 @@ fn build(t: &Path, merged: bool) -> (PathBuf, Vec<PathBuf>, Vec<PathBuf>) {
     (r, gone, files)
 }
 
+/// [`build`] with the static binary in the root as `/strip`.
+fn build_with_strip(t: &Path, merged: bool) -> (PathBuf, Vec<PathBuf>, Vec<PathBuf>) {
+    let built = build(t, merged);
+    install_strip(&static_bin(), &built.0);
+    built
+}
+
+/// The size of `/strip`, which a strip frees with the rest.
+fn strip_size() -> u64 {
+    fs::metadata(static_bin()).unwrap().len()
+}
+
 fn strips_exactly(merged: bool) {
     let t = tempfile::tempdir().unwrap();
-    let (root, links, files) = build(t.path(), merged);
+    let (root, links, files) = build_with_strip(t.path(), merged);
     let before = snapshot(t.path());
-    let o = run_on(&root, &["-v"]);
+    let o = run_step(&root, &["-v"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let after = snapshot(t.path());
     let removed: Vec<PathBuf> = links
         .iter()
         .chain(&files)
+        .chain([&PathBuf::from("strip")])
         .map(|p| Path::new("root").join(p))
         .collect();
     assert_only_removed(&before, &after, &removed, &[]);
     let err = stderr(&o);
+    // The files and /strip itself.
     assert!(
         err.contains(&format!(
             "removed {} applet links and {} files",
             links.len(),
-            files.len()
+            files.len() + 1
         )),
         "{err}"
     );
@@ -140,46 +155,53 @@ fn strips_exactly(merged: bool) {
         err.contains("skipped /usr/local/sbin/loop1: symlink loop"),
         "{err}"
     );
-    // busybox (1000, both its links gone) + apk (3) + libapk (6) + ssl_client (3)
-    assert!(err.contains("freed 1012 bytes"), "{err}");
+    // busybox (1000, both its links gone) + apk (3) + libapk (6) + ssl_client (3) + /strip
+    let freed = format!("freed {} bytes", 1012 + strip_size());
+    assert!(err.contains(&freed), "{freed} not in {err}");
     // The folder symlinks of a merged tree are still there.
     if merged {
         for d in ["bin", "sbin", "lib"] {
             assert!(fs::symlink_metadata(root.join(d)).unwrap().is_symlink());
         }
     }
-    // Running twice is fine and changes nothing.
-    let o = run_on(&root, &[]);
+    // Running twice is fine and changes nothing (but removing itself, put back for it).
+    let o = run_step_installed(&root, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("already stripped"), "{}", stderr(&o));
     assert_eq!(snapshot(t.path()), after);
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn classic_tree_loses_exactly_busybox_its_links_and_apk() {
     strips_exactly(false);
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn usr_merged_tree_loses_exactly_busybox_its_links_and_apk() {
     strips_exactly(true);
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn dry_run_changes_nothing_and_plans_what_the_run_removes() {
     let t = tempfile::tempdir().unwrap();
-    let (root, links, files) = build(t.path(), false);
+    let (root, links, files) = build_with_strip(t.path(), false);
     let before = snapshot(t.path());
-    let o = run_on(&root, &["--dry-run", "-v"]);
+    let o = run_step(&root, &["--dry-run", "-v"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(snapshot(t.path()), before);
     let planned = stderr(&o)
         .lines()
         .filter(|l| l.starts_with("alpine-strip: would remove "))
         .count();
-    assert_eq!(planned, links.len() + files.len());
+    // The links, the files and /strip itself.
+    assert_eq!(planned, links.len() + files.len() + 1);
 }
 
+/// Stays on `--root` (the host binary): a user other than root cannot chroot, so the tool's
+/// own refusal is reached only outside a RUN step.
 #[test]
 fn not_root_is_refused_before_anything_is_removed() {
     let t = tempfile::tempdir().unwrap();
@@ -203,6 +225,8 @@ fn not_root_is_refused_before_anything_is_removed() {
     assert_eq!(snapshot(t.path()), before);
 }
 
+/// Stays on `--root` (the host binary): the root is bound read-only in the run's own mount
+/// namespace first, which [`run_step`] has no place for.
 #[test]
 fn a_read_only_filesystem_is_refused_before_anything_is_removed() {
     let t = tempfile::tempdir().unwrap();
@@ -229,18 +253,18 @@ impl Drop for Unpin {
 
 #[test]
 #[cfg_attr(
-    not(can_chattr),
-    ignore = "chattr +i is not possible here (CI=true runs it)"
+    not(all(can_chattr, fixture_strip_bin)),
+    ignore = "needs ALPINE_STRIP_BIN, and chattr +i, not possible here (CI=true runs it)"
 )]
 fn an_immutable_file_is_refused_before_anything_is_removed() {
     let t = tempfile::tempdir().unwrap();
-    let (root, _, _) = build(t.path(), false);
+    let (root, _, _) = build_with_strip(t.path(), false);
     let pinned = root.join("sbin/apk");
     let set = Command::new("chattr").arg("+i").arg(&pinned).output();
     let _unpin = Unpin(pinned.clone());
     assert!(set.is_ok_and(|o| o.status.success()), "chattr +i failed");
     let before = snapshot(t.path());
-    let o = run_on(&root, &[]);
+    let o = run_step(&root, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -269,14 +293,15 @@ fn with_db(root: &Path, db: &[u8]) {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn a_malformed_apk_database_stops_the_run_before_anything_is_removed() {
     let t = tempfile::tempdir().unwrap();
-    let (root, _, _) = build(t.path(), false);
+    let (root, _, _) = build_with_strip(t.path(), false);
     let bad = b"P:musl\nV:1\n\nP:busybox\nV:1.36\nno colon here\n\n";
     with_db(&root, bad);
     let before = snapshot(&root);
     for args in [&[][..], &["--dry-run"][..]] {
-        let o = run_on(&root, args);
+        let o = run_step_installed(&root, args);
         assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
         let err = stderr(&o);
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -285,7 +310,7 @@ fn a_malformed_apk_database_stops_the_run_before_anything_is_removed() {
         assert_eq!(snapshot(&root), before, "the tree is as it was");
     }
     // The database's state is in the JSON document, with the line.
-    let o = run_on(&root, &["--json"]);
+    let o = run_step_installed(&root, &["--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (v["outcome"].as_str(), v["exit_code"].as_i64()),
@@ -298,25 +323,26 @@ fn a_malformed_apk_database_stops_the_run_before_anything_is_removed() {
     );
     assert_eq!(snapshot(&root), before);
     // --keep-apk-db strips anyway and leaves the database as it is.
-    let o = run_on(&root, &["--keep-apk-db"]);
+    let o = run_step_installed(&root, &["--keep-apk-db"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!root.join("bin/busybox").exists());
     assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), bad);
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn keep_apk_db_leaves_the_database_alone() {
     let t = tempfile::tempdir().unwrap();
-    let (root, _, _) = build(t.path(), false);
+    let (root, _, _) = build_with_strip(t.path(), false);
     let db = b"P:busybox\nV:1.36.1-r29\nF:bin\nR:busybox\nF:etc\nR:securetty\n\n";
     with_db(&root, db);
     fs::write(root.join("etc/securetty"), b"tty1\n").unwrap();
-    let o = run_on(&root, &["--keep-apk-db"]);
+    let o = run_step_installed(&root, &["--keep-apk-db"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), db);
     assert!(root.join("etc/securetty").exists());
     // Without the flag the record and the file it owns go.
-    let o = run_on(&root, &[]);
+    let o = run_step_installed(&root, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read(root.join("lib/apk/db/installed")).unwrap(), b"");
     assert!(!root.join("etc/securetty").exists());
@@ -324,14 +350,15 @@ fn keep_apk_db_leaves_the_database_alone() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn json_is_valid_for_odd_names_and_holds_the_summarys_facts() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     let t = tempfile::tempdir().unwrap();
-    let (root, links, files) = build(t.path(), false);
+    let (root, links, files) = build_with_strip(t.path(), false);
     let odd = OsStr::from_bytes(b"a\nb\"c\xff");
     symlink("/bin/busybox", root.join("usr/bin").join(odd)).unwrap();
-    let o = run_on(&root, &["--json"]);
+    let o = run_step(&root, &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["schema"], 1);
@@ -344,7 +371,9 @@ fn json_is_valid_for_odd_names_and_holds_the_summarys_facts() {
         .iter()
         .map(|k| removed[k].as_array().unwrap().len())
         .sum();
-    assert_eq!(n_files, files.len());
+    // The files and /strip itself.
+    assert_eq!(n_files, files.len() + 1);
+    assert_eq!(removed["self"], serde_json::json!(["/strip"]));
     assert!(
         removed["applet_links"]
             .as_array()
@@ -360,18 +389,20 @@ fn json_is_valid_for_odd_names_and_holds_the_summarys_facts() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn check_names_planted_shells_and_passes_a_clean_tree() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     fs::create_dir_all(root.join("usr/bin")).unwrap();
     fs::create_dir_all(root.join("bin")).unwrap();
+    install_strip(&static_bin(), root);
     fs::write(root.join("usr/bin/app"), b"\x7fELF").unwrap();
-    let o = run_on(root, &["--check"]);
+    let o = run_step_installed(root, &["--check"]);
     assert!(o.status.success(), "{}", stderr(&o));
     fs::write(root.join("bin/bash"), b"\x7fELF").unwrap();
     fs::write(root.join("usr/bin/mksh"), b"\x7fELF").unwrap();
     symlink("bash", root.join("bin/sh")).unwrap();
-    let o = run_on(root, &["--check", "--json"]);
+    let o = run_step_installed(root, &["--check", "--json"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
     for shell in ["/bin/bash", "/bin/sh", "/usr/bin/mksh"] {
@@ -383,10 +414,11 @@ fn check_names_planted_shells_and_passes_a_clean_tree() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn strict_fails_a_strip_that_leaves_warnings() {
     let t = tempfile::tempdir().unwrap();
-    let (root, _, _) = build(t.path(), false);
-    let o = run_on(&root, &["--strict"]);
+    let (root, _, _) = build_with_strip(t.path(), false);
+    let o = run_step_installed(&root, &["--strict"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("warning: dangling-link /usr/sbin/dangling"),
@@ -397,9 +429,10 @@ fn strict_fails_a_strip_that_leaves_warnings() {
 }
 
 #[test]
+#[cfg_attr(not(fixture_strip_bin), ignore = "needs ALPINE_STRIP_BIN")]
 fn the_post_strip_audit_reports_modes_of_what_stays_not_of_what_was_removed() {
     let t = tempfile::tempdir().unwrap();
-    let (root, _, _) = build(t.path(), false);
+    let (root, _, _) = build_with_strip(t.path(), false);
     // A setuid busybox (as busybox-suid ships one) goes; a setuid program of the image stays.
     fs::set_permissions(root.join("bin/busybox"), fs::Permissions::from_mode(0o4755)).unwrap();
     fs::create_dir_all(root.join("opt/app")).unwrap();
@@ -409,7 +442,7 @@ fn the_post_strip_audit_reports_modes_of_what_stays_not_of_what_was_removed() {
         fs::Permissions::from_mode(0o2755),
     )
     .unwrap();
-    let before = run_on(&root, &["--check", "--json"]);
+    let before = run_step_installed(&root, &["--check", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
     let setuid = |v: &serde_json::Value| -> Vec<String> {
         let mut p: Vec<String> = v["findings"]
@@ -427,13 +460,15 @@ fn the_post_strip_audit_reports_modes_of_what_stays_not_of_what_was_removed() {
         ["/bin/busybox", "/opt/app/helper", "/usr/sbin/bb-hard"]
     );
 
-    let o = run_on(&root, &["--json"]);
+    let o = run_step_installed(&root, &["--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(setuid(&v), ["/opt/app/helper"]);
     assert!(!root.join("bin/busybox").exists());
 }
 
+/// Stays on `--root` (the host binary): the cache is mounted inside the root in the run's own
+/// mount namespace first, which [`run_step`] has no place for.
 #[test]
 #[cfg_attr(not(can_mount), ignore = "needs root for unshare -m (CI=true runs it)")]
 fn the_whole_root_walk_does_not_enter_another_filesystem_mounted_inside() {
