@@ -92,14 +92,20 @@ impl Installed {
             .collect();
         let providers = Providers::of(root, records)?;
         // A name that no package is or provides keeps nothing: a typo would prune what the
-        // user meant to keep.
-        if let Some(k) = keep
-            .iter()
-            .find(|k| providers.of_token(k.as_bytes()).next().is_none())
-        {
-            return Err(Error::Usage(format!(
-                "--keep {k}: no installed package is or provides {k}"
-            )));
+        // user meant to keep. Nor can it keep what the strip removes whatever it is told.
+        for k in keep {
+            let mut of = providers.of_token(k.as_bytes()).peekable();
+            if of.peek().is_none() {
+                return Err(Error::Usage(format!(
+                    "--keep {k}: no installed package is or provides {k}"
+                )));
+            }
+            if of.all(|i| by_definition[i]) {
+                return Err(Error::Usage(format!(
+                    "--keep {k}: the strip removes {k} whatever --keep says (busybox, apk and \
+                     ssl_client, and the packages they are, are what it removes)"
+                )));
+            }
         }
         let (wanted, world) = wanted(root, keep, files, &providers)?;
         let stay = closure(records, &by_definition, &providers, &wanted);

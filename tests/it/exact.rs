@@ -1088,3 +1088,41 @@ fn prune_refuses_a_missing_world_and_the_note_says_nothing_without_one() {
         assert!(fs::symlink_metadata(r.join("bin/busybox")).is_err());
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn prune_refuses_to_keep_what_the_strip_removes_whatever_it_is_told() {
+    // Kept silently before: busybox-binsh went all the same, and /bin/sh with it.
+    for name in ["busybox-binsh", "busybox", "apk-tools", "/bin/sh"] {
+        let (t, _) = tree_with_strip();
+        let r = t.path();
+        let before = snapshot(r);
+        let o = run_step(r, &["--prune", "--keep", name]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("--keep {name}: the strip removes")),
+            "{err}"
+        );
+        assert_eq!(snapshot(r), before, "{name}: the tree changed");
+    }
+    // An entrypoint that needs /bin/sh is the start check's to refuse, not a usage error.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    fs::write(r.join("entry.sh"), b"#!/bin/sh\necho hi\n").unwrap();
+    let made = Command::new("chmod")
+        .args(["755"])
+        .arg(r.join("entry.sh"))
+        .status();
+    assert!(made.unwrap().success());
+    let o = run_step(r, &["--prune", "--entrypoint", "/entry.sh"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("/entry.sh: #!/bin/sh is removed by the strip"),
+        "{err}"
+    );
+}

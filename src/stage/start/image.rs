@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::apkdb::Installed;
+use crate::apkdb::{self, Installed};
 use crate::error::{Error, Result};
 use crate::root::{FileKind, Root};
 use crate::stage::plan::Step;
@@ -126,7 +126,9 @@ pub fn require(
 }
 
 /// The packages `--prune` keeps: `keep`, and those owning what `paths` use to start in `env`
-/// (their interpreters, `env`'s programs, their libraries), as the tree is now.
+/// (their interpreters, `env`'s programs, their libraries), as the tree is now; but for those
+/// the strip removes whatever it is told ([`apkdb::BY_DEFINITION`]: an entrypoint that needs
+/// one is refused by the start check).
 pub fn keep(
     root: &mut Root,
     installed: &Installed,
@@ -140,8 +142,9 @@ pub fn keep(
     }
     let (_, used) = entrypoints(root, paths, &Gone::default(), env)?;
     installed.each_file(root, &mut |path, package| {
+        let removed = apkdb::BY_DEFINITION.contains(&package);
         let package = String::from_utf8_lossy(package);
-        if used.iter().any(|u| u == path) && !out.iter().any(|k| *k == package) {
+        if !removed && used.iter().any(|u| u == path) && !out.iter().any(|k| *k == package) {
             out.push(package.into_owned());
         }
     })?;
