@@ -112,6 +112,47 @@ pub fn exit_now(status: u8) -> ! {
     unsafe { libc::_exit(libc::c_int::from(status)) }
 }
 
+/// `capget(2)`'s header and one of its two data words (version 3: 64 capabilities).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// Whether capability number `cap` (`CAP_FOWNER` is 3) is in this process's effective set.
+pub fn has_capability(cap: u32) -> io::Result<bool> {
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: version 3 of capget reads one header and writes two data words; both live, and
+    // are writable, for the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let word = data.get((cap / 32) as usize).map_or(0, |d| d.effective);
+    Ok(word & (1 << (cap % 32)) != 0)
+}
+
 /// The system's allocator (the libc's `malloc`, as `std::alloc::System` calls it: musl's, or
 /// zig's in the size-tuned build; nothing added, no size classes) with one difference: an allocation that fails calls `fail` with the size asked
 /// for, which ends the process, instead of returning null to std (whose answer is an abort

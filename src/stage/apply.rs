@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pinned, Result, is_absent, is_unremovable_mount};
 use crate::os::memory::{self, Phase};
+use crate::os::sys;
 use crate::root::{InRoot, Meta, Root};
 use crate::stage::plan::{Plan, Step, StepKind};
 
@@ -93,6 +94,47 @@ fn mounted_in(m: &Meta, top: &Meta, path: &InRoot) -> bool {
 
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
+/// Fails (`EPERM`, naming the file) unless every removal of `plan` from the sticky folder `dir`
+/// (`m`, mode `+t`, as /tmp is) is allowed: the kernel lets a process remove an entry there
+/// only when it owns the folder or the entry, or has `CAP_FOWNER` (asked once, into `fowner`;
+/// a build may drop it; where the kernel will not say, the removals are not refused on a
+/// guess).
+fn sticky(
+    root: &mut Root,
+    plan: &Plan,
+    dir: &InRoot,
+    m: &Meta,
+    fowner: &mut Option<bool>,
+) -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    if m.uid == me {
+        return Ok(());
+    }
+    let allowed = match *fowner {
+        Some(has) => has,
+        None => *fowner.insert(sys::has_capability(CAP_FOWNER).unwrap_or(true)),
+    };
+    if allowed {
+        return Ok(());
+    }
+    let own = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);
+    for s in own.filter(|s| s.item.path.parent().as_ref() == Some(dir)) {
+        // A listing's symlink facts carry no owner: the entry itself is asked.
+        if root.lstat(&s.item.path)?.is_some_and(|e| e.uid != me) {
+            return Err(Error::io(
+                "cannot remove: its folder is sticky (+t), neither is this process's, and the \
+                 run lacks CAP_FOWNER (nothing was removed)",
+                &root.host(&s.item.path),
+                std::io::Error::from_raw_os_error(nix::libc::EPERM),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `CAP_FOWNER`: remove another's entry from a sticky folder.
+const CAP_FOWNER: u32 = 3;
+
 /// The folders an overlay copies up for the removals of `plan`: each folder removed from, and
 /// every folder above it, once.
 fn copied_up(plan: &Plan) -> usize {
@@ -145,15 +187,22 @@ pub fn preflight(root: &mut Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Re
     folders.extend(replaced.iter().filter_map(|(p, _)| p.parent()));
     folders.sort_unstable();
     folders.dedup();
+    let mut fowner = None;
     for dir in folders {
         let host = root.host(&dir);
         root.writable(&dir)
             .map_err(|e| Error::io("cannot remove entries", &host, e))?;
-        if root.lstat(&dir)?.is_some_and(|m| m.pinned) {
+        let Some(m) = root.lstat(&dir)? else {
+            continue;
+        };
+        if m.pinned {
             return Err(Error::Pinned {
                 path: host,
                 what: Pinned::Folder,
             });
+        }
+        if m.mode & nix::libc::S_ISVTX != 0 {
+            sticky(root, plan, &dir, &m, &mut fowner)?;
         }
     }
     let mut removed = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);

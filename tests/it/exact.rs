@@ -1126,3 +1126,44 @@ fn prune_refuses_to_keep_what_the_strip_removes_whatever_it_is_told() {
         "{err}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_sticky_folder_a_build_may_not_remove_from_stops_the_run_before_the_first_removal() {
+    // In a sticky folder another user owns, only the owner of an entry (or CAP_FOWNER) may
+    // remove it: without CAP_FOWNER, /bin/ls would fail after 300 removals.
+    let no_fowner = "setpriv --bounding-set=-fowner --inh-caps=-fowner";
+    let prepare = |r: &Path| {
+        for args in [&["1000", "bin"][..], &["-h", "1000", "bin/ls"]] {
+            let owned = Command::new("chown").args(args).current_dir(r).status();
+            assert!(owned.unwrap().success());
+        }
+        let sticky = Command::new("chmod")
+            .args(["1755", "bin"])
+            .current_dir(r)
+            .status();
+        assert!(sticky.unwrap().success());
+    };
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    prepare(r);
+    let sentinel = Sentinel::plant(r);
+    let before = snapshot(r);
+    let o = run_step_under(r, no_fowner, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/bin/ls: cannot remove: its folder is sticky"),
+        "{err}"
+    );
+    assert_eq!(snapshot(r), before, "the tree changed");
+    sentinel.unchanged();
+    // With CAP_FOWNER (an engine's default), the same tree strips.
+    let o = run_step(r, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::symlink_metadata(r.join("bin/ls")).is_err());
+}
