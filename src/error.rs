@@ -249,7 +249,9 @@ impl fmt::Display for Error {
                 f,
                 "{m}: the apk database is malformed; nothing was removed (--keep-apk-db strips anyway)"
             ),
-            Error::Refused(why) | Error::Usage(why) | Error::WillNotStart(why) => f.write_str(why),
+            Error::Refused(why) | Error::Usage(why) => f.write_str(why),
+            // Said before the first removal (or by --check, which removes nothing).
+            Error::WillNotStart(why) => write!(f, "{why}; nothing was removed"),
             _ => match self.path() {
                 Some(path) => write!(f, "{}: {}", path.display(), self.reason()),
                 None => f.write_str(&self.reason()),

@@ -56,7 +56,15 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
         }
         _ => {}
     }
-    let cannot_open = |e: std::io::Error| Error::io("cannot open the apk lock", &host, e);
+    let cannot_open = |e: std::io::Error| {
+        let denied = matches!(e.raw_os_error(), Some(nix::libc::EACCES | nix::libc::EPERM));
+        let what = if denied {
+            "cannot open the apk lock (a strip runs as root; nothing was removed)"
+        } else {
+            "cannot open the apk lock"
+        };
+        Error::io(what, &host, e)
+    };
     let folder = real.parent().unwrap_or_default();
     let folder = root.open_folder(&folder).map_err(cannot_open)?;
     let name = c_string(real.name()).map_err(cannot_open)?;

@@ -79,7 +79,15 @@ fn summary(out: &mut String, r: &Report) -> fmt::Result {
     let (root, bytes) = (esc(&r.root), r.bytes_freed);
     match r.action {
         Action::Strip if matches!(r.outcome, Outcome::AlreadyStripped) => {
-            writeln!(out, "{P}: {root} is already stripped: nothing to remove")
+            let me = r.steps.iter().find(|s| s.kind == StepKind::SelfExe);
+            match me {
+                Some(s) => writeln!(
+                    out,
+                    "{P}: {root} is already stripped: nothing to remove but this binary, /{}, removed",
+                    esc(&s.item.path)
+                ),
+                None => writeln!(out, "{P}: {root} is already stripped: nothing to remove"),
+            }
         }
         Action::Strip => writeln!(
             out,
@@ -394,7 +402,9 @@ fn limits(out: &mut String, r: &Report) -> fmt::Result {
     if let Some(first) = first {
         write!(out, " the shell /{}", esc(first))?;
         if shells.len() > 1 {
-            write!(out, " (or {} more names of it)", shells.len() - 1)?;
+            let more = shells.len() - 1;
+            let names = if more == 1 { "name" } else { "names" };
+            write!(out, " (and {more} more {names} for it)")?;
         }
     }
     if libraries {

@@ -90,7 +90,7 @@
 //!
 //! ```text
 //! alpine-strip: note: 2 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/sbin/ldconfig, /usr/bin/ldd; #!/bin/sh is removed by the strip (busybox-binsh))
-//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (or 1 more names of it) (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (and 1 more name for it) (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 //! ```
 //!
 //! What `--strict` still fails on, for example on an export of Alpine 3.23.3 that lost
@@ -104,7 +104,7 @@
 //! alpine-strip: warning: missing-library /usr/lib/libssl.so.3: libcrypto.so.3 was already missing
 //! alpine-strip: warning: missing-library /usr/lib/ossl-modules/legacy.so: libcrypto.so.3 was already missing
 //! alpine-strip: note: 2 scripts apk installed need a shell or env, which a distroless image has not, and cannot run (/sbin/ldconfig, /usr/bin/ldd; #!/bin/sh is removed by the strip (busybox-binsh))
-//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (or 1 more names of it) (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (and 1 more name for it) (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 //! alpine-strip: --strict: 6 findings (0 errors, 6 warnings) fail the run
 //! ```
 //!
@@ -254,7 +254,7 @@
 //! naming them and pointing at `--keep` and `--entrypoint`:
 //!
 //! ```text
-//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (or 1 more names of it) or the libraries of libcrypto3, libssl3, zlib (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
+//! alpine-strip: note: once stripped, a program that asks by name at run time for the shell /bin/sh (and 1 more name for it) or the libraries of libcrypto3, libssl3, zlib (sh -c, system(), dlopen, ctypes) fails, and no audit sees it; keep a package with --prune --keep NAME, name the programs you start with --entrypoint
 //! ```
 //!
 //! Only the first bytes of a file are read (the ELF headers, the `#!` line), and only of executable

@@ -345,7 +345,7 @@ fn the_run_closes_with_what_a_program_may_still_ask_for_by_name() {
     install_strip(&static_bin(), t.path());
     let o = run_step_installed(t.path(), &["--dry-run"]);
     let line = note(&stderr(&o)).unwrap();
-    let shell = "for the shell /bin/sh (or 1 more names of it) (sh -c";
+    let shell = "for the shell /bin/sh (and 1 more name for it) (sh -c";
     assert!(line.contains(shell), "{line}");
     assert!(!line.contains("libraries"), "{line}");
     let o = run_step_installed(t.path(), &["--check"]);

@@ -234,27 +234,27 @@ fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
     for (args, line) in [
         (
             &["--force", "--entrypoint", "/docker-entrypoint.sh"][..],
-            "alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)\n",
+            "alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh); nothing was removed\n",
         ),
         (
             &["--force", "--entrypoint=/usr/local/bin/yarn"],
-            "alpine-strip: error: /usr/local/bin/yarn: #!/bin/sh is removed by the strip (busybox-binsh)\n",
+            "alpine-strip: error: /usr/local/bin/yarn: #!/bin/sh is removed by the strip (busybox-binsh); nothing was removed\n",
         ),
         (
             &["--force", "--prune", "--entrypoint", "/usr/local/bin/npm"],
-            "alpine-strip: error: /usr/local/bin/npm: #!/usr/bin/env is removed by the strip (busybox applet link)\n",
+            "alpine-strip: error: /usr/local/bin/npm: #!/usr/bin/env is removed by the strip (busybox applet link); nothing was removed\n",
         ),
         (
             &["--check", "--entrypoint", "/usr/local/bin/npm"],
-            "alpine-strip: error: /usr/local/bin/npm: node (#!/usr/bin/env node, on PATH) is missing\n",
+            "alpine-strip: error: /usr/local/bin/npm: node (#!/usr/bin/env node, on PATH) is missing; nothing was removed\n",
         ),
         (
             &["--force", "--entrypoint", "/app/server"],
-            "alpine-strip: error: /app/server: the entrypoint does not exist in the root\n",
+            "alpine-strip: error: /app/server: the entrypoint does not exist in the root; nothing was removed\n",
         ),
         (
             &["--force", "--entrypoint", "/etc/passwd"],
-            "alpine-strip: error: /etc/passwd: the entrypoint is not an executable file\n",
+            "alpine-strip: error: /etc/passwd: the entrypoint is not an executable file; nothing was removed\n",
         ),
         (
             &[
@@ -262,7 +262,7 @@ fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
                 "--entrypoint",
                 "/docker-entrypoint.d/10-listen.sh",
             ],
-            "alpine-strip: error: /docker-entrypoint.d/10-listen.sh: #!/bin/sh is removed by the strip (busybox-binsh)\n",
+            "alpine-strip: error: /docker-entrypoint.d/10-listen.sh: #!/bin/sh is removed by the strip (busybox-binsh); nothing was removed\n",
         ),
     ] {
         let o = run_step_installed(t.path(), args);
@@ -298,7 +298,7 @@ fn an_entrypoint_the_strip_would_break_stops_the_run_before_any_removal() {
     assert_eq!(o.status.code(), Some(4));
     assert_eq!(
         stderr(&o),
-        "alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is missing\n"
+        "alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is missing; nothing was removed\n"
     );
 }
 
@@ -470,7 +470,7 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        format!("alpine-strip: error: {said} is missing\n")
+        format!("alpine-strip: error: {said} is missing; nothing was removed\n")
     );
     // A strip refuses it before any removal, and blames the file, not the strip.
     let before = snapshot(r);
@@ -478,7 +478,7 @@ fn an_entrypoint_saved_with_crlf_is_refused_as_already_missing_never_blamed_on_t
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        format!("alpine-strip: error: {said} was already missing\n")
+        format!("alpine-strip: error: {said} was already missing; nothing was removed\n")
     );
     assert_eq!(snapshot(r), before);
     // Without --entrypoint the dry run names it the same way, as a warning (it is at the root).
@@ -521,7 +521,7 @@ fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "alpine-strip: error: /usr/local/bin/docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)\n"
+        "alpine-strip: error: /usr/local/bin/docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh); nothing was removed\n"
     );
     // A program there instead: found, said where, and the strip goes ahead.
     fs::copy(r.join("usr/bin/getent"), &ep).unwrap();
@@ -544,6 +544,6 @@ fn a_bare_entrypoint_name_is_looked_up_on_the_images_path_as_runc_does() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name\n"
+        "alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name; nothing was removed\n"
     );
 }
