@@ -264,7 +264,7 @@ fn db_path(dir: &[u8], name: &[u8]) -> PathBuf {
 
 /// Whether a file the database names is in the root (its folder and the file exist).
 fn is_present(root: &mut Root, dir: &[u8], name: &[u8]) -> Result<bool> {
-    match root.resolve_parent(&db_path(dir, name))? {
+    match root.resolve_entry(dir, name)? {
         Some(real) => Ok(root.lstat(&real)?.is_some()),
         None => Ok(false),
     }
@@ -281,7 +281,7 @@ impl Installed {
         for r in self.db.records.iter() {
             if BY_DEFINITION.contains(&r.name()) {
                 for (dir, name) in r.file_pairs() {
-                    theirs.extend(root.resolve_parent(&db_path(dir, name))?);
+                    theirs.extend(root.resolve_entry(dir, name)?);
                 }
             }
         }
@@ -329,7 +329,7 @@ impl Installed {
                 // a package the strip does not touch costs no syscall.
                 let mut gone = PathSet::default();
                 for (dir, name) in r.file_pairs() {
-                    if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+                    if let Some(real) = root.resolve_entry(dir, name)?
                         && removed.contains(real.as_os_str())
                     {
                         gone.insert_entry(dir, name);
@@ -382,7 +382,7 @@ impl Installed {
             return Ok(false);
         }
         for (dir, name) in r.file_pairs() {
-            if let Some(real) = root.resolve_parent(&db_path(dir, name))?
+            if let Some(real) = root.resolve_entry(dir, name)?
                 && paths.contains(real.as_os_str())
             {
                 return Ok(true);
@@ -438,7 +438,7 @@ impl Installed {
         let staying = self.db.records.iter();
         for r in staying.filter(|r| !BY_DEFINITION.contains(&r.name())) {
             for (dir, name) in r.file_pairs() {
-                out.extend(root.resolve_parent(&db_path(dir, name))?);
+                out.extend(root.resolve_entry(dir, name)?);
             }
         }
         Ok(out)
@@ -450,7 +450,7 @@ impl Installed {
     pub fn each_file(&self, root: &mut Root, each: &mut dyn FnMut(&Path, &[u8])) -> Result<()> {
         for r in &self.db.records {
             for (dir, name) in r.file_pairs() {
-                if let Some(real) = root.resolve_parent(&db_path(dir, name))? {
+                if let Some(real) = root.resolve_entry(dir, name)? {
                     each(&real, r.name());
                 }
             }

@@ -243,7 +243,7 @@ fn leaving_files(
     let mut kept = Vec::new();
     for (r, _) in records.iter().zip(stay).filter(|(_, s)| **s) {
         for (dir, name) in r.file_pairs() {
-            kept.extend(root.resolve_parent(&db_path(dir, name))?);
+            kept.extend(root.resolve_entry(dir, name)?);
         }
     }
     let mut taken: PathSet = kept.iter().map(|p| p.as_os_str()).collect();
@@ -251,7 +251,7 @@ fn leaving_files(
     for &i in leaving {
         let mut real = Vec::new();
         for (dir, name) in records[i].file_pairs() {
-            real.extend(root.resolve_parent(&db_path(dir, name))?);
+            real.extend(root.resolve_entry(dir, name)?);
         }
         own.push(real);
     }

@@ -4,7 +4,7 @@
 //! the root is ever looked at; every step is a cached `lstat` of [`Root`]. What it finds is an
 //! [`InRoot`] path: the only kind of path that [`Root`] removes or opens.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -110,6 +110,20 @@ impl Root {
         }
     }
 
+    /// [`Root::resolve_parent`] of `dir/name` given as bytes (a database's folder and file
+    /// name): when `dir` is resolved already and `name` a plain name, no path is made.
+    pub fn resolve_entry(&mut self, dir: &[u8], name: &[u8]) -> Result<Option<InRoot>> {
+        let plain = !name.is_empty() && !name.contains(&b'/') && name != b"." && name != b"..";
+        let cached = self
+            .parent_cache
+            .binary_search_by(|(p, _)| p.as_bytes().cmp(dir));
+        if let (true, Ok(i)) = (plain, cached) {
+            return Ok(self.parent_cache[i].1.as_ref().map(|d| d.child(name)));
+        }
+        let path = Path::new(OsStr::from_bytes(dir)).join(OsStr::from_bytes(name));
+        self.resolve_parent(&path)
+    }
+
     /// Resolves the folder part of `rel` but not its last name: the real path of the entry
     /// itself (a symlink stays a symlink). `None` when the folder does not exist.
     pub fn resolve_parent(&mut self, rel: &Path) -> Result<Option<InRoot>> {
@@ -172,6 +186,33 @@ mod tests {
         match r {
             Resolved::Found(p, _) => p.into(),
             other => panic!("expected Found, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_entry_given_as_bytes_resolves_as_its_path_does() {
+        let (t, mut root) = tree();
+        symlink("usr/bin", t.path().join("linked")).unwrap();
+        let dirs: [&[u8]; 6] = [
+            b"",
+            b"usr/bin",
+            b"usr/bin/",
+            b"linked",
+            b"nowhere",
+            b"usr/./bin",
+        ];
+        let names: [&[u8]; 6] = [b"x", b"", b".", b"..", b"a/b", b"busybox"];
+        for _ in 0..2 {
+            // The second round finds every folder in the cache.
+            for dir in dirs {
+                for name in names {
+                    let path = Path::new(OsStr::from_bytes(dir)).join(OsStr::from_bytes(name));
+                    let mut fresh = Root::open(t.path()).unwrap();
+                    let expected = fresh.resolve_parent(&path).unwrap();
+                    let got = root.resolve_entry(dir, name).unwrap();
+                    assert_eq!(got, expected, "{:?} {:?}", path, name);
+                }
+            }
         }
     }
 
