@@ -521,14 +521,19 @@ fn fault_injection_at_every_step_leaves_the_tree_untouched_stripped_or_true_to_i
 /// Runs the strip in a RUN step under `wrap` and asserts it refused with one line holding
 /// `needle`, before changing anything (the tree and the sentinel as they were).
 fn refused_up_front(root: &Path, wrap: &str, needle: &str) {
+    refused_up_front_with(root, wrap, &["--force"], needle);
+}
+
+/// [`refused_up_front`] of a RUN step with `args`.
+fn refused_up_front_with(root: &Path, wrap: &str, args: &[&str], needle: &str) {
     let sentinel = Sentinel::plant(root);
     let before = snapshot(root);
-    let o = run_step_under(root, wrap, &["--force"]);
+    let o = run_step_under(root, wrap, args);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{wrap} {args:?}: {err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(needle), "{needle} not in {err}");
-    assert_eq!(snapshot(root), before, "{wrap}: the tree changed");
+    assert_eq!(snapshot(root), before, "{wrap} {args:?}: the tree changed");
     sentinel.unchanged();
 }
 
@@ -1050,15 +1055,7 @@ fn a_world_that_is_a_link_to_a_file_mounted_in_is_refused_before_any_removal() {
             let r = t.path();
             fs::remove_file(r.join(WORLD)).unwrap();
             symlink(target, r.join(WORLD)).unwrap();
-            let sentinel = Sentinel::plant(r);
-            let before = snapshot(r);
-            let o = run_step(r, args);
-            let err = stderr(&o);
-            assert_eq!(o.status.code(), Some(1), "{target} {args:?}: {err}");
-            assert_eq!(err.lines().count(), 1, "{err}");
-            assert!(err.contains("apk's state is mounted in"), "{err}");
-            assert_eq!(snapshot(r), before, "{target}: the tree changed");
-            sentinel.unchanged();
+            refused_up_front_with(r, "", args, "apk's state is mounted in");
         }
     }
 }
@@ -1153,18 +1150,8 @@ fn a_sticky_folder_a_build_may_not_remove_from_stops_the_run_before_the_first_re
     let (t, _) = tree_with_strip();
     let r = t.path();
     prepare(r);
-    let sentinel = Sentinel::plant(r);
-    let before = snapshot(r);
-    let o = run_step_under(r, no_fowner, &[]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("/bin/ls: cannot remove: its folder is sticky"),
-        "{err}"
-    );
-    assert_eq!(snapshot(r), before, "the tree changed");
-    sentinel.unchanged();
+    let needle = "/bin/ls: cannot remove: its folder is sticky";
+    refused_up_front_with(r, no_fowner, &[], needle);
     // With CAP_FOWNER (an engine's default), the same tree strips.
     let o = run_step(r, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
