@@ -23,7 +23,6 @@ use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy
 use crate::os::interrupt::{self, Held};
 use crate::os::memory::{self, Phase};
 use crate::report::{Action, Outcome, Report, tally};
-use crate::root::resolve::Resolved;
 use crate::root::{InRoot, PathSet, Root};
 use crate::stage::apply::{self, Skip};
 use crate::stage::audit;
@@ -276,24 +275,14 @@ impl<'o> Pipeline<'o> {
         })
     }
 
-    /// Fails unless the apk state the run reads (the database, world) is part of the image
-    /// ([`apply::not_mounted_in`]): what is mounted in decides nothing. World is checked where
-    /// it is written (its name) and where it is read (the file a link there ends at).
+    /// Fails unless the apk state the run reads (the database, world, triggers, scripts) is
+    /// part of the image ([`apkdb::part_of_image`]): what is mounted in decides nothing.
     fn state_in_image(&mut self) -> Result<()> {
         let Some(i) = &self.installed else {
             return Ok(());
         };
-        let world = Path::new(apkdb::WORLD);
-        let written = self.root.resolve_parent(world)?;
-        let read = match self.root.resolve(world)? {
-            Resolved::Found(real, _) => Some(real),
-            Resolved::Missing(_) | Resolved::Loop => None,
-        };
-        let state: Vec<InRoot> = [Some(i.path.clone()), written, read]
-            .into_iter()
-            .flatten()
-            .collect();
-        apply::not_mounted_in(&mut self.root, &state)
+        let state = i.state_paths(&mut self.root)?;
+        apkdb::part_of_image(&mut self.root, &state)
     }
 
     /// What becomes of apk's state: the database planned for the `removals` that will be made;
@@ -322,7 +311,7 @@ impl<'o> Pipeline<'o> {
         };
         let replaced = db.changes().map(Changes::replaced).unwrap_or_default();
         let replaced: Vec<InRoot> = replaced.into_iter().map(|(p, _)| p).collect();
-        apply::not_mounted_in(&mut self.root, &replaced)?;
+        apkdb::part_of_image(&mut self.root, &replaced)?;
         Ok(db)
     }
 
@@ -528,6 +517,9 @@ impl<'o> Pipeline<'o> {
             World::Missing => "is missing: --prune keeps what world names and what that \
                  needs, and without it would take every other package"
                 .to_string(),
+            World::Empty => "names no package: --prune keeps what world names and what that \
+                 needs, and would take every other package"
+                .to_string(),
         };
         Err(Error::MalformedDb(Malformed {
             path: PathBuf::from(apkdb::WORLD),
@@ -547,8 +539,8 @@ impl<'o> Pipeline<'o> {
         }
         let files = &self.survey.get().files;
         let p = installed.prunable(&mut self.root, &[], files)?;
-        if p.world == World::Missing {
-            // Without world, nothing says what was asked for: no note.
+        if matches!(p.world, World::Missing | World::Empty) {
+            // Without a world naming something, nothing says what was asked for: no note.
             return Ok(Vec::new());
         }
         let mut packages = p.packages;

@@ -49,6 +49,8 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     let Some(real) = root.resolve_parent(Path::new(lock))? else {
         return Ok(None);
     };
+    // A lock made in, or taken on, a folder mounted in would touch what is outside the image.
+    super::part_of_image(root, std::slice::from_ref(&real))?;
     let host = root.host(&real);
     match root.lstat(&real)? {
         Some(m) if m.kind != FileKind::File => {

@@ -26,6 +26,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Malformed, Result};
+use crate::root::resolve::Resolved;
 use crate::root::{InRoot, PathSet, Root};
 pub use atomic::Durability;
 use parse::{Database, Record};
@@ -224,6 +225,10 @@ impl Location {
 pub fn load(root: &mut Root) -> Result<Option<Installed>> {
     let installed = Location::of(root)?.installed();
     let host = root.host_root().to_path_buf();
+    // What is read must be the image's: a database that is a link to a file mounted in is
+    // refused before a byte of it is read.
+    let real = read_at(root, Path::new(installed))?;
+    part_of_image(root, real.as_slice())?;
     let read = root.read_regular(Path::new(installed), INSTALLED_LIMIT);
     let Some((path, bytes)) = state_file(&host, read)? else {
         return Ok(None);
@@ -238,6 +243,37 @@ pub fn load(root: &mut Root) -> Result<Option<Installed>> {
             what: e.what.to_string(),
         })),
     }
+}
+
+/// Fails (`EXDEV`, naming the path) unless each of `paths` (apk's state files and folders the
+/// run reads, locks or replaces) and its folder are part of the image: on the root's mount and
+/// not a mount point ([`Root::mounted_in`]). A database, world or folder bound in from outside
+/// would be written on the host (or its rename would fail with `EBUSY` after the removals), and
+/// what is read from outside would decide the run. Checked before any of them is read.
+pub fn part_of_image(root: &mut Root, paths: &[InRoot]) -> Result<()> {
+    for path in paths {
+        let folder = path.parent().unwrap_or_default();
+        for p in [&folder, path] {
+            if root.mounted_in(p)? {
+                return Err(Error::io(
+                    "apk's state is mounted in, not part of the image (nothing was removed; \
+                     --keep-apk-db strips without touching it)",
+                    &root.host(p),
+                    std::io::Error::from_raw_os_error(nix::libc::EXDEV),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `path` (apk's state) ends at inside the root, when it ends at something: the file a
+/// read of it opens.
+pub fn read_at(root: &mut Root, path: &Path) -> Result<Option<InRoot>> {
+    Ok(match root.resolve(path)? {
+        Resolved::Found(real, _) => Some(real),
+        Resolved::Missing(_) | Resolved::Loop => None,
+    })
 }
 
 /// A read of apk's state (the database, world, and what lies beside them), with a file that cannot be carried over whole
@@ -397,6 +433,23 @@ impl Installed {
     /// dropped packages, and any of packages the database no longer lists, left by an earlier
     /// tool; see [`leaves`]); each file that changes, with its real path. An archive that
     /// cannot be read is [`Error::MalformedDb`] naming it.
+    /// Every path of apk's state the run reads or writes: the database, world where it is
+    /// written (its name) and where it is read (the file a link there ends at), and the
+    /// triggers and scripts beside the database (read through links too).
+    pub fn state_paths(&self, root: &mut Root) -> Result<Vec<InRoot>> {
+        let mut out = vec![self.path.clone()];
+        out.extend(root.resolve_parent(Path::new(WORLD))?);
+        out.extend(read_at(root, Path::new(WORLD))?);
+        let folder = self.path.parent().unwrap_or_default();
+        let beside = [triggers::FILE]
+            .into_iter()
+            .chain(scripts::FILES.map(|(f, _)| f));
+        for name in beside {
+            out.extend(read_at(root, &folder.join(name))?);
+        }
+        Ok(out)
+    }
+
     fn state_files(&self, root: &mut Root, staying: &[Vec<u8>]) -> Result<Vec<(InRoot, Vec<u8>)>> {
         let mut out = Vec::new();
         let goes = |sum: &[u8]| leaves(staying, sum);

@@ -55,8 +55,10 @@ pub enum World {
         /// Those names, in world's order.
         unknown: Vec<String>,
     },
-    /// There is none (nor a file a link there ends at): nothing says what was asked for, and
-    /// every package but those kept by other means would be prunable.
+    /// It names no package (empty, or conflicts only): nothing was asked for, and every
+    /// package but those kept by other means would be prunable.
+    Empty,
+    /// There is none (nor a file a link there ends at): nothing says what was asked for.
     Missing,
 }
 
@@ -179,7 +181,11 @@ fn wanted(
                 }
                 wanted.push(t.to_vec());
             }
-            World::Read { unknown }
+            if wanted.is_empty() {
+                World::Empty
+            } else {
+                World::Read { unknown }
+            }
         }
         None => World::Missing,
     };

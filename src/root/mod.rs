@@ -161,6 +161,16 @@ impl Root {
         self.confine = Confine::Stepwise;
     }
 
+    /// Whether `rel` is not part of the image: reached through another mount than the root's,
+    /// or (where the kernel gives no mount id) the top of one; the root itself may well be the
+    /// top of its own. False when it does not exist.
+    pub fn mounted_in(&mut self, rel: &InRoot) -> Result<bool> {
+        let (Some(top), Some(m)) = (self.lstat(&InRoot::default())?, self.lstat(rel)?) else {
+            return Ok(false);
+        };
+        Ok(!m.same_mount(&top) || (m.mount_root && !rel.is_top()))
+    }
+
     /// `lstat` of `rel`, cached; `None` when it does not exist.
     pub fn lstat(&mut self, rel: &InRoot) -> Result<Option<Meta>> {
         if let Some(m) = self.lstat_cache.get(rel.as_os_str()) {

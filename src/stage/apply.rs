@@ -41,18 +41,12 @@ pub struct Applied {
 /// be made on the host), said once per folder —, and the binary itself when it is immutable.
 pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
     let mut skipped = Vec::new();
-    let Some(top) = root.lstat(&InRoot::default())? else {
-        return Ok(skipped);
-    };
     // The folders on another mount, each with how many removals it would have held.
     let mut elsewhere: Vec<(InRoot, usize)> = Vec::new();
     let mut kept = Vec::with_capacity(plan.steps.len());
     for s in std::mem::take(&mut plan.steps) {
         let folder = s.item.path.parent().unwrap_or_default();
-        let away = match root.lstat(&folder)? {
-            Some(m) => mounted_in(&m, &top, &folder),
-            None => false,
-        };
+        let away = root.mounted_in(&folder)?;
         let reason = if away {
             match elsewhere.iter_mut().find(|(f, _)| *f == folder) {
                 Some((_, n)) => *n += 1,
@@ -85,27 +79,14 @@ pub fn left_in_place(root: &mut Root, plan: &mut Plan) -> Result<Vec<Skip>> {
     Ok(skipped)
 }
 
-/// Whether `path` (with `m`, its `lstat`) is not part of the image: reached through another
-/// mount than the root's (`top`), or (where the kernel gives no mount id) the top of one; the
-/// root itself may well be the top of its own.
-fn mounted_in(m: &Meta, top: &Meta, path: &InRoot) -> bool {
-    !m.same_mount(top) || (m.mount_root && !path.is_top())
-}
-
 const MOUNTED: &str = "left in place: it is mounted in (RUN --mount), not in the image";
 
-/// Fails (`EPERM`, naming the file) unless every removal of `plan` from the sticky folder `dir`
-/// (`m`, mode `+t`, as /tmp is) is allowed: the kernel lets a process remove an entry there
-/// only when it owns the folder or the entry, or has `CAP_FOWNER` (asked once, into `fowner`;
-/// a build may drop it; where the kernel will not say, the removals are not refused on a
+/// Fails (`EPERM`, naming the file) unless the run may take each of `entries` out of their
+/// sticky folder (`m`, mode `+t`, as /tmp is): the kernel lets a process remove or rename over
+/// an entry there only when it owns the folder or the entry, or has `CAP_FOWNER` (asked once,
+/// into `fowner`; a build may drop it; where the kernel will not say, nothing is refused on a
 /// guess).
-fn sticky(
-    root: &mut Root,
-    plan: &Plan,
-    dir: &InRoot,
-    m: &Meta,
-    fowner: &mut Option<bool>,
-) -> Result<()> {
+fn sticky(root: &mut Root, entries: &[&InRoot], m: &Meta, fowner: &mut Option<bool>) -> Result<()> {
     let me = nix::unistd::geteuid().as_raw();
     if m.uid == me {
         return Ok(());
@@ -117,14 +98,13 @@ fn sticky(
     if allowed {
         return Ok(());
     }
-    let own = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);
-    for s in own.filter(|s| s.item.path.parent().as_ref() == Some(dir)) {
+    for path in entries {
         // A listing's symlink facts carry no owner: the entry itself is asked.
-        if root.lstat(&s.item.path)?.is_some_and(|e| e.uid != me) {
+        if root.lstat(path)?.is_some_and(|e| e.uid != me) {
             return Err(Error::io(
-                "cannot remove: its folder is sticky (+t), neither is this process's, and the \
-                 run lacks CAP_FOWNER (nothing was removed)",
-                &root.host(&s.item.path),
+                "cannot remove or replace: its folder is sticky (+t), neither is this \
+                 process's, and the run lacks CAP_FOWNER (nothing was removed)",
+                &root.host(path),
                 std::io::Error::from_raw_os_error(nix::libc::EPERM),
             ));
         }
@@ -147,33 +127,6 @@ fn copied_up(plan: &Plan) -> usize {
         }
     }
     folders.len()
-}
-
-/// Fails (`EXDEV`, naming the path) unless each of `paths` (apk's state files the run reads or
-/// replaces) and its folder are part of the image: on the root's mount and not a mount point. A
-/// database, world or folder bound in from outside would be written on the host (or its rename
-/// would fail with `EBUSY` after the removals), and a world from outside would decide what
-/// `--prune` takes. Checked before anything is decided from them.
-pub fn not_mounted_in(root: &mut Root, paths: &[InRoot]) -> Result<()> {
-    let Some(top) = root.lstat(&InRoot::default())? else {
-        return Ok(());
-    };
-    for path in paths {
-        let folder = path.parent().unwrap_or_default();
-        for p in [&folder, path] {
-            if let Some(m) = root.lstat(p)?
-                && mounted_in(&m, &top, p)
-            {
-                return Err(Error::io(
-                    "apk's state is mounted in, not part of the image (nothing was removed; \
-                     --keep-apk-db strips without touching it)",
-                    &root.host(p),
-                    std::io::Error::from_raw_os_error(nix::libc::EXDEV),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Fails, naming the path and the reason, unless every removal and the commit can be made:
@@ -202,7 +155,15 @@ pub fn preflight(root: &mut Root, plan: &Plan, replaced: &[(InRoot, u64)]) -> Re
             });
         }
         if m.mode & nix::libc::S_ISVTX != 0 {
-            sticky(root, plan, &dir, &m, &mut fowner)?;
+            // What the run takes out of the folder: its removals, and the files the commit
+            // renames over (the staged file, given the old one's owner, goes with them).
+            let removed = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);
+            let removed = removed.map(|s| &s.item.path);
+            let entries = removed.chain(replaced.iter().map(|(p, _)| p));
+            let entries: Vec<&InRoot> = entries
+                .filter(|p| p.parent().as_ref() == Some(&dir))
+                .collect();
+            sticky(root, &entries, &m, &mut fowner)?;
         }
     }
     let mut removed = plan.steps.iter().filter(|s| s.kind != StepKind::SelfExe);

@@ -1046,15 +1046,23 @@ fn a_build_without_cap_fowner_strips_a_tree_another_user_owns() {
     not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
-fn a_world_that_is_a_link_to_a_file_mounted_in_is_refused_before_any_removal() {
+fn apk_state_that_is_a_link_to_a_file_mounted_in_is_refused_before_it_is_read() {
     // Read through the link, world would be the engine's /etc/hosts, or pid 1's environment:
-    // what is mounted in must not decide what --prune takes, nor be read at all.
-    for target in ["/etc/hosts", "/proc/1/environ", "../../etc/hostname"] {
-        for args in [&["--prune"][..], &[]] {
+    // what is mounted in must not decide what --prune takes, nor be read at all. The same for
+    // the database (its words would pick the exit status), triggers and the scripts.
+    let files = [WORLD, DB, "lib/apk/db/triggers", "lib/apk/db/scripts.tar"];
+    for file in files {
+        // The engine's /etc/hostname by a relative link: one `..` a folder.
+        let up = "../".repeat(file.matches('/').count());
+        let relative = format!("{up}etc/hostname");
+        for (target, args) in ["/etc/hosts", "/proc/1/environ", &relative]
+            .into_iter()
+            .flat_map(|t| [(t, &["--prune"][..]), (t, &[])])
+        {
             let (t, _) = tree_with_strip();
             let r = t.path();
-            fs::remove_file(r.join(WORLD)).unwrap();
-            symlink(target, r.join(WORLD)).unwrap();
+            fs::remove_file(r.join(file)).unwrap();
+            symlink(target, r.join(file)).unwrap();
             refused_up_front_with(r, "", args, "apk's state is mounted in");
         }
     }
@@ -1065,23 +1073,88 @@ fn a_world_that_is_a_link_to_a_file_mounted_in_is_refused_before_any_removal() {
     not(fixture_tree),
     ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
 )]
-fn prune_refuses_a_missing_world_and_the_note_says_nothing_without_one() {
+fn apk_lock_is_not_made_in_a_folder_mounted_in() {
+    // The lock is the run's first change: a host folder bound over lib/apk/db must be refused
+    // before it, not after a lock file was made (and unlinked) on the host.
+    let (t, _) = tree_with_strip();
+    let r = t.path();
+    let host = tempfile::tempdir().unwrap();
+    let db = host.path().join("db");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(r.join("lib/apk/db"))
+        .arg(&db)
+        .status();
+    assert!(copied.unwrap().success());
+    fs::remove_file(db.join("lock")).unwrap();
+    let scripts = tempfile::tempdir().unwrap();
+    let trace = scripts.path().join("trace");
+    let binds = with_binds(scripts.path(), &[(&db, "lib/apk/db")]);
+    let wrap = format!(
+        "strace -f -o {} -e trace=execve,openat,openat2 {binds}",
+        trace.display()
+    );
+    refused_up_front(r, &wrap, "apk's state is mounted in");
+    let opens = fs::read_to_string(&trace).unwrap();
+    assert!(opens.contains("execve(\"/strip\""), "{opens}");
+    let made = |l: &str| l.contains("\"lock\"") && l.contains("O_CREAT");
+    assert!(!opens.lines().any(made), "{opens}");
+    assert!(!db.join("lock").exists());
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn a_sticky_apk_state_folder_the_commit_may_not_replace_in_stops_the_run_before_any_removal() {
+    // The commit renames over installed (and world): in a sticky folder another owns, without
+    // CAP_FOWNER, that fails after every removal unless it is seen first.
+    let no_fowner = "setpriv --bounding-set=-fowner --inh-caps=-fowner";
+    for (folder, file) in [("lib/apk/db", DB), ("etc/apk", WORLD)] {
+        let (t, _) = tree_with_strip();
+        let r = t.path();
+        for args in [&["1000", folder][..], &["1000", file]] {
+            let owned = Command::new("chown").args(args).current_dir(r).status();
+            assert!(owned.unwrap().success());
+        }
+        let sticky = Command::new("chmod")
+            .args(["1777", folder])
+            .current_dir(r)
+            .status();
+        assert!(sticky.unwrap().success());
+        let needle = format!("/{file}: cannot remove or replace: its folder is sticky");
+        refused_up_front_with(r, no_fowner, &[], &needle);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(fixture_tree),
+    ignore = "needs ALPINE_MINIROOTFS and ALPINE_STRIP_BIN"
+)]
+fn prune_refuses_a_world_that_names_nothing_and_the_note_says_nothing_without_one() {
     // Nothing would say what was asked for: --prune would take every package, musl with it.
-    for gone in ["missing", "dangling"] {
+    for (gone, said) in [
+        ("missing", "is missing"),
+        ("dangling", "is missing"),
+        ("empty", "names no package"),
+        ("conflicts", "names no package"),
+    ] {
         let (t, _) = tree_with_strip();
         let r = t.path();
         fs::remove_file(r.join(WORLD)).unwrap();
-        if gone == "dangling" {
-            symlink("/nowhere/world", r.join(WORLD)).unwrap();
+        match gone {
+            "dangling" => symlink("/nowhere/world", r.join(WORLD)).unwrap(),
+            "empty" => fs::write(r.join(WORLD), b"").unwrap(),
+            "conflicts" => fs::write(r.join(WORLD), b"!busybox\n").unwrap(),
+            _ => {}
         }
         let before = snapshot(r);
         let o = run_step(r, &["--prune"]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(5), "{gone}: {err}");
-        assert!(
-            err.contains("etc/apk/world") && err.contains("is missing"),
-            "{err}"
-        );
+        assert!(err.contains("etc/apk/world") && err.contains(said), "{err}");
         assert_eq!(snapshot(r), before, "{gone}: the tree changed");
         let v = report(&run_step(r, &["--json"]));
         assert_eq!(v["prunable"], serde_json::json!([]), "{gone}: {v}");
@@ -1150,7 +1223,7 @@ fn a_sticky_folder_a_build_may_not_remove_from_stops_the_run_before_the_first_re
     let (t, _) = tree_with_strip();
     let r = t.path();
     prepare(r);
-    let needle = "/bin/ls: cannot remove: its folder is sticky";
+    let needle = "/bin/ls: cannot remove or replace: its folder is sticky";
     refused_up_front_with(r, no_fowner, &[], needle);
     // With CAP_FOWNER (an engine's default), the same tree strips.
     let o = run_step(r, &[]);
