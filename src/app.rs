@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::apkdb::lock::{self, Lock};
 use crate::apkdb::prune::{Prunable, Pruned, World};
 use crate::apkdb::{self, Changes, DbState, Durability, Installed};
-use crate::error::{Error, Malformed, Result};
+use crate::error::{Error, Result};
 use crate::guard;
 use crate::options::{Audit, Check, DbMode, Mode, Options, Run, Strip, SyncPolicy};
 use crate::os::interrupt::{self, Held};
@@ -125,8 +125,8 @@ fn admit(root: &mut Root, s: &Strip) -> Result<Admitted> {
 struct Pipeline<'o> {
     /// The settings (the root's path, `--entrypoint`, `--env`).
     opts: &'o Options,
-    /// The root; after the removals, a fresh look at it (the cached answers described the tree
-    /// before them).
+    /// The root; after the removals, when the audit reads it, a fresh look at it (the cached
+    /// answers described the tree before them).
     root: Root,
     /// The walk of the whole root, made at most once.
     survey: Survey,
@@ -521,11 +521,7 @@ impl<'o> Pipeline<'o> {
                  needs, and would take every other package"
                 .to_string(),
         };
-        Err(Error::MalformedDb(Malformed {
-            path: PathBuf::from(apkdb::WORLD),
-            line: None,
-            what,
-        }))
+        Err(Error::World(what))
     }
 
     /// The note without `--prune` (skipped with the audit): what it would remove, less what the

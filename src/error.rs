@@ -65,7 +65,10 @@ impl Exit {
                 "a filesystem operation failed; one line names the path and the reason (or \
                  memory ran out: one line says so, and what was removed)"
             }
-            Exit::Usage => "bad usage (unknown option, missing value, contradictory options)",
+            Exit::Usage => {
+                "bad usage (unknown option, missing value, contradictory options, `--keep` of \
+                 what no package provides or of what the strip always removes)"
+            }
             Exit::Refused => "refused to strip `/`: no container build detected",
             Exit::Audit => {
                 "audit failed: `--check` found busybox, apk or a shell, or `--strict` saw an \
@@ -73,8 +76,9 @@ impl Exit {
                  or is not on `PATH` (then nothing was removed)"
             }
             Exit::ApkDb => {
-                "the apk database is malformed: nothing was removed, the line is named \
-                 (`--keep-apk-db` strips anyway and leaves it as it is)"
+                "the apk database is malformed (the line is named; `--keep-apk-db` strips \
+                 anyway and leaves it as it is), or `--prune` met a world that is missing or \
+                 names no package or what no package provides: nothing was removed"
             }
             Exit::Interrupted => {
                 "SIGINT, SIGTERM, SIGHUP or SIGQUIT came once the strip had apk's lock, before \
@@ -158,6 +162,9 @@ pub enum Error {
     },
     /// The apk database could not be parsed: nothing was removed (`--keep-apk-db` strips anyway).
     MalformedDb(Malformed),
+    /// `--prune` cannot trust `etc/apk/world` (missing, naming no package, or naming what no
+    /// package provides): it would take what was meant to stay. Nothing was removed.
+    World(String),
     /// Stripping `/` was refused: no sign of a container.
     Refused(String),
     /// The command line was not understood.
@@ -194,7 +201,7 @@ impl Error {
         match self {
             Error::Io { .. } | Error::Input { .. } | Error::LockHeld { .. } => Exit::Failed,
             Error::Pinned { .. } => Exit::Failed,
-            Error::MalformedDb(_) => Exit::ApkDb,
+            Error::MalformedDb(_) | Error::World(_) => Exit::ApkDb,
             Error::Refused(_) => Exit::Refused,
             Error::Usage(_) => Exit::Usage,
             Error::WillNotStart(_) => Exit::Audit,
@@ -213,6 +220,7 @@ impl Error {
             Error::Refused(_)
             | Error::Usage(_)
             | Error::WillNotStart(_)
+            | Error::World(_)
             | Error::Interrupted(_) => None,
         }
     }
@@ -234,6 +242,7 @@ impl Error {
             } => "cannot remove entries (folder is immutable or append-only, see lsattr)".into(),
             Error::MalformedDb(m) => m.reason(),
             Error::Refused(why) | Error::Usage(why) | Error::WillNotStart(why) => why.clone(),
+            Error::World(why) => format!("/etc/apk/world {why}"),
             Error::Interrupted(signal) => format!(
                 "interrupted by {} before the first removal: nothing was removed",
                 crate::os::interrupt::name(*signal)
@@ -252,6 +261,11 @@ impl fmt::Display for Error {
             Error::Refused(why) | Error::Usage(why) => f.write_str(why),
             // Said before the first removal (or by --check, which removes nothing).
             Error::WillNotStart(why) => write!(f, "{why}; nothing was removed"),
+            Error::World(why) => write!(
+                f,
+                "/etc/apk/world {why}; nothing was removed (name what the image needs there, or \
+                 strip without --prune)"
+            ),
             _ => match self.path() {
                 Some(path) => write!(f, "{}: {}", path.display(), self.reason()),
                 None => f.write_str(&self.reason()),

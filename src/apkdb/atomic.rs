@@ -116,7 +116,8 @@ pub fn stage(target: Target, bytes: &[u8]) -> Result<Staged> {
     file.write_all(bytes).map_err(io)?;
     // The mode first, while this process owns the file: once it is the old file's owner's,
     // changing its mode takes CAP_FOWNER, which a build may not grant. (A change of owner
-    // clears setuid and setgid: those, on a state file, are set again after it.)
+    // clears setuid and setgid: those, on a state file, are set again after it, which takes
+    // CAP_FOWNER when the owner is another: without it the staging fails, before any removal.)
     let mode = fs::Permissions::from_mode(old.st_mode & 0o7777);
     file.set_permissions(mode.clone()).map_err(io)?;
     fchown(&file, Some(old.st_uid), Some(old.st_gid)).map_err(io)?;

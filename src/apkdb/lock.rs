@@ -60,7 +60,7 @@ pub fn take(root: &mut Root) -> Result<Option<Lock>> {
     }
     let cannot_open = |e: std::io::Error| {
         let denied = matches!(e.raw_os_error(), Some(nix::libc::EACCES | nix::libc::EPERM));
-        let what = if denied {
+        let what = if denied && !nix::unistd::geteuid().is_root() {
             "cannot open the apk lock (a strip runs as root; nothing was removed)"
         } else {
             "cannot open the apk lock"

@@ -427,12 +427,6 @@ impl Installed {
         Ok(false)
     }
 
-    /// The triggers file and the scripts archive apk reads (`scripts.tar` when it is there, else
-    /// `scripts.tar.gz`) beside the database, as apk writes them anew with the database: the
-    /// lines and entries of the packages whose checksums are not in `staying` go (those of the
-    /// dropped packages, and any of packages the database no longer lists, left by an earlier
-    /// tool; see [`leaves`]); each file that changes, with its real path. An archive that
-    /// cannot be read is [`Error::MalformedDb`] naming it.
     /// Every path of apk's state the run reads or writes: the database, world where it is
     /// written (its name) and where it is read (the file a link there ends at), and the
     /// triggers and scripts beside the database (read through links too).
@@ -450,6 +444,12 @@ impl Installed {
         Ok(out)
     }
 
+    /// The triggers file and the scripts archive apk reads (`scripts.tar` when it is there, else
+    /// `scripts.tar.gz`) beside the database, as apk writes them anew with the database: the
+    /// lines and entries of the packages whose checksums are not in `staying` go (those of the
+    /// dropped packages, and any of packages the database no longer lists, left by an earlier
+    /// tool; see [`leaves`]); each file that changes, with its real path. An archive that
+    /// cannot be read is [`Error::MalformedDb`] naming it.
     fn state_files(&self, root: &mut Root, staying: &[Vec<u8>]) -> Result<Vec<(InRoot, Vec<u8>)>> {
         let mut out = Vec::new();
         let goes = |sum: &[u8]| leaves(staying, sum);

@@ -154,10 +154,11 @@ pub fn has_capability(cap: u32) -> io::Result<bool> {
 }
 
 /// The system's allocator (the libc's `malloc`, as `std::alloc::System` calls it: musl's, or
-/// zig's in the size-tuned build; nothing added, no size classes) with one difference: an allocation that fails calls `fail` with the size asked
-/// for, which ends the process, instead of returning null to std (whose answer is an abort
-/// without a word: SIGILL in the size-tuned build, SIGABRT in the stock one). Installed by
-/// `main.rs` as the `#[global_allocator]`; `fail` must not allocate.
+/// zig's in the size-tuned build; nothing added, no size classes) with one difference: an
+/// allocation that fails calls `fail` with the size asked for, which ends the process, instead
+/// of returning null to std (whose answer is an abort without a word: SIGILL in the size-tuned
+/// build, SIGABRT in the stock one). Installed by `main.rs` as the `#[global_allocator]`; `fail`
+/// must not allocate.
 pub struct Allocator {
     fail: fn(usize) -> !,
 }

@@ -72,17 +72,25 @@ pub fn open(
 }
 
 /// [`open`] for reading (a folder's entries, a file's bytes), leaving the file's access time
-/// as it was (`O_NOATIME`): the tool only reads the image. The kernel allows that flag to the
-/// file's owner or a process with `CAP_FOWNER` only; elsewhere (`EPERM`) the file is opened
-/// without it.
+/// as it was ([`without_atime`]).
 pub fn open_reading(
     root: BorrowedFd,
     how: &mut Confine,
     path: &InRoot,
     flags: OFlag,
 ) -> io::Result<OwnedFd> {
-    match open(root, how, path, flags | OFlag::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => open(root, how, path, flags),
+    without_atime(flags, |flags| open(root, how, path, flags))
+}
+
+/// `open(flags)` for reading, first with `O_NOATIME`: the tool only reads the image, and leaves
+/// each access time as it was. The kernel allows that flag to the file's owner or a process with
+/// `CAP_FOWNER` only; elsewhere (`EPERM`) the file is opened without it.
+pub fn without_atime(
+    flags: OFlag,
+    mut open: impl FnMut(OFlag) -> io::Result<OwnedFd>,
+) -> io::Result<OwnedFd> {
+    match open(flags | OFlag::O_NOATIME) {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => open(flags),
         opened => opened,
     }
 }

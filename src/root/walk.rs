@@ -27,7 +27,6 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +36,7 @@ use nix::sys::stat::Mode;
 use crate::error::{Error, Result, is_absent};
 use crate::os::sys;
 use crate::root::dir::Dir;
+use crate::root::open::without_atime;
 use crate::root::{FileKind, InRoot, Item, Meta, c_string};
 
 /// What a walk could not see: folders it could not read, with the OS error.
@@ -147,7 +147,7 @@ fn start(host_root: &Path) -> io::Result<(Meta, Vec<Frame>)> {
     let top = stat(&mut scratch, host_root)?;
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let fd = without_atime(flags, |flags| {
-        nix::fcntl::open(host_root, flags, Mode::empty())
+        Ok(nix::fcntl::open(host_root, flags, Mode::empty())?)
     })?;
     let mut root = Dir::new(fd, InRoot::default())?;
     let entries = list(&mut root)?;
@@ -176,21 +176,14 @@ fn open_below(parent: &Dir, rel: &[u8], path: &InRoot) -> io::Result<Dir> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let c = c_string(rel)?;
     let fd = without_atime(flags, |flags| {
-        nix::fcntl::openat(parent.fd(), c.as_c_str(), flags, Mode::empty())
+        Ok(nix::fcntl::openat(
+            parent.fd(),
+            c.as_c_str(),
+            flags,
+            Mode::empty(),
+        )?)
     })?;
     Dir::new(fd, path.clone())
-}
-
-/// `open(flags)`, first with `O_NOATIME`: a folder is listed without touching its access time
-/// where the kernel allows it (as [`crate::root::open::open_reading`] reads).
-fn without_atime(
-    flags: OFlag,
-    open: impl Fn(OFlag) -> nix::Result<OwnedFd>,
-) -> io::Result<OwnedFd> {
-    match open(flags | OFlag::O_NOATIME) {
-        Err(nix::errno::Errno::EPERM) => Ok(open(flags)?),
-        opened => Ok(opened?),
-    }
 }
 
 /// Fails (`ESTALE`) unless `dir` is the folder `id`.

@@ -235,8 +235,8 @@
 //! name is on no folder of `PATH`, nothing is removed and the run ends with exit 4 and one line:
 //!
 //! ```text
-//! alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh)
-//! alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name
+//! alpine-strip: error: /docker-entrypoint.sh: #!/bin/sh is removed by the strip (busybox-binsh); nothing was removed
+//! alpine-strip: error: docker-entrypoint.sh: the entrypoint is not on PATH (/opt/bin:/bin): no executable file of that name; nothing was removed
 //! ```
 //!
 //! An entrypoint's interpreters are checked in turn (a `#!/usr/bin/env node` script needs node to

@@ -1057,13 +1057,27 @@ fn apk_state_that_is_a_link_to_a_file_mounted_in_is_refused_before_it_is_read() 
         let relative = format!("{up}etc/hostname");
         for (target, args) in ["/etc/hosts", "/proc/1/environ", &relative]
             .into_iter()
-            .flat_map(|t| [(t, &["--prune"][..]), (t, &[])])
+            .flat_map(|t| [(t, &["--force", "--prune"][..]), (t, &["--force"])])
         {
             let (t, _) = tree_with_strip();
             let r = t.path();
             fs::remove_file(r.join(file)).unwrap();
             symlink(target, r.join(file)).unwrap();
-            refused_up_front_with(r, "", args, "apk's state is mounted in");
+            let trace = tempfile::NamedTempFile::new().unwrap();
+            let wrap = format!(
+                "strace -f -o {} -e trace=execve,openat,openat2",
+                trace.path().display()
+            );
+            refused_up_front_with(r, &wrap, args, "apk's state is mounted in");
+            // Refused before it was opened to be read (only its folder, O_PATH, may be).
+            let opens = fs::read_to_string(trace.path()).unwrap();
+            assert!(opens.contains("execve(\"/strip\""), "{opens}");
+            let quoted = format!("\"{file}\"");
+            let read = |l: &str| l.contains(&quoted) && !l.contains("O_PATH");
+            assert!(
+                !opens.lines().any(read),
+                "{file} -> {target} was opened: {opens}"
+            );
         }
     }
 }
