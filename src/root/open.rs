@@ -38,7 +38,8 @@ const RETRIES: usize = 8;
 
 /// Opens `path` relative to the root's descriptor `root` with `flags` (plus `O_NOFOLLOW` and
 /// `O_CLOEXEC`), confined as `how` says; `how` becomes [`Confine::Stepwise`] for good when the
-/// kernel has no `openat2` for this process.
+/// kernel has no `openat2` for this process. `O_NOATIME` in `flags` is dropped where the kernel
+/// refuses it ([`without_atime`]).
 pub fn open(
     root: BorrowedFd,
     how: &mut Confine,
@@ -52,8 +53,9 @@ pub fn open(
             | ResolveFlag::RESOLVE_NO_MAGICLINKS;
         let at = path.c_at()?;
         let mut tries = 0;
+        let mut asked = flags;
         loop {
-            let open_how = OpenHow::new().flags(flags).resolve(resolve);
+            let open_how = OpenHow::new().flags(asked).resolve(resolve);
             match openat2(root, at.as_c_str(), open_how) {
                 Ok(fd) => return Ok(fd),
                 Err(Errno::EINTR | Errno::EAGAIN) if tries < RETRIES => tries += 1,
@@ -62,24 +64,33 @@ pub fn open(
                     *how = Confine::Stepwise;
                     break;
                 }
+                // O_NOATIME refused (not the file's owner, no CAP_FOWNER): asked again without
+                // it, not taken for a filter's answer.
+                Err(Errno::EPERM) if asked.contains(OFlag::O_NOATIME) => {
+                    asked.remove(OFlag::O_NOATIME);
+                }
                 // A seccomp filter's answer, or a real EPERM that the walk meets again.
                 Err(Errno::EPERM) => break,
                 Err(e) => return Err(as_loop(e, root, &at).into()),
             }
         }
     }
-    walk(root, path, flags)
+    if flags.contains(OFlag::O_NOATIME) {
+        without_atime(flags - OFlag::O_NOATIME, |flags| walk(root, path, flags))
+    } else {
+        walk(root, path, flags)
+    }
 }
 
 /// [`open`] for reading (a folder's entries, a file's bytes), leaving the file's access time
-/// as it was ([`without_atime`]).
+/// as it was where the kernel allows it ([`without_atime`]).
 pub fn open_reading(
     root: BorrowedFd,
     how: &mut Confine,
     path: &InRoot,
     flags: OFlag,
 ) -> io::Result<OwnedFd> {
-    without_atime(flags, |flags| open(root, how, path, flags))
+    open(root, how, path, flags | OFlag::O_NOATIME)
 }
 
 /// `open(flags)` for reading, first with `O_NOATIME`: the tool only reads the image, and leaves
